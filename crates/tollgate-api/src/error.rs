@@ -1,0 +1,161 @@
+//! The one place that knows HTTP status codes and the error envelope
+//! `{"error":{"code","message","details","request_id"}}`. Handlers return [`ApiError`]; store
+//! and auth errors convert into it here; a 5xx logs its cause once, here, and says nothing
+//! internal to the client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use tollgate_auth::AuthError;
+use tollgate_core::{ErrorCode, Scope, ValidationErrors};
+use tollgate_store::StoreError;
+
+use crate::middleware::request_id::current_request_id;
+
+/// An error answer: a public code, a message, details, and extra headers.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    details: Map<String, Value>,
+    headers: Vec<(header::HeaderName, String)>,
+    cause: Option<String>,
+}
+
+impl ApiError {
+    /// An error with the code's default message.
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            message: code.default_message().to_owned(),
+            details: Map::new(),
+            headers: Vec::new(),
+            cause: None,
+        }
+    }
+
+    /// Replaces the message.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Adds one `details` member.
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// 404 in the envelope.
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound)
+    }
+
+    /// A 500 whose cause is logged (once, when the response is built) and never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(ErrorCode::InternalError);
+        e.cause = Some(cause.to_string());
+        e
+    }
+
+    /// 400 `VALIDATION_FAILED` listing every bad field.
+    pub fn validation(errors: ValidationErrors) -> Self {
+        let mut e = Self::new(ErrorCode::ValidationFailed);
+        for (field, reason) in errors.fields() {
+            e.details
+                .insert(field.clone(), Value::String(reason.clone()));
+        }
+        e
+    }
+
+    /// 401 for an API request, with the RFC 6750 challenge.
+    pub fn unauthenticated(reason: AuthError) -> Self {
+        let challenge = match reason {
+            AuthError::Missing => r#"Bearer realm="tollgate""#.to_owned(),
+            other => format!(
+                r#"Bearer realm="tollgate", error="invalid_token", error_description="{}""#,
+                other
+            ),
+        };
+        Self::new(ErrorCode::AuthenticationFailed)
+            .detail("reason", reason.reason())
+            .header(header::WWW_AUTHENTICATE, challenge)
+    }
+
+    /// 403 naming the missing scope.
+    pub fn forbidden(scope: Scope) -> Self {
+        Self::new(ErrorCode::PermissionDenied)
+            .message(format!("This credential lacks the `{scope}` scope"))
+            .detail("required_scope", scope.as_str())
+            .header(
+                header::WWW_AUTHENTICATE,
+                format!(r#"Bearer realm="tollgate", error="insufficient_scope", scope="{scope}""#),
+            )
+    }
+
+    /// The public code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        ApiError::validation(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::PreconditionFailed(current) => ApiError::new(ErrorCode::PreconditionFailed)
+                .message("The resource has changed since the version in If-Match")
+                .detail("current_version", current)
+                .header(header::ETAG, tollgate_core::precondition::etag(current)),
+            StoreError::Validation(v) => ApiError::validation(v),
+            StoreError::Conflict(msg) => {
+                ApiError::validation(ValidationErrors::single("state", msg))
+            }
+            StoreError::Unavailable(cause) => {
+                let mut e =
+                    ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");
+                e.cause = Some(cause);
+                e
+            }
+            StoreError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = current_request_id();
+        if let Some(cause) = &self.cause {
+            tracing::error!(request_id = %request_id, error.code = %self.code, error.cause = %cause, "request failed");
+        }
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({
+            "error": {
+                "code": self.code.as_str(),
+                "message": self.message,
+                "details": self.details,
+                "request_id": request_id,
+            }
+        });
+        let mut response = (status, axum::Json(body)).into_response();
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response.headers_mut().append(name, v);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,92 @@
+//! JSON bodies: the content type must be JSON (`application/json` or `application/*+json`,
+//! such as `application/merge-patch+json`), the body at most 1 MiB, valid UTF-8 and valid JSON.
+//! The body is kept as a `serde_json::Value` for the domain's parsers, which name every bad
+//! field rather than the first one serde meets.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap};
+use serde_json::Value;
+use tollgate_core::ErrorCode;
+
+use crate::error::ApiError;
+
+/// Largest accepted body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A required JSON body.
+pub struct AppJson(pub Value);
+
+/// An optional JSON body: `None` when the request has no body at all.
+pub struct MaybeJson(pub Option<Value>);
+
+impl<S: Send + Sync> FromRequest<S> for AppJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        check_content_type(req.headers())?;
+        let bytes = read_body(req.into_body()).await?;
+        parse(&bytes).map(Self)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for MaybeJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        let type_ok = check_content_type(req.headers());
+        let bytes = read_body(req.into_body()).await?;
+        if bytes.is_empty() && !has_type {
+            return Ok(Self(None));
+        }
+        type_ok?;
+        parse(&bytes).map(|v| Self(Some(v)))
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::UnsupportedMediaType))
+    }
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_large {
+                ApiError::new(ErrorCode::PayloadTooLarge).detail("max_bytes", MAX_BODY_BYTES)
+            } else {
+                ApiError::new(ErrorCode::MalformedJson)
+                    .message("The request body could not be read")
+            }
+        })
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(ErrorCode::MalformedJson)
+            .detail("line", e.line())
+            .detail("column", e.column())
+            .detail("reason", e.to_string())
+    })
+}

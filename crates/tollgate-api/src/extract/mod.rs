@@ -1,0 +1,13 @@
+//! Extractors that run before a handler's body: the authenticated principal with the scope the
+//! route needs, then path, query and JSON body. Every rejection becomes the error envelope, so
+//! a malformed request stops here, before any write.
+
+pub mod auth;
+pub mod json;
+pub mod path;
+pub mod query;
+
+pub use auth::{Admin, Auth, Principal, Read, Write};
+pub use json::{AppJson, MaybeJson};
+pub use path::{KeyPath, ResourcePath};
+pub use query::QueryPairs;

@@ -1,0 +1,44 @@
+//! Tollgate's HTTP API on axum: the router, the middleware stack, extractors, handlers and the
+//! one mapping from errors to the JSON envelope. Dependencies point one way:
+//! core <- store, auth <- api <- the `tollgate` binary.
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod router;
+pub mod routes;
+pub mod state;
+
+use std::any::Any;
+
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+pub use error::ApiError;
+pub use state::{ApiSettings, AppState};
+
+/// The whole application: routes plus the middleware stack, outermost last in the code below
+/// (axum applies `layer` calls from the inside out).
+pub fn app(state: AppState) -> Router {
+    let timeout = state.settings.request_timeout;
+    router::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            middleware::timeout::timeout,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .layer(axum::middleware::from_fn(middleware::observe::observe))
+        .with_state(state)
+}
+
+/// A panic in a handler becomes a 500 envelope; the panic message is logged, never sent.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
+}

@@ -1,0 +1,43 @@
+//! The outermost middleware: assigns the request id, shares a [`RequestContext`] with the
+//! extractors, and writes one structured log line per request (never bodies or credentials).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::request_id::{pick_request_id, scope, RequestContext, REQUEST_ID_HEADER};
+
+/// Wraps one request.
+pub async fn observe(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = pick_request_id(req.headers());
+    let ctx = Arc::new(RequestContext::default());
+    req.extensions_mut().insert(ctx.clone());
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let mut response = scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "tollgate::request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status_code = status,
+        response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
+        key_id = ctx.key_id(),
+        "request"
+    );
+    response
+}

@@ -1,0 +1,60 @@
+//! Request ids and the per-request context. The id is accepted from a well-formed incoming
+//! `X-Request-Id` (so callers can correlate) or minted, and is visible to everything that runs
+//! inside the request through a task-local, which is how error envelopes carry it.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::http::HeaderMap;
+
+tokio::task_local! {
+    static REQUEST_ID: Arc<str>;
+}
+
+/// The header carrying the request id, both ways.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The current request's id, or `-` outside a request.
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.to_string())
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// Runs `fut` with `id` as the current request id.
+pub async fn scope<F: std::future::Future>(id: Arc<str>, fut: F) -> F::Output {
+    REQUEST_ID.scope(id, fut).await
+}
+
+/// Takes a caller's id when it is short and plain, else mints `req_` + ULID.
+pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
+    let incoming = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    match incoming {
+        Some(id) => Arc::from(id),
+        None => Arc::from(format!("req_{}", ulid::Ulid::new())),
+    }
+}
+
+/// What the layers below learn about a request that the log line needs.
+#[derive(Debug, Default)]
+pub struct RequestContext {
+    key_id: OnceLock<String>,
+}
+
+impl RequestContext {
+    /// Records the authenticated credential.
+    pub fn set_key_id(&self, id: String) {
+        let _ = self.key_id.set(id);
+    }
+
+    /// The authenticated credential, if any.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.get().map(String::as_str)
+    }
+}

@@ -1,0 +1,142 @@
+//! Request bodies of the key endpoints, parsed by hand so that every bad or unknown field is
+//! named in one answer.
+
+use serde_json::{Map, Value};
+use time::Duration;
+use tollgate_core::duration::parse_duration;
+use tollgate_core::{Scopes, ValidationErrors};
+
+/// Longest key name.
+const MAX_NAME: usize = 100;
+
+/// `POST /v1/keys`.
+pub struct CreateKeyRequest {
+    /// Label.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Scopes,
+    /// Lifetime, if limited.
+    pub expires_in: Option<Duration>,
+}
+
+/// `POST /v1/keys/{id}/rotate`.
+pub struct RotateKeyRequest {
+    /// How long the old secret keeps working.
+    pub grace: Duration,
+}
+
+/// Default grace period of a rotation.
+pub const DEFAULT_GRACE: Duration = Duration::hours(24);
+
+fn object<'a>(
+    body: &'a Value,
+    allowed: &[&str],
+    errors: &mut ValidationErrors,
+) -> Option<&'a Map<String, Value>> {
+    let Some(obj) = body.as_object() else {
+        errors.add("body", "must be a JSON object");
+        return None;
+    };
+    for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        errors.add(key.clone(), "unknown field");
+    }
+    Some(obj)
+}
+
+fn duration_field(
+    obj: &Map<String, Value>,
+    field: &str,
+    allow_zero: bool,
+    errors: &mut ValidationErrors,
+) -> Option<Duration> {
+    match obj.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => parse_duration(s, allow_zero)
+            .map_err(|e| errors.add(field, e))
+            .ok(),
+        Some(_) => {
+            errors.add(field, "must be a duration string such as \"90d\"");
+            None
+        }
+    }
+}
+
+impl CreateKeyRequest {
+    /// Parses and checks the body.
+    pub fn parse(body: &Value) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let Some(obj) = object(body, &["name", "scopes", "expires_in"], &mut errors) else {
+            return Err(errors);
+        };
+        let name = match obj.get("name") {
+            Some(Value::String(s))
+                if (1..=MAX_NAME).contains(&s.chars().count())
+                    && !s.chars().any(char::is_control) =>
+            {
+                Some(s.clone())
+            }
+            None => {
+                errors.add("name", "is required");
+                None
+            }
+            Some(_) => {
+                errors.add(
+                    "name",
+                    format!("must be a string of 1-{MAX_NAME} characters"),
+                );
+                None
+            }
+        };
+        let scopes = match obj.get("scopes") {
+            Some(Value::Array(items)) => {
+                let words: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                match words.map(|w| Scopes::parse(&w.join(" "))) {
+                    Some(Ok(s)) => Some(s),
+                    Some(Err(e)) => {
+                        errors.add("scopes", e);
+                        None
+                    }
+                    None => {
+                        errors.add("scopes", "must be an array of strings");
+                        None
+                    }
+                }
+            }
+            Some(Value::String(s)) => Scopes::parse(s).map_err(|e| errors.add("scopes", e)).ok(),
+            None => {
+                errors.add("scopes", "is required");
+                None
+            }
+            Some(_) => {
+                errors.add("scopes", "must be an array of scope names");
+                None
+            }
+        };
+        let expires_in = duration_field(obj, "expires_in", false, &mut errors);
+        match (name, scopes) {
+            (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self {
+                name,
+                scopes,
+                expires_in,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl RotateKeyRequest {
+    /// Parses the optional body; no body means the default grace period.
+    pub fn parse(body: Option<&Value>) -> Result<Self, ValidationErrors> {
+        let Some(body) = body else {
+            return Ok(Self {
+                grace: DEFAULT_GRACE,
+            });
+        };
+        let mut errors = ValidationErrors::new();
+        let Some(obj) = object(body, &["grace"], &mut errors) else {
+            return Err(errors);
+        };
+        let grace = duration_field(obj, "grace", true, &mut errors).unwrap_or(DEFAULT_GRACE);
+        errors.into_result(Self { grace })
+    }
+}

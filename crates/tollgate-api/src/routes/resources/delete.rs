@@ -1,0 +1,24 @@
+//! `DELETE /v1/resource/{id}`: 204, honouring `If-Match`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+
+use super::if_match;
+use crate::error::ApiError;
+use crate::extract::{Auth, ResourcePath, Write};
+use crate::state::AppState;
+
+/// Deletes a resource.
+pub async fn delete_resource(
+    auth: Auth<Write>,
+    State(state): State<AppState>,
+    ResourcePath(id): ResourcePath,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let precondition = if_match(&headers)?;
+    state
+        .store
+        .delete_resource(auth.principal.project_id, id, precondition)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,36 @@
+//! `GET /v1/resource/{id}`: 200 with an `ETag`, or 304 when `If-None-Match` names it.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tollgate_core::precondition::etag;
+
+use super::view::with_etag;
+use crate::error::ApiError;
+use crate::extract::{Auth, Read, ResourcePath};
+use crate::state::AppState;
+
+/// Reads one resource of the caller's project.
+pub async fn get_resource(
+    auth: Auth<Read>,
+    State(state): State<AppState>,
+    ResourcePath(id): ResourcePath,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let resource = state
+        .store
+        .get_resource(auth.principal.project_id, id)
+        .await?;
+    let tag = etag(resource.version);
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == tag || t.trim() == "*")
+        });
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(with_etag(resource))
+}

@@ -1,0 +1,111 @@
+//! The one table of public error codes. Each code has its HTTP status and a default message;
+//! the HTTP layer, the OpenAPI document, the integration guide and the SDKs all read from here.
+
+use std::fmt;
+
+/// A machine-readable error code, sent as `error.code` in every error envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The credential is missing, malformed, unknown, revoked or expired.
+    AuthenticationFailed,
+    /// The credential is valid but lacks the scope the endpoint needs.
+    PermissionDenied,
+    /// The resource or route does not exist (or belongs to another project).
+    NotFound,
+    /// The request parsed but some fields break the rules; `details` names each.
+    ValidationFailed,
+    /// The body is not valid JSON (or not UTF-8).
+    MalformedJson,
+    /// The body's `Content-Type` is missing or not one the endpoint accepts.
+    UnsupportedMediaType,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// An `If-Match` precondition did not hold.
+    PreconditionFailed,
+    /// The client took too long to send its request, or the request took too long to serve.
+    RequestTimeout,
+    /// Something failed inside the server; nothing internal is exposed.
+    InternalError,
+    /// A dependency (the database) is not available right now.
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in the order the documentation lists them.
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::AuthenticationFailed,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::ValidationFailed,
+        ErrorCode::MalformedJson,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::PreconditionFailed,
+        ErrorCode::RequestTimeout,
+        ErrorCode::InternalError,
+        ErrorCode::ServiceUnavailable,
+    ];
+
+    /// The wire form, e.g. `AUTHENTICATION_FAILED`.
+    pub fn as_str(self) -> &'static str {
+        self.row().0
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn http_status(self) -> u16 {
+        self.row().1
+    }
+
+    /// The message sent when the handler has nothing more specific to say.
+    pub fn default_message(self) -> &'static str {
+        self.row().2
+    }
+
+    fn row(self) -> (&'static str, u16, &'static str) {
+        match self {
+            ErrorCode::AuthenticationFailed => {
+                ("AUTHENTICATION_FAILED", 401, "Authentication failed")
+            }
+            ErrorCode::PermissionDenied => ("PERMISSION_DENIED", 403, "Permission denied"),
+            ErrorCode::NotFound => ("NOT_FOUND", 404, "Not found"),
+            ErrorCode::ValidationFailed => ("VALIDATION_FAILED", 400, "Validation failed"),
+            ErrorCode::MalformedJson => ("MALFORMED_JSON", 400, "Request body is not valid JSON"),
+            ErrorCode::UnsupportedMediaType => (
+                "UNSUPPORTED_MEDIA_TYPE",
+                415,
+                "Content-Type must be application/json",
+            ),
+            ErrorCode::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Request body is too large"),
+            ErrorCode::MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405, "Method not allowed"),
+            ErrorCode::PreconditionFailed => ("PRECONDITION_FAILED", 412, "Precondition failed"),
+            ErrorCode::RequestTimeout => ("REQUEST_TIMEOUT", 408, "Request timed out"),
+            ErrorCode::InternalError => ("INTERNAL_ERROR", 500, "Internal error"),
+            ErrorCode::ServiceUnavailable => ("SERVICE_UNAVAILABLE", 503, "Service unavailable"),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_upper_snake() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate {s}");
+            assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
+            assert!((400..600).contains(&code.http_status()));
+        }
+    }
+}

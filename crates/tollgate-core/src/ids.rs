@@ -1,0 +1,110 @@
+//! Prefixed, time-sortable identifiers (`res_` + ULID and friends). Parsing checks the prefix
+//! and the ULID body, so a malformed id never reaches a query.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Ulid);
+
+        impl $name {
+            /// The prefix every id of this kind starts with.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// Mints a new id; ids minted later sort after earlier ones.
+            pub fn generate() -> Self {
+                Self(Ulid::new())
+            }
+
+            /// Parses `prefix` + 26-character ULID; anything else is `None`.
+            pub fn parse(s: &str) -> Option<Self> {
+                let body = s.strip_prefix(Self::PREFIX)?;
+                if body.len() != 26 {
+                    return None;
+                }
+                let ulid = Ulid::from_string(body).ok()?;
+                // Only the canonical upper-case spelling is an id, so that one resource has one id.
+                (ulid.to_string() == body).then_some(Self(ulid))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}{}", Self::PREFIX, self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s).ok_or_else(|| format!("not a valid {} id", Self::PREFIX))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.to_string()
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// Identifies a resource: `res_` + ULID.
+    ResourceId,
+    "res_"
+);
+prefixed_id!(
+    /// Identifies an API key (not secret): `key_` + ULID.
+    KeyId,
+    "key_"
+);
+prefixed_id!(
+    /// Identifies a project: `prj_` + ULID.
+    ProjectId,
+    "prj_"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_sorts_by_time() {
+        let a = ResourceId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = ResourceId::generate();
+        assert!(a.to_string() < b.to_string());
+        assert_eq!(ResourceId::parse(&a.to_string()), Some(a));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "",
+            "res_",
+            "key_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "res_01arz3ndektsv4rrffq69g5fav",
+            "../etc/passwd",
+            "' OR 1=1 --",
+            "res_01ARZ3NDEKTSV4RRFFQ69G5FAVX",
+        ] {
+            assert_eq!(ResourceId::parse(bad), None, "{bad}");
+        }
+        assert!(ResourceId::parse("res_01ARZ3NDEKTSV4RRFFQ69G5FAV").is_some());
+    }
+}

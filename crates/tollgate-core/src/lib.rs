@@ -1,0 +1,26 @@
+//! Tollgate's domain: identifiers, resources, credentials' metadata, scopes, pagination and
+//! the one table of public error codes. Pure types and rules, no I/O, so every other crate
+//! (storage, auth, HTTP, CLI) agrees on what a valid value is.
+
+pub mod duration;
+pub mod error_code;
+pub mod ids;
+pub mod key;
+pub mod page;
+pub mod patch;
+pub mod precondition;
+pub mod project;
+pub mod resource;
+pub mod scope;
+pub mod time_fmt;
+pub mod validation;
+
+pub use error_code::ErrorCode;
+pub use ids::{KeyId, ProjectId, ResourceId};
+pub use key::{ApiKey, KeyState, NewApiKey};
+pub use page::{ListQuery, Page, PageMode};
+pub use precondition::Precondition;
+pub use project::Project;
+pub use resource::{Attributes, NewResource, Resource, ResourceStatus};
+pub use scope::{Scope, Scopes};
+pub use validation::ValidationErrors;

@@ -1,0 +1,245 @@
+//! The embedded SQLite backend: WAL mode with `synchronous=FULL`, so an acknowledged write
+//! survives `kill -9` and power loss; one writer thread with group commit; a small pool of
+//! reader connections used from tokio's blocking threads.
+
+mod keys;
+mod projects;
+mod resources;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode as SqliteCode};
+use time::{Duration, OffsetDateTime};
+use tollgate_auth::SecretDigest;
+use tollgate_core::{
+    ApiKey, KeyId, ListQuery, NewApiKey, NewResource, Page, Precondition, Project, ProjectId,
+    Resource, ResourceId,
+};
+
+use crate::{KeyMatch, NewApiKeyTemplate, ResourceUpdate, Store, StoreError};
+use writer::Writer;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "tollgate.db";
+const READERS: u32 = 4;
+const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// Tollgate's data in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Writer,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path).map_err(classify)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(classify)?;
+        schema::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_init(|c| {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                c.set_prepared_statement_cache_capacity(64);
+                Ok(())
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(READERS)
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            writer: Writer::start(conn),
+            readers,
+            path,
+        })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("reader task failed: {e}")))?
+    }
+}
+
+/// Maps SQLite's errors to ones a caller can act on: busy and locked are retryable.
+pub(crate) fn classify(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(SqliteCode::DatabaseBusy | SqliteCode::DatabaseLocked) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        classify(e)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
+        .await
+    }
+
+    async fn find_project(&self, name: &str) -> Result<Option<Project>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |c| projects::find(c, &name)).await
+    }
+
+    async fn ensure_project(&self, name: &str) -> Result<Project, StoreError> {
+        let name = name.to_owned();
+        self.writer.write(move |c| projects::ensure(c, &name)).await
+    }
+
+    async fn bootstrap(&self, key: NewApiKeyTemplate) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |c| projects::bootstrap(c, key))
+            .await
+    }
+
+    async fn create_resource(
+        &self,
+        project: ProjectId,
+        new: NewResource,
+    ) -> Result<Resource, StoreError> {
+        self.writer
+            .write(move |c| resources::insert(c, project, new))
+            .await
+    }
+
+    async fn get_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+    ) -> Result<Resource, StoreError> {
+        self.read(move |c| resources::get(c, project, id)?.ok_or(StoreError::NotFound))
+            .await
+    }
+
+    async fn list_resources(
+        &self,
+        project: ProjectId,
+        query: ListQuery,
+    ) -> Result<Page<Resource>, StoreError> {
+        self.read(move |c| resources::list(c, project, &query))
+            .await
+    }
+
+    async fn update_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+        update: ResourceUpdate,
+    ) -> Result<Resource, StoreError> {
+        self.writer
+            .write(move |c| resources::update(c, project, id, &update))
+            .await
+    }
+
+    async fn delete_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+        precondition: Option<Precondition>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| resources::delete(c, project, id, precondition.as_ref()))
+            .await
+    }
+
+    async fn create_key(
+        &self,
+        new: NewApiKey,
+        digest: SecretDigest,
+        hint: String,
+    ) -> Result<ApiKey, StoreError> {
+        self.writer
+            .write(move |c| keys::insert(c, &new, digest, &hint))
+            .await
+    }
+
+    async fn list_keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError> {
+        self.read(move |c| keys::list(c, project)).await
+    }
+
+    async fn get_key(&self, project: ProjectId, id: KeyId) -> Result<ApiKey, StoreError> {
+        self.read(move |c| keys::get(c, project, id)?.ok_or(StoreError::NotFound))
+            .await
+    }
+
+    async fn find_key_by_digest(
+        &self,
+        digest: SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<KeyMatch>, StoreError> {
+        self.read(move |c| keys::find_by_digest(c, digest, now))
+            .await
+    }
+
+    async fn rotate_key(
+        &self,
+        project: ProjectId,
+        id: KeyId,
+        digest: SecretDigest,
+        hint: String,
+        grace: Duration,
+    ) -> Result<ApiKey, StoreError> {
+        self.writer
+            .write(move |c| keys::rotate(c, project, id, digest, &hint, grace))
+            .await
+    }
+
+    async fn revoke_key(&self, project: ProjectId, id: KeyId) -> Result<ApiKey, StoreError> {
+        self.writer
+            .write(move |c| keys::revoke(c, project, id))
+            .await
+    }
+
+    async fn touch_key(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.writer.write(move |c| keys::touch(c, id, at)).await
+    }
+}

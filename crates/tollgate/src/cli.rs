@@ -1,0 +1,134 @@
+//! The command line: `tollgate serve` and the credential commands. Every setting has a doc that
+//! becomes its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tollgate: typed resources behind a REST API, with API keys.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./tollgate.toml when it exists.
+    #[arg(long, global = true, env = "TOLLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Directory that holds the database. [default: ./tollgate-data]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Create, list, rotate, revoke and verify API keys (works whether or not the server runs).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Log format: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log at debug level (also `TOLLGATE_DEBUG=true`).
+    #[arg(long)]
+    pub debug: bool,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// `tollgate keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret once.
+    Create {
+        /// A label for people.
+        #[arg(long)]
+        name: String,
+        /// Scopes, comma-separated: resource:read, resource:write, admin.
+        #[arg(long)]
+        scopes: String,
+        /// Lifetime, e.g. 90d or 12h. Default: no expiry.
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// List keys with their state and rotation status.
+    List {
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Give a key a new secret; the old one keeps working for the grace period.
+    Rotate {
+        /// The key id (key_...).
+        id: String,
+        /// How long the old secret keeps working.
+        #[arg(long, default_value = "24h")]
+        grace: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        /// The key id (key_...).
+        id: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Check a key read from TOLLGATE_API_KEY or stdin; exit 0 when valid, 1 when not.
+    Verify,
+}
+
+/// Output formats of the key commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Text for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,4 @@
+//! CLI commands other than `serve`. They work on the data directory directly, whether or not
+//! a server is running (SQLite in WAL mode lets both write safely).
+
+pub mod keys;

@@ -1,0 +1,152 @@
+//! Layered configuration: defaults < `tollgate.toml` < `TOLLGATE_*` environment < flags.
+//! Loading validates every setting and names the one that is wrong.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use tollgate_core::duration::parse_duration;
+
+use crate::cli::{Cli, Command, LogFormat};
+
+/// Settings as written in files and variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: String,
+    data_dir: PathBuf,
+    log_format: LogFormat,
+    debug: bool,
+    key_rotation_period: String,
+    request_timeout: String,
+    header_read_timeout: String,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./tollgate-data"),
+            log_format: LogFormat::Auto,
+            debug: false,
+            key_rotation_period: "90d".into(),
+            request_timeout: "30s".into(),
+            header_read_timeout: "10s".into(),
+        }
+    }
+}
+
+const ENV_KEYS: [&str; 7] = [
+    "listen",
+    "data_dir",
+    "log_format",
+    "debug",
+    "key_rotation_period",
+    "request_timeout",
+    "header_read_timeout",
+];
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where `serve` listens.
+    pub listen: SocketAddr,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Debug logging.
+    pub debug: bool,
+    /// Age at which a key is marked "rotation due".
+    pub key_rotation_period: time::Duration,
+    /// Deadline of one request.
+    pub request_timeout: Duration,
+    /// Time a client gets to send its request headers (also closes idle keep-alive connections).
+    pub header_read_timeout: Duration,
+}
+
+/// Flags that override everything else; `None` leaves lower layers alone.
+#[derive(Debug, Default, Serialize)]
+struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    debug: Option<bool>,
+}
+
+impl Config {
+    /// Loads the layers for `cli`.
+    pub fn load(cli: &Cli) -> anyhow::Result<Self> {
+        let mut flags = FlagOverrides {
+            data_dir: cli.data_dir.clone(),
+            ..Default::default()
+        };
+        if let Command::Serve(s) = &cli.command {
+            flags.listen = s.listen.clone();
+            flags.log_format = s.log_format;
+            flags.debug = s.debug.then_some(true);
+        }
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        match &cli.config {
+            Some(path) if !path.exists() => {
+                return Err(anyhow!(
+                    "invalid configuration: config file {} does not exist",
+                    path.display()
+                ))
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("tollgate.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("tollgate.toml"))
+            }
+            None => {}
+        }
+        let raw: RawConfig = figment
+            .merge(Env::prefixed("TOLLGATE_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(|e| anyhow!("invalid configuration: {e}"))?;
+        raw.validate()
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> anyhow::Result<Config> {
+        let listen: SocketAddr = self.listen.parse().with_context(|| {
+            format!(
+                "invalid configuration: `listen` = {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            )
+        })?;
+        let duration = |name: &str, value: &str| {
+            parse_duration(value, false)
+                .map_err(|e| anyhow!("invalid configuration: `{name}`: {e}"))
+        };
+        let std = |name: &str, value: &str| -> anyhow::Result<Duration> {
+            let d = duration(name, value)?;
+            Duration::try_from(d)
+                .map_err(|_| anyhow!("invalid configuration: `{name}` must be positive"))
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(anyhow!(
+                "invalid configuration: `data_dir` must not be empty"
+            ));
+        }
+        Ok(Config {
+            listen,
+            key_rotation_period: duration("key_rotation_period", &self.key_rotation_period)?,
+            request_timeout: std("request_timeout", &self.request_timeout)?,
+            header_read_timeout: std("header_read_timeout", &self.header_read_timeout)?,
+            data_dir: self.data_dir,
+            log_format: self.log_format,
+            debug: self.debug,
+        })
+    }
+}

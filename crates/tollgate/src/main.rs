@@ -1,0 +1,55 @@
+//! The `tollgate` binary: parses the command line, loads configuration, and hands over to
+//! `serve` or a CLI command. Nothing else lives here.
+
+mod cli;
+mod commands;
+mod config;
+mod logging;
+mod serve;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let code = match run(cli, config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Serve(_) => {
+            let guard = logging::init(config.log_format, config.debug);
+            let app = serve::Application::build(&config).await?;
+            let addr = app.local_addr()?;
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                backend = "sqlite",
+                address = %addr,
+                data_dir = %config.data_dir.display(),
+                "listening"
+            );
+            app.run_until_stopped(serve::shutdown_signal()).await;
+            tracing::info!("stopped");
+            drop(guard);
+            Ok(0)
+        }
+        Command::Keys(command) => commands::keys::run(&config, command).await,
+    }
+}

@@ -1,0 +1,149 @@
+//! `tollgate serve`: opens the store, creates the first admin key on a fresh installation,
+//! binds the listener (port 0 works) and serves until SIGINT or SIGTERM, then drains in-flight
+//! requests. Slow or idle clients are cut off by the header-read timeout and the request deadline.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tollgate_api::{ApiSettings, AppState};
+use tollgate_auth::{CredentialKind, SecretToken};
+use tollgate_store::{NewApiKeyTemplate, SqliteStore, Store};
+
+use crate::config::Config;
+
+/// How long shutdown waits for in-flight requests.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    app: axum::Router,
+    header_read_timeout: Duration,
+}
+
+impl Application {
+    /// Opens storage, bootstraps, and binds.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let store = SqliteStore::open(&config.data_dir)
+            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+        bootstrap(&store).await?;
+        let settings = ApiSettings {
+            request_timeout: config.request_timeout,
+            key_rotation_period: config.key_rotation_period,
+        };
+        let app = tollgate_api::app(AppState::new(Arc::new(store), settings));
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (setting `listen`)", config.listen))?;
+        Ok(Self {
+            listener,
+            app,
+            header_read_timeout: config.header_read_timeout,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains.
+    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()>) {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .keep_alive(true);
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let service = TowerToHyperService::new(self.app.clone());
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn.into_owned());
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        tracing::info!("shutting down: draining in-flight requests");
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                drain_seconds = DRAIN.as_secs(),
+                "requests still running after the drain period"
+            );
+        }
+    }
+}
+
+/// On the first start of an empty installation: the `default` project and an admin key, whose
+/// secret is shown here once, on stderr, and never again.
+async fn bootstrap(store: &SqliteStore) -> anyhow::Result<()> {
+    let secret = SecretToken::generate(CredentialKind::ApiKey);
+    let template = NewApiKeyTemplate {
+        digest: secret.digest(),
+        hint: secret.hint(),
+    };
+    if store
+        .bootstrap(template)
+        .await
+        .context("creating the first admin key")?
+    {
+        let line = "=".repeat(72);
+        eprintln!(
+            "{line}\nTollgate created the project `default` and its first admin key\n\
+             (scopes: admin resource:read resource:write). Store it now: it is never shown again.\n\n    \
+             {}\n\n    export TOLLGATE_API_KEY={}\n{line}",
+            secret.expose(),
+            secret.expose()
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
