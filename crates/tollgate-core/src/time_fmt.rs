@@ -1,7 +1,12 @@
 //! Timestamps on the wire: RFC 3339 in UTC with microseconds, e.g. `2026-11-24T12:00:00.123456Z`.
 
-use time::format_description::well_known::Rfc3339;
+use time::format_description::FormatItem;
+use time::macros::format_description;
 use time::OffsetDateTime;
+
+/// Fixed width (always six fraction digits), so that timestamps also sort as text.
+const WIRE: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// The current time, truncated to microseconds so that what is stored equals what is sent.
 pub fn now() -> OffsetDateTime {
@@ -19,37 +24,21 @@ pub fn from_unix_micros(us: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// RFC 3339 text in UTC.
+/// RFC 3339 text in UTC with microseconds.
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
+        .format(WIRE)
         .unwrap_or_default()
 }
 
-/// Serde helpers for `OffsetDateTime` fields as RFC 3339 UTC strings.
-pub mod serde_rfc3339 {
-    use serde::Serializer;
-    use time::OffsetDateTime;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Serialises as RFC 3339 UTC.
-    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::rfc3339(*t))
-    }
-
-    /// The same for optional timestamps (`null` when absent).
-    pub mod option {
-        use serde::Serializer;
-        use time::OffsetDateTime;
-
-        /// Serialises `Some` as RFC 3339 UTC and `None` as `null`.
-        pub fn serialize<S: Serializer>(
-            t: &Option<OffsetDateTime>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => s.serialize_str(&super::super::rfc3339(*t)),
-                None => s.serialize_none(),
-            }
-        }
+    #[test]
+    fn fixed_width() {
+        let t = from_unix_micros(1_700_000_000_100_000);
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.100000Z");
+        assert_eq!(from_unix_micros(to_unix_micros(t)), t);
     }
 }

@@ -77,11 +77,18 @@ impl Application {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let service = TowerToHyperService::new(self.app.clone());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    let conn = graceful.watch(conn.into_owned());
+                    let (builder, watcher) = (builder.clone(), graceful.watcher());
+                    let (service, first_byte) = (TowerToHyperService::new(self.app.clone()), self.header_read_timeout);
                     tokio::spawn(async move {
-                        let _ = conn.await;
+                        // hyper's header timeout starts with the first byte; a client that
+                        // connects and says nothing is dropped here instead.
+                        let mut probe = [0u8; 1];
+                        if !matches!(tokio::time::timeout(first_byte, stream.peek(&mut probe)).await, Ok(Ok(1..))) {
+                            tracing::debug!(timeout_ms = first_byte.as_millis() as u64, "closed a connection that sent nothing in time");
+                            return;
+                        }
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn.into_owned()).await;
                     });
                 }
                 () = &mut shutdown => break,

@@ -121,6 +121,7 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal
         KeyState::Expired => return Err(ApiError::unauthenticated(AuthError::Expired)),
         KeyState::Revoked => return Err(ApiError::unauthenticated(AuthError::Invalid)),
     }
+    tracing::debug!(credential.id = %found.key.id, credential.kind = "api_key", "authenticated");
     touch(state, found.key.id);
     Ok(Principal {
         key_id: found.key.id,

@@ -196,22 +196,38 @@ fn print_list(keys: &[ApiKey], output: Output, period: Duration) {
     }
 }
 
-/// Reads a key from `TOLLGATE_API_KEY` or the first line of stdin and checks it.
-async fn verify(store: &SqliteStore) -> anyhow::Result<i32> {
-    let raw = match std::env::var("TOLLGATE_API_KEY") {
-        Ok(v) if !v.is_empty() => v,
-        _ => {
-            if std::io::stdin().is_terminal() {
-                eprintln!("paste the key and press Enter:");
-            }
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("reading the key from stdin")?;
-            line.trim().to_owned()
+/// The key to verify: piped stdin first (so `verify < file` checks the file even when
+/// `TOLLGATE_API_KEY` is set), then the environment, then a prompt on a terminal.
+fn read_key_input() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if !stdin.is_terminal() {
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the key from stdin")?;
+        if !line.trim().is_empty() {
+            return Ok(line.trim().to_owned());
         }
-    };
+    }
+    if let Ok(v) = std::env::var("TOLLGATE_API_KEY") {
+        if !v.trim().is_empty() {
+            return Ok(v.trim().to_owned());
+        }
+    }
+    if stdin.is_terminal() {
+        eprintln!("paste the key and press Enter:");
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the key from stdin")?;
+    }
+    Ok(line.trim().to_owned())
+}
+
+/// Reads a key (see [`read_key_input`]) and checks it.
+async fn verify(store: &SqliteStore) -> anyhow::Result<i32> {
+    let raw = read_key_input()?;
     let secret = match SecretToken::parse(CredentialKind::ApiKey, raw.trim()) {
         Ok(s) => s,
         Err(_) => {

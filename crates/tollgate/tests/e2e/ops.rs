@@ -1,0 +1,262 @@
+//! Operations: health and readiness, request ids and log lines, configuration layering and
+//! errors, graceful shutdown, and protection from slow or idle clients.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+use tollgate_testkit::TestServer;
+
+use crate::{bin, server, server_with, widget};
+
+#[tokio::test]
+async fn health_ready_and_request_ids() {
+    let s = server().await;
+    let h = s.call(Method::GET, "/health", None, None).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.body["status"], "ok");
+    assert_eq!(h.body["version"], env!("CARGO_PKG_VERSION"));
+    let r = s.call(Method::GET, "/ready", None, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["checks"]["database"], "ok");
+    assert!(h.header("x-request-id").unwrap().starts_with("req_"));
+    // A caller's well-formed id is kept; a hostile one is replaced.
+    let mine = s
+        .http
+        .get(s.url("/health"))
+        .header("x-request-id", "trace-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.headers()["x-request-id"], "trace-123");
+    let hostile = s
+        .http
+        .get(s.url("/health"))
+        .header("x-request-id", "a b\"c")
+        .send()
+        .await
+        .unwrap();
+    assert!(hostile.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("req_"));
+}
+
+#[tokio::test]
+async fn one_json_log_line_per_request_without_secrets() {
+    let s = server().await;
+    let created = s
+        .call(
+            Method::POST,
+            "/v1/resource",
+            Some(&s.admin_key),
+            Some(&widget("logged")),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap();
+    let rid = created.header("x-request-id").unwrap().to_owned();
+    s.call(
+        Method::GET,
+        &format!("/v1/resource/{id}"),
+        Some(&s.admin_key),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = s.logs();
+    let line = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["request_id"] == rid.as_str())
+        .expect("a log line for the request");
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["route"], "/v1/resource");
+    assert_eq!(line["status_code"], 201);
+    assert_eq!(line["level"], "INFO");
+    assert!(line["timestamp"].is_string() && line["response_time_ms"].is_number());
+    assert!(line["key_id"].as_str().unwrap().starts_with("key_"));
+    let get_line = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["method"] == "GET" && v["key_id"].is_string())
+        .expect("GET line");
+    assert_eq!(
+        get_line["route"], "/v1/resource/{id}",
+        "the route template, not the raw path"
+    );
+    let secret_tail = &s.admin_key[4..];
+    for l in logs.iter().filter(|l| !l.starts_with("stderr:")) {
+        assert!(!l.contains(secret_tail), "a secret reached the log: {l}");
+        assert!(!l.contains("logged"), "a request body reached the log: {l}");
+    }
+}
+
+fn run_serve(args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> std::process::Output {
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(cwd).arg("serve").args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOLLGATE_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn bad_configuration_stops_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (args, env, setting) in [
+        (vec!["--listen", "not-an-address"], vec![], "listen"),
+        (
+            vec![],
+            vec![("TOLLGATE_LISTEN", "127.0.0.1:99999")],
+            "listen",
+        ),
+        (
+            vec![],
+            vec![("TOLLGATE_REQUEST_TIMEOUT", "forever")],
+            "request_timeout",
+        ),
+        (
+            vec![],
+            vec![("TOLLGATE_KEY_ROTATION_PERIOD", "0s")],
+            "key_rotation_period",
+        ),
+        (vec![], vec![("TOLLGATE_DEBUG", "maybe")], "debug"),
+        (
+            vec!["--config", "/nonexistent/tollgate.toml"],
+            vec![],
+            "config file",
+        ),
+    ] {
+        let o = run_serve(&args, &env, d);
+        assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let named = err.to_lowercase().contains(setting);
+        assert!(
+            err.contains("invalid configuration") && named,
+            "{args:?} {env:?}: {err}"
+        );
+    }
+    std::fs::write(
+        d.join("tollgate.toml"),
+        "listen = \"127.0.0.1:0\"\nmystery = 1\n",
+    )
+    .unwrap();
+    let o = run_serve(&[], &[], d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mystery"));
+}
+
+#[tokio::test]
+async fn configuration_layers_file_env_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("from-file");
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout = \"5s\"\n",
+        data.display()
+    );
+    let config = dir.path().join("tollgate.toml");
+    std::fs::write(&config, toml).unwrap();
+    // File alone: its data_dir is used.
+    let s = TestServer::builder(bin())
+        .env("TOLLGATE_CONFIG", config.to_str().unwrap())
+        .start()
+        .await;
+    // The test kit passes --data-dir, so the flag wins over the file...
+    assert!(s.data_dir().join("tollgate.db").exists());
+    assert!(!data.join("tollgate.db").exists());
+    drop(s);
+    // ...and the environment wins over the file when no flag is given.
+    let env_dir = dir.path().join("from-env");
+    let mut child = Command::new(bin())
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--log-format",
+            "json",
+        ])
+        .env("TOLLGATE_DATA_DIR", &env_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !env_dir.join("tollgate.db").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(env_dir.join("tollgate.db").exists());
+    assert!(!data.join("tollgate.db").exists());
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly() {
+    let mut s = server().await;
+    assert_eq!(s.call(Method::GET, "/health", None, None).await.status, 200);
+    let code = s.signal_and_wait("TERM", Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    assert!(s.logs().iter().any(|l| l.contains("stopped")));
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_cannot_hold_the_server() {
+    let s = server_with(&[
+        ("TOLLGATE_HEADER_READ_TIMEOUT", "1s"),
+        ("TOLLGATE_REQUEST_TIMEOUT", "1s"),
+    ])
+    .await;
+    let addr = s.base_url.trim_start_matches("http://").to_owned();
+    // Idle connection and half-sent headers: closed after the header timeout.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    let mut partial = TcpStream::connect(&addr).unwrap();
+    partial
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // Meanwhile others are served.
+    assert_eq!(s.call(Method::GET, "/health", None, None).await.status, 200);
+    for stream in [&mut idle, &mut partial] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        let _ = stream.read_to_end(&mut buf);
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "connection held for {:?}",
+            started.elapsed()
+        );
+    }
+    // A body that never finishes: 408 in the envelope after the request timeout.
+    let mut slow = TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "POST /v1/resource HTTP/1.1\r\nHost: x\r\nX-API-Key: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"na",
+        s.admin_key
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = slow.read(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("REQUEST_TIMEOUT"), "{text}");
+    assert_eq!(s.count_rows("resources"), 0);
+}
+
+#[tokio::test]
+async fn debug_logging_is_switchable() {
+    let s = server_with(&[("TOLLGATE_DEBUG", "true")]).await;
+    s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None)
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        s.logs().iter().any(|l| l.contains("\"level\":\"DEBUG\"")),
+        "no debug lines"
+    );
+}
