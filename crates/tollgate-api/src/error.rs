@@ -25,13 +25,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with the code's default message.
     pub fn new(code: ErrorCode) -> Self {
-        Self {
-            code,
-            message: code.default_message().to_owned(),
-            details: Map::new(),
-            headers: Vec::new(),
-            cause: None,
-        }
+        Self { code, message: code.default_message().to_owned(), details: Map::new(), headers: Vec::new(), cause: None }
     }
 
     /// Replaces the message.
@@ -68,8 +62,7 @@ impl ApiError {
     pub fn validation(errors: ValidationErrors) -> Self {
         let mut e = Self::new(ErrorCode::ValidationFailed);
         for (field, reason) in errors.fields() {
-            e.details
-                .insert(field.clone(), Value::String(reason.clone()));
+            e.details.insert(field.clone(), Value::String(reason.clone()));
         }
         e
     }
@@ -78,10 +71,7 @@ impl ApiError {
     pub fn unauthenticated(reason: AuthError) -> Self {
         let challenge = match reason {
             AuthError::Missing => r#"Bearer realm="tollgate""#.to_owned(),
-            other => format!(
-                r#"Bearer realm="tollgate", error="invalid_token", error_description="{}""#,
-                other
-            ),
+            other => format!(r#"Bearer realm="tollgate", error="invalid_token", error_description="{}""#, other),
         };
         Self::new(ErrorCode::AuthenticationFailed)
             .detail("reason", reason.reason())
@@ -120,12 +110,9 @@ impl From<StoreError> for ApiError {
                 .detail("current_version", current)
                 .header(header::ETAG, tollgate_core::precondition::etag(current)),
             StoreError::Validation(v) => ApiError::validation(v),
-            StoreError::Conflict(msg) => {
-                ApiError::validation(ValidationErrors::single("state", msg))
-            }
+            StoreError::Conflict(msg) => ApiError::validation(ValidationErrors::single("state", msg)),
             StoreError::Unavailable(cause) => {
-                let mut e =
-                    ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");
+                let mut e = ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");
                 e.cause = Some(cause);
                 e
             }
@@ -140,8 +127,7 @@ impl IntoResponse for ApiError {
         if let Some(cause) = &self.cause {
             tracing::error!(request_id = %request_id, error.code = %self.code, error.cause = %cause, "request failed");
         }
-        let status = StatusCode::from_u16(self.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({
             "error": {
                 "code": self.code.as_str(),
@@ -155,6 +141,85 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 response.headers_mut().append(name, v);
             }
+        }
+        response
+    }
+}
+
+/// An RFC 6749 section 5.2 error, the shape the `/oauth/*` endpoints answer with instead of the
+/// envelope: `{"error": "invalid_client", "error_description": "..."}`.
+#[derive(Debug)]
+pub struct OAuthError {
+    error: &'static str,
+    description: String,
+    status: StatusCode,
+    basic_challenge: bool,
+}
+
+impl OAuthError {
+    /// `invalid_request` (400): missing or repeated parameters, two client authentications.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self {
+            error: "invalid_request",
+            description: description.into(),
+            status: StatusCode::BAD_REQUEST,
+            basic_challenge: false,
+        }
+    }
+
+    /// `invalid_client` (401): unknown client, wrong secret or no client authentication. The
+    /// same answer for all of them, so that client ids cannot be probed.
+    pub fn invalid_client(used_basic: bool) -> Self {
+        Self {
+            error: "invalid_client",
+            description: "Client authentication failed".into(),
+            status: StatusCode::UNAUTHORIZED,
+            basic_challenge: used_basic,
+        }
+    }
+
+    /// `invalid_scope` (400).
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self {
+            error: "invalid_scope",
+            description: description.into(),
+            status: StatusCode::BAD_REQUEST,
+            basic_challenge: false,
+        }
+    }
+
+    /// `unsupported_grant_type` (400).
+    pub fn unsupported_grant_type() -> Self {
+        Self {
+            error: "unsupported_grant_type",
+            description: "Only grant_type=client_credentials is supported".into(),
+            status: StatusCode::BAD_REQUEST,
+            basic_challenge: false,
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(request_id = %current_request_id(), error.cause = %e, "oauth request failed");
+        Self {
+            error: "server_error",
+            description: "internal error".into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            basic_challenge: false,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="tollgate""#));
         }
         response
     }

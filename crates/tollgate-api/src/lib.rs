@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod oauth;
 pub mod router;
 pub mod routes;
 pub mod state;
@@ -15,20 +16,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 pub use error::ApiError;
-pub use state::{ApiSettings, AppState};
+pub use state::{ApiSettings, AppState, OAuthSettings};
 
 /// The whole application: routes plus the middleware stack, outermost last in the code below
 /// (axum applies `layer` calls from the inside out).
 pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     router::routes()
-        .layer(axum::middleware::from_fn_with_state(
-            timeout,
-            middleware::timeout::timeout,
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
+        .layer(axum::middleware::from_fn_with_state(timeout, middleware::timeout::timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(middleware::observe::observe))
         .with_state(state)
 }

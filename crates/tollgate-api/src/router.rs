@@ -3,7 +3,8 @@
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::{fallback, health, keys, resources};
+use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, ApiKeys, OAuthClients};
+use crate::routes::{fallback, health, oauth, resources};
 use crate::state::AppState;
 
 /// Every route, without middleware.
@@ -12,27 +13,33 @@ pub fn routes() -> Router<AppState> {
         // Operations, no authentication.
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        // Resources: resource:read / resource:write.
-        .route(
-            "/v1/resource",
-            post(resources::create::create_resource).get(resources::list::list_resources),
-        )
+        // Resources: resource:read / resource:write (routes/resources).
+        .route("/v1/resource", post(resources::create::create_resource).get(resources::list::list_resources))
         .route(
             "/v1/resource/{id}",
             get(resources::get::get_resource)
                 .patch(resources::update::update_resource)
                 .delete(resources::delete::delete_resource),
         )
-        // API keys of the caller's project: admin.
+        // API keys and OAuth clients of the caller's project: admin (routes/credentials).
+        .route("/v1/keys", post(create::create_credential::<ApiKeys>).get(list::list_credentials::<ApiKeys>))
+        .route("/v1/keys/{id}", get(get_one::get_credential::<ApiKeys>).delete(revoke::revoke_credential::<ApiKeys>))
+        .route("/v1/keys/{id}/rotate", post(rotate::rotate_credential::<ApiKeys>))
         .route(
-            "/v1/keys",
-            post(keys::create::create_api_key).get(keys::list::list_api_keys),
+            "/v1/clients",
+            post(create::create_credential::<OAuthClients>).get(list::list_credentials::<OAuthClients>),
         )
         .route(
-            "/v1/keys/{id}",
-            get(keys::get::get_api_key).delete(keys::revoke::revoke_api_key),
+            "/v1/clients/{id}",
+            get(get_one::get_credential::<OAuthClients>).delete(revoke::revoke_credential::<OAuthClients>),
         )
-        .route("/v1/keys/{id}/rotate", post(keys::rotate::rotate_api_key))
+        .route("/v1/clients/{id}/rotate", post(rotate::rotate_credential::<OAuthClients>))
+        // OAuth 2.0 authorization server, RFC 6749 error bodies (routes/oauth).
+        .route("/oauth/token", post(oauth::token::issue_token))
+        .route("/oauth/revoke", post(oauth::revoke::revoke_token))
+        .route("/oauth/introspect", post(oauth::introspect::introspect_token))
+        .route("/.well-known/oauth-authorization-server", get(oauth::metadata::server_metadata))
+        .route("/.well-known/jwks.json", get(oauth::metadata::jwks))
         // Everything else, in the envelope.
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)

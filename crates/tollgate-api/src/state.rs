@@ -1,26 +1,51 @@
-//! What every handler shares: the store and the settings the API needs.
+//! What every handler shares: the store, the API settings and the token keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tollgate_core::KeyId;
+use tollgate_auth::jwt::SigningAlgorithm;
+use tollgate_core::CredentialId;
 use tollgate_store::Store;
+
+use crate::oauth::keys::TokenKeys;
 
 /// Settings of the HTTP API.
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
     /// A request not answered within this gets 408.
     pub request_timeout: Duration,
-    /// Keys whose secret is older than this are marked "rotation due".
+    /// Credentials whose secret is older than this are marked "rotation due".
     pub key_rotation_period: time::Duration,
+    /// OAuth and token settings.
+    pub oauth: OAuthSettings,
 }
 
-impl Default for ApiSettings {
-    fn default() -> Self {
+/// OAuth 2.0 authorization-server settings.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    /// The issuer (`iss`), the server's public base URL without a trailing slash.
+    pub issuer: String,
+    /// The audience (`aud`) tokens are issued for and checked against.
+    pub audience: String,
+    /// Lifetime of access tokens.
+    pub token_ttl: time::Duration,
+    /// The one algorithm tokens are signed and verified with.
+    pub algorithm: SigningAlgorithm,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (at most 60).
+    pub leeway_seconds: u64,
+}
+
+impl OAuthSettings {
+    /// Defaults for a server reachable at `issuer`.
+    pub fn for_issuer(issuer: &str) -> Self {
+        let issuer = issuer.trim_end_matches('/').to_owned();
         Self {
-            request_timeout: Duration::from_secs(30),
-            key_rotation_period: time::Duration::days(90),
+            audience: format!("{issuer}/v1"),
+            issuer,
+            token_ttl: time::Duration::hours(1),
+            algorithm: SigningAlgorithm::RS256,
+            leeway_seconds: tollgate_auth::jwt::LEEWAY_SECONDS,
         }
     }
 }
@@ -32,17 +57,16 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// API settings.
     pub settings: Arc<ApiSettings>,
-    /// When each key's `last_used_at` was last written, so it is written at most once a minute.
-    pub key_touches: Arc<Mutex<HashMap<KeyId, Instant>>>,
+    /// Signing and verification keys, refreshed from the store.
+    pub token_keys: Arc<TokenKeys>,
+    /// When each credential's `last_used_at` was last written, so it is written at most once a minute.
+    pub credential_touches: Arc<Mutex<HashMap<CredentialId, Instant>>>,
 }
 
 impl AppState {
     /// State over `store`.
     pub fn new(store: Arc<dyn Store>, settings: ApiSettings) -> Self {
-        Self {
-            store,
-            settings: Arc::new(settings),
-            key_touches: Arc::default(),
-        }
+        let token_keys = Arc::new(TokenKeys::new(store.clone(), settings.oauth.algorithm));
+        Self { store, settings: Arc::new(settings), token_keys, credential_touches: Arc::default() }
     }
 }

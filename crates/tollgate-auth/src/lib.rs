@@ -3,9 +3,10 @@
 //! secret is refused here, before any database lookup.
 
 pub mod base62;
+pub mod jwt;
 pub mod secret;
 
-pub use secret::{CredentialKind, SecretDigest, SecretToken};
+pub use secret::{generate_client_id, SecretDigest, SecretKind, SecretToken};
 
 /// Why a presented credential was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

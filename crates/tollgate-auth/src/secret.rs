@@ -9,25 +9,26 @@ use subtle::ConstantTimeEq;
 
 use crate::base62::{encode_padded, is_base62, ALPHABET};
 use crate::AuthError;
+use tollgate_core::ClientId;
 
 const RANDOM_LEN: usize = 40;
 const CHECKSUM_LEN: usize = 6;
 
 /// Which kind of secret a token is; each has its own never-changing prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
+pub enum SecretKind {
     /// An API key: `tgk_`.
     ApiKey,
     /// An OAuth client secret: `tgs_`.
     ClientSecret,
 }
 
-impl CredentialKind {
+impl SecretKind {
     /// The prefix.
     pub fn prefix(self) -> &'static str {
         match self {
-            CredentialKind::ApiKey => "tgk_",
-            CredentialKind::ClientSecret => "tgs_",
+            SecretKind::ApiKey => "tgk_",
+            SecretKind::ClientSecret => "tgs_",
         }
     }
 }
@@ -55,20 +56,15 @@ impl SecretDigest {
 
 impl SecretToken {
     /// Mints a new secret of `kind` from the OS CSPRNG.
-    pub fn generate(kind: CredentialKind) -> Self {
+    pub fn generate(kind: SecretKind) -> Self {
         let mut rng = rand::rngs::OsRng.unwrap_err();
-        let random: String = (0..RANDOM_LEN)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
+        let random: String = (0..RANDOM_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
         let checksum = encode_padded(u64::from(crc32fast::hash(random.as_bytes())), CHECKSUM_LEN);
-        Self(SecretString::from(format!(
-            "{}{random}{checksum}",
-            kind.prefix()
-        )))
+        Self(SecretString::from(format!("{}{random}{checksum}", kind.prefix())))
     }
 
     /// Checks prefix, length, alphabet and checksum. Does not touch storage.
-    pub fn parse(kind: CredentialKind, s: &str) -> Result<Self, AuthError> {
+    pub fn parse(kind: SecretKind, s: &str) -> Result<Self, AuthError> {
         let body = s.strip_prefix(kind.prefix()).ok_or(AuthError::Malformed)?;
         if body.len() != RANDOM_LEN + CHECKSUM_LEN || !is_base62(body) {
             return Err(AuthError::Malformed);
@@ -103,35 +99,39 @@ pub fn digest_of(s: &str) -> SecretDigest {
     SecretDigest(Sha256::digest(s.as_bytes()).into())
 }
 
+/// Mints an OAuth client id: `tgc_` + 24 random base62 characters.
+pub fn generate_client_id() -> ClientId {
+    let mut rng = rand::rngs::OsRng.unwrap_err();
+    let body: String = (0..24).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    ClientId::parse(&format!("{}{body}", ClientId::PREFIX)).expect("generated client ids are well-formed")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn round_trip() {
-        let t = SecretToken::generate(CredentialKind::ApiKey);
+        let t = SecretToken::generate(SecretKind::ApiKey);
         let s = t.expose();
         assert!(s.starts_with("tgk_"));
         assert_eq!(s.len(), 4 + 40 + 6);
-        let parsed = SecretToken::parse(CredentialKind::ApiKey, s).unwrap();
+        let parsed = SecretToken::parse(SecretKind::ApiKey, s).unwrap();
         assert!(parsed.digest().ct_eq(&t.digest()));
         assert!(!format!("{t:?}").contains(&s[4..]));
     }
 
     #[test]
     fn refuses_typos_and_wrong_kinds() {
-        let t = SecretToken::generate(CredentialKind::ApiKey);
+        let t = SecretToken::generate(SecretKind::ApiKey);
         let s = t.expose().to_owned();
         let mut typo = s.clone().into_bytes();
         typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
         let typo = String::from_utf8(typo).unwrap();
-        assert_eq!(
-            SecretToken::parse(CredentialKind::ApiKey, &typo).unwrap_err(),
-            AuthError::Malformed
-        );
-        assert!(SecretToken::parse(CredentialKind::ClientSecret, &s).is_err());
-        assert!(SecretToken::parse(CredentialKind::ApiKey, "tgk_short").is_err());
-        assert!(SecretToken::parse(CredentialKind::ApiKey, &format!("{s}x")).is_err());
-        assert!(SecretToken::parse(CredentialKind::ApiKey, "").is_err());
+        assert_eq!(SecretToken::parse(SecretKind::ApiKey, &typo).unwrap_err(), AuthError::Malformed);
+        assert!(SecretToken::parse(SecretKind::ClientSecret, &s).is_err());
+        assert!(SecretToken::parse(SecretKind::ApiKey, "tgk_short").is_err());
+        assert!(SecretToken::parse(SecretKind::ApiKey, &format!("{s}x")).is_err());
+        assert!(SecretToken::parse(SecretKind::ApiKey, "").is_err());
     }
 }

@@ -7,8 +7,8 @@ pub const MAX_DAYS: i64 = 3650;
 
 /// Parses a positive human duration; `0` is allowed only when `allow_zero`.
 pub fn parse_duration(s: &str, allow_zero: bool) -> Result<Duration, String> {
-    let std = humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration like 90d or 24h: {e}"))?;
+    let std =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration like 90d or 24h: {e}"))?;
     let d = Duration::try_from(std).map_err(|_| format!("`{s}` is too long"))?;
     if d > Duration::days(MAX_DAYS) {
         return Err(format!("`{s}` is longer than {MAX_DAYS} days"));

@@ -66,18 +66,12 @@ impl ErrorCode {
 
     fn row(self) -> (&'static str, u16, &'static str) {
         match self {
-            ErrorCode::AuthenticationFailed => {
-                ("AUTHENTICATION_FAILED", 401, "Authentication failed")
-            }
+            ErrorCode::AuthenticationFailed => ("AUTHENTICATION_FAILED", 401, "Authentication failed"),
             ErrorCode::PermissionDenied => ("PERMISSION_DENIED", 403, "Permission denied"),
             ErrorCode::NotFound => ("NOT_FOUND", 404, "Not found"),
             ErrorCode::ValidationFailed => ("VALIDATION_FAILED", 400, "Validation failed"),
             ErrorCode::MalformedJson => ("MALFORMED_JSON", 400, "Request body is not valid JSON"),
-            ErrorCode::UnsupportedMediaType => (
-                "UNSUPPORTED_MEDIA_TYPE",
-                415,
-                "Content-Type must be application/json",
-            ),
+            ErrorCode::UnsupportedMediaType => ("UNSUPPORTED_MEDIA_TYPE", 415, "Content-Type must be application/json"),
             ErrorCode::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Request body is too large"),
             ErrorCode::MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405, "Method not allowed"),
             ErrorCode::PreconditionFailed => ("PRECONDITION_FAILED", 412, "Precondition failed"),

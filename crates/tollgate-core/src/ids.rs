@@ -79,6 +79,33 @@ prefixed_id!(
     "prj_"
 );
 
+/// Identifies an OAuth client: `tgc_` + 24 base62 characters. Public, not secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// The prefix.
+    pub const PREFIX: &'static str = "tgc_";
+    const BODY_LEN: usize = 24;
+
+    /// Parses `tgc_` + 24 characters of `[0-9A-Za-z]`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let body = s.strip_prefix(Self::PREFIX)?;
+        (body.len() == Self::BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| Self(s.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,10 @@
 //! the one table of public error codes. Pure types and rules, no I/O, so every other crate
 //! (storage, auth, HTTP, CLI) agrees on what a valid value is.
 
+pub mod credential;
 pub mod duration;
 pub mod error_code;
 pub mod ids;
-pub mod key;
 pub mod page;
 pub mod patch;
 pub mod precondition;
@@ -15,9 +15,9 @@ pub mod scope;
 pub mod time_fmt;
 pub mod validation;
 
+pub use credential::{Credential, CredentialId, CredentialKind, CredentialState, NewCredential};
 pub use error_code::ErrorCode;
-pub use ids::{KeyId, ProjectId, ResourceId};
-pub use key::{ApiKey, KeyState, NewApiKey};
+pub use ids::{ClientId, KeyId, ProjectId, ResourceId};
 pub use page::{ListQuery, Page, PageMode};
 pub use precondition::Precondition;
 pub use project::Project;

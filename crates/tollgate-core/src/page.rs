@@ -107,21 +107,13 @@ impl ListQuery {
                 q.mode
             }
             (_, true) => PageMode::Cursor { after: cursor },
-            (page, false) => PageMode::Offset {
-                page: page.unwrap_or(1),
-            },
+            (page, false) => PageMode::Offset { page: page.unwrap_or(1) },
         };
         errors.into_result(q)
     }
 }
 
-fn parse_number(
-    key: &str,
-    value: &str,
-    min: u32,
-    max: u32,
-    errors: &mut ValidationErrors,
-) -> Option<u32> {
+fn parse_number(key: &str, value: &str, min: u32, max: u32, errors: &mut ValidationErrors) -> Option<u32> {
     match value.parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) => Some(n),
         _ => {
@@ -153,10 +145,7 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Result<ListQuery, ValidationErrors> {
-        let v: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let v: Vec<(String, String)> = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         ListQuery::parse(&v)
     }
 
@@ -171,12 +160,7 @@ mod tests {
 
     #[test]
     fn filters_and_unknowns() {
-        let l = q(&[
-            ("type", "widget"),
-            ("attributes[colour]", "red"),
-            ("status", "active"),
-        ])
-        .unwrap();
+        let l = q(&[("type", "widget"), ("attributes[colour]", "red"), ("status", "active")]).unwrap();
         assert_eq!(l.attributes, vec![("colour".into(), "red".into())]);
         assert!(q(&[("colour", "red")]).is_err());
         assert!(q(&[("attributes[bad key]", "x")]).is_err());
@@ -188,10 +172,7 @@ mod tests {
         let id = ResourceId::generate();
         let l = q(&[("cursor", &encode_cursor(&id))]).unwrap();
         assert_eq!(l.mode, PageMode::Cursor { after: Some(id) });
-        assert_eq!(
-            q(&[("cursor", "")]).unwrap().mode,
-            PageMode::Cursor { after: None }
-        );
+        assert_eq!(q(&[("cursor", "")]).unwrap().mode, PageMode::Cursor { after: None });
         assert!(q(&[("cursor", "garbage!")]).is_err());
         assert!(q(&[("cursor", ""), ("page", "2")]).is_err());
     }

@@ -10,15 +10,9 @@ use crate::validation::ValidationErrors;
 ///
 /// Removing `data` (`"data": null`) sets it to `null`; removing `attributes` empties them;
 /// removing `name` or `type` is refused because they are required.
-pub fn apply_merge_patch(
-    current: &NewResource,
-    patch: &Value,
-) -> Result<NewResource, ValidationErrors> {
+pub fn apply_merge_patch(current: &NewResource, patch: &Value) -> Result<NewResource, ValidationErrors> {
     let Some(obj) = patch.as_object() else {
-        return Err(ValidationErrors::single(
-            "body",
-            "a merge patch must be a JSON object",
-        ));
+        return Err(ValidationErrors::single("body", "a merge patch must be a JSON object"));
     };
     let mut errors = ValidationErrors::new();
     check_field_names(obj, &mut errors);
@@ -44,11 +38,7 @@ mod tests {
 
     #[test]
     fn merges_and_removes() {
-        let r = apply_merge_patch(
-            &base(),
-            &json!({"attributes": {"x": null, "z": "3"}, "data": null}),
-        )
-        .unwrap();
+        let r = apply_merge_patch(&base(), &json!({"attributes": {"x": null, "z": "3"}, "data": null})).unwrap();
         assert_eq!(r.attributes.len(), 2);
         assert_eq!(r.attributes["z"], "3");
         assert_eq!(r.data, Value::Null);

@@ -49,10 +49,7 @@ mod tests {
 
     #[test]
     fn parses() {
-        assert_eq!(
-            Precondition::parse_if_match("*"),
-            Some(Precondition::Exists)
-        );
+        assert_eq!(Precondition::parse_if_match("*"), Some(Precondition::Exists));
         let p = Precondition::parse_if_match("\"2\", \"3\"").unwrap();
         assert!(p.holds(3) && !p.holds(4));
         assert!(!Precondition::parse_if_match("W/\"3\"").unwrap().holds(3));

@@ -108,11 +108,8 @@ impl NewResource {
 
     /// This content as the JSON object a merge patch applies to.
     pub fn to_json(&self) -> Value {
-        let attributes: Map<String, Value> = self
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
+        let attributes: Map<String, Value> =
+            self.attributes.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
         serde_json::json!({
             "name": self.name,
             "type": self.kind,
@@ -151,20 +148,10 @@ fn parse_fields(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> Opti
     let attributes = parse_attributes(obj.get("attributes"), errors);
     let data = obj.get("data").cloned().unwrap_or(Value::Null);
     check_data(&data, errors);
-    Some(NewResource {
-        name: name?,
-        kind: kind?,
-        status: status?,
-        attributes: attributes?,
-        data,
-    })
+    Some(NewResource { name: name?, kind: kind?, status: status?, attributes: attributes?, data })
 }
 
-fn required_string<'a>(
-    obj: &'a Map<String, Value>,
-    field: &str,
-    errors: &mut ValidationErrors,
-) -> Option<&'a str> {
+fn required_string<'a>(obj: &'a Map<String, Value>, field: &str, errors: &mut ValidationErrors) -> Option<&'a str> {
     match obj.get(field) {
         None | Some(Value::Null) => {
             errors.add(field, "is required");
@@ -206,16 +193,13 @@ fn check_type(s: &str, errors: &mut ValidationErrors) -> Option<String> {
 /// `[a-z][a-z0-9_]*` of at most `max` characters.
 pub fn is_identifier(s: &str, max: usize) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && s.len() <= max
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+    matches!(chars.next(), Some('a'..='z')) && s.len() <= max && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
 /// Attribute keys: 1-40 characters of `[A-Za-z0-9_.-]`, so they fit in `attributes[KEY]` filters.
 pub fn is_attribute_key(s: &str) -> bool {
     (1..=MAX_ATTRIBUTE_KEY_CHARS).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 fn parse_attributes(value: Option<&Value>, errors: &mut ValidationErrors) -> Option<Attributes> {
@@ -228,10 +212,7 @@ fn parse_attributes(value: Option<&Value>, errors: &mut ValidationErrors) -> Opt
         }
     };
     if obj.len() > MAX_ATTRIBUTES {
-        errors.add(
-            "attributes",
-            format!("must have at most {MAX_ATTRIBUTES} entries"),
-        );
+        errors.add("attributes", format!("must have at most {MAX_ATTRIBUTES} entries"));
         return None;
     }
     let before = errors.fields().len();
@@ -249,17 +230,13 @@ fn parse_attributes(value: Option<&Value>, errors: &mut ValidationErrors) -> Opt
                 format!("attributes.{key}"),
                 format!("value must be at most {MAX_ATTRIBUTE_VALUE_CHARS} characters"),
             ),
-            Value::String(v) if v.contains('\0') => errors.add(
-                format!("attributes.{key}"),
-                "value must not contain NUL characters",
-            ),
+            Value::String(v) if v.contains('\0') => {
+                errors.add(format!("attributes.{key}"), "value must not contain NUL characters")
+            }
             Value::String(v) => {
                 out.insert(key.clone(), v.clone());
             }
-            _ => errors.add(
-                format!("attributes.{key}"),
-                "value must be a string (attributes are flat)",
-            ),
+            _ => errors.add(format!("attributes.{key}"), "value must be a string (attributes are flat)"),
         }
     }
     (errors.fields().len() == before).then_some(out)
@@ -270,14 +247,9 @@ fn check_data(data: &Value, errors: &mut ValidationErrors) {
         errors.add("data", "must not contain NUL characters");
         return;
     }
-    let size = serde_json::to_vec(data)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(data).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_DATA_BYTES {
-        errors.add(
-            "data",
-            format!("must be at most {MAX_DATA_BYTES} bytes as JSON (got {size})"),
-        );
+        errors.add("data", format!("must be at most {MAX_DATA_BYTES} bytes as JSON (got {size})"));
     }
 }
 
@@ -313,15 +285,7 @@ mod tests {
         }))
         .unwrap_err();
         let f = e.fields();
-        for k in [
-            "name",
-            "type",
-            "status",
-            "colour",
-            "id",
-            "attributes.nested",
-            "attributes.bad key",
-        ] {
+        for k in ["name", "type", "status", "colour", "id", "attributes.nested", "attributes.bad key"] {
             assert!(f.contains_key(k), "{k} missing from {f:?}");
         }
         assert_eq!(f["colour"], "unknown field");
@@ -330,8 +294,7 @@ mod tests {
     #[test]
     fn limits() {
         let many: Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
-        let e =
-            NewResource::parse(&json!({"name": "a", "type": "t", "attributes": many})).unwrap_err();
+        let e = NewResource::parse(&json!({"name": "a", "type": "t", "attributes": many})).unwrap_err();
         assert!(e.fields().contains_key("attributes"));
         let long = "x".repeat(201);
         assert!(NewResource::parse(&json!({"name": long, "type": "t"})).is_err());
@@ -339,10 +302,7 @@ mod tests {
         assert!(NewResource::parse(&json!({"name": ok, "type": "t"})).is_ok());
         let big = "x".repeat(MAX_DATA_BYTES);
         assert!(NewResource::parse(&json!({"name": "a", "type": "t", "data": big})).is_err());
-        assert!(
-            NewResource::parse(&json!({"name": "a", "type": "t", "data": {"k": "a\u{0}"}}))
-                .is_err()
-        );
+        assert!(NewResource::parse(&json!({"name": "a", "type": "t", "data": {"k": "a\u{0}"}})).is_err());
         assert!(NewResource::parse(&json!({"name": "a", "type": "t".repeat(65)})).is_err());
     }
 }

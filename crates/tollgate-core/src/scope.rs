@@ -54,9 +54,8 @@ impl Scopes {
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut set = BTreeSet::new();
         for part in s.split([',', ' ']).filter(|p| !p.is_empty()) {
-            let scope = Scope::parse(part).ok_or_else(|| {
-                format!("unknown scope `{part}` (expected resource:read, resource:write or admin)")
-            })?;
+            let scope = Scope::parse(part)
+                .ok_or_else(|| format!("unknown scope `{part}` (expected resource:read, resource:write or admin)"))?;
             set.insert(scope);
         }
         if set.is_empty() {

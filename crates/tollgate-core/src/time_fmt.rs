@@ -20,15 +20,12 @@ pub fn to_unix_micros(t: OffsetDateTime) -> i64 {
 
 /// The inverse of [`to_unix_micros`]; out-of-range values clamp to the epoch.
 pub fn from_unix_micros(us: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// RFC 3339 text in UTC with microseconds.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(WIRE)
-        .unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC).format(WIRE).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
 use tollgate_core::{
-    ApiKey, KeyId, ListQuery, NewApiKey, NewResource, Page, Precondition, Project, ProjectId,
-    Resource, ResourceId, ValidationErrors,
+    Credential, CredentialId, CredentialKind, ListQuery, NewCredential, NewResource, Page, Precondition, Project,
+    ProjectId, Resource, ResourceId, ValidationErrors,
 };
 
 pub use sqlite::SqliteStore;
@@ -37,13 +37,26 @@ pub enum StoreError {
     Internal(String),
 }
 
-/// A key found by its secret's digest, with the digest stored for it (compared in constant time).
+/// A credential found by its secret's digest, with the digest stored for it (compared in
+/// constant time by the caller).
 #[derive(Debug, Clone)]
-pub struct KeyMatch {
-    /// The key's metadata.
-    pub key: ApiKey,
+pub struct CredentialMatch {
+    /// The credential's metadata.
+    pub credential: Credential,
     /// The stored digest the lookup matched.
     pub stored_digest: SecretDigest,
+}
+
+/// A JWT signing key as stored (the auth crate defines and reads it).
+pub use tollgate_auth::jwt::SigningKeyRecord as StoredSigningKey;
+
+/// What token verification needs to know beyond the signature.
+#[derive(Debug, Clone)]
+pub struct TokenCheck {
+    /// The client the token was issued to, if it still exists.
+    pub client: Option<Credential>,
+    /// Whether the token's `jti` was revoked.
+    pub revoked: bool,
 }
 
 /// A change to a resource: an RFC 7396 merge patch and an optional precondition.
@@ -71,23 +84,11 @@ pub trait Store: Send + Sync + 'static {
     async fn bootstrap(&self, key: NewApiKeyTemplate) -> Result<bool, StoreError>;
 
     /// Stores a new resource.
-    async fn create_resource(
-        &self,
-        project: ProjectId,
-        new: NewResource,
-    ) -> Result<Resource, StoreError>;
+    async fn create_resource(&self, project: ProjectId, new: NewResource) -> Result<Resource, StoreError>;
     /// Reads one resource.
-    async fn get_resource(
-        &self,
-        project: ProjectId,
-        id: ResourceId,
-    ) -> Result<Resource, StoreError>;
+    async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError>;
     /// Lists a page of resources in id order.
-    async fn list_resources(
-        &self,
-        project: ProjectId,
-        query: ListQuery,
-    ) -> Result<Page<Resource>, StoreError>;
+    async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError>;
     /// Applies a merge patch; the version rises only when something changed.
     async fn update_resource(
         &self,
@@ -103,36 +104,54 @@ pub trait Store: Send + Sync + 'static {
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError>;
 
-    /// Stores a key whose secret has `digest`.
-    async fn create_key(
+    /// Every project, oldest first.
+    async fn list_projects(&self) -> Result<Vec<Project>, StoreError>;
+    /// Creates a project; `Conflict` when the name is taken.
+    async fn create_project(&self, name: &str) -> Result<Project, StoreError>;
+
+    /// Stores a credential whose secret has `digest`.
+    async fn create_credential(
         &self,
-        new: NewApiKey,
+        new: NewCredential,
         digest: SecretDigest,
         hint: String,
-    ) -> Result<ApiKey, StoreError>;
-    /// The project's keys, oldest first.
-    async fn list_keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError>;
-    /// One key of the project.
-    async fn get_key(&self, project: ProjectId, id: KeyId) -> Result<ApiKey, StoreError>;
-    /// The key whose current (or still-in-grace) secret has `digest`.
-    async fn find_key_by_digest(
+    ) -> Result<Credential, StoreError>;
+    /// The project's credentials of `kind`, oldest first.
+    async fn list_credentials(&self, kind: CredentialKind, project: ProjectId) -> Result<Vec<Credential>, StoreError>;
+    /// One credential of the project.
+    async fn get_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError>;
+    /// The credential whose current (or still-in-grace) secret has `digest`.
+    async fn find_credential_by_digest(
         &self,
         digest: SecretDigest,
         now: OffsetDateTime,
-    ) -> Result<Option<KeyMatch>, StoreError>;
-    /// Gives the key a new secret; the old one works until `grace` has passed.
-    async fn rotate_key(
+    ) -> Result<Option<CredentialMatch>, StoreError>;
+    /// Gives the credential a new secret; the old one works until `grace` has passed.
+    async fn rotate_credential(
         &self,
         project: ProjectId,
-        id: KeyId,
+        id: CredentialId,
         digest: SecretDigest,
         hint: String,
         grace: Duration,
-    ) -> Result<ApiKey, StoreError>;
-    /// Revokes the key at once (idempotent).
-    async fn revoke_key(&self, project: ProjectId, id: KeyId) -> Result<ApiKey, StoreError>;
-    /// Records that the key was used at `at`.
-    async fn touch_key(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+    ) -> Result<Credential, StoreError>;
+    /// Revokes the credential at once (idempotent).
+    async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError>;
+    /// Records that the credential was used at `at`.
+    async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// The state a token's client and `jti` are in, in one read.
+    async fn check_token(&self, client: CredentialId, jti: String) -> Result<TokenCheck, StoreError>;
+    /// Denylists a token until it would have expired.
+    async fn revoke_token(&self, jti: String, expires_at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Signing keys not retired at `now`, newest first.
+    async fn live_signing_keys(&self, now: OffsetDateTime) -> Result<Vec<StoredSigningKey>, StoreError>;
+    /// Adds a signing key; see the SQLite implementation for the two modes.
+    async fn add_signing_key(
+        &self,
+        key: StoredSigningKey,
+        retire_others_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The admin key [`Store::bootstrap`] creates: its secret's digest and hint.

@@ -77,11 +77,7 @@ impl TestServerBuilder {
 impl TestServer {
     /// A builder that runs `bin` (pass `env!("CARGO_BIN_EXE_tollgate")`).
     pub fn builder(bin: impl Into<PathBuf>) -> TestServerBuilder {
-        TestServerBuilder {
-            bin: bin.into(),
-            env: HashMap::new(),
-            args: Vec::new(),
-        }
+        TestServerBuilder { bin: bin.into(), env: HashMap::new(), args: Vec::new() }
     }
 
     /// The data directory.
@@ -131,10 +127,7 @@ impl TestServer {
         self.child = Some(child);
         let addr = match addr_rx.recv_timeout(START_TIMEOUT) {
             Ok(a) => a,
-            Err(_) => panic!(
-                "tollgate did not start; output:\n{}",
-                self.logs().join("\n")
-            ),
+            Err(_) => panic!("tollgate did not start; output:\n{}", self.logs().join("\n")),
         };
         self.base_url = format!("http://{addr}");
         if let Ok(key) = key_rx.recv_timeout(Duration::from_millis(500)) {
@@ -177,9 +170,7 @@ impl TestServer {
     /// Sends a signal (e.g. `"TERM"`) and waits up to `timeout` for exit; returns the exit code.
     pub fn signal_and_wait(&mut self, signal: &str, timeout: Duration) -> Option<i32> {
         let child = self.child.as_mut()?;
-        let _ = Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
@@ -209,13 +200,7 @@ impl TestServer {
 
     /// Sends a request with an optional API key and JSON body; returns status, headers and
     /// body (JSON, or `Value::Null` when empty or not JSON).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<&Value>,
-    ) -> Response {
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Response {
         let mut req = self.http.request(method, self.url(path));
         if let Some(key) = key {
             req = req.header("x-api-key", key);
@@ -229,13 +214,9 @@ impl TestServer {
     /// Counts the rows of `table` in the server's database, read-only.
     pub fn count_rows(&self, table: &str) -> i64 {
         let path = self.data_dir.path().join("tollgate.db");
-        let conn = rusqlite::Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open db");
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .expect("count")
+        let conn =
+            rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db");
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
     }
 }
 
@@ -246,13 +227,7 @@ impl Drop for TestServer {
 }
 
 /// Runs the CLI against `data_dir`.
-pub fn run_cli(
-    bin: &Path,
-    data_dir: &Path,
-    args: &[&str],
-    stdin: Option<&str>,
-    env: &[(&str, &str)],
-) -> Output {
+pub fn run_cli(bin: &Path, data_dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     use std::io::Write;
     let mut cmd = Command::new(bin);
     cmd.arg("--data-dir").arg(data_dir).args(args);
@@ -260,9 +235,7 @@ pub fn run_cli(
         cmd.env_remove(k);
     }
     cmd.envs(env.iter().copied());
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn tollgate cli");
     let mut pipe = child.stdin.take().expect("stdin");
     if let Some(input) = stdin {
@@ -292,12 +265,7 @@ impl Response {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Self { status, headers, body, text }
     }
 
     /// A header as text.
@@ -310,23 +278,10 @@ impl Response {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
         let e = &self.body["error"];
         assert_eq!(e["code"], code, "code; body: {}", self.text);
-        assert!(
-            e["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "message; body: {}",
-            self.text
-        );
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "message; body: {}", self.text);
         assert!(e["details"].is_object(), "details; body: {}", self.text);
-        assert_eq!(
-            e["request_id"].as_str(),
-            self.header("x-request-id"),
-            "request id; body: {}",
-            self.text
-        );
-        assert!(
-            self.header("content-type")
-                .is_some_and(|c| c.starts_with("application/json")),
-            "content type"
-        );
+        assert_eq!(e["request_id"].as_str(), self.header("x-request-id"), "request id; body: {}", self.text);
+        assert!(self.header("content-type").is_some_and(|c| c.starts_with("application/json")), "content type");
         &e["details"]
     }
 }

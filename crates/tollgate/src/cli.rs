@@ -30,6 +30,15 @@ pub enum Command {
     /// Create, list, rotate, revoke and verify API keys (works whether or not the server runs).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Create, list, rotate and revoke OAuth 2.0 clients.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Create and list projects.
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
+    /// Rotate and list the JWT signing keys.
+    #[command(subcommand)]
+    SigningKeys(SigningKeysCommand),
 }
 
 /// Flags of `serve`.
@@ -62,56 +71,110 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create a key and print its secret once.
-    Create {
-        /// A label for people.
-        #[arg(long)]
-        name: String,
-        /// Scopes, comma-separated: resource:read, resource:write, admin.
-        #[arg(long)]
-        scopes: String,
-        /// Lifetime, e.g. 90d or 12h. Default: no expiry.
-        #[arg(long)]
-        expires_in: Option<String>,
-        /// Project.
-        #[arg(long, default_value = "default")]
-        project: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Table)]
-        output: Output,
-    },
+    Create(CreateArgs),
     /// List keys with their state and rotation status.
-    List {
-        /// Project.
-        #[arg(long, default_value = "default")]
-        project: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Table)]
-        output: Output,
-    },
+    List(ListArgs),
     /// Give a key a new secret; the old one keeps working for the grace period.
-    Rotate {
-        /// The key id (key_...).
-        id: String,
-        /// How long the old secret keeps working.
-        #[arg(long, default_value = "24h")]
-        grace: String,
-        /// Project.
-        #[arg(long, default_value = "default")]
-        project: String,
+    Rotate(RotateArgs),
+    /// Revoke a key at once.
+    Revoke(RevokeArgs),
+    /// Check a key read from stdin or TOLLGATE_API_KEY; exit 0 when valid, 1 when not.
+    Verify,
+}
+
+/// `tollgate clients ...`: OAuth 2.0 clients (client credentials grant).
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Create a client and print its client_id and client_secret once.
+    Create(CreateArgs),
+    /// List clients with their state and rotation status.
+    List(ListArgs),
+    /// Give a client a new secret; the old one keeps working for the grace period.
+    Rotate(RotateArgs),
+    /// Revoke a client at once; its access tokens stop working with it.
+    Revoke(RevokeArgs),
+}
+
+/// `tollgate projects ...`.
+#[derive(Debug, Subcommand)]
+pub enum ProjectsCommand {
+    /// Create a project.
+    Create {
+        /// A lower-case identifier.
+        name: String,
+    },
+    /// List projects.
+    List {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
-    /// Revoke a key at once.
-    Revoke {
-        /// The key id (key_...).
-        id: String,
-        /// Project.
-        #[arg(long, default_value = "default")]
-        project: String,
-    },
-    /// Check a key read from TOLLGATE_API_KEY or stdin; exit 0 when valid, 1 when not.
-    Verify,
+}
+
+/// `tollgate signing-keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum SigningKeysCommand {
+    /// Add a new signing key; the current one stays published until its tokens have expired.
+    Rotate,
+    /// List the published signing keys.
+    List,
+}
+
+/// Flags of `create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// A label for people.
+    #[arg(long)]
+    pub name: String,
+    /// Scopes, comma-separated: resource:read, resource:write, admin.
+    #[arg(long)]
+    pub scopes: String,
+    /// Lifetime, e.g. 90d or 12h. Default: no expiry.
+    #[arg(long)]
+    pub expires_in: Option<String>,
+    /// Project.
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// Flags of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Project.
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// Flags of `rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The id (key_... or tgc_...).
+    pub id: String,
+    /// How long the old secret keeps working.
+    #[arg(long, default_value = "24h")]
+    pub grace: String,
+    /// Project.
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// Flags of `revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The id (key_... or tgc_...).
+    pub id: String,
+    /// Project.
+    #[arg(long, default_value = "default")]
+    pub project: String,
 }
 
 /// Output formats of the key commands.

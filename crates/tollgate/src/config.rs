@@ -9,6 +9,7 @@ use anyhow::{anyhow, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use tollgate_auth::jwt::SigningAlgorithm;
 use tollgate_core::duration::parse_duration;
 
 use crate::cli::{Cli, Command, LogFormat};
@@ -24,6 +25,10 @@ struct RawConfig {
     key_rotation_period: String,
     request_timeout: String,
     header_read_timeout: String,
+    public_url: Option<String>,
+    token_ttl: String,
+    jwt_algorithm: String,
+    token_leeway: String,
 }
 
 impl Default for RawConfig {
@@ -36,11 +41,19 @@ impl Default for RawConfig {
             key_rotation_period: "90d".into(),
             request_timeout: "30s".into(),
             header_read_timeout: "10s".into(),
+            public_url: None,
+            token_ttl: "1h".into(),
+            jwt_algorithm: "RS256".into(),
+            token_leeway: "60s".into(),
         }
     }
 }
 
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 11] = [
+    "token_leeway",
+    "public_url",
+    "token_ttl",
+    "jwt_algorithm",
     "listen",
     "data_dir",
     "log_format",
@@ -67,6 +80,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Time a client gets to send its request headers (also closes idle keep-alive connections).
     pub header_read_timeout: Duration,
+    /// The URL clients reach this service at: the OAuth issuer. Default: from `listen`.
+    pub public_url: Option<String>,
+    /// Lifetime of access tokens.
+    pub token_ttl: time::Duration,
+    /// Signing algorithm of access tokens.
+    pub jwt_algorithm: SigningAlgorithm,
+    /// Clock skew tolerated when checking tokens' `exp` and `nbf` (at most 60 s).
+    pub token_leeway: u64,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -85,10 +106,7 @@ struct FlagOverrides {
 impl Config {
     /// Loads the layers for `cli`.
     pub fn load(cli: &Cli) -> anyhow::Result<Self> {
-        let mut flags = FlagOverrides {
-            data_dir: cli.data_dir.clone(),
-            ..Default::default()
-        };
+        let mut flags = FlagOverrides { data_dir: cli.data_dir.clone(), ..Default::default() };
         if let Command::Serve(s) = &cli.command {
             flags.listen = s.listen.clone();
             flags.log_format = s.log_format;
@@ -97,15 +115,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
         match &cli.config {
             Some(path) if !path.exists() => {
-                return Err(anyhow!(
-                    "invalid configuration: config file {} does not exist",
-                    path.display()
-                ))
+                return Err(anyhow!("invalid configuration: config file {} does not exist", path.display()))
             }
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None if Path::new("tollgate.toml").exists() => {
-                figment = figment.merge(Toml::file_exact("tollgate.toml"))
-            }
+            None if Path::new("tollgate.toml").exists() => figment = figment.merge(Toml::file_exact("tollgate.toml")),
             None => {}
         }
         let raw: RawConfig = figment
@@ -120,30 +133,44 @@ impl Config {
 impl RawConfig {
     fn validate(self) -> anyhow::Result<Config> {
         let listen: SocketAddr = self.listen.parse().with_context(|| {
-            format!(
-                "invalid configuration: `listen` = {:?} is not an address like 127.0.0.1:8080",
-                self.listen
-            )
+            format!("invalid configuration: `listen` = {:?} is not an address like 127.0.0.1:8080", self.listen)
         })?;
         let duration = |name: &str, value: &str| {
-            parse_duration(value, false)
-                .map_err(|e| anyhow!("invalid configuration: `{name}`: {e}"))
+            parse_duration(value, false).map_err(|e| anyhow!("invalid configuration: `{name}`: {e}"))
         };
         let std = |name: &str, value: &str| -> anyhow::Result<Duration> {
             let d = duration(name, value)?;
-            Duration::try_from(d)
-                .map_err(|_| anyhow!("invalid configuration: `{name}` must be positive"))
+            Duration::try_from(d).map_err(|_| anyhow!("invalid configuration: `{name}` must be positive"))
         };
+        let public_url = match self.public_url {
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains(['?', '#']) => {
+                return Err(anyhow!(
+                    "invalid configuration: `public_url` = {u:?} must be an http(s) URL without query or fragment"
+                ))
+            }
+            other => other.map(|u| u.trim_end_matches('/').to_owned()),
+        };
+        let jwt_algorithm =
+            self.jwt_algorithm.parse().map_err(|e| anyhow!("invalid configuration: `jwt_algorithm`: {e}"))?;
         if self.data_dir.as_os_str().is_empty() {
-            return Err(anyhow!(
-                "invalid configuration: `data_dir` must not be empty"
-            ));
+            return Err(anyhow!("invalid configuration: `data_dir` must not be empty"));
         }
         Ok(Config {
             listen,
             key_rotation_period: duration("key_rotation_period", &self.key_rotation_period)?,
             request_timeout: std("request_timeout", &self.request_timeout)?,
             header_read_timeout: std("header_read_timeout", &self.header_read_timeout)?,
+            token_ttl: duration("token_ttl", &self.token_ttl)?,
+            public_url,
+            jwt_algorithm,
+            token_leeway: {
+                let d = parse_duration(&self.token_leeway, true)
+                    .map_err(|e| anyhow!("invalid configuration: `token_leeway`: {e}"))?;
+                if d > time::Duration::seconds(60) {
+                    return Err(anyhow!("invalid configuration: `token_leeway` must be at most 60s"));
+                }
+                d.whole_seconds() as u64
+            },
             data_dir: self.data_dir,
             log_format: self.log_format,
             debug: self.debug,

@@ -11,9 +11,8 @@ use crate::cli::LogFormat;
 
 /// Installs the global subscriber; keep the guard alive until exit so buffered lines flush.
 pub fn init(format: LogFormat, debug: bool) -> WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .finish(std::io::stdout());
+    let (writer, guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(true).finish(std::io::stdout());
     let level = if debug { "debug" } else { "info" };
     let filter = EnvFilter::new(format!("{level},hyper=warn,h2=warn,tower=warn"));
     let json = match format {
@@ -21,16 +20,9 @@ pub fn init(format: LogFormat, debug: bool) -> WorkerGuard {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .init();
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
     } else {
         builder.with_target(false).init();
     }

@@ -50,6 +50,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
             drop(guard);
             Ok(0)
         }
-        Command::Keys(command) => commands::keys::run(&config, command).await,
+        Command::Keys(command) => commands::credentials::run_keys(&config, command).await,
+        Command::Clients(command) => commands::credentials::run_clients(&config, command).await,
+        Command::Projects(command) => commands::projects::run(&config, command).await,
+        Command::SigningKeys(command) => commands::signing_keys::run(&config, command).await,
     }
 }

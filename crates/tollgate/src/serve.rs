@@ -12,8 +12,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tollgate_api::{ApiSettings, AppState};
-use tollgate_auth::{CredentialKind, SecretToken};
+use tollgate_api::{ApiSettings, AppState, OAuthSettings};
+use tollgate_auth::{SecretKind, SecretToken};
 use tollgate_store::{NewApiKeyTemplate, SqliteStore, Store};
 
 use crate::config::Config;
@@ -34,19 +34,26 @@ impl Application {
         let store = SqliteStore::open(&config.data_dir)
             .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
         bootstrap(&store).await?;
-        let settings = ApiSettings {
-            request_timeout: config.request_timeout,
-            key_rotation_period: config.key_rotation_period,
-        };
-        let app = tollgate_api::app(AppState::new(Arc::new(store), settings));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (setting `listen`)", config.listen))?;
-        Ok(Self {
-            listener,
-            app,
-            header_read_timeout: config.header_read_timeout,
-        })
+        let issuer = match &config.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        let oauth = OAuthSettings {
+            token_ttl: config.token_ttl,
+            algorithm: config.jwt_algorithm,
+            leeway_seconds: config.token_leeway,
+            ..OAuthSettings::for_issuer(&issuer)
+        };
+        let settings = ApiSettings {
+            request_timeout: config.request_timeout,
+            key_rotation_period: config.key_rotation_period,
+            oauth,
+        };
+        let app = tollgate_api::app(AppState::new(Arc::new(store), settings));
+        Ok(Self { listener, app, header_read_timeout: config.header_read_timeout })
     }
 
     /// The address actually bound.
@@ -57,11 +64,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then drains.
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()>) {
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
-            .keep_alive(true);
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(self.header_read_timeout).keep_alive(true);
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -96,14 +99,8 @@ impl Application {
         }
         drop(self.listener);
         tracing::info!("shutting down: draining in-flight requests");
-        if tokio::time::timeout(DRAIN, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                drain_seconds = DRAIN.as_secs(),
-                "requests still running after the drain period"
-            );
+        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+            tracing::warn!(drain_seconds = DRAIN.as_secs(), "requests still running after the drain period");
         }
     }
 }
@@ -111,16 +108,9 @@ impl Application {
 /// On the first start of an empty installation: the `default` project and an admin key, whose
 /// secret is shown here once, on stderr, and never again.
 async fn bootstrap(store: &SqliteStore) -> anyhow::Result<()> {
-    let secret = SecretToken::generate(CredentialKind::ApiKey);
-    let template = NewApiKeyTemplate {
-        digest: secret.digest(),
-        hint: secret.hint(),
-    };
-    if store
-        .bootstrap(template)
-        .await
-        .context("creating the first admin key")?
-    {
+    let secret = SecretToken::generate(SecretKind::ApiKey);
+    let template = NewApiKeyTemplate { digest: secret.digest(), hint: secret.hint() };
+    if store.bootstrap(template).await.context("creating the first admin key")? {
         let line = "=".repeat(72);
         eprintln!(
             "{line}\nTollgate created the project `default` and its first admin key\n\

@@ -1,7 +1,8 @@
 //! Authentication and authorisation as an extractor: `Auth<Write>` in a handler's signature is
-//! the permission that handler needs. API keys come in `X-API-Key` or `Authorization: Bearer`;
-//! the secret's shape and checksum are checked before any lookup, the stored digest is compared
-//! in constant time, and revoked or expired keys are refused on their very next request.
+//! the permission that handler needs. API keys come in `X-API-Key` or `Authorization: Bearer`
+//! (recognised by their `tgk_` prefix); any other bearer value is a JWT access token. A key's
+//! shape and checksum are checked before any lookup, the stored digest is compared in constant
+//! time, and revoked or expired credentials are refused on their very next request.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -10,12 +11,13 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use tollgate_auth::{AuthError, CredentialKind, SecretToken};
+use tollgate_auth::{AuthError, SecretKind, SecretToken};
 use tollgate_core::time_fmt::now;
-use tollgate_core::{KeyId, KeyState, ProjectId, Scope, Scopes};
+use tollgate_core::{CredentialId, CredentialState, ProjectId, Scope, Scopes};
 
 use crate::error::ApiError;
 use crate::middleware::request_id::RequestContext;
+use crate::oauth::verify::{verify, Rejection};
 use crate::state::AppState;
 
 /// How often `last_used_at` is written for one key.
@@ -24,9 +26,9 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The API key.
-    pub key_id: KeyId,
-    /// The project the key belongs to; it sees nothing else.
+    /// The API key or OAuth client.
+    pub credential: CredentialId,
+    /// The project the credential belongs to; it sees nothing else.
     pub project_id: ProjectId,
     /// What it may do.
     pub scopes: Scopes,
@@ -65,29 +67,27 @@ pub struct Auth<S: RequiredScope> {
 impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = authenticate(&parts.headers, state).await?;
         if let Some(ctx) = parts.extensions.get::<Arc<RequestContext>>() {
-            ctx.set_key_id(principal.key_id.to_string());
+            ctx.set_credential(&principal.credential);
         }
         if !principal.scopes.contains(S::SCOPE) {
             return Err(ApiError::forbidden(S::SCOPE));
         }
-        Ok(Self {
-            principal,
-            _scope: PhantomData,
-        })
+        Ok(Self { principal, _scope: PhantomData })
     }
 }
 
+/// The one credential a request carries.
+enum Presented<'a> {
+    ApiKey(&'a str),
+    Token(&'a str),
+}
+
 /// Reads the one credential a request carries.
-fn presented_key(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let api_key = headers
-        .get("x-api-key")
-        .map(|v| v.to_str().map_err(|_| AuthError::Malformed));
+fn presented(headers: &HeaderMap) -> Result<Presented<'_>, AuthError> {
+    let api_key = headers.get("x-api-key").map(|v| v.to_str().map_err(|_| AuthError::Malformed));
     let bearer = headers.get(axum::http::header::AUTHORIZATION).map(|v| {
         let v = v.to_str().map_err(|_| AuthError::Malformed)?;
         let (scheme, token) = v.split_once(' ').ok_or(AuthError::Malformed)?;
@@ -99,52 +99,84 @@ fn presented_key(headers: &HeaderMap) -> Result<&str, AuthError> {
     });
     match (api_key, bearer) {
         (None, None) => Err(AuthError::Missing),
-        (Some(k), None) => k,
-        (None, Some(b)) => b,
+        (Some(k), None) => k.map(Presented::ApiKey),
+        (None, Some(b)) => {
+            b.map(
+                |t| {
+                    if t.starts_with(SecretKind::ApiKey.prefix()) {
+                        Presented::ApiKey(t)
+                    } else {
+                        Presented::Token(t)
+                    }
+                },
+            )
+        }
         // Two credentials are ambiguous: refuse rather than guess which one counts.
         (Some(_), Some(_)) => Err(AuthError::Malformed),
     }
 }
 
 async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
-    let raw = presented_key(headers).map_err(ApiError::unauthenticated)?;
-    let secret =
-        SecretToken::parse(CredentialKind::ApiKey, raw).map_err(ApiError::unauthenticated)?;
+    let principal = match presented(headers).map_err(ApiError::unauthenticated)? {
+        Presented::ApiKey(raw) => authenticate_key(raw, state).await?,
+        Presented::Token(raw) => authenticate_token(raw, state).await?,
+    };
+    tracing::debug!(credential.id = %principal.credential, credential.kind = principal.credential.kind().as_str(), "authenticated");
+    touch(state, principal.credential.clone());
+    Ok(principal)
+}
+
+async fn authenticate_key(raw: &str, state: &AppState) -> Result<Principal, ApiError> {
+    let secret = SecretToken::parse(SecretKind::ApiKey, raw).map_err(ApiError::unauthenticated)?;
     let digest = secret.digest();
     let at = now();
-    let found = state.store.find_key_by_digest(digest, at).await?;
+    let found = state.store.find_credential_by_digest(digest, at).await?;
     let Some(found) = found.filter(|m| m.stored_digest.ct_eq(&digest)) else {
         return Err(ApiError::unauthenticated(AuthError::Invalid));
     };
-    match found.key.state(at) {
-        KeyState::Active => {}
-        KeyState::Expired => return Err(ApiError::unauthenticated(AuthError::Expired)),
-        KeyState::Revoked => return Err(ApiError::unauthenticated(AuthError::Invalid)),
+    let cred = found.credential;
+    if cred.id.kind() != tollgate_core::CredentialKind::ApiKey {
+        return Err(ApiError::unauthenticated(AuthError::Invalid));
     }
-    tracing::debug!(credential.id = %found.key.id, credential.kind = "api_key", "authenticated");
-    touch(state, found.key.id);
-    Ok(Principal {
-        key_id: found.key.id,
-        project_id: found.key.project_id,
-        scopes: found.key.scopes,
-    })
+    match cred.state(at) {
+        CredentialState::Active => {
+            Ok(Principal { credential: cred.id, project_id: cred.project_id, scopes: cred.scopes })
+        }
+        CredentialState::Expired => Err(ApiError::unauthenticated(AuthError::Expired)),
+        CredentialState::Revoked => Err(ApiError::unauthenticated(AuthError::Invalid)),
+    }
+}
+
+async fn authenticate_token(raw: &str, state: &AppState) -> Result<Principal, ApiError> {
+    match verify(state, raw).await {
+        Ok(t) => Ok(Principal {
+            credential: CredentialId::OAuthClient(t.client),
+            project_id: t.project_id,
+            scopes: t.scopes,
+        }),
+        Err(Ok(Rejection::Token(tollgate_auth::jwt::TokenError::Expired))) => {
+            Err(ApiError::unauthenticated(AuthError::Expired))
+        }
+        Err(Ok(_)) => Err(ApiError::unauthenticated(AuthError::Invalid)),
+        Err(Err(e)) => Err(e),
+    }
 }
 
 /// Records use in the background, at most once a minute per key, so reads stay reads.
-fn touch(state: &AppState, id: KeyId) {
+fn touch(state: &AppState, id: CredentialId) {
     let due = {
-        let mut touches = state.key_touches.lock().unwrap_or_else(|p| p.into_inner());
+        let mut touches = state.credential_touches.lock().unwrap_or_else(|p| p.into_inner());
         let due = touches.get(&id).is_none_or(|t| t.elapsed() >= TOUCH_EVERY);
         if due {
-            touches.insert(id, Instant::now());
+            touches.insert(id.clone(), Instant::now());
         }
         due
     };
     if due {
         let store = state.store.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.touch_key(id, now()).await {
-                tracing::warn!(credential.id = %id, error = %e, "could not record key use");
+            if let Err(e) = store.touch_credential(id.clone(), now()).await {
+                tracing::warn!(credential.id = %id, error = %e, "could not record credential use");
             }
         });
     }

@@ -49,16 +49,8 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let ok = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|m| {
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        });
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
     if ok {
         Ok(())
     } else {
@@ -67,19 +59,15 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            if too_large {
-                ApiError::new(ErrorCode::PayloadTooLarge).detail("max_bytes", MAX_BODY_BYTES)
-            } else {
-                ApiError::new(ErrorCode::MalformedJson)
-                    .message("The request body could not be read")
-            }
-        })
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::new(ErrorCode::PayloadTooLarge).detail("max_bytes", MAX_BODY_BYTES)
+        } else {
+            ApiError::new(ErrorCode::MalformedJson).message("The request body could not be read")
+        }
+    })
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, ApiError> {

@@ -9,5 +9,5 @@ pub mod query;
 
 pub use auth::{Admin, Auth, Principal, Read, Write};
 pub use json::{AppJson, MaybeJson};
-pub use path::{KeyPath, ResourcePath};
+pub use path::{CredentialPath, ResourcePath};
 pub use query::QueryPairs;

@@ -2,21 +2,18 @@
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use tollgate_core::{KeyId, ResourceId};
+use tollgate_core::{CredentialId, ResourceId};
 
 use crate::error::ApiError;
 
 /// `{id}` of a resource route.
 pub struct ResourcePath(pub ResourceId);
 
-/// `{id}` of a key route.
-pub struct KeyPath(pub KeyId);
+/// `{id}` of a key or client route (either kind parses; the handler checks which it wants).
+pub struct CredentialPath(pub CredentialId);
 
 async fn raw_id<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ApiError> {
-    Path::<String>::from_request_parts(parts, state)
-        .await
-        .map(|Path(id)| id)
-        .map_err(|_| ApiError::not_found())
+    Path::<String>::from_request_parts(parts, state).await.map(|Path(id)| id).map_err(|_| ApiError::not_found())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ResourcePath {
@@ -24,17 +21,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourcePath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let raw = raw_id(parts, state).await?;
-        ResourceId::parse(&raw)
-            .map(Self)
-            .ok_or_else(ApiError::not_found)
+        ResourceId::parse(&raw).map(Self).ok_or_else(ApiError::not_found)
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
+impl<S: Send + Sync> FromRequestParts<S> for CredentialPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let raw = raw_id(parts, state).await?;
-        KeyId::parse(&raw).map(Self).ok_or_else(ApiError::not_found)
+        CredentialId::parse(&raw).map(Self).ok_or_else(ApiError::not_found)
     }
 }

@@ -17,11 +17,6 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         let raw = parts.uri.query().unwrap_or("");
         serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
             .map(Self)
-            .map_err(|_| {
-                ApiError::validation(ValidationErrors::single(
-                    "query",
-                    "is not valid URL encoding",
-                ))
-            })
+            .map_err(|_| ApiError::validation(ValidationErrors::single("query", "is not valid URL encoding")))
     }
 }

@@ -18,11 +18,8 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     let ctx = Arc::new(RequestContext::default());
     req.extensions_mut().insert(ctx.clone());
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let mut response = scope(id.clone(), next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -37,6 +34,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),
+        credential_kind = ctx.credential_kind(),
         "request"
     );
     response

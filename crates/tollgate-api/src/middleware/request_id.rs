@@ -15,9 +15,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The current request's id, or `-` outside a request.
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(|id| id.to_string())
-        .unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID.try_with(|id| id.to_string()).unwrap_or_else(|_| "-".to_owned())
 }
 
 /// Runs `fut` with `id` as the current request id.
@@ -27,14 +25,9 @@ pub async fn scope<F: std::future::Future>(id: Arc<str>, fut: F) -> F::Output {
 
 /// Takes a caller's id when it is short and plain, else mints `req_` + ULID.
 pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
-    let incoming = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            (1..=128).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        });
+    let incoming = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).filter(|v| {
+        (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
     match incoming {
         Some(id) => Arc::from(id),
         None => Arc::from(format!("req_{}", ulid::Ulid::new())),
@@ -44,17 +37,22 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
 /// What the layers below learn about a request that the log line needs.
 #[derive(Debug, Default)]
 pub struct RequestContext {
-    key_id: OnceLock<String>,
+    credential: OnceLock<(String, &'static str)>,
 }
 
 impl RequestContext {
     /// Records the authenticated credential.
-    pub fn set_key_id(&self, id: String) {
-        let _ = self.key_id.set(id);
+    pub fn set_credential(&self, id: &tollgate_core::CredentialId) {
+        let _ = self.credential.set((id.to_string(), id.kind().as_str()));
     }
 
-    /// The authenticated credential, if any.
+    /// The authenticated credential's id, if any.
     pub fn key_id(&self) -> Option<&str> {
-        self.key_id.get().map(String::as_str)
+        self.credential.get().map(|(id, _)| id.as_str())
+    }
+
+    /// The authenticated credential's kind (`api_key`, `oauth_client`), if any.
+    pub fn credential_kind(&self) -> Option<&'static str> {
+        self.credential.get().map(|(_, kind)| *kind)
     }
 }

@@ -14,8 +14,6 @@ use crate::error::ApiError;
 pub async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(ErrorCode::RequestTimeout)
-            .detail("timeout_seconds", limit.as_secs())
-            .into_response(),
+        Err(_) => ApiError::new(ErrorCode::RequestTimeout).detail("timeout_seconds", limit.as_secs()).into_response(),
     }
 }

@@ -16,9 +16,7 @@ pub async fn health() -> Json<Value> {
 /// Readiness: 200 when the database answers, else 503.
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match state.store.ping().await {
-        Ok(()) => Ok(Json(
-            json!({"status": "ready", "checks": {"database": "ok"}}),
-        )),
+        Ok(()) => Ok(Json(json!({"status": "ready", "checks": {"database": "ok"}}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(ApiError::new(ErrorCode::ServiceUnavailable).detail("database", "unavailable"))

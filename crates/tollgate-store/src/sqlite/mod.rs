@@ -2,10 +2,11 @@
 //! survives `kill -9` and power loss; one writer thread with group commit; a small pool of
 //! reader connections used from tokio's blocking threads.
 
-mod keys;
+mod credentials;
 mod projects;
 mod resources;
 mod schema;
+mod tokens;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -17,11 +18,11 @@ use rusqlite::{Connection, ErrorCode as SqliteCode};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
 use tollgate_core::{
-    ApiKey, KeyId, ListQuery, NewApiKey, NewResource, Page, Precondition, Project, ProjectId,
-    Resource, ResourceId,
+    Credential, CredentialId, CredentialKind, ListQuery, NewCredential, NewResource, Page, Precondition, Project,
+    ProjectId, Resource, ResourceId,
 };
 
-use crate::{KeyMatch, NewApiKeyTemplate, ResourceUpdate, Store, StoreError};
+use crate::{CredentialMatch, NewApiKeyTemplate, ResourceUpdate, Store, StoreError, StoredSigningKey, TokenCheck};
 use writer::Writer;
 
 /// The database file's name inside the data directory.
@@ -41,26 +42,18 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!(
-                "cannot create data directory {}: {e}",
-                data_dir.display()
-            ))
+            StoreError::Unavailable(format!("cannot create data directory {}: {e}", data_dir.display()))
         })?;
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(classify)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(classify)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(classify)?;
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
         let manager = SqliteConnectionManager::file(&path)
-            .with_flags(
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
+            .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(|c| {
                 c.busy_timeout(BUSY_TIMEOUT)?;
                 c.set_prepared_statement_cache_capacity(64);
@@ -70,11 +63,7 @@ impl SqliteStore {
             .max_size(READERS)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self {
-            writer: Writer::start(conn),
-            readers,
-            path,
-        })
+        Ok(Self { writer: Writer::start(conn), readers, path })
     }
 
     /// Where the database file is.
@@ -89,9 +78,7 @@ impl SqliteStore {
     {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
             f(&conn)
         })
         .await
@@ -102,9 +89,7 @@ impl SqliteStore {
 /// Maps SQLite's errors to ones a caller can act on: busy and locked are retryable.
 pub(crate) fn classify(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
-        Some(SqliteCode::DatabaseBusy | SqliteCode::DatabaseLocked) => {
-            StoreError::Unavailable(e.to_string())
-        }
+        Some(SqliteCode::DatabaseBusy | SqliteCode::DatabaseLocked) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Internal(e.to_string()),
     }
 }
@@ -118,11 +103,7 @@ impl From<rusqlite::Error> for StoreError {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| {
-            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map(|_| ())?)
-        })
-        .await
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
     }
 
     async fn find_project(&self, name: &str) -> Result<Option<Project>, StoreError> {
@@ -136,37 +117,19 @@ impl Store for SqliteStore {
     }
 
     async fn bootstrap(&self, key: NewApiKeyTemplate) -> Result<bool, StoreError> {
-        self.writer
-            .write(move |c| projects::bootstrap(c, key))
-            .await
+        self.writer.write(move |c| projects::bootstrap(c, key)).await
     }
 
-    async fn create_resource(
-        &self,
-        project: ProjectId,
-        new: NewResource,
-    ) -> Result<Resource, StoreError> {
-        self.writer
-            .write(move |c| resources::insert(c, project, new))
-            .await
+    async fn create_resource(&self, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
+        self.writer.write(move |c| resources::insert(c, project, new)).await
     }
 
-    async fn get_resource(
-        &self,
-        project: ProjectId,
-        id: ResourceId,
-    ) -> Result<Resource, StoreError> {
-        self.read(move |c| resources::get(c, project, id)?.ok_or(StoreError::NotFound))
-            .await
+    async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
+        self.read(move |c| resources::get(c, project, id)?.ok_or(StoreError::NotFound)).await
     }
 
-    async fn list_resources(
-        &self,
-        project: ProjectId,
-        query: ListQuery,
-    ) -> Result<Page<Resource>, StoreError> {
-        self.read(move |c| resources::list(c, project, &query))
-            .await
+    async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError> {
+        self.read(move |c| resources::list(c, project, &query)).await
     }
 
     async fn update_resource(
@@ -175,9 +138,7 @@ impl Store for SqliteStore {
         id: ResourceId,
         update: ResourceUpdate,
     ) -> Result<Resource, StoreError> {
-        self.writer
-            .write(move |c| resources::update(c, project, id, &update))
-            .await
+        self.writer.write(move |c| resources::update(c, project, id, &update)).await
     }
 
     async fn delete_resource(
@@ -186,60 +147,82 @@ impl Store for SqliteStore {
         id: ResourceId,
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
-        self.writer
-            .write(move |c| resources::delete(c, project, id, precondition.as_ref()))
-            .await
+        self.writer.write(move |c| resources::delete(c, project, id, precondition.as_ref())).await
     }
 
-    async fn create_key(
+    async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
+        self.read(projects::list).await
+    }
+
+    async fn create_project(&self, name: &str) -> Result<Project, StoreError> {
+        let name = name.to_owned();
+        self.writer.write(move |c| projects::create(c, &name)).await
+    }
+
+    async fn create_credential(
         &self,
-        new: NewApiKey,
+        new: NewCredential,
         digest: SecretDigest,
         hint: String,
-    ) -> Result<ApiKey, StoreError> {
-        self.writer
-            .write(move |c| keys::insert(c, &new, digest, &hint))
-            .await
+    ) -> Result<Credential, StoreError> {
+        self.writer.write(move |c| credentials::insert(c, &new, digest, &hint)).await
     }
 
-    async fn list_keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError> {
-        self.read(move |c| keys::list(c, project)).await
+    async fn list_credentials(&self, kind: CredentialKind, project: ProjectId) -> Result<Vec<Credential>, StoreError> {
+        self.read(move |c| credentials::list(c, kind, project)).await
     }
 
-    async fn get_key(&self, project: ProjectId, id: KeyId) -> Result<ApiKey, StoreError> {
-        self.read(move |c| keys::get(c, project, id)?.ok_or(StoreError::NotFound))
-            .await
+    async fn get_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError> {
+        self.read(move |c| credentials::get(c, project, &id)?.ok_or(StoreError::NotFound)).await
     }
 
-    async fn find_key_by_digest(
+    async fn find_credential_by_digest(
         &self,
         digest: SecretDigest,
         now: OffsetDateTime,
-    ) -> Result<Option<KeyMatch>, StoreError> {
-        self.read(move |c| keys::find_by_digest(c, digest, now))
-            .await
+    ) -> Result<Option<CredentialMatch>, StoreError> {
+        self.read(move |c| credentials::find_by_digest(c, digest, now)).await
     }
 
-    async fn rotate_key(
+    async fn rotate_credential(
         &self,
         project: ProjectId,
-        id: KeyId,
+        id: CredentialId,
         digest: SecretDigest,
         hint: String,
         grace: Duration,
-    ) -> Result<ApiKey, StoreError> {
-        self.writer
-            .write(move |c| keys::rotate(c, project, id, digest, &hint, grace))
-            .await
+    ) -> Result<Credential, StoreError> {
+        self.writer.write(move |c| credentials::rotate(c, project, &id, digest, &hint, grace)).await
     }
 
-    async fn revoke_key(&self, project: ProjectId, id: KeyId) -> Result<ApiKey, StoreError> {
-        self.writer
-            .write(move |c| keys::revoke(c, project, id))
-            .await
+    async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError> {
+        self.writer.write(move |c| credentials::revoke(c, project, &id)).await
     }
 
-    async fn touch_key(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError> {
-        self.writer.write(move |c| keys::touch(c, id, at)).await
+    async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.writer.write(move |c| credentials::touch(c, &id, at)).await
+    }
+
+    async fn check_token(&self, client: CredentialId, jti: String) -> Result<TokenCheck, StoreError> {
+        self.read(move |c| {
+            Ok(TokenCheck { client: credentials::get_any(c, &client)?, revoked: tokens::is_revoked(c, &jti)? })
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, jti: String, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.writer.write(move |c| tokens::revoke_token(c, &jti, expires_at)).await
+    }
+
+    async fn live_signing_keys(&self, now: OffsetDateTime) -> Result<Vec<StoredSigningKey>, StoreError> {
+        self.read(move |c| tokens::live_keys(c, now)).await
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: StoredSigningKey,
+        retire_others_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        self.writer.write(move |c| tokens::add_key(c, &key, retire_others_at)).await
     }
 }

@@ -8,20 +8,14 @@ use tollgate_core::page::encode_cursor;
 use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
 use tollgate_core::{
-    Attributes, ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource,
-    ResourceId, ResourceStatus,
+    Attributes, ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId, ResourceStatus,
 };
 
 use crate::{ResourceUpdate, StoreError};
 
-const COLUMNS: &str =
-    "id, project_id, name, type, status, attributes, data, created_at, updated_at, version";
+const COLUMNS: &str = "id, project_id, name, type, status, attributes, data, created_at, updated_at, version";
 
-pub(super) fn insert(
-    c: &Connection,
-    project: ProjectId,
-    new: NewResource,
-) -> Result<Resource, StoreError> {
+pub(super) fn insert(c: &Connection, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
     let at = now();
     let resource = Resource {
         id: ResourceId::generate(),
@@ -51,24 +45,14 @@ pub(super) fn insert(
     Ok(resource)
 }
 
-pub(super) fn get(
-    c: &Connection,
-    project: ProjectId,
-    id: ResourceId,
-) -> Result<Option<Resource>, StoreError> {
+pub(super) fn get(c: &Connection, project: ProjectId, id: ResourceId) -> Result<Option<Resource>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM resources WHERE id = ?1 AND project_id = ?2");
-    let row = c
-        .prepare_cached(&sql)?
-        .query_row(params![id.to_string(), project.to_string()], RawRow::read)
-        .optional()?;
+    let row =
+        c.prepare_cached(&sql)?.query_row(params![id.to_string(), project.to_string()], RawRow::read).optional()?;
     row.map(RawRow::into_resource).transpose()
 }
 
-pub(super) fn list(
-    c: &Connection,
-    project: ProjectId,
-    q: &ListQuery,
-) -> Result<Page<Resource>, StoreError> {
+pub(super) fn list(c: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Resource>, StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM resources WHERE project_id = ?");
     let mut args: Vec<SqlValue> = vec![project.to_string().into()];
     if let Some(kind) = &q.kind {
@@ -83,11 +67,7 @@ pub(super) fn list(
         sql.push_str(
             " AND id IN (SELECT resource_id FROM resource_attributes WHERE project_id = ? AND key = ? AND value = ?)",
         );
-        args.extend([
-            project.to_string().into(),
-            key.clone().into(),
-            value.clone().into(),
-        ]);
+        args.extend([project.to_string().into(), key.clone().into(), value.clone().into()]);
     }
     let offset = match &q.mode {
         PageMode::Cursor { after: Some(after) } => {
@@ -103,21 +83,12 @@ pub(super) fn list(
     args.push(offset.into());
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), RawRow::read)?;
-    let mut items = rows
-        .map(|r| r.map_err(StoreError::from).and_then(RawRow::into_resource))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items =
+        rows.map(|r| r.map_err(StoreError::from).and_then(RawRow::into_resource)).collect::<Result<Vec<_>, _>>()?;
     let has_next = items.len() > q.per_page as usize;
     items.truncate(q.per_page as usize);
-    let next_cursor = if has_next {
-        items.last().map(|r| encode_cursor(&r.id))
-    } else {
-        None
-    };
-    Ok(Page {
-        items,
-        has_next,
-        next_cursor,
-    })
+    let next_cursor = if has_next { items.last().map(|r| encode_cursor(&r.id)) } else { None };
+    Ok(Page { items, has_next, next_cursor })
 }
 
 pub(super) fn update(
@@ -128,17 +99,11 @@ pub(super) fn update(
 ) -> Result<Resource, StoreError> {
     let current = get(c, project, id)?.ok_or(StoreError::NotFound)?;
     check(update.precondition.as_ref(), current.version)?;
-    let content =
-        apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
+    let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
     if content == current.content {
         return Ok(current);
     }
-    let updated = Resource {
-        content,
-        updated_at: now(),
-        version: current.version + 1,
-        ..current
-    };
+    let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
     c.prepare_cached(
         "UPDATE resources SET name = ?1, type = ?2, status = ?3, attributes = ?4, data = ?5,
          updated_at = ?6, version = ?7 WHERE id = ?8",
@@ -153,8 +118,7 @@ pub(super) fn update(
         updated.version,
         id.to_string(),
     ])?;
-    c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?
-        .execute([id.to_string()])?;
+    c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?.execute([id.to_string()])?;
     write_attributes(c, &updated)?;
     Ok(updated)
 }
@@ -170,10 +134,8 @@ pub(super) fn delete(
         .query_row(params![id.to_string(), project.to_string()], |r| r.get(0))
         .optional()?;
     check(precondition, version.ok_or(StoreError::NotFound)?)?;
-    c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?
-        .execute([id.to_string()])?;
-    c.prepare_cached("DELETE FROM resources WHERE id = ?1")?
-        .execute([id.to_string()])?;
+    c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?.execute([id.to_string()])?;
+    c.prepare_cached("DELETE FROM resources WHERE id = ?1")?.execute([id.to_string()])?;
     Ok(())
 }
 
@@ -230,10 +192,8 @@ impl RawRow {
     }
 
     fn into_resource(self) -> Result<Resource, StoreError> {
-        let corrupt =
-            |what: &str| StoreError::Internal(format!("corrupt resource row {}: {what}", self.id));
-        let attributes: Attributes =
-            serde_json::from_str(&self.attributes).map_err(|_| corrupt("attributes"))?;
+        let corrupt = |what: &str| StoreError::Internal(format!("corrupt resource row {}: {what}", self.id));
+        let attributes: Attributes = serde_json::from_str(&self.attributes).map_err(|_| corrupt("attributes"))?;
         Ok(Resource {
             id: ResourceId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
             project_id: ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?,

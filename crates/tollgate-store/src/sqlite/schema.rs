@@ -46,8 +46,10 @@ CREATE TABLE resource_attributes (
 ) WITHOUT ROWID;
 CREATE INDEX resource_attributes_lookup ON resource_attributes(project_id, key, value, resource_id);
 
-CREATE TABLE api_keys (
+-- API keys and OAuth clients: one shape, told apart by `kind`.
+CREATE TABLE credentials (
     id            TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
     project_id    TEXT NOT NULL REFERENCES projects(id),
     name          TEXT NOT NULL,
     scopes        TEXT NOT NULL,
@@ -58,16 +60,32 @@ CREATE TABLE api_keys (
     last_used_at  INTEGER,
     revoked_at    INTEGER
 );
-CREATE INDEX api_keys_by_project ON api_keys(project_id, id);
+CREATE INDEX credentials_by_project ON credentials(project_id, kind, id);
 
--- A key has one current secret (expires_at NULL) and, after a rotation, old ones in grace.
-CREATE TABLE api_key_secrets (
-    digest      BLOB PRIMARY KEY,
-    key_id      TEXT NOT NULL REFERENCES api_keys(id),
-    created_at  INTEGER NOT NULL,
-    expires_at  INTEGER
+-- A credential has one current secret (expires_at NULL) and, after a rotation, old ones in grace.
+CREATE TABLE credential_secrets (
+    digest         BLOB PRIMARY KEY,
+    credential_id  TEXT NOT NULL REFERENCES credentials(id),
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX api_key_secrets_by_key ON api_key_secrets(key_id);
+CREATE INDEX credential_secrets_by_credential ON credential_secrets(credential_id);
+
+-- JWT signing keys. The newest unretired key signs; every unretired key is in the JWKS.
+CREATE TABLE signing_keys (
+    kid          TEXT PRIMARY KEY,
+    algorithm    TEXT NOT NULL,
+    private_der  BLOB NOT NULL,
+    public_jwk   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    retire_at    INTEGER
+);
+
+-- Access tokens revoked before they expire (RFC 7009), kept until they would have expired.
+CREATE TABLE revoked_tokens (
+    jti         TEXT PRIMARY KEY,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 #[cfg(test)]

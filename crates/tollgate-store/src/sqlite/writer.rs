@@ -54,11 +54,8 @@ impl Writer {
             });
             (ok, finish)
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError::Internal("the writer dropped a job".into()))?
+        self.jobs.send(job).map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Internal("the writer dropped a job".into()))?
     }
 }
 
@@ -92,11 +89,8 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
             continue;
         }
         let (ok, finish) = job(Some(conn));
-        let end = if ok {
-            conn.execute_batch("RELEASE job")
-        } else {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")
-        };
+        let end =
+            if ok { conn.execute_batch("RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
         if let Err(e) = end {
             tracing::error!(error = %e, "could not close a savepoint");
         }
@@ -108,21 +102,14 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         let _ = conn.execute_batch("ROLLBACK");
     }
     for finish in finishes {
-        finish(
-            commit
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| super::classify(clone_err(e))),
-        );
+        finish(commit.as_ref().map(|_| ()).map_err(|e| super::classify(clone_err(e))));
     }
 }
 
 /// `rusqlite::Error` is not `Clone`; keep what classification needs.
 fn clone_err(e: &rusqlite::Error) -> rusqlite::Error {
     match e {
-        rusqlite::Error::SqliteFailure(code, msg) => {
-            rusqlite::Error::SqliteFailure(*code, msg.clone())
-        }
+        rusqlite::Error::SqliteFailure(code, msg) => rusqlite::Error::SqliteFailure(*code, msg.clone()),
         other => rusqlite::Error::InvalidParameterName(other.to_string()),
     }
 }

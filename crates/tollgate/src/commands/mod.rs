@@ -1,4 +1,7 @@
 //! CLI commands other than `serve`. They work on the data directory directly, whether or not
 //! a server is running (SQLite in WAL mode lets both write safely).
 
-pub mod keys;
+pub mod credentials;
+pub mod projects;
+pub mod signing_keys;
+pub mod verify;

@@ -6,18 +6,8 @@ use tollgate_testkit::{Response, TestServer};
 
 use crate::{server, widget};
 
-async fn raw(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    content_type: Option<&str>,
-    body: Vec<u8>,
-) -> Response {
-    let mut req = s
-        .http
-        .request(method, s.url(path))
-        .header("x-api-key", &s.admin_key)
-        .body(body);
+async fn raw(s: &TestServer, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Response {
+    let mut req = s.http.request(method, s.url(path)).header("x-api-key", &s.admin_key).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -25,33 +15,16 @@ async fn raw(
 }
 
 /// What, content type, body, expected status, expected code, a field `details` must name.
-type Case<'a> = (
-    &'a str,
-    Option<&'a str>,
-    Vec<u8>,
-    u16,
-    &'a str,
-    Option<&'a str>,
-);
+type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str, Option<&'a str>);
 
 fn rows(s: &TestServer) -> (i64, i64) {
-    (
-        s.count_rows("resources"),
-        s.count_rows("resource_attributes"),
-    )
+    (s.count_rows("resources"), s.count_rows("resource_attributes"))
 }
 
 #[tokio::test]
 async fn malformed_bodies_write_nothing() {
     let s = server().await;
-    let seed = s
-        .call(
-            Method::POST,
-            "/v1/resource",
-            Some(&s.admin_key),
-            Some(&widget("seed")),
-        )
-        .await;
+    let seed = s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget("seed"))).await;
     let id = seed.body["id"].as_str().unwrap().to_owned();
     let before = rows(&s);
     let json = Some("application/json");
@@ -60,93 +33,21 @@ async fn malformed_bodies_write_nothing() {
     let mut deep = "[".repeat(10_000);
     deep.push_str(&"]".repeat(10_000));
     let cases: Vec<Case> = vec![
-        (
-            "truncated JSON",
-            json,
-            b"{\"name\":".to_vec(),
-            400,
-            "MALFORMED_JSON",
-            None,
-        ),
-        (
-            "not JSON",
-            json,
-            b"name=a".to_vec(),
-            400,
-            "MALFORMED_JSON",
-            None,
-        ),
+        ("truncated JSON", json, b"{\"name\":".to_vec(), 400, "MALFORMED_JSON", None),
+        ("not JSON", json, b"name=a".to_vec(), 400, "MALFORMED_JSON", None),
         ("empty body", json, Vec::new(), 400, "MALFORMED_JSON", None),
-        (
-            "deep nesting",
-            json,
-            deep.into_bytes(),
-            400,
-            "MALFORMED_JSON",
-            None,
-        ),
-        (
-            "invalid UTF-8",
-            json,
-            b"{\"name\":\"\xff\xfe\",\"type\":\"t\"}".to_vec(),
-            400,
-            "MALFORMED_JSON",
-            None,
-        ),
-        (
-            "raw NUL byte",
-            json,
-            b"{\"name\":\"a\x00b\",\"type\":\"t\"}".to_vec(),
-            400,
-            "MALFORMED_JSON",
-            None,
-        ),
-        (
-            "text/plain",
-            Some("text/plain"),
-            widget("a").to_string().into_bytes(),
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            None,
-        ),
-        (
-            "form",
-            Some("application/x-www-form-urlencoded"),
-            b"name=a".to_vec(),
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            None,
-        ),
-        (
-            "no content type",
-            None,
-            widget("a").to_string().into_bytes(),
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            None,
-        ),
-        (
-            "array",
-            json,
-            b"[1,2]".to_vec(),
-            400,
-            "VALIDATION_FAILED",
-            Some("body"),
-        ),
-        (
-            "missing fields",
-            json,
-            b"{}".to_vec(),
-            400,
-            "VALIDATION_FAILED",
-            Some("name"),
-        ),
+        ("deep nesting", json, deep.into_bytes(), 400, "MALFORMED_JSON", None),
+        ("invalid UTF-8", json, b"{\"name\":\"\xff\xfe\",\"type\":\"t\"}".to_vec(), 400, "MALFORMED_JSON", None),
+        ("raw NUL byte", json, b"{\"name\":\"a\x00b\",\"type\":\"t\"}".to_vec(), 400, "MALFORMED_JSON", None),
+        ("text/plain", Some("text/plain"), widget("a").to_string().into_bytes(), 415, "UNSUPPORTED_MEDIA_TYPE", None),
+        ("form", Some("application/x-www-form-urlencoded"), b"name=a".to_vec(), 415, "UNSUPPORTED_MEDIA_TYPE", None),
+        ("no content type", None, widget("a").to_string().into_bytes(), 415, "UNSUPPORTED_MEDIA_TYPE", None),
+        ("array", json, b"[1,2]".to_vec(), 400, "VALIDATION_FAILED", Some("body")),
+        ("missing fields", json, b"{}".to_vec(), 400, "VALIDATION_FAILED", Some("name")),
         (
             "unknown field",
             json,
-            json!({"name":"a","type":"t","colour":"red"})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","colour":"red"}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("colour"),
@@ -154,9 +55,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "read-only field",
             json,
-            json!({"name":"a","type":"t","version":9})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","version":9}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("version"),
@@ -172,9 +71,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "bad type",
             json,
-            json!({"name":"a","type":"Not An Id"})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"Not An Id"}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("type"),
@@ -182,9 +79,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "long type",
             json,
-            json!({"name":"a","type":"t".repeat(65)})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t".repeat(65)}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("type"),
@@ -192,9 +87,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "bad status",
             json,
-            json!({"name":"a","type":"t","status":"gone"})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","status":"gone"}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("status"),
@@ -202,9 +95,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "51 attributes",
             json,
-            json!({"name":"a","type":"t","attributes":many})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","attributes":many}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("attributes"),
@@ -212,9 +103,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "nested attribute",
             json,
-            json!({"name":"a","type":"t","attributes":{"n":{"x":"y"}}})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","attributes":{"n":{"x":"y"}}}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("attributes.n"),
@@ -222,9 +111,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "number attribute",
             json,
-            json!({"name":"a","type":"t","attributes":{"n":1}})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","attributes":{"n":1}}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("attributes.n"),
@@ -232,9 +119,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "long attribute key",
             json,
-            json!({"name":"a","type":"t","attributes":{"k".repeat(41):"v"}})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","attributes":{"k".repeat(41):"v"}}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             None,
@@ -242,9 +127,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "long attribute value",
             json,
-            json!({"name":"a","type":"t","attributes":{"k":"v".repeat(501)}})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","attributes":{"k":"v".repeat(501)}}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("attributes.k"),
@@ -268,9 +151,7 @@ async fn malformed_bodies_write_nothing() {
         (
             "data over 256 KiB",
             json,
-            json!({"name":"a","type":"t","data":"x".repeat(300_000)})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","data":"x".repeat(300_000)}).to_string().into_bytes(),
             400,
             "VALIDATION_FAILED",
             Some("data"),
@@ -278,19 +159,15 @@ async fn malformed_bodies_write_nothing() {
         (
             "2 MiB body",
             json,
-            json!({"name":"a","type":"t","data":"x".repeat(2 * 1024 * 1024)})
-                .to_string()
-                .into_bytes(),
+            json!({"name":"a","type":"t","data":"x".repeat(2 * 1024 * 1024)}).to_string().into_bytes(),
             413,
             "PAYLOAD_TOO_LARGE",
             None,
         ),
     ];
     for (what, ct, body, status, code, field) in cases {
-        for (method, path) in [
-            (Method::POST, "/v1/resource".to_owned()),
-            (Method::PATCH, format!("/v1/resource/{id}")),
-        ] {
+        for (method, path) in [(Method::POST, "/v1/resource".to_owned()), (Method::PATCH, format!("/v1/resource/{id}"))]
+        {
             // Bodies that are valid for a create but not a patch are skipped for PATCH.
             if method == Method::PATCH && what == "missing fields" {
                 continue;
@@ -298,22 +175,12 @@ async fn malformed_bodies_write_nothing() {
             let r = raw(&s, method.clone(), &path, ct, body.clone()).await;
             let details = r.assert_error(status, code);
             if let Some(field) = field {
-                assert!(
-                    details.get(field).is_some(),
-                    "{what} ({method}): details {details} should name {field}"
-                );
+                assert!(details.get(field).is_some(), "{what} ({method}): details {details} should name {field}");
             }
             assert_eq!(rows(&s), before, "{what} ({method}) wrote something");
         }
     }
-    let after = s
-        .call(
-            Method::GET,
-            &format!("/v1/resource/{id}"),
-            Some(&s.admin_key),
-            None,
-        )
-        .await;
+    let after = s.call(Method::GET, &format!("/v1/resource/{id}"), Some(&s.admin_key), None).await;
     assert_eq!(after.body, seed.body, "the seed resource changed");
 }
 
@@ -321,32 +188,20 @@ async fn malformed_bodies_write_nothing() {
 async fn patch_specific_refusals() {
     let s = server().await;
     let k = Some(s.admin_key.as_str());
-    let seed = s
-        .call(Method::POST, "/v1/resource", k, Some(&widget("seed")))
-        .await;
+    let seed = s.call(Method::POST, "/v1/resource", k, Some(&widget("seed"))).await;
     let path = format!("/v1/resource/{}", seed.body["id"].as_str().unwrap());
     for (patch, field) in [
         (json!({"name": null}), "name"),
         (json!({"type": null}), "type"),
         (json!({"id": "res_x"}), "id"),
         (json!({"created_at": "2020-01-01T00:00:00Z"}), "created_at"),
-        (
-            json!({"attributes": {"bad key": "v"}}),
-            "attributes.bad key",
-        ),
+        (json!({"attributes": {"bad key": "v"}}), "attributes.bad key"),
     ] {
         let r = s.call(Method::PATCH, &path, k, Some(&patch)).await;
         let details = r.assert_error(400, "VALIDATION_FAILED");
         assert!(details.get(field).is_some(), "{patch}: {details}");
     }
-    let merge = raw(
-        &s,
-        Method::PATCH,
-        &path,
-        Some("application/merge-patch+json"),
-        br#"{"name":"m"}"#.to_vec(),
-    )
-    .await;
+    let merge = raw(&s, Method::PATCH, &path, Some("application/merge-patch+json"), br#"{"name":"m"}"#.to_vec()).await;
     assert_eq!(merge.status, 200);
     assert_eq!(merge.body["version"], 2);
 }
@@ -355,8 +210,7 @@ async fn patch_specific_refusals() {
 async fn bad_ids_are_not_found() {
     let s = server().await;
     let k = Some(s.admin_key.as_str());
-    s.call(Method::POST, "/v1/resource", k, Some(&widget("seed")))
-        .await;
+    s.call(Method::POST, "/v1/resource", k, Some(&widget("seed"))).await;
     let before = rows(&s);
     let long = "a".repeat(10 * 1024);
     let ids = [
@@ -370,23 +224,13 @@ async fn bad_ids_are_not_found() {
     ];
     for id in &ids {
         let path = format!("/v1/resource/{id}");
-        s.call(Method::GET, &path, k, None)
-            .await
-            .assert_error(404, "NOT_FOUND");
-        s.call(Method::PATCH, &path, k, Some(&json!({"name": "x"})))
-            .await
-            .assert_error(404, "NOT_FOUND");
-        s.call(Method::DELETE, &path, k, None)
-            .await
-            .assert_error(404, "NOT_FOUND");
+        s.call(Method::GET, &path, k, None).await.assert_error(404, "NOT_FOUND");
+        s.call(Method::PATCH, &path, k, Some(&json!({"name": "x"}))).await.assert_error(404, "NOT_FOUND");
+        s.call(Method::DELETE, &path, k, None).await.assert_error(404, "NOT_FOUND");
     }
     // A path that normalises elsewhere still gets the envelope.
-    s.call(Method::GET, "/v1/resource/../etc/passwd", k, None)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    s.call(Method::GET, "/nowhere", None, None)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    s.call(Method::GET, "/v1/resource/../etc/passwd", k, None).await.assert_error(404, "NOT_FOUND");
+    s.call(Method::GET, "/nowhere", None, None).await.assert_error(404, "NOT_FOUND");
     assert_eq!(rows(&s), before);
 }
 
@@ -412,9 +256,7 @@ async fn bad_list_queries() {
         ("per_page=1&per_page=2", "per_page"),
         ("per_page=%ZZ", "per_page"),
     ] {
-        let r = s
-            .call(Method::GET, &format!("/v1/resource?{q}"), k, None)
-            .await;
+        let r = s.call(Method::GET, &format!("/v1/resource?{q}"), k, None).await;
         let details = r.assert_error(400, "VALIDATION_FAILED");
         assert!(details.get(field).is_some(), "{q}: {details}");
     }
@@ -424,17 +266,9 @@ async fn bad_list_queries() {
 async fn methods_not_allowed() {
     let s = server().await;
     let k = Some(s.admin_key.as_str());
-    s.call(Method::PUT, "/v1/resource", k, None)
-        .await
-        .assert_error(405, "METHOD_NOT_ALLOWED");
-    s.call(Method::DELETE, "/v1/resource", k, None)
-        .await
-        .assert_error(405, "METHOD_NOT_ALLOWED");
+    s.call(Method::PUT, "/v1/resource", k, None).await.assert_error(405, "METHOD_NOT_ALLOWED");
+    s.call(Method::DELETE, "/v1/resource", k, None).await.assert_error(405, "METHOD_NOT_ALLOWED");
     let id = "res_01ARZ3NDEKTSV4RRFFQ69G5FAV";
-    s.call(Method::POST, &format!("/v1/resource/{id}"), k, None)
-        .await
-        .assert_error(405, "METHOD_NOT_ALLOWED");
-    s.call(Method::POST, "/health", None, None)
-        .await
-        .assert_error(405, "METHOD_NOT_ALLOWED");
+    s.call(Method::POST, &format!("/v1/resource/{id}"), k, None).await.assert_error(405, "METHOD_NOT_ALLOWED");
+    s.call(Method::POST, "/health", None, None).await.assert_error(405, "METHOD_NOT_ALLOWED");
 }

@@ -14,20 +14,10 @@ async fn acknowledged_writes_survive_kill_9() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut writers = Vec::new();
     for w in 0..8 {
-        let (http, url, key, acked) = (
-            s.http.clone(),
-            s.url("/v1/resource"),
-            s.admin_key.clone(),
-            acked.clone(),
-        );
+        let (http, url, key, acked) = (s.http.clone(), s.url("/v1/resource"), s.admin_key.clone(), acked.clone());
         writers.push(tokio::spawn(async move {
             for i in 0..10_000 {
-                let sent = http
-                    .post(&url)
-                    .header("x-api-key", &key)
-                    .json(&widget(&format!("w{w}-{i}")))
-                    .send()
-                    .await;
+                let sent = http.post(&url).header("x-api-key", &key).json(&widget(&format!("w{w}-{i}"))).send().await;
                 let Ok(r) = sent else { return };
                 if r.status() != 201 {
                     return;
@@ -35,10 +25,7 @@ async fn acknowledged_writes_survive_kill_9() {
                 let Ok(body) = r.json::<serde_json::Value>().await else {
                     return;
                 };
-                acked
-                    .lock()
-                    .unwrap()
-                    .push(body["id"].as_str().unwrap().to_owned());
+                acked.lock().unwrap().push(body["id"].as_str().unwrap().to_owned());
             }
         }));
     }
@@ -49,30 +36,13 @@ async fn acknowledged_writes_survive_kill_9() {
         let _ = w.await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() > 50,
-        "only {} writes were acknowledged before the kill",
-        acked.len()
-    );
+    assert!(acked.len() > 50, "only {} writes were acknowledged before the kill", acked.len());
     s.restart().await;
     let k = Some(s.admin_key.clone());
     for id in &acked {
-        let r = s
-            .call(
-                Method::GET,
-                &format!("/v1/resource/{id}"),
-                k.as_deref(),
-                None,
-            )
-            .await;
+        let r = s.call(Method::GET, &format!("/v1/resource/{id}"), k.as_deref(), None).await;
         assert_eq!(r.status, 200, "acknowledged {id} was lost");
     }
     // The restart did not mint a second admin key.
-    assert!(
-        s.logs()
-            .iter()
-            .filter(|l| l.contains("first admin key"))
-            .count()
-            == 1
-    );
+    assert!(s.logs().iter().filter(|l| l.contains("first admin key")).count() == 1);
 }

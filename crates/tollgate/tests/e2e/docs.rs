@@ -13,9 +13,7 @@ pub fn doctest_blocks(markdown: &str) -> Vec<String> {
     for line in markdown.lines() {
         match current.as_mut() {
             None if line.trim_start().starts_with("```bash doctest") => current = Some(Vec::new()),
-            Some(_) if line.trim_start().starts_with("```") => {
-                blocks.push(current.take().unwrap().join("\n"))
-            }
+            Some(_) if line.trim_start().starts_with("```") => blocks.push(current.take().unwrap().join("\n")),
             Some(lines) => lines.push(line),
             None => {}
         }
@@ -25,23 +23,13 @@ pub fn doctest_blocks(markdown: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn readme_examples_run() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
     let blocks = doctest_blocks(&readme);
-    assert!(
-        blocks.len() >= 5,
-        "found only {} doctest blocks",
-        blocks.len()
-    );
+    assert!(blocks.len() >= 5, "found only {} doctest blocks", blocks.len());
     let s = server().await;
     let work = tempfile::tempdir().unwrap();
     let bin_dir = Path::new(bin()).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let script = blocks.join("\n");
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])

@@ -12,7 +12,12 @@ async fn key_lifecycle_over_http() {
     let s = server().await;
     let admin = Some(s.admin_key.as_str());
     let created = s
-        .call(Method::POST, "/v1/keys", admin, Some(&json!({"name": "ci", "scopes": ["resource:read", "resource:write"], "expires_in": "90d"})))
+        .call(
+            Method::POST,
+            "/v1/keys",
+            admin,
+            Some(&json!({"name": "ci", "scopes": ["resource:read", "resource:write"], "expires_in": "90d"})),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let secret = created.body["secret"].as_str().unwrap().to_owned();
@@ -23,126 +28,63 @@ async fn key_lifecycle_over_http() {
     assert_eq!(key["status"], "active");
     assert_eq!(key["rotation_due"], false);
     assert!(key["expires_at"].is_string());
-    assert!(key["hint"]
-        .as_str()
-        .unwrap()
-        .ends_with(&secret[secret.len() - 4..]));
+    assert!(key["hint"].as_str().unwrap().ends_with(&secret[secret.len() - 4..]));
     assert!(!created.text.contains("digest"));
 
     let list = s.call(Method::GET, "/v1/keys", admin, None).await;
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    assert!(
-        !list.text.contains(&secret),
-        "a listing must never show a secret"
-    );
-    let one = s
-        .call(Method::GET, &format!("/v1/keys/{id}"), admin, None)
-        .await;
+    assert!(!list.text.contains(&secret), "a listing must never show a secret");
+    let one = s.call(Method::GET, &format!("/v1/keys/{id}"), admin, None).await;
     assert_eq!(one.body["name"], "ci");
-    s.call(
-        Method::GET,
-        "/v1/keys/key_01ARZ3NDEKTSV4RRFFQ69G5FAV",
-        admin,
-        None,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    s.call(Method::GET, "/v1/keys/nope", admin, None)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    s.call(Method::GET, "/v1/keys/key_01ARZ3NDEKTSV4RRFFQ69G5FAV", admin, None).await.assert_error(404, "NOT_FOUND");
+    s.call(Method::GET, "/v1/keys/nope", admin, None).await.assert_error(404, "NOT_FOUND");
 
     // Rotate with a 2 s grace: both secrets work, then only the new one.
-    let rotated = s
-        .call(
-            Method::POST,
-            &format!("/v1/keys/{id}/rotate"),
-            admin,
-            Some(&json!({"grace": "2s"})),
-        )
-        .await;
+    let rotated = s.call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, Some(&json!({"grace": "2s"}))).await;
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     let new_secret = rotated.body["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
     for k in [&secret, &new_secret] {
-        assert_eq!(
-            s.call(Method::GET, "/v1/resource", Some(k), None)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(s.call(Method::GET, "/v1/resource", Some(k), None).await.status, 200);
     }
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    s.call(Method::GET, "/v1/resource", Some(&secret), None)
-        .await
-        .assert_error(401, "AUTHENTICATION_FAILED");
-    assert_eq!(
-        s.call(Method::GET, "/v1/resource", Some(&new_secret), None)
-            .await
-            .status,
-        200
-    );
+    s.call(Method::GET, "/v1/resource", Some(&secret), None).await.assert_error(401, "AUTHENTICATION_FAILED");
+    assert_eq!(s.call(Method::GET, "/v1/resource", Some(&new_secret), None).await.status, 200);
 
     // Rotation without a body uses the default grace (24 h): the old secret keeps working.
-    let again = s
-        .call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, None)
-        .await;
+    let again = s.call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, None).await;
     assert_eq!(again.status, 200, "{}", again.text);
-    assert_eq!(
-        s.call(Method::GET, "/v1/resource", Some(&new_secret), None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(s.call(Method::GET, "/v1/resource", Some(&new_secret), None).await.status, 200);
 
     // Revoke ends every secret of the key at once; revoking twice is fine; rotating is refused.
-    let revoked = s
-        .call(Method::DELETE, &format!("/v1/keys/{id}"), admin, None)
-        .await;
+    let revoked = s.call(Method::DELETE, &format!("/v1/keys/{id}"), admin, None).await;
     assert_eq!(revoked.body["status"], "revoked");
-    assert_eq!(
-        s.call(Method::DELETE, &format!("/v1/keys/{id}"), admin, None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(s.call(Method::DELETE, &format!("/v1/keys/{id}"), admin, None).await.status, 200);
     for k in [&new_secret, again.body["secret"].as_str().unwrap()] {
-        s.call(Method::GET, "/v1/resource", Some(k), None)
-            .await
-            .assert_error(401, "AUTHENTICATION_FAILED");
+        s.call(Method::GET, "/v1/resource", Some(k), None).await.assert_error(401, "AUTHENTICATION_FAILED");
     }
-    s.call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, None)
-        .await
-        .assert_error(400, "VALIDATION_FAILED");
+    s.call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, None).await.assert_error(400, "VALIDATION_FAILED");
 }
 
 #[tokio::test]
 async fn key_requests_are_validated() {
     let s = server().await;
     let admin = Some(s.admin_key.as_str());
-    let before = s.count_rows("api_keys");
+    let before = s.count_rows("credentials");
     for (body, field) in [
         (json!({"scopes": ["admin"]}), "name"),
         (json!({"name": "x"}), "scopes"),
         (json!({"name": "x", "scopes": ["root"]}), "scopes"),
         (json!({"name": "x", "scopes": []}), "scopes"),
-        (
-            json!({"name": "x", "scopes": ["admin"], "expires_in": "soon"}),
-            "expires_in",
-        ),
-        (
-            json!({"name": "x", "scopes": ["admin"], "expires_in": "0s"}),
-            "expires_in",
-        ),
-        (
-            json!({"name": "x", "scopes": ["admin"], "owner": "me"}),
-            "owner",
-        ),
+        (json!({"name": "x", "scopes": ["admin"], "expires_in": "soon"}), "expires_in"),
+        (json!({"name": "x", "scopes": ["admin"], "expires_in": "0s"}), "expires_in"),
+        (json!({"name": "x", "scopes": ["admin"], "owner": "me"}), "owner"),
         (json!({"name": "", "scopes": ["admin"]}), "name"),
     ] {
         let r = s.call(Method::POST, "/v1/keys", admin, Some(&body)).await;
         let details = r.assert_error(400, "VALIDATION_FAILED");
         assert!(details.get(field).is_some(), "{body}: {details}");
     }
-    assert_eq!(s.count_rows("api_keys"), before);
+    assert_eq!(s.count_rows("credentials"), before);
 }

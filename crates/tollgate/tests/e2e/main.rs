@@ -7,7 +7,9 @@ mod cli;
 mod crash;
 mod docs;
 mod keys;
+mod oauth;
 mod ops;
+mod projects;
 mod resources;
 
 use serde_json::{json, Value};
@@ -15,9 +17,7 @@ use tollgate_testkit::TestServer;
 
 /// A fresh server.
 pub async fn server() -> TestServer {
-    TestServer::builder(env!("CARGO_BIN_EXE_tollgate"))
-        .start()
-        .await
+    TestServer::builder(env!("CARGO_BIN_EXE_tollgate")).start().await
 }
 
 /// A fresh server with extra environment.
@@ -42,12 +42,7 @@ pub fn widget(name: &str) -> Value {
 /// Creates a key over HTTP with `scopes` and returns its secret.
 pub async fn key_with(s: &TestServer, scopes: &[&str]) -> String {
     let r = s
-        .call(
-            reqwest::Method::POST,
-            "/v1/keys",
-            Some(&s.admin_key),
-            Some(&json!({"name": "t", "scopes": scopes})),
-        )
+        .call(reqwest::Method::POST, "/v1/keys", Some(&s.admin_key), Some(&json!({"name": "t", "scopes": scopes})))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body["secret"].as_str().unwrap().to_owned()

@@ -24,47 +24,19 @@ async fn health_ready_and_request_ids() {
     assert_eq!(r.body["checks"]["database"], "ok");
     assert!(h.header("x-request-id").unwrap().starts_with("req_"));
     // A caller's well-formed id is kept; a hostile one is replaced.
-    let mine = s
-        .http
-        .get(s.url("/health"))
-        .header("x-request-id", "trace-123")
-        .send()
-        .await
-        .unwrap();
+    let mine = s.http.get(s.url("/health")).header("x-request-id", "trace-123").send().await.unwrap();
     assert_eq!(mine.headers()["x-request-id"], "trace-123");
-    let hostile = s
-        .http
-        .get(s.url("/health"))
-        .header("x-request-id", "a b\"c")
-        .send()
-        .await
-        .unwrap();
-    assert!(hostile.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .starts_with("req_"));
+    let hostile = s.http.get(s.url("/health")).header("x-request-id", "a b\"c").send().await.unwrap();
+    assert!(hostile.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
 }
 
 #[tokio::test]
 async fn one_json_log_line_per_request_without_secrets() {
     let s = server().await;
-    let created = s
-        .call(
-            Method::POST,
-            "/v1/resource",
-            Some(&s.admin_key),
-            Some(&widget("logged")),
-        )
-        .await;
+    let created = s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget("logged"))).await;
     let id = created.body["id"].as_str().unwrap();
     let rid = created.header("x-request-id").unwrap().to_owned();
-    s.call(
-        Method::GET,
-        &format!("/v1/resource/{id}"),
-        Some(&s.admin_key),
-        None,
-    )
-    .await;
+    s.call(Method::GET, &format!("/v1/resource/{id}"), Some(&s.admin_key), None).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let logs = s.logs();
     let line = logs
@@ -83,10 +55,7 @@ async fn one_json_log_line_per_request_without_secrets() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|v| v["method"] == "GET" && v["key_id"].is_string())
         .expect("GET line");
-    assert_eq!(
-        get_line["route"], "/v1/resource/{id}",
-        "the route template, not the raw path"
-    );
+    assert_eq!(get_line["route"], "/v1/resource/{id}", "the route template, not the raw path");
     let secret_tail = &s.admin_key[4..];
     for l in logs.iter().filter(|l| !l.starts_with("stderr:")) {
         assert!(!l.contains(secret_tail), "a secret reached the log: {l}");
@@ -110,42 +79,19 @@ fn bad_configuration_stops_start_up_naming_the_setting() {
     let d = dir.path();
     for (args, env, setting) in [
         (vec!["--listen", "not-an-address"], vec![], "listen"),
-        (
-            vec![],
-            vec![("TOLLGATE_LISTEN", "127.0.0.1:99999")],
-            "listen",
-        ),
-        (
-            vec![],
-            vec![("TOLLGATE_REQUEST_TIMEOUT", "forever")],
-            "request_timeout",
-        ),
-        (
-            vec![],
-            vec![("TOLLGATE_KEY_ROTATION_PERIOD", "0s")],
-            "key_rotation_period",
-        ),
+        (vec![], vec![("TOLLGATE_LISTEN", "127.0.0.1:99999")], "listen"),
+        (vec![], vec![("TOLLGATE_REQUEST_TIMEOUT", "forever")], "request_timeout"),
+        (vec![], vec![("TOLLGATE_KEY_ROTATION_PERIOD", "0s")], "key_rotation_period"),
         (vec![], vec![("TOLLGATE_DEBUG", "maybe")], "debug"),
-        (
-            vec!["--config", "/nonexistent/tollgate.toml"],
-            vec![],
-            "config file",
-        ),
+        (vec!["--config", "/nonexistent/tollgate.toml"], vec![], "config file"),
     ] {
         let o = run_serve(&args, &env, d);
         assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         let named = err.to_lowercase().contains(setting);
-        assert!(
-            err.contains("invalid configuration") && named,
-            "{args:?} {env:?}: {err}"
-        );
+        assert!(err.contains("invalid configuration") && named, "{args:?} {env:?}: {err}");
     }
-    std::fs::write(
-        d.join("tollgate.toml"),
-        "listen = \"127.0.0.1:0\"\nmystery = 1\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("tollgate.toml"), "listen = \"127.0.0.1:0\"\nmystery = 1\n").unwrap();
     let o = run_serve(&[], &[], d);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("mystery"));
@@ -155,17 +101,11 @@ fn bad_configuration_stops_start_up_naming_the_setting() {
 async fn configuration_layers_file_env_flags() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("from-file");
-    let toml = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout = \"5s\"\n",
-        data.display()
-    );
+    let toml = format!("listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout = \"5s\"\n", data.display());
     let config = dir.path().join("tollgate.toml");
     std::fs::write(&config, toml).unwrap();
     // File alone: its data_dir is used.
-    let s = TestServer::builder(bin())
-        .env("TOLLGATE_CONFIG", config.to_str().unwrap())
-        .start()
-        .await;
+    let s = TestServer::builder(bin()).env("TOLLGATE_CONFIG", config.to_str().unwrap()).start().await;
     // The test kit passes --data-dir, so the flag wins over the file...
     assert!(s.data_dir().join("tollgate.db").exists());
     assert!(!data.join("tollgate.db").exists());
@@ -173,13 +113,7 @@ async fn configuration_layers_file_env_flags() {
     // ...and the environment wins over the file when no flag is given.
     let env_dir = dir.path().join("from-env");
     let mut child = Command::new(bin())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--log-format",
-            "json",
-        ])
+        .args(["--config", config.to_str().unwrap(), "serve", "--log-format", "json"])
         .env("TOLLGATE_DATA_DIR", &env_dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -206,32 +140,20 @@ async fn sigterm_drains_and_exits_cleanly() {
 
 #[tokio::test]
 async fn slow_and_idle_clients_cannot_hold_the_server() {
-    let s = server_with(&[
-        ("TOLLGATE_HEADER_READ_TIMEOUT", "1s"),
-        ("TOLLGATE_REQUEST_TIMEOUT", "1s"),
-    ])
-    .await;
+    let s = server_with(&[("TOLLGATE_HEADER_READ_TIMEOUT", "1s"), ("TOLLGATE_REQUEST_TIMEOUT", "1s")]).await;
     let addr = s.base_url.trim_start_matches("http://").to_owned();
     // Idle connection and half-sent headers: closed after the header timeout.
     let mut idle = TcpStream::connect(&addr).unwrap();
     let mut partial = TcpStream::connect(&addr).unwrap();
-    partial
-        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-        .unwrap();
+    partial.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
     // Meanwhile others are served.
     assert_eq!(s.call(Method::GET, "/health", None, None).await.status, 200);
     for stream in [&mut idle, &mut partial] {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let started = Instant::now();
         let mut buf = Vec::new();
         let _ = stream.read_to_end(&mut buf);
-        assert!(
-            started.elapsed() < Duration::from_secs(4),
-            "connection held for {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(4), "connection held for {:?}", started.elapsed());
     }
     // A body that never finishes: 408 in the envelope after the request timeout.
     let mut slow = TcpStream::connect(&addr).unwrap();
@@ -252,11 +174,7 @@ async fn slow_and_idle_clients_cannot_hold_the_server() {
 #[tokio::test]
 async fn debug_logging_is_switchable() {
     let s = server_with(&[("TOLLGATE_DEBUG", "true")]).await;
-    s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None)
-        .await;
+    s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        s.logs().iter().any(|l| l.contains("\"level\":\"DEBUG\"")),
-        "no debug lines"
-    );
+    assert!(s.logs().iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "no debug lines");
 }

@@ -17,10 +17,7 @@ pub async fn create_resource(
     AppJson(body): AppJson,
 ) -> Result<Response, ApiError> {
     let new = NewResource::parse(&body)?;
-    let resource = state
-        .store
-        .create_resource(auth.principal.project_id, new)
-        .await?;
+    let resource = state.store.create_resource(auth.principal.project_id, new).await?;
     let location = format!("/v1/resource/{}", resource.id);
     let mut response = with_etag(resource);
     *response.status_mut() = StatusCode::CREATED;

@@ -16,9 +16,6 @@ pub async fn delete_resource(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let precondition = if_match(&headers)?;
-    state
-        .store
-        .delete_resource(auth.principal.project_id, id, precondition)
-        .await?;
+    state.store.delete_resource(auth.principal.project_id, id, precondition).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,18 +17,12 @@ pub async fn get_resource(
     ResourcePath(id): ResourcePath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let resource = state
-        .store
-        .get_resource(auth.principal.project_id, id)
-        .await?;
+    let resource = state.store.get_resource(auth.principal.project_id, id).await?;
     let tag = etag(resource.version);
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag || t.trim() == "*")
-        });
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag || t.trim() == "*"));
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }

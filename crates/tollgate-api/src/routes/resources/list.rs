@@ -37,10 +37,7 @@ pub async fn list_resources(
         PageMode::Cursor { .. } => None,
     };
     let per_page = query.per_page;
-    let result = state
-        .store
-        .list_resources(auth.principal.project_id, query)
-        .await?;
+    let result = state.store.list_resources(auth.principal.project_id, query).await?;
     Ok(Json(ResourcePage {
         items: result.items.into_iter().map(ResourceView::from).collect(),
         page,

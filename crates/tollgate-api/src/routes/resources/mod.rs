@@ -17,15 +17,7 @@ pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<Precondition>, ApiE
     let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
         return Ok(None);
     };
-    value
-        .to_str()
-        .ok()
-        .and_then(Precondition::parse_if_match)
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::validation(ValidationErrors::single(
-                "If-Match",
-                "must be * or a list of quoted ETags such as \"3\"",
-            ))
-        })
+    value.to_str().ok().and_then(Precondition::parse_if_match).map(Some).ok_or_else(|| {
+        ApiError::validation(ValidationErrors::single("If-Match", "must be * or a list of quoted ETags such as \"3\""))
+    })
 }

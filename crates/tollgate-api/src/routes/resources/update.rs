@@ -20,13 +20,7 @@ pub async fn update_resource(
     AppJson(patch): AppJson,
 ) -> Result<Response, ApiError> {
     let precondition = if_match(&headers)?;
-    let update = ResourceUpdate {
-        patch,
-        precondition,
-    };
-    let resource = state
-        .store
-        .update_resource(auth.principal.project_id, id, update)
-        .await?;
+    let update = ResourceUpdate { patch, precondition };
+    let resource = state.store.update_resource(auth.principal.project_id, id, update).await?;
     Ok(with_etag(resource))
 }

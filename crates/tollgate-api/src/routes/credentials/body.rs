@@ -1,4 +1,4 @@
-//! Request bodies of the key endpoints, parsed by hand so that every bad or unknown field is
+//! Request bodies of the key and client endpoints, parsed by hand so that every bad or unknown field is
 //! named in one answer.
 
 use serde_json::{Map, Value};
@@ -9,8 +9,8 @@ use tollgate_core::{Scopes, ValidationErrors};
 /// Longest key name.
 const MAX_NAME: usize = 100;
 
-/// `POST /v1/keys`.
-pub struct CreateKeyRequest {
+/// `POST /v1/keys` and `POST /v1/clients`.
+pub struct CreateCredentialRequest {
     /// Label.
     pub name: String,
     /// Scopes.
@@ -19,8 +19,8 @@ pub struct CreateKeyRequest {
     pub expires_in: Option<Duration>,
 }
 
-/// `POST /v1/keys/{id}/rotate`.
-pub struct RotateKeyRequest {
+/// `POST /v1/{keys,clients}/{id}/rotate`.
+pub struct RotateRequest {
     /// How long the old secret keeps working.
     pub grace: Duration,
 }
@@ -28,11 +28,7 @@ pub struct RotateKeyRequest {
 /// Default grace period of a rotation.
 pub const DEFAULT_GRACE: Duration = Duration::hours(24);
 
-fn object<'a>(
-    body: &'a Value,
-    allowed: &[&str],
-    errors: &mut ValidationErrors,
-) -> Option<&'a Map<String, Value>> {
+fn object<'a>(body: &'a Value, allowed: &[&str], errors: &mut ValidationErrors) -> Option<&'a Map<String, Value>> {
     let Some(obj) = body.as_object() else {
         errors.add("body", "must be a JSON object");
         return None;
@@ -51,9 +47,7 @@ fn duration_field(
 ) -> Option<Duration> {
     match obj.get(field) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => parse_duration(s, allow_zero)
-            .map_err(|e| errors.add(field, e))
-            .ok(),
+        Some(Value::String(s)) => parse_duration(s, allow_zero).map_err(|e| errors.add(field, e)).ok(),
         Some(_) => {
             errors.add(field, "must be a duration string such as \"90d\"");
             None
@@ -61,7 +55,7 @@ fn duration_field(
     }
 }
 
-impl CreateKeyRequest {
+impl CreateCredentialRequest {
     /// Parses and checks the body.
     pub fn parse(body: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
@@ -70,8 +64,7 @@ impl CreateKeyRequest {
         };
         let name = match obj.get("name") {
             Some(Value::String(s))
-                if (1..=MAX_NAME).contains(&s.chars().count())
-                    && !s.chars().any(char::is_control) =>
+                if (1..=MAX_NAME).contains(&s.chars().count()) && !s.chars().any(char::is_control) =>
             {
                 Some(s.clone())
             }
@@ -80,10 +73,7 @@ impl CreateKeyRequest {
                 None
             }
             Some(_) => {
-                errors.add(
-                    "name",
-                    format!("must be a string of 1-{MAX_NAME} characters"),
-                );
+                errors.add("name", format!("must be a string of 1-{MAX_NAME} characters"));
                 None
             }
         };
@@ -114,23 +104,17 @@ impl CreateKeyRequest {
         };
         let expires_in = duration_field(obj, "expires_in", false, &mut errors);
         match (name, scopes) {
-            (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self {
-                name,
-                scopes,
-                expires_in,
-            }),
+            (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self { name, scopes, expires_in }),
             _ => Err(errors),
         }
     }
 }
 
-impl RotateKeyRequest {
+impl RotateRequest {
     /// Parses the optional body; no body means the default grace period.
     pub fn parse(body: Option<&Value>) -> Result<Self, ValidationErrors> {
         let Some(body) = body else {
-            return Ok(Self {
-                grace: DEFAULT_GRACE,
-            });
+            return Ok(Self { grace: DEFAULT_GRACE });
         };
         let mut errors = ValidationErrors::new();
         let Some(obj) = object(body, &["grace"], &mut errors) else {

@@ -1,0 +1,5 @@
+//! The authorization server's moving parts that are not HTTP: the signing-key cache and
+//! access-token verification with revocation checks.
+
+pub mod keys;
+pub mod verify;

@@ -1,0 +1,78 @@
+//! Client authentication at the OAuth endpoints (RFC 6749 section 2.3.1): HTTP Basic, with the
+//! id and secret form-urlencoded before base64, or `client_id` and `client_secret` in the body.
+//! Using both is `invalid_request`; any failure is the same `invalid_client`.
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use tollgate_auth::{SecretKind, SecretToken};
+use tollgate_core::time_fmt::now;
+use tollgate_core::{ClientId, Credential, CredentialId, CredentialState};
+
+use super::params::OAuthParams;
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+/// An authenticated, active OAuth client.
+pub struct AuthenticatedClient {
+    /// Its id.
+    pub id: ClientId,
+    /// Its metadata (scopes, project).
+    pub credential: Credential,
+}
+
+/// Authenticates the client of an OAuth request.
+pub async fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &OAuthParams,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let basic = basic_credentials(headers)?;
+    let used_basic = basic.is_some();
+    let in_body = params.get("client_secret").is_some();
+    let (id, secret) = match basic {
+        Some(_) if in_body => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
+        Some(pair) => pair,
+        None => match (params.get("client_id"), params.get("client_secret")) {
+            (Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
+            _ => return Err(OAuthError::invalid_client(false)),
+        },
+    };
+    let fail = || OAuthError::invalid_client(used_basic);
+    let client_id = ClientId::parse(&id).ok_or_else(fail)?;
+    let secret = SecretToken::parse(SecretKind::ClientSecret, &secret).map_err(|_| fail())?;
+    let digest = secret.digest();
+    let at = now();
+    let found = state.store.find_credential_by_digest(digest, at).await?;
+    let credential = found
+        .filter(|m| m.stored_digest.ct_eq(&digest))
+        .map(|m| m.credential)
+        .filter(|c| c.id == CredentialId::OAuthClient(client_id.clone()) && c.state(at) == CredentialState::Active)
+        .ok_or_else(fail)?;
+    Ok(AuthenticatedClient { id: client_id, credential })
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, decoded.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| OAuthError::invalid_client(true))?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(OAuthError::invalid_client(true));
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_client(true));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client(true))?;
+    let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+    let (id, secret) = text.split_once(':').ok_or_else(|| OAuthError::invalid_client(true))?;
+    let unescape = |s: &str| form_decode(s).ok_or_else(|| OAuthError::invalid_client(true));
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+/// Reverses application/x-www-form-urlencoded encoding of one value.
+fn form_decode(s: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={}", s.replace('&', "%26"))).ok()?;
+    pairs.into_iter().next().map(|(_, v)| v)
+}

@@ -1,0 +1,34 @@
+//! `POST /oauth/revoke` (RFC 7009): a client revokes one of its own access tokens. The answer
+//! is 200 whatever the token was (unknown, expired, someone else's), as the RFC asks.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use tollgate_core::time_fmt::from_unix_micros;
+
+use super::client_auth::authenticate_client;
+use super::params::OAuthParams;
+use crate::error::OAuthError;
+use crate::oauth::verify::verify;
+use crate::state::AppState;
+
+/// Revokes a token.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: OAuthParams,
+) -> Result<StatusCode, OAuthError> {
+    let client = authenticate_client(&state, &headers, &params).await?;
+    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    match verify(&state, token).await {
+        Ok(t) if t.client == client.id => {
+            let expires = from_unix_micros(t.claims.exp.saturating_mul(1_000_000));
+            state.store.revoke_token(t.claims.jti.clone(), expires).await?;
+            tracing::info!(credential.id = %client.id, "revoked an access token");
+        }
+        Err(Err(e)) => {
+            tracing::warn!(error.code = %e.code(), "could not check a token to revoke");
+        }
+        _ => {}
+    }
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,73 @@
+//! `POST /oauth/token`: the client credentials grant (RFC 6749 section 4.4) issuing RFC 9068
+//! JWT access tokens. No refresh token is issued for this grant (section 4.4.3).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use tollgate_auth::jwt::AccessClaims;
+use tollgate_core::{Scope, Scopes};
+
+use super::client_auth::authenticate_client;
+use super::params::OAuthParams;
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+/// Issues an access token.
+pub async fn issue_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: OAuthParams,
+) -> Result<Response, OAuthError> {
+    match params.get("grant_type") {
+        None => return Err(OAuthError::invalid_request("grant_type is required")),
+        Some("client_credentials") => {}
+        Some(_) => return Err(OAuthError::unsupported_grant_type()),
+    }
+    let client = authenticate_client(&state, &headers, &params).await?;
+    let granted = requested_scopes(params.get("scope"), &client.credential.scopes)?;
+    let oauth = &state.settings.oauth;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ttl = oauth.token_ttl.whole_seconds();
+    let claims = AccessClaims {
+        iss: oauth.issuer.clone(),
+        sub: client.id.to_string(),
+        aud: oauth.audience.clone(),
+        client_id: client.id.to_string(),
+        scope: granted.to_space_separated(),
+        iat: now,
+        nbf: now,
+        exp: now + ttl,
+        jti: ulid::Ulid::new().to_string(),
+        project: client.credential.project_id.to_string(),
+    };
+    let keys = state.token_keys.for_signing().await?;
+    let token = keys.issue(&claims).map_err(|e| OAuthError::from(tollgate_store::StoreError::Internal(e)))?;
+    tracing::info!(credential.id = %client.id, scope = %claims.scope, "issued an access token");
+    let mut response = Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": claims.scope,
+    }))
+    .into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The scopes to grant: all of the client's when none are asked for, else the asked ones, each
+/// of which the client must hold.
+fn requested_scopes(asked: Option<&str>, allowed: &Scopes) -> Result<Scopes, OAuthError> {
+    let Some(asked) = asked else {
+        return Ok(allowed.clone());
+    };
+    let scopes = Scopes::parse(asked).map_err(OAuthError::invalid_scope)?;
+    let missing: Vec<Scope> = scopes.iter().filter(|s| !allowed.contains(*s)).collect();
+    if let Some(first) = missing.first() {
+        return Err(OAuthError::invalid_scope(format!("the client may not request `{first}`")));
+    }
+    Ok(scopes)
+}

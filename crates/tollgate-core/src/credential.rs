@@ -1,0 +1,142 @@
+//! Credentials' metadata: API keys and OAuth clients share one shape (a name, scopes, a
+//! current secret and, during a rotation's grace period, previous ones). Everything about a
+//! credential except its secret, which only the auth crate mints; only digests are stored.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::ids::{ClientId, KeyId, ProjectId};
+use crate::scope::Scopes;
+
+/// Which kind of credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// An API key (`key_` id, `tgk_` secret).
+    ApiKey,
+    /// An OAuth 2.0 client (`tgc_` client id, `tgs_` secret).
+    OAuthClient,
+}
+
+impl CredentialKind {
+    /// Stored and logged form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "api_key",
+            CredentialKind::OAuthClient => "oauth_client",
+        }
+    }
+}
+
+/// A credential's public identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CredentialId {
+    /// `key_` + ULID.
+    ApiKey(KeyId),
+    /// `tgc_` + 24 base62.
+    OAuthClient(ClientId),
+}
+
+impl CredentialId {
+    /// Which kind it identifies.
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            CredentialId::ApiKey(_) => CredentialKind::ApiKey,
+            CredentialId::OAuthClient(_) => CredentialKind::OAuthClient,
+        }
+    }
+
+    /// Parses either form by its prefix.
+    pub fn parse(s: &str) -> Option<Self> {
+        KeyId::parse(s).map(CredentialId::ApiKey).or_else(|| ClientId::parse(s).map(CredentialId::OAuthClient))
+    }
+}
+
+impl fmt::Display for CredentialId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialId::ApiKey(id) => id.fmt(f),
+            CredentialId::OAuthClient(id) => id.fmt(f),
+        }
+    }
+}
+
+/// A credential about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    /// Its identifier (minted by the caller).
+    pub id: CredentialId,
+    /// The project it belongs to.
+    pub project_id: ProjectId,
+    /// A label for people.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// When it stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A stored credential's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    /// Its identifier; not secret.
+    pub id: CredentialId,
+    /// The project it belongs to.
+    pub project_id: ProjectId,
+    /// A label for people.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// Prefix and last four characters of the current secret, to recognise it.
+    pub hint: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When its current secret was issued (creation or last rotation).
+    pub rotated_at: OffsetDateTime,
+    /// When it stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it last authenticated (updated at most once a minute).
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// Whether a credential can be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialState {
+    /// It authenticates requests.
+    Active,
+    /// Its `expires_at` has passed.
+    Expired,
+    /// It was revoked.
+    Revoked,
+}
+
+impl CredentialState {
+    /// The wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialState::Active => "active",
+            CredentialState::Expired => "expired",
+            CredentialState::Revoked => "revoked",
+        }
+    }
+}
+
+impl Credential {
+    /// The credential's state at `now`.
+    pub fn state(&self, now: OffsetDateTime) -> CredentialState {
+        if self.revoked_at.is_some() {
+            CredentialState::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            CredentialState::Expired
+        } else {
+            CredentialState::Active
+        }
+    }
+
+    /// True once the current secret is older than the rotation period.
+    pub fn rotation_due(&self, now: OffsetDateTime, period: Duration) -> bool {
+        self.state(now) == CredentialState::Active && now - self.rotated_at >= period
+    }
+}

@@ -1,0 +1,46 @@
+//! `tollgate projects create|list`.
+
+use anyhow::anyhow;
+use serde_json::json;
+use tollgate_core::resource::is_identifier;
+use tollgate_core::time_fmt::rfc3339;
+use tollgate_store::{Store, StoreError};
+
+use super::credentials::{open_store, print_table};
+use crate::cli::{Output, ProjectsCommand};
+use crate::config::Config;
+
+/// Runs one `projects` command.
+pub async fn run(config: &Config, command: ProjectsCommand) -> anyhow::Result<i32> {
+    let store = open_store(config)?;
+    match command {
+        ProjectsCommand::Create { name } => {
+            if !is_identifier(&name, 64) {
+                return Err(anyhow!(
+                    "project names are lower-case identifiers ([a-z][a-z0-9_]*), at most 64 characters"
+                ));
+            }
+            let p = store.create_project(&name).await.map_err(|e| match e {
+                StoreError::Conflict(m) => anyhow!(m),
+                other => other.into(),
+            })?;
+            println!("created project {} ({})", p.name, p.id);
+        }
+        ProjectsCommand::List { output } => {
+            store.ensure_project(tollgate_core::project::DEFAULT_PROJECT).await?;
+            let projects = store.list_projects().await?;
+            if output == Output::Json {
+                let items: Vec<_> = projects
+                    .iter()
+                    .map(|p| json!({"id": p.id.to_string(), "name": p.name, "created_at": rfc3339(p.created_at)}))
+                    .collect();
+                println!("{}", json!(items));
+            } else {
+                let mut rows = vec![["NAME", "ID", "CREATED"].map(String::from)];
+                rows.extend(projects.iter().map(|p| [p.name.clone(), p.id.to_string(), rfc3339(p.created_at)]));
+                print_table(&rows);
+            }
+        }
+    }
+    Ok(0)
+}
