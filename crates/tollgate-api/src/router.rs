@@ -3,8 +3,8 @@
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, ApiKeys, OAuthClients};
-use crate::routes::{fallback, health, oauth, resources};
+use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update, ApiKeys, OAuthClients};
+use crate::routes::{fallback, health, oauth, resources, usage};
 use crate::state::AppState;
 
 /// Every route, without middleware.
@@ -23,7 +23,12 @@ pub fn routes() -> Router<AppState> {
         )
         // API keys and OAuth clients of the caller's project: admin (routes/credentials).
         .route("/v1/keys", post(create::create_credential::<ApiKeys>).get(list::list_credentials::<ApiKeys>))
-        .route("/v1/keys/{id}", get(get_one::get_credential::<ApiKeys>).delete(revoke::revoke_credential::<ApiKeys>))
+        .route(
+            "/v1/keys/{id}",
+            get(get_one::get_credential::<ApiKeys>)
+                .patch(update::update_credential::<ApiKeys>)
+                .delete(revoke::revoke_credential::<ApiKeys>),
+        )
         .route("/v1/keys/{id}/rotate", post(rotate::rotate_credential::<ApiKeys>))
         .route(
             "/v1/clients",
@@ -31,9 +36,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/v1/clients/{id}",
-            get(get_one::get_credential::<OAuthClients>).delete(revoke::revoke_credential::<OAuthClients>),
+            get(get_one::get_credential::<OAuthClients>)
+                .patch(update::update_credential::<OAuthClients>)
+                .delete(revoke::revoke_credential::<OAuthClients>),
         )
         .route("/v1/clients/{id}/rotate", post(rotate::rotate_credential::<OAuthClients>))
+        // Quota usage: the caller's own (any scope) and the project's credentials (admin).
+        .route("/v1/usage", get(usage::get_usage))
+        .route("/v1/usage/credentials", get(usage::list_credential_usage))
         // OAuth 2.0 authorization server, RFC 6749 error bodies (routes/oauth).
         .route("/oauth/token", post(oauth::token::issue_token))
         .route("/oauth/revoke", post(oauth::revoke::revoke_token))

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tollgate_auth::jwt::SigningAlgorithm;
-use tollgate_core::CredentialId;
+use tollgate_core::{CredentialId, Limit};
+use tollgate_limits::RateLimiter;
 use tollgate_store::Store;
 
 use crate::oauth::keys::TokenKeys;
@@ -19,6 +20,26 @@ pub struct ApiSettings {
     pub key_rotation_period: time::Duration,
     /// OAuth and token settings.
     pub oauth: OAuthSettings,
+    /// Default rate limits and failure policy.
+    pub limits: LimitSettings,
+}
+
+/// Rate-limit defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitSettings {
+    /// Reads per credential, unless the credential has its own.
+    pub read: Limit,
+    /// Writes per credential, unless the credential has its own.
+    pub write: Limit,
+    /// When the limiter's backend is unreachable: admit (true, the default) or refuse with 429.
+    pub fail_open: bool,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        let q = |limit, secs| Limit::Quota(tollgate_core::Quota { limit, window: Duration::from_secs(secs) });
+        Self { read: q(1000, 3600), write: q(100, 3600), fail_open: true }
+    }
 }
 
 /// OAuth 2.0 authorization-server settings.
@@ -59,14 +80,16 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// Signing and verification keys, refreshed from the store.
     pub token_keys: Arc<TokenKeys>,
+    /// Counts requests against each credential's limits.
+    pub limiter: Arc<dyn RateLimiter>,
     /// When each credential's `last_used_at` was last written, so it is written at most once a minute.
     pub credential_touches: Arc<Mutex<HashMap<CredentialId, Instant>>>,
 }
 
 impl AppState {
     /// State over `store`.
-    pub fn new(store: Arc<dyn Store>, settings: ApiSettings) -> Self {
+    pub fn new(store: Arc<dyn Store>, limiter: Arc<dyn RateLimiter>, settings: ApiSettings) -> Self {
         let token_keys = Arc::new(TokenKeys::new(store.clone(), settings.oauth.algorithm));
-        Self { store, settings: Arc::new(settings), token_keys, credential_touches: Arc::default() }
+        Self { store, settings: Arc::new(settings), token_keys, limiter, credential_touches: Arc::default() }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use crate::ids::{ClientId, KeyId, ProjectId};
+use crate::limit::Limit;
 use crate::scope::Scopes;
 
 /// Which kind of credential.
@@ -74,6 +75,34 @@ pub struct NewCredential {
     pub scopes: Scopes,
     /// When it stops working, if ever.
     pub expires_at: Option<OffsetDateTime>,
+    /// Its own limits; `None` uses the server's defaults.
+    pub limits: CredentialLimits,
+}
+
+/// A credential's own rate limits per route class; `None` means the configured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CredentialLimits {
+    /// Reads (GET).
+    pub read: Option<Limit>,
+    /// Writes (POST, PATCH, DELETE).
+    pub write: Option<Limit>,
+}
+
+impl CredentialLimits {
+    /// Parses `read=5000/h,write=500/1m` (either part may be left out; `unlimited` allowed).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut limits = Self::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (class, value) = part.split_once('=').ok_or_else(|| format!("`{part}` is not CLASS=LIMIT"))?;
+            let limit = Limit::parse(value)?;
+            match class.trim() {
+                "read" => limits.read = Some(limit),
+                "write" => limits.write = Some(limit),
+                other => return Err(format!("unknown route class `{other}` (expected read or write)")),
+            }
+        }
+        Ok(limits)
+    }
 }
 
 /// A stored credential's metadata.
@@ -99,6 +128,8 @@ pub struct Credential {
     pub last_used_at: Option<OffsetDateTime>,
     /// When it was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// Its own limits.
+    pub limits: CredentialLimits,
 }
 
 /// Whether a credential can be used now.

@@ -24,6 +24,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// An `If-Match` precondition did not hold.
     PreconditionFailed,
+    /// The credential has used up its quota for this route class; see `Retry-After`.
+    RateLimitExceeded,
     /// The client took too long to send its request, or the request took too long to serve.
     RequestTimeout,
     /// Something failed inside the server; nothing internal is exposed.
@@ -34,7 +36,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::AuthenticationFailed,
         ErrorCode::PermissionDenied,
         ErrorCode::NotFound,
@@ -44,6 +46,7 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
         ErrorCode::PreconditionFailed,
+        ErrorCode::RateLimitExceeded,
         ErrorCode::RequestTimeout,
         ErrorCode::InternalError,
         ErrorCode::ServiceUnavailable,
@@ -75,6 +78,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Request body is too large"),
             ErrorCode::MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405, "Method not allowed"),
             ErrorCode::PreconditionFailed => ("PRECONDITION_FAILED", 412, "Precondition failed"),
+            ErrorCode::RateLimitExceeded => ("RATE_LIMIT_EXCEEDED", 429, "Rate limit exceeded"),
             ErrorCode::RequestTimeout => ("REQUEST_TIMEOUT", 408, "Request timed out"),
             ErrorCode::InternalError => ("INTERNAL_ERROR", 500, "Internal error"),
             ErrorCode::ServiceUnavailable => ("SERVICE_UNAVAILABLE", 503, "Service unavailable"),

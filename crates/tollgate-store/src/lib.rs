@@ -8,8 +8,8 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
 use tollgate_core::{
-    Credential, CredentialId, CredentialKind, ListQuery, NewCredential, NewResource, Page, Precondition, Project,
-    ProjectId, Resource, ResourceId, ValidationErrors,
+    Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
+    Precondition, Project, ProjectId, Resource, ResourceId, ValidationErrors,
 };
 
 pub use sqlite::SqliteStore;
@@ -137,6 +137,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Credential, StoreError>;
     /// Revokes the credential at once (idempotent).
     async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError>;
+    /// Sets the credential's own limits (parts left `None` keep their current value).
+    async fn set_credential_limits(
+        &self,
+        project: ProjectId,
+        id: CredentialId,
+        limits: CredentialLimits,
+    ) -> Result<Credential, StoreError>;
     /// Records that the credential was used at `at`.
     async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError>;
 

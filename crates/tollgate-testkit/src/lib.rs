@@ -36,6 +36,7 @@ pub struct TestServerBuilder {
     bin: PathBuf,
     env: HashMap<String, String>,
     args: Vec<String>,
+    data_dir: Option<Arc<tempfile::TempDir>>,
 }
 
 impl TestServerBuilder {
@@ -51,9 +52,15 @@ impl TestServerBuilder {
         self
     }
 
+    /// Shares another server's data directory (several nodes on one store).
+    pub fn data_dir_of(mut self, other: &TestServer) -> Self {
+        self.data_dir = Some(other.data_dir.clone());
+        self
+    }
+
     /// Starts the server and waits until `/health` answers.
     pub async fn start(self) -> TestServer {
-        let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let data_dir = self.data_dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
         let mut server = TestServer {
             bin: self.bin,
             child: None,
@@ -77,7 +84,13 @@ impl TestServerBuilder {
 impl TestServer {
     /// A builder that runs `bin` (pass `env!("CARGO_BIN_EXE_tollgate")`).
     pub fn builder(bin: impl Into<PathBuf>) -> TestServerBuilder {
-        TestServerBuilder { bin: bin.into(), env: HashMap::new(), args: Vec::new() }
+        // Generous limits by default so that tests of other features are not throttled; rate-limit
+        // tests set their own.
+        let env = [("TOLLGATE_RATE_LIMIT_READ", "1000000/h"), ("TOLLGATE_RATE_LIMIT_WRITE", "1000000/h")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        TestServerBuilder { bin: bin.into(), env, args: Vec::new(), data_dir: None }
     }
 
     /// The data directory.

@@ -39,6 +39,9 @@ pub enum Command {
     /// Rotate and list the JWT signing keys.
     #[command(subcommand)]
     SigningKeys(SigningKeysCommand),
+    /// Quota use of every credential of the admin key's project, most used first (asks the
+    /// running server, whose limiter holds the counters).
+    Usage(UsageArgs),
 }
 
 /// Flags of `serve`.
@@ -78,6 +81,8 @@ pub enum KeysCommand {
     Rotate(RotateArgs),
     /// Revoke a key at once.
     Revoke(RevokeArgs),
+    /// Change a key's own rate limits.
+    Update(UpdateArgs),
     /// Check a key read from stdin or TOLLGATE_API_KEY; exit 0 when valid, 1 when not.
     Verify,
 }
@@ -93,6 +98,35 @@ pub enum ClientsCommand {
     Rotate(RotateArgs),
     /// Revoke a client at once; its access tokens stop working with it.
     Revoke(RevokeArgs),
+    /// Change a client's own rate limits.
+    Update(UpdateArgs),
+}
+
+/// Flags of `usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The server's URL. [default: http:// + the configured listen address]
+    #[arg(long, env = "TOLLGATE_URL")]
+    pub url: Option<String>,
+    /// An admin API key of the project to report on.
+    #[arg(long, env = "TOLLGATE_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// Flags of `update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The id (key_... or tgc_...).
+    pub id: String,
+    /// Rate limits, e.g. read=5000/h,write=500/1m or write=unlimited.
+    #[arg(long)]
+    pub limit: String,
+    /// Project.
+    #[arg(long, default_value = "default")]
+    pub project: String,
 }
 
 /// `tollgate projects ...`.
@@ -132,6 +166,9 @@ pub struct CreateArgs {
     /// Lifetime, e.g. 90d or 12h. Default: no expiry.
     #[arg(long)]
     pub expires_in: Option<String>,
+    /// Own rate limits, e.g. read=5000/h,write=500/1m (default: the server's).
+    #[arg(long)]
+    pub limit: Option<String>,
     /// Project.
     #[arg(long, default_value = "default")]
     pub project: String,

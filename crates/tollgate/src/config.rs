@@ -29,6 +29,10 @@ struct RawConfig {
     token_ttl: String,
     jwt_algorithm: String,
     token_leeway: String,
+    rate_limit_read: String,
+    rate_limit_write: String,
+    rate_limit_fail_open: bool,
+    redis_url: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -45,11 +49,19 @@ impl Default for RawConfig {
             token_ttl: "1h".into(),
             jwt_algorithm: "RS256".into(),
             token_leeway: "60s".into(),
+            rate_limit_read: "1000/h".into(),
+            rate_limit_write: "100/h".into(),
+            rate_limit_fail_open: true,
+            redis_url: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 15] = [
+    "rate_limit_read",
+    "rate_limit_write",
+    "rate_limit_fail_open",
+    "redis_url",
     "token_leeway",
     "public_url",
     "token_ttl",
@@ -88,6 +100,10 @@ pub struct Config {
     pub jwt_algorithm: SigningAlgorithm,
     /// Clock skew tolerated when checking tokens' `exp` and `nbf` (at most 60 s).
     pub token_leeway: u64,
+    /// Default rate limits and the limiter's failure policy.
+    pub limits: tollgate_api::state::LimitSettings,
+    /// Redis for shared rate-limit counters; `None` keeps them in memory.
+    pub redis_url: Option<String>,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -150,6 +166,19 @@ impl RawConfig {
             }
             other => other.map(|u| u.trim_end_matches('/').to_owned()),
         };
+        let limit = |name: &str, v: &str| {
+            tollgate_core::Limit::parse(v).map_err(|e| anyhow!("invalid configuration: `{name}`: {e}"))
+        };
+        let limits = tollgate_api::state::LimitSettings {
+            read: limit("rate_limit_read", &self.rate_limit_read)?,
+            write: limit("rate_limit_write", &self.rate_limit_write)?,
+            fail_open: self.rate_limit_fail_open,
+        };
+        if let Some(url) =
+            self.redis_url.as_deref().filter(|u| !u.starts_with("redis://") && !u.starts_with("rediss://"))
+        {
+            return Err(anyhow!("invalid configuration: `redis_url` = {url:?} must start with redis:// or rediss://"));
+        }
         let jwt_algorithm =
             self.jwt_algorithm.parse().map_err(|e| anyhow!("invalid configuration: `jwt_algorithm`: {e}"))?;
         if self.data_dir.as_os_str().is_empty() {
@@ -163,6 +192,8 @@ impl RawConfig {
             token_ttl: duration("token_ttl", &self.token_ttl)?,
             public_url,
             jwt_algorithm,
+            limits,
+            redis_url: self.redis_url.filter(|u| !u.is_empty()),
             token_leeway: {
                 let d = parse_duration(&self.token_leeway, true)
                     .map_err(|e| anyhow!("invalid configuration: `token_leeway`: {e}"))?;

@@ -41,6 +41,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
                 backend = "sqlite",
+                rate_limiter = if config.redis_url.is_some() { "redis" } else { "memory" },
                 address = %addr,
                 data_dir = %config.data_dir.display(),
                 "listening"
@@ -54,5 +55,6 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
         Command::Clients(command) => commands::credentials::run_clients(&config, command).await,
         Command::Projects(command) => commands::projects::run(&config, command).await,
         Command::SigningKeys(command) => commands::signing_keys::run(&config, command).await,
+        Command::Usage(args) => commands::usage::run(&config, args).await,
     }
 }

@@ -14,6 +14,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tollgate_api::{ApiSettings, AppState, OAuthSettings};
 use tollgate_auth::{SecretKind, SecretToken};
+use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use tollgate_store::{NewApiKeyTemplate, SqliteStore, Store};
 
 use crate::config::Config;
@@ -51,8 +52,17 @@ impl Application {
             request_timeout: config.request_timeout,
             key_rotation_period: config.key_rotation_period,
             oauth,
+            limits: config.limits,
         };
-        let app = tollgate_api::app(AppState::new(Arc::new(store), settings));
+        let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisLimiter::connect(url, "tollgate:rl:")
+                    .await
+                    .with_context(|| "connecting to Redis (setting `redis_url`)".to_string())?,
+            ),
+            None => Arc::new(MemoryLimiter::new()),
+        };
+        let app = tollgate_api::app(AppState::new(Arc::new(store), limiter, settings));
         Ok(Self { listener, app, header_read_timeout: config.header_read_timeout })
     }
 

@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use tollgate_auth::{AuthError, SecretKind, SecretToken};
 use tollgate_core::time_fmt::now;
-use tollgate_core::{CredentialId, CredentialState, ProjectId, Scope, Scopes};
+use tollgate_core::{CredentialId, CredentialLimits, CredentialState, ProjectId, Scope, Scopes};
 
 use crate::error::ApiError;
 use crate::middleware::request_id::RequestContext;
@@ -32,12 +32,20 @@ pub struct Principal {
     pub project_id: ProjectId,
     /// What it may do.
     pub scopes: Scopes,
+    /// Its own rate limits.
+    pub limits: CredentialLimits,
 }
 
 /// A scope a route requires, as a type.
 pub trait RequiredScope: Send + Sync + 'static {
-    /// The scope.
-    const SCOPE: Scope;
+    /// The scope, or `None` when any authenticated credential may call.
+    const SCOPE: Option<Scope>;
+}
+
+/// Any authenticated credential.
+pub struct Any;
+impl RequiredScope for Any {
+    const SCOPE: Option<Scope> = None;
 }
 
 /// `resource:read`.
@@ -48,13 +56,13 @@ pub struct Write;
 pub struct Admin;
 
 impl RequiredScope for Read {
-    const SCOPE: Scope = Scope::ResourceRead;
+    const SCOPE: Option<Scope> = Some(Scope::ResourceRead);
 }
 impl RequiredScope for Write {
-    const SCOPE: Scope = Scope::ResourceWrite;
+    const SCOPE: Option<Scope> = Some(Scope::ResourceWrite);
 }
 impl RequiredScope for Admin {
-    const SCOPE: Scope = Scope::Admin;
+    const SCOPE: Option<Scope> = Some(Scope::Admin);
 }
 
 /// An authenticated caller holding scope `S`.
@@ -69,12 +77,14 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = authenticate(&parts.headers, state).await?;
-        if let Some(ctx) = parts.extensions.get::<Arc<RequestContext>>() {
+        let ctx = parts.extensions.get::<Arc<RequestContext>>().cloned();
+        if let Some(ctx) = &ctx {
             ctx.set_credential(&principal.credential);
         }
-        if !principal.scopes.contains(S::SCOPE) {
-            return Err(ApiError::forbidden(S::SCOPE));
+        if let Some(scope) = S::SCOPE.filter(|s| !principal.scopes.contains(*s)) {
+            return Err(ApiError::forbidden(scope));
         }
+        super::rate_limit::enforce(state, &principal, &parts.method, ctx.as_deref()).await?;
         Ok(Self { principal, _scope: PhantomData })
     }
 }
@@ -140,7 +150,7 @@ async fn authenticate_key(raw: &str, state: &AppState) -> Result<Principal, ApiE
     }
     match cred.state(at) {
         CredentialState::Active => {
-            Ok(Principal { credential: cred.id, project_id: cred.project_id, scopes: cred.scopes })
+            Ok(Principal { credential: cred.id, project_id: cred.project_id, scopes: cred.scopes, limits: cred.limits })
         }
         CredentialState::Expired => Err(ApiError::unauthenticated(AuthError::Expired)),
         CredentialState::Revoked => Err(ApiError::unauthenticated(AuthError::Invalid)),
@@ -153,6 +163,7 @@ async fn authenticate_token(raw: &str, state: &AppState) -> Result<Principal, Ap
             credential: CredentialId::OAuthClient(t.client),
             project_id: t.project_id,
             scopes: t.scopes,
+            limits: t.limits,
         }),
         Err(Ok(Rejection::Token(tollgate_auth::jwt::TokenError::Expired))) => {
             Err(ApiError::unauthenticated(AuthError::Expired))

@@ -6,8 +6,9 @@ pub mod auth;
 pub mod json;
 pub mod path;
 pub mod query;
+pub mod rate_limit;
 
-pub use auth::{Admin, Auth, Principal, Read, Write};
+pub use auth::{Admin, Any, Auth, Principal, Read, Write};
 pub use json::{AppJson, MaybeJson};
 pub use path::{CredentialPath, ResourcePath};
 pub use query::QueryPairs;

@@ -24,6 +24,10 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
+    let rate_limit = ctx.rate_limit();
+    if let Some((class, decision)) = &rate_limit {
+        response.headers_mut().extend(crate::extract::rate_limit::headers(*class, decision));
+    }
     let status = response.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(
@@ -35,6 +39,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),
         credential_kind = ctx.credential_kind(),
+        rate_limit_remaining = rate_limit.map(|(_, d)| d.remaining()),
         "request"
     );
     response

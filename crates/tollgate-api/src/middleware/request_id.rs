@@ -38,6 +38,7 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
 #[derive(Debug, Default)]
 pub struct RequestContext {
     credential: OnceLock<(String, &'static str)>,
+    rate_limit: OnceLock<(tollgate_core::RouteClass, tollgate_limits::Decision)>,
 }
 
 impl RequestContext {
@@ -49,6 +50,16 @@ impl RequestContext {
     /// The authenticated credential's id, if any.
     pub fn key_id(&self) -> Option<&str> {
         self.credential.get().map(|(id, _)| id.as_str())
+    }
+
+    /// Records the rate-limit check, for the response headers.
+    pub fn set_rate_limit(&self, class: tollgate_core::RouteClass, decision: tollgate_limits::Decision) {
+        let _ = self.rate_limit.set((class, decision));
+    }
+
+    /// The rate-limit check, if the request was limited.
+    pub fn rate_limit(&self) -> Option<(tollgate_core::RouteClass, tollgate_limits::Decision)> {
+        self.rate_limit.get().copied()
     }
 
     /// The authenticated credential's kind (`api_key`, `oauth_client`), if any.

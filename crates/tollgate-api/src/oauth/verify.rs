@@ -4,7 +4,7 @@
 
 use tollgate_auth::jwt::{AccessClaims, TokenError};
 use tollgate_core::time_fmt::now;
-use tollgate_core::{ClientId, CredentialId, CredentialState, ProjectId, Scopes};
+use tollgate_core::{ClientId, CredentialId, CredentialLimits, CredentialState, ProjectId, Scopes};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -20,6 +20,8 @@ pub struct VerifiedToken {
     pub project_id: ProjectId,
     /// The scopes the token grants.
     pub scopes: Scopes,
+    /// The client's own rate limits.
+    pub limits: CredentialLimits,
 }
 
 /// Why a token was refused, for `WWW-Authenticate` and introspection.
@@ -53,9 +55,9 @@ pub async fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, Resu
         .check_token(CredentialId::OAuthClient(client.clone()), claims.jti.clone())
         .await
         .map_err(|e| Err(e.into()))?;
-    let live = check.client.is_some_and(|c| c.state(now()) == CredentialState::Active && c.project_id == project_id);
-    if check.revoked || !live {
+    let live = check.client.filter(|c| c.state(now()) == CredentialState::Active && c.project_id == project_id);
+    let Some(live) = live.filter(|_| !check.revoked) else {
         return Err(Ok(Rejection::Revoked));
-    }
-    Ok(VerifiedToken { claims, client, project_id, scopes })
+    };
+    Ok(VerifiedToken { claims, client, project_id, scopes, limits: live.limits })
 }

@@ -5,3 +5,4 @@ pub mod fallback;
 pub mod health;
 pub mod oauth;
 pub mod resources;
+pub mod usage;

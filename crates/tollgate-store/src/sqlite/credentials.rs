@@ -5,12 +5,14 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
 use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
-use tollgate_core::{Credential, CredentialId, CredentialKind, NewCredential, ProjectId, Scopes};
+use tollgate_core::{
+    Credential, CredentialId, CredentialKind, CredentialLimits, Limit, NewCredential, ProjectId, Scopes,
+};
 
 use crate::{CredentialMatch, StoreError};
 
-const COLUMNS: &str =
-    "c.id, c.project_id, c.name, c.scopes, c.hint, c.created_at, c.rotated_at, c.expires_at, c.last_used_at, c.revoked_at";
+const COLUMNS: &str = "c.id, c.project_id, c.name, c.scopes, c.hint, c.created_at, c.rotated_at, c.expires_at, \
+     c.last_used_at, c.revoked_at, c.limit_read, c.limit_write";
 
 pub(super) fn insert(
     c: &Connection,
@@ -30,10 +32,11 @@ pub(super) fn insert(
         expires_at: new.expires_at,
         last_used_at: None,
         revoked_at: None,
+        limits: new.limits,
     };
     c.prepare_cached(
-        "INSERT INTO credentials (id, kind, project_id, name, scopes, hint, created_at, rotated_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+        "INSERT INTO credentials (id, kind, project_id, name, scopes, hint, created_at, rotated_at, expires_at,
+         limit_read, limit_write) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         cred.id.to_string(),
@@ -44,6 +47,8 @@ pub(super) fn insert(
         cred.hint,
         to_unix_micros(at),
         cred.expires_at.map(to_unix_micros),
+        cred.limits.read.map(|l| l.to_string()),
+        cred.limits.write.map(|l| l.to_string()),
     ])?;
     insert_secret(c, &cred.id, digest, at)?;
     Ok(cred)
@@ -92,7 +97,7 @@ pub(super) fn find_by_digest(
     let found = c
         .prepare_cached(&sql)?
         .query_row(params![&digest.0[..], to_unix_micros(at)], |r| {
-            let stored: Vec<u8> = r.get(10)?;
+            let stored: Vec<u8> = r.get(12)?;
             Ok((read(r)?, stored))
         })
         .optional()?;
@@ -144,6 +149,22 @@ pub(super) fn revoke(c: &Connection, project: ProjectId, id: &CredentialId) -> R
     Ok(Credential { revoked_at: Some(at), ..cred })
 }
 
+pub(super) fn set_limits(
+    c: &Connection,
+    project: ProjectId,
+    id: &CredentialId,
+    limits: CredentialLimits,
+) -> Result<Credential, StoreError> {
+    let cred = get(c, project, id)?.ok_or(StoreError::NotFound)?;
+    let merged = CredentialLimits { read: limits.read.or(cred.limits.read), write: limits.write.or(cred.limits.write) };
+    c.prepare_cached("UPDATE credentials SET limit_read = ?1, limit_write = ?2 WHERE id = ?3")?.execute(params![
+        merged.read.map(|l| l.to_string()),
+        merged.write.map(|l| l.to_string()),
+        id.to_string()
+    ])?;
+    Ok(Credential { limits: merged, ..cred })
+}
+
 pub(super) fn touch(c: &Connection, id: &CredentialId, at: OffsetDateTime) -> Result<(), StoreError> {
     c.prepare_cached("UPDATE credentials SET last_used_at = ?1 WHERE id = ?2")?
         .execute(params![to_unix_micros(at), id.to_string()])?;
@@ -161,6 +182,7 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Result<Credential, StoreError>> {
     let (name, hint): (String, String) = (r.get(2)?, r.get(4)?);
     let (created, rotated): (i64, i64) = (r.get(5)?, r.get(6)?);
     let (expires_at, last_used_at, revoked_at) = (opt(7)?, opt(8)?, opt(9)?);
+    let (limit_read, limit_write): (Option<String>, Option<String>) = (r.get(10)?, r.get(11)?);
     let corrupt = |what: &str| StoreError::Internal(format!("corrupt credential row {id}: {what}"));
     Ok((|| {
         Ok(Credential {
@@ -174,6 +196,10 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Result<Credential, StoreError>> {
             expires_at,
             last_used_at,
             revoked_at,
+            limits: CredentialLimits {
+                read: limit_read.map(|l| Limit::parse(&l)).transpose().map_err(|_| corrupt("limit_read"))?,
+                write: limit_write.map(|l| Limit::parse(&l)).transpose().map_err(|_| corrupt("limit_write"))?,
+            },
         })
     })())
 }

@@ -18,8 +18,8 @@ use rusqlite::{Connection, ErrorCode as SqliteCode};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
 use tollgate_core::{
-    Credential, CredentialId, CredentialKind, ListQuery, NewCredential, NewResource, Page, Precondition, Project,
-    ProjectId, Resource, ResourceId,
+    Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
+    Precondition, Project, ProjectId, Resource, ResourceId,
 };
 
 use crate::{CredentialMatch, NewApiKeyTemplate, ResourceUpdate, Store, StoreError, StoredSigningKey, TokenCheck};
@@ -197,6 +197,15 @@ impl Store for SqliteStore {
 
     async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError> {
         self.writer.write(move |c| credentials::revoke(c, project, &id)).await
+    }
+
+    async fn set_credential_limits(
+        &self,
+        project: ProjectId,
+        id: CredentialId,
+        limits: CredentialLimits,
+    ) -> Result<Credential, StoreError> {
+        self.writer.write(move |c| credentials::set_limits(c, project, &id, limits)).await
     }
 
     async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError> {

@@ -67,6 +67,7 @@ pub(super) fn bootstrap(c: &Connection, key: NewApiKeyTemplate) -> Result<bool, 
         name: "admin (first start)".into(),
         scopes: Scopes::all(),
         expires_at: None,
+        limits: Default::default(),
     };
     super::credentials::insert(c, &new, key.digest, &key.hint)?;
     Ok(true)

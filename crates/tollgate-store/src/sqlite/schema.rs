@@ -58,7 +58,9 @@ CREATE TABLE credentials (
     rotated_at    INTEGER NOT NULL,
     expires_at    INTEGER,
     last_used_at  INTEGER,
-    revoked_at    INTEGER
+    revoked_at    INTEGER,
+    limit_read    TEXT,
+    limit_write   TEXT
 );
 CREATE INDEX credentials_by_project ON credentials(project_id, kind, id);
 

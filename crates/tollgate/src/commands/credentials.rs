@@ -9,10 +9,10 @@ use tollgate_api::routes::credentials::{ApiKeys, CredentialRoutes, OAuthClients}
 use tollgate_auth::SecretToken;
 use tollgate_core::duration::parse_duration;
 use tollgate_core::time_fmt::{now, rfc3339};
-use tollgate_core::{Credential, CredentialId, CredentialKind, NewCredential, Project, Scopes};
+use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, Project, Scopes};
 use tollgate_store::{SqliteStore, Store, StoreError};
 
-use crate::cli::{ClientsCommand, CreateArgs, KeysCommand, ListArgs, Output, RevokeArgs, RotateArgs};
+use crate::cli::{ClientsCommand, CreateArgs, KeysCommand, ListArgs, Output, RevokeArgs, RotateArgs, UpdateArgs};
 use crate::config::Config;
 
 /// Opens the store of the configured data directory.
@@ -29,6 +29,7 @@ pub async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<i
         KeysCommand::List(a) => list::<ApiKeys>(&store, config, a).await,
         KeysCommand::Rotate(a) => rotate::<ApiKeys>(&store, config, a).await,
         KeysCommand::Revoke(a) => revoke::<ApiKeys>(&store, a).await,
+        KeysCommand::Update(a) => update::<ApiKeys>(&store, a).await,
         KeysCommand::Verify => return super::verify::run(&store).await,
     }?;
     Ok(0)
@@ -42,6 +43,7 @@ pub async fn run_clients(config: &Config, command: ClientsCommand) -> anyhow::Re
         ClientsCommand::List(a) => list::<OAuthClients>(&store, config, a).await,
         ClientsCommand::Rotate(a) => rotate::<OAuthClients>(&store, config, a).await,
         ClientsCommand::Revoke(a) => revoke::<OAuthClients>(&store, a).await,
+        ClientsCommand::Update(a) => update::<OAuthClients>(&store, a).await,
     }?;
     Ok(0)
 }
@@ -81,8 +83,12 @@ async fn create<K: CredentialRoutes>(store: &SqliteStore, config: &Config, a: Cr
         Some(s) => Some(now() + parse_duration(&s, false).map_err(|e| anyhow!("--expires-in: {e}"))?),
         None => None,
     };
+    let limits = match &a.limit {
+        Some(l) => CredentialLimits::parse(l).map_err(|e| anyhow!("--limit: {e}"))?,
+        None => CredentialLimits::default(),
+    };
     let secret = SecretToken::generate(K::SECRET);
-    let new = NewCredential { id: K::mint_id(), project_id: project.id, name: a.name, scopes, expires_at };
+    let new = NewCredential { id: K::mint_id(), project_id: project.id, name: a.name, scopes, expires_at, limits };
     let cred = store.create_credential(new, secret.digest(), secret.hint()).await?;
     print_secret::<K>(cred, &secret, a.output, config.key_rotation_period);
     Ok(())
@@ -116,6 +122,19 @@ async fn revoke<K: CredentialRoutes>(store: &SqliteStore, a: RevokeArgs) -> anyh
         .await
         .map_err(|e| not_found_as(e, &format!("{} `{}`", noun(K::KIND), a.id)))?;
     println!("revoked {} ({})", cred.id, cred.name);
+    Ok(())
+}
+
+async fn update<K: CredentialRoutes>(store: &SqliteStore, a: UpdateArgs) -> anyhow::Result<()> {
+    let project = project_named(store, &a.project).await?;
+    let id = parse_id::<K>(&a.id)?;
+    let limits = CredentialLimits::parse(&a.limit).map_err(|e| anyhow!("--limit: {e}"))?;
+    let cred = store
+        .set_credential_limits(project.id, id, limits)
+        .await
+        .map_err(|e| not_found_as(e, &format!("{} `{}`", noun(K::KIND), a.id)))?;
+    let show = |l: Option<tollgate_core::Limit>| l.map(|l| l.to_string()).unwrap_or_else(|| "default".into());
+    println!("{}: read {}, write {}", cred.id, show(cred.limits.read), show(cred.limits.write));
     Ok(())
 }
 

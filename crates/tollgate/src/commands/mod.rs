@@ -4,4 +4,5 @@
 pub mod credentials;
 pub mod projects;
 pub mod signing_keys;
+pub mod usage;
 pub mod verify;

@@ -10,6 +10,7 @@ mod keys;
 mod oauth;
 mod ops;
 mod projects;
+mod ratelimit;
 mod resources;
 
 use serde_json::{json, Value};

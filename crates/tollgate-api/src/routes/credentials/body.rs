@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use time::Duration;
 use tollgate_core::duration::parse_duration;
-use tollgate_core::{Scopes, ValidationErrors};
+use tollgate_core::{CredentialLimits, Limit, Scopes, ValidationErrors};
 
 /// Longest key name.
 const MAX_NAME: usize = 100;
@@ -17,6 +17,50 @@ pub struct CreateCredentialRequest {
     pub scopes: Scopes,
     /// Lifetime, if limited.
     pub expires_in: Option<Duration>,
+    /// Its own rate limits.
+    pub limits: CredentialLimits,
+}
+
+/// `PATCH /v1/{keys,clients}/{id}`.
+pub struct UpdateCredentialRequest {
+    /// New limits; classes left out keep theirs.
+    pub limits: CredentialLimits,
+}
+
+fn limits_field(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> CredentialLimits {
+    let mut limits = CredentialLimits::default();
+    match obj.get("limits") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (class, v) in m {
+                let parsed =
+                    v.as_str().ok_or_else(|| "must be a string such as \"1000/h\"".to_owned()).and_then(Limit::parse);
+                match (class.as_str(), parsed) {
+                    ("read", Ok(l)) => limits.read = Some(l),
+                    ("write", Ok(l)) => limits.write = Some(l),
+                    ("read" | "write", Err(e)) => errors.add(format!("limits.{class}"), e),
+                    _ => errors.add(format!("limits.{class}"), "unknown route class (expected read or write)"),
+                }
+            }
+        }
+        Some(_) => errors.add("limits", "must be an object such as {\"read\": \"5000/h\"}"),
+    }
+    limits
+}
+
+impl UpdateCredentialRequest {
+    /// Parses and checks the body.
+    pub fn parse(body: &Value) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let Some(obj) = object(body, &["limits"], &mut errors) else {
+            return Err(errors);
+        };
+        if !obj.contains_key("limits") {
+            errors.add("limits", "is required");
+        }
+        let limits = limits_field(obj, &mut errors);
+        errors.into_result(Self { limits })
+    }
 }
 
 /// `POST /v1/{keys,clients}/{id}/rotate`.
@@ -59,7 +103,7 @@ impl CreateCredentialRequest {
     /// Parses and checks the body.
     pub fn parse(body: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Some(obj) = object(body, &["name", "scopes", "expires_in"], &mut errors) else {
+        let Some(obj) = object(body, &["name", "scopes", "expires_in", "limits"], &mut errors) else {
             return Err(errors);
         };
         let name = match obj.get("name") {
@@ -103,8 +147,9 @@ impl CreateCredentialRequest {
             }
         };
         let expires_in = duration_field(obj, "expires_in", false, &mut errors);
+        let limits = limits_field(obj, &mut errors);
         match (name, scopes) {
-            (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self { name, scopes, expires_in }),
+            (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self { name, scopes, expires_in, limits }),
             _ => Err(errors),
         }
     }

@@ -30,6 +30,7 @@ pub async fn create_credential<K: CredentialRoutes>(
         name: req.name,
         scopes: req.scopes,
         expires_at: req.expires_in.map(|d| now() + d),
+        limits: req.limits,
     };
     let cred = state.store.create_credential(new, secret.digest(), secret.hint()).await?;
     let body = with_secret::<K>(cred, &secret, state.settings.key_rotation_period);

@@ -8,6 +8,7 @@ pub mod get;
 pub mod list;
 pub mod revoke;
 pub mod rotate;
+pub mod update;
 pub mod view;
 
 use tollgate_auth::{generate_client_id, SecretKind};

@@ -38,6 +38,8 @@ pub struct CredentialView {
     pub revoked_at: Option<String>,
     /// True once the secret is older than the rotation period.
     pub rotation_due: bool,
+    /// Its own rate limits (`null`: the server's default).
+    pub limits: Value,
 }
 
 impl CredentialView {
@@ -57,6 +59,10 @@ impl CredentialView {
             expires_at: cred.expires_at.map(rfc3339),
             last_used_at: cred.last_used_at.map(rfc3339),
             revoked_at: cred.revoked_at.map(rfc3339),
+            limits: json!({
+                "read": cred.limits.read.map(|l| l.to_string()),
+                "write": cred.limits.write.map(|l| l.to_string()),
+            }),
         }
     }
 }

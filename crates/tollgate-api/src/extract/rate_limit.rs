@@ -1,0 +1,104 @@
+//! Rate limiting, applied right after authentication (limits are per credential): the request's
+//! route class (GET/HEAD read, anything else write) picks the credential's own limit or the
+//! default; a refused request stops here with 429 before any handler runs. The response
+//! headers (IETF `RateLimit-Policy`/`RateLimit` and the `X-RateLimit-*` trio) are rendered from
+//! the decision by the `observe` middleware.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use tollgate_core::{CredentialLimits, ErrorCode, Limit, RouteClass};
+use tollgate_limits::Decision;
+
+use crate::error::ApiError;
+use crate::extract::Principal;
+use crate::middleware::request_id::RequestContext;
+use crate::state::AppState;
+
+/// Limiter failures since start (fail-open or fail-closed), for metrics.
+pub static LIMITER_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// The class a method counts against.
+pub fn class_of(method: &Method) -> RouteClass {
+    if method == Method::GET || method == Method::HEAD {
+        RouteClass::Read
+    } else {
+        RouteClass::Write
+    }
+}
+
+/// The limit that applies to `class` for a credential with `own` limits.
+pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClass) -> Limit {
+    match class {
+        RouteClass::Read => own.read.unwrap_or(state.settings.limits.read),
+        RouteClass::Write => own.write.unwrap_or(state.settings.limits.write),
+    }
+}
+
+/// The limiter key of a credential's class.
+pub fn limiter_key(principal: &Principal, class: RouteClass) -> String {
+    format!("{}:{}", principal.credential, class.as_str())
+}
+
+/// Counts the request; `Err` is the 429 to answer with.
+pub async fn enforce(
+    state: &AppState,
+    principal: &Principal,
+    method: &Method,
+    ctx: Option<&RequestContext>,
+) -> Result<(), ApiError> {
+    let class = class_of(method);
+    let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
+    let decision = match state.limiter.acquire(&limiter_key(principal, class), quota).await {
+        Ok(d) => d,
+        Err(e) => {
+            LIMITER_FAILURES.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, fail_open = state.settings.limits.fail_open, "rate limiter unavailable");
+            if state.settings.limits.fail_open {
+                return Ok(());
+            }
+            return Err(exceeded(class, quota.limit, quota.window, Duration::from_secs(1)));
+        }
+    };
+    if let Some(ctx) = ctx {
+        ctx.set_rate_limit(class, decision);
+    }
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(exceeded(class, quota.limit, quota.window, decision.reset_after))
+    }
+}
+
+fn exceeded(class: RouteClass, limit: u32, window: Duration, reset_after: Duration) -> ApiError {
+    let retry = ceil_secs(reset_after).max(1);
+    ApiError::new(ErrorCode::RateLimitExceeded)
+        .detail("retry_after", retry)
+        .detail("limit", limit)
+        .detail("window", window.as_secs())
+        .detail("policy", class.as_str())
+        .header(header::RETRY_AFTER, retry.to_string())
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// The response headers for a decision.
+pub fn headers(class: RouteClass, d: &Decision) -> Vec<(HeaderName, HeaderValue)> {
+    let t = ceil_secs(d.reset_after);
+    let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + t;
+    let name = class.as_str();
+    let values = [
+        ("ratelimit-policy", format!("\"{name}\";q={};w={}", d.quota.limit, d.quota.window.as_secs())),
+        ("ratelimit", format!("\"{name}\";r={};t={t}", d.remaining())),
+        ("x-ratelimit-limit", d.quota.limit.to_string()),
+        ("x-ratelimit-remaining", d.remaining().to_string()),
+        ("x-ratelimit-reset", reset_at.to_string()),
+    ];
+    values
+        .into_iter()
+        .filter_map(|(k, v)| Some((HeaderName::from_static(k), HeaderValue::from_str(&v).ok()?)))
+        .collect()
+}

@@ -1,0 +1,105 @@
+//! Quotas as written in configuration and on the command line: `1000/h`, `500/1m`, `20/30s`,
+//! or `unlimited`; and the two route classes they apply to.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A number of requests per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Requests admitted per window, at least 1.
+    pub limit: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+/// A credential's limit for one route class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// No limit.
+    Unlimited,
+    /// At most this many per window.
+    Quota(Quota),
+}
+
+/// Which limit a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteClass {
+    /// GET and HEAD.
+    Read,
+    /// POST, PATCH, PUT and DELETE.
+    Write,
+}
+
+impl RouteClass {
+    /// The policy name used in headers and keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteClass::Read => "read",
+            RouteClass::Write => "write",
+        }
+    }
+}
+
+impl Limit {
+    /// Parses `N/UNIT` (`N/h`, `N/1m`, `N/30s`, `N/d`) or `unlimited`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("unlimited") {
+            return Ok(Limit::Unlimited);
+        }
+        let (n, per) = s.split_once('/').ok_or_else(|| format!("`{s}` is not a limit like 1000/h or unlimited"))?;
+        let limit: u32 = n.trim().parse().map_err(|_| format!("`{n}` is not a whole number of requests"))?;
+        if limit == 0 {
+            return Err("a limit must admit at least one request (or be `unlimited`)".into());
+        }
+        let per = per.trim();
+        let (count, unit) = per.split_at(per.find(|c: char| !c.is_ascii_digit()).unwrap_or(per.len()));
+        let count: u64 = if count.is_empty() { 1 } else { count.parse().map_err(|_| format!("bad window `{per}`"))? };
+        let unit_secs = match unit {
+            "s" | "sec" => 1,
+            "m" | "min" => 60,
+            "h" | "hour" => 3600,
+            "d" | "day" => 86_400,
+            _ => return Err(format!("window `{per}` must end in s, m, h or d")),
+        };
+        if count == 0 || count * unit_secs > 86_400 * 7 {
+            return Err(format!("window `{per}` must be between 1 second and 7 days"));
+        }
+        Ok(Limit::Quota(Quota { limit, window: Duration::from_secs(count * unit_secs) }))
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Unlimited => f.write_str("unlimited"),
+            Limit::Quota(q) => write!(f, "{}/{}s", q.limit, q.window.as_secs()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        assert_eq!(
+            Limit::parse("1000/h").unwrap(),
+            Limit::Quota(Quota { limit: 1000, window: Duration::from_secs(3600) })
+        );
+        assert_eq!(
+            Limit::parse("500/1m").unwrap(),
+            Limit::Quota(Quota { limit: 500, window: Duration::from_secs(60) })
+        );
+        assert_eq!(Limit::parse("unlimited").unwrap(), Limit::Unlimited);
+        for bad in ["", "0/h", "10", "10/x", "abc/h", "10/0s", "10/30d"] {
+            assert!(Limit::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Limit::parse(&Limit::parse("20/30s").unwrap().to_string()).unwrap(),
+            Limit::parse("20/30s").unwrap()
+        );
+    }
+}
