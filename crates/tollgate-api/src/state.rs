@@ -9,6 +9,7 @@ use tollgate_core::{CredentialId, Limit};
 use tollgate_limits::RateLimiter;
 use tollgate_store::Store;
 
+use crate::oauth::cache::VerifiedTokens;
 use crate::oauth::keys::TokenKeys;
 
 /// Settings of the HTTP API.
@@ -80,6 +81,8 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// Signing and verification keys, refreshed from the store.
     pub token_keys: Arc<TokenKeys>,
+    /// Tokens whose signatures already verified.
+    pub verified_tokens: Arc<VerifiedTokens>,
     /// Counts requests against each credential's limits.
     pub limiter: Arc<dyn RateLimiter>,
     /// When each credential's `last_used_at` was last written, so it is written at most once a minute.
@@ -90,6 +93,13 @@ impl AppState {
     /// State over `store`.
     pub fn new(store: Arc<dyn Store>, limiter: Arc<dyn RateLimiter>, settings: ApiSettings) -> Self {
         let token_keys = Arc::new(TokenKeys::new(store.clone(), settings.oauth.algorithm));
-        Self { store, settings: Arc::new(settings), token_keys, limiter, credential_touches: Arc::default() }
+        Self {
+            store,
+            settings: Arc::new(settings),
+            token_keys,
+            verified_tokens: Arc::default(),
+            limiter,
+            credential_touches: Arc::default(),
+        }
     }
 }

@@ -37,15 +37,23 @@ pub enum Rejection {
 /// failure of the server (the store did not answer).
 pub async fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, Result<Rejection, ApiError>> {
     let oauth = &state.settings.oauth;
-    let keys = state.token_keys.current().await.map_err(|e| Err(e.into()))?;
-    let claims = match keys.verify(token, &oauth.issuer, &oauth.audience, oauth.leeway_seconds) {
-        Err(TokenError::UnknownKey) => {
-            let keys = state.token_keys.reload_for_unknown_kid().await.map_err(|e| Err(e.into()))?;
-            keys.verify(token, &oauth.issuer, &oauth.audience, oauth.leeway_seconds)
+    let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = match state.verified_tokens.get(token, now_s, oauth.leeway_seconds) {
+        Some(claims) => claims,
+        None => {
+            let keys = state.token_keys.current().await.map_err(|e| Err(e.into()))?;
+            let claims = match keys.verify(token, &oauth.issuer, &oauth.audience, oauth.leeway_seconds) {
+                Err(TokenError::UnknownKey) => {
+                    let keys = state.token_keys.reload_for_unknown_kid().await.map_err(|e| Err(e.into()))?;
+                    keys.verify(token, &oauth.issuer, &oauth.audience, oauth.leeway_seconds)
+                }
+                other => other,
+            }
+            .map_err(|e| Ok(Rejection::Token(e)))?;
+            state.verified_tokens.insert(token, &claims);
+            claims
         }
-        other => other,
-    }
-    .map_err(|e| Ok(Rejection::Token(e)))?;
+    };
     let malformed = || Ok(Rejection::Token(TokenError::Malformed));
     let client = ClientId::parse(&claims.client_id).ok_or_else(malformed)?;
     let project_id = ProjectId::parse(&claims.project).ok_or_else(malformed)?;
