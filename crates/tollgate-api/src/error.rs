@@ -89,6 +89,11 @@ impl ApiError {
             )
     }
 
+    /// One `details` member, if present.
+    pub fn detail_value(&self, key: &str) -> Option<&Value> {
+        self.details.get(key)
+    }
+
     /// The public code.
     pub fn code(&self) -> ErrorCode {
         self.code

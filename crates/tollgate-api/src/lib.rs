@@ -22,11 +22,16 @@ pub use state::{ApiSettings, AppState, OAuthSettings};
 /// (axum applies `layer` calls from the inside out).
 pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
-    router::routes()
+    router::routes(state.settings.metrics_on_main_port)
         .layer(axum::middleware::from_fn_with_state(timeout, middleware::timeout::timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(middleware::observe::observe))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe::observe))
         .with_state(state)
+}
+
+/// The app of the separate metrics listener.
+pub fn metrics_app(state: AppState) -> Router {
+    router::metrics_router().with_state(state)
 }
 
 /// A panic in a handler becomes a 500 envelope; the panic message is logged, never sent.

@@ -4,12 +4,15 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update, ApiKeys, OAuthClients};
-use crate::routes::{fallback, health, oauth, resources, usage};
+use crate::routes::{fallback, health, metrics, oauth, resources, usage};
 use crate::state::AppState;
 
-/// Every route, without middleware.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// Every route, without middleware; `/metrics` only when it is served on this port.
+pub fn routes(metrics_here: bool) -> Router<AppState> {
+    let router = Router::new();
+    // Metrics for admin credentials, unless a separate listener serves them (metrics_router).
+    let router = if metrics_here { router.route("/metrics", get(metrics::metrics_for_admin)) } else { router };
+    router
         // Operations, no authentication.
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
@@ -53,4 +56,9 @@ pub fn routes() -> Router<AppState> {
         // Everything else, in the envelope.
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
+}
+
+/// The separate metrics listener's only route.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics::metrics_open))
 }

@@ -8,6 +8,8 @@ use tollgate_auth::jwt::SigningAlgorithm;
 use tollgate_core::{CredentialId, Limit};
 use tollgate_limits::RateLimiter;
 use tollgate_store::Store;
+use tollgate_telemetry::emf::EmfAggregator;
+use tollgate_telemetry::Metrics;
 
 use crate::oauth::cache::VerifiedTokens;
 use crate::oauth::keys::TokenKeys;
@@ -23,6 +25,9 @@ pub struct ApiSettings {
     pub oauth: OAuthSettings,
     /// Default rate limits and failure policy.
     pub limits: LimitSettings,
+    /// Serve `/metrics` on the main port (admin credential required); false when a separate
+    /// metrics listener serves it instead.
+    pub metrics_on_main_port: bool,
 }
 
 /// Rate-limit defaults.
@@ -85,13 +90,23 @@ pub struct AppState {
     pub verified_tokens: Arc<VerifiedTokens>,
     /// Counts requests against each credential's limits.
     pub limiter: Arc<dyn RateLimiter>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// CloudWatch EMF aggregation, when enabled.
+    pub emf: Option<Arc<EmfAggregator>>,
     /// When each credential's `last_used_at` was last written, so it is written at most once a minute.
     pub credential_touches: Arc<Mutex<HashMap<CredentialId, Instant>>>,
 }
 
 impl AppState {
     /// State over `store`.
-    pub fn new(store: Arc<dyn Store>, limiter: Arc<dyn RateLimiter>, settings: ApiSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        metrics: Arc<Metrics>,
+        emf: Option<Arc<EmfAggregator>>,
+        settings: ApiSettings,
+    ) -> Self {
         let token_keys = Arc::new(TokenKeys::new(store.clone(), settings.oauth.algorithm));
         Self {
             store,
@@ -99,6 +114,8 @@ impl AppState {
             token_keys,
             verified_tokens: Arc::default(),
             limiter,
+            metrics,
+            emf,
             credential_touches: Arc::default(),
         }
     }

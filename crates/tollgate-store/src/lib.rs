@@ -72,6 +72,11 @@ pub struct ResourceUpdate {
 /// `NotFound`, exactly like a missing one.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Idle and busy connections of the reader pool, where the backend has one.
+    fn pool_state(&self) -> Option<(u32, u32)> {
+        None
+    }
+
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -33,6 +33,10 @@ struct RawConfig {
     rate_limit_write: String,
     rate_limit_fail_open: bool,
     redis_url: Option<String>,
+    metrics_listen: Option<String>,
+    metrics_emf: bool,
+    metrics_emf_namespace: String,
+    metrics_emf_interval: String,
 }
 
 impl Default for RawConfig {
@@ -53,11 +57,19 @@ impl Default for RawConfig {
             rate_limit_write: "100/h".into(),
             rate_limit_fail_open: true,
             redis_url: None,
+            metrics_listen: None,
+            metrics_emf: false,
+            metrics_emf_namespace: "Tollgate".into(),
+            metrics_emf_interval: "60s".into(),
         }
     }
 }
 
-const ENV_KEYS: [&str; 15] = [
+const ENV_KEYS: [&str; 19] = [
+    "metrics_listen",
+    "metrics_emf",
+    "metrics_emf_namespace",
+    "metrics_emf_interval",
     "rate_limit_read",
     "rate_limit_write",
     "rate_limit_fail_open",
@@ -104,6 +116,11 @@ pub struct Config {
     pub limits: tollgate_api::state::LimitSettings,
     /// Redis for shared rate-limit counters; `None` keeps them in memory.
     pub redis_url: Option<String>,
+    /// A separate address for `/metrics` (without authentication); `None` serves it on the
+    /// main port for admin credentials.
+    pub metrics_listen: Option<SocketAddr>,
+    /// CloudWatch EMF on stdout: the namespace and the aggregation interval.
+    pub emf: Option<(String, Duration)>,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -179,6 +196,21 @@ impl RawConfig {
         {
             return Err(anyhow!("invalid configuration: `redis_url` = {url:?} must start with redis:// or rediss://"));
         }
+        let metrics_listen = match self.metrics_listen.as_deref().filter(|s| !s.is_empty()) {
+            Some(a) => Some(a.parse().map_err(|_| {
+                anyhow!("invalid configuration: `metrics_listen` = {a:?} is not an address like 127.0.0.1:9090")
+            })?),
+            None => None,
+        };
+        if !(1..=255).contains(&self.metrics_emf_namespace.len()) {
+            return Err(anyhow!("invalid configuration: `metrics_emf_namespace` must be 1-255 characters"));
+        }
+        let emf = match self.metrics_emf {
+            true => {
+                Some((self.metrics_emf_namespace.clone(), std("metrics_emf_interval", &self.metrics_emf_interval)?))
+            }
+            false => None,
+        };
         let jwt_algorithm =
             self.jwt_algorithm.parse().map_err(|e| anyhow!("invalid configuration: `jwt_algorithm`: {e}"))?;
         if self.data_dir.as_os_str().is_empty() {
@@ -194,6 +226,8 @@ impl RawConfig {
             jwt_algorithm,
             limits,
             redis_url: self.redis_url.filter(|u| !u.is_empty()),
+            metrics_listen,
+            emf,
             token_leeway: {
                 let d = parse_duration(&self.token_leeway, true)
                     .map_err(|e| anyhow!("invalid configuration: `token_leeway`: {e}"))?;

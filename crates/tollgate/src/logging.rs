@@ -4,13 +4,15 @@
 
 use std::io::IsTerminal;
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
 /// Installs the global subscriber; keep the guard alive until exit so buffered lines flush.
-pub fn init(format: LogFormat, debug: bool) -> WorkerGuard {
+/// The returned writer shares the same non-blocking stdout, for other line-oriented output
+/// (EMF) that must not interleave with log lines.
+pub fn init(format: LogFormat, debug: bool) -> (WorkerGuard, NonBlocking) {
     let (writer, guard) =
         tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(true).finish(std::io::stdout());
     let level = if debug { "debug" } else { "info" };
@@ -20,11 +22,11 @@ pub fn init(format: LogFormat, debug: bool) -> WorkerGuard {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer.clone());
     if json {
         builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
     } else {
         builder.with_target(false).init();
     }
-    guard
+    (guard, writer)
 }

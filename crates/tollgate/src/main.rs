@@ -35,8 +35,8 @@ async fn main() {
 async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
     match cli.command {
         Command::Serve(_) => {
-            let guard = logging::init(config.log_format, config.debug);
-            let app = serve::Application::build(&config).await?;
+            let (guard, stdout) = logging::init(config.log_format, config.debug);
+            let app = serve::Application::build(&config, stdout).await?;
             let addr = app.local_addr()?;
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),

@@ -11,11 +11,15 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::io::Write;
 use tokio::net::TcpListener;
 use tollgate_api::{ApiSettings, AppState, OAuthSettings};
 use tollgate_auth::{SecretKind, SecretToken};
 use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use tollgate_store::{NewApiKeyTemplate, SqliteStore, Store};
+use tollgate_telemetry::emf::EmfAggregator;
+use tollgate_telemetry::Metrics;
+use tracing_appender::non_blocking::NonBlocking;
 
 use crate::config::Config;
 
@@ -30,10 +34,13 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens storage, bootstraps, and binds.
-    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+    /// Opens storage, bootstraps, and binds. `stdout` receives EMF lines when they are enabled.
+    pub async fn build(config: &Config, stdout: NonBlocking) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), "sqlite"));
+        let observer = metrics.clone();
         let store = SqliteStore::open(&config.data_dir)
-            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?
+            .with_observer(Arc::new(move |op, elapsed| observer.db_query(op, elapsed)));
         bootstrap(&store).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -53,6 +60,7 @@ impl Application {
             key_rotation_period: config.key_rotation_period,
             oauth,
             limits: config.limits,
+            metrics_on_main_port: config.metrics_listen.is_none(),
         };
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
@@ -62,7 +70,25 @@ impl Application {
             ),
             None => Arc::new(MemoryLimiter::new()),
         };
-        let app = tollgate_api::app(AppState::new(Arc::new(store), limiter, settings));
+        let emf = config.emf.as_ref().map(|(namespace, every)| {
+            let emf = Arc::new(EmfAggregator::new(namespace));
+            spawn_emf_flusher(emf.clone(), metrics.clone(), *every, stdout);
+            emf
+        });
+        let state = AppState::new(Arc::new(store), limiter, metrics, emf, settings);
+        if let Some(addr) = config.metrics_listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (setting `metrics_listen`)"))?;
+            tracing::info!(address = %addr, "serving /metrics");
+            let metrics_app = tollgate_api::metrics_app(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics_app).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
+        let app = tollgate_api::app(state);
         Ok(Self { listener, app, header_read_timeout: config.header_read_timeout })
     }
 
@@ -131,6 +157,25 @@ async fn bootstrap(store: &SqliteStore) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Writes the EMF lines of each interval through the log writer, so that they never interleave
+/// with log lines and never block a request.
+fn spawn_emf_flusher(emf: Arc<EmfAggregator>, metrics: Arc<Metrics>, every: Duration, mut out: NonBlocking) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or_default();
+            for line in emf.flush(now_ms, &metrics.quota.summary()) {
+                let _ = out.write_all(format!("{line}\n").as_bytes());
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

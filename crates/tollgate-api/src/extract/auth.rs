@@ -76,10 +76,14 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = authenticate(&parts.headers, state).await?;
+        let principal = authenticate(&parts.headers, state).await.inspect_err(|e| {
+            if let Some(reason) = e.detail_value("reason").and_then(|r| r.as_str()) {
+                state.metrics.auth_failure(reason);
+            }
+        })?;
         let ctx = parts.extensions.get::<Arc<RequestContext>>().cloned();
         if let Some(ctx) = &ctx {
-            ctx.set_credential(&principal.credential);
+            ctx.set_credential(&principal.credential, principal.project_id);
         }
         if let Some(scope) = S::SCOPE.filter(|s| !principal.scopes.contains(*s)) {
             return Err(ApiError::forbidden(scope));

@@ -13,6 +13,8 @@ use crate::error::ApiError;
 
 /// Largest accepted body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most bytes of an oversized body read before the connection is given up on.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 
 /// A required JSON body.
 pub struct AppJson(pub Value);
@@ -58,16 +60,29 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Reads the body whole. A body over the limit is still read (and discarded) up to
+/// [`DRAIN_BYTES`], so that a client that sends everything before reading the answer gets the
+/// 413 instead of a reset connection.
 async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_large {
-            ApiError::new(ErrorCode::PayloadTooLarge).detail("max_bytes", MAX_BODY_BYTES)
-        } else {
-            ApiError::new(ErrorCode::MalformedJson).message("The request body could not be read")
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| ApiError::new(ErrorCode::MalformedJson).message("The request body could not be read"))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&data);
+        } else if seen > DRAIN_BYTES {
+            break;
         }
-    })
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge).detail("max_bytes", MAX_BODY_BYTES));
+    }
+    Ok(buf.into())
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, ApiError> {

@@ -4,7 +4,6 @@
 //! headers (IETF `RateLimit-Policy`/`RateLimit` and the `X-RateLimit-*` trio) are rendered from
 //! the decision by the `observe` middleware.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
@@ -15,9 +14,6 @@ use crate::error::ApiError;
 use crate::extract::Principal;
 use crate::middleware::request_id::RequestContext;
 use crate::state::AppState;
-
-/// Limiter failures since start (fail-open or fail-closed), for metrics.
-pub static LIMITER_FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// The class a method counts against.
 pub fn class_of(method: &Method) -> RouteClass {
@@ -53,7 +49,7 @@ pub async fn enforce(
     let decision = match state.limiter.acquire(&limiter_key(principal, class), quota).await {
         Ok(d) => d,
         Err(e) => {
-            LIMITER_FAILURES.fetch_add(1, Ordering::Relaxed);
+            state.metrics.ratelimit_backend_error();
             tracing::warn!(error = %e, fail_open = state.settings.limits.fail_open, "rate limiter unavailable");
             if state.settings.limits.fail_open {
                 return Ok(());
@@ -64,9 +60,12 @@ pub async fn enforce(
     if let Some(ctx) = ctx {
         ctx.set_rate_limit(class, decision);
     }
+    let ratio = f64::from(decision.used) / f64::from(quota.limit);
+    state.metrics.quota.observe(&principal.credential.to_string(), class.as_str(), ratio, quota.window);
     if decision.allowed {
         Ok(())
     } else {
+        state.metrics.ratelimit_rejection(class.as_str());
         Err(exceeded(class, quota.limit, quota.window, decision.reset_after))
     }
 }

@@ -1,19 +1,22 @@
 //! The outermost middleware: assigns the request id, shares a [`RequestContext`] with the
-//! extractors, and writes one structured log line per request (never bodies or credentials).
+//! extractors, records the request's metrics (Prometheus and, when enabled, EMF), and writes
+//! one structured log line per request (never bodies or credentials).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::request_id::{pick_request_id, scope, RequestContext, REQUEST_ID_HEADER};
+use crate::state::AppState;
 
 /// Wraps one request.
-pub async fn observe(mut req: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let _in_flight = state.metrics.request_started();
     let id = pick_request_id(req.headers());
     let ctx = Arc::new(RequestContext::default());
     req.extensions_mut().insert(ctx.clone());
@@ -29,7 +32,12 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         response.headers_mut().extend(crate::extract::rate_limit::headers(*class, decision));
     }
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    state.metrics.observe_request(method.as_str(), &route, status, elapsed);
+    if let Some(emf) = &state.emf {
+        emf.record(method.as_str(), &route, status, elapsed);
+    }
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "tollgate::request",
         request_id = %id,
@@ -38,6 +46,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),
+        project = ctx.project(),
         credential_kind = ctx.credential_kind(),
         rate_limit_remaining = rate_limit.map(|(_, d)| d.remaining()),
         "request"

@@ -37,19 +37,24 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
 /// What the layers below learn about a request that the log line needs.
 #[derive(Debug, Default)]
 pub struct RequestContext {
-    credential: OnceLock<(String, &'static str)>,
+    credential: OnceLock<(String, &'static str, String)>,
     rate_limit: OnceLock<(tollgate_core::RouteClass, tollgate_limits::Decision)>,
 }
 
 impl RequestContext {
     /// Records the authenticated credential.
-    pub fn set_credential(&self, id: &tollgate_core::CredentialId) {
-        let _ = self.credential.set((id.to_string(), id.kind().as_str()));
+    pub fn set_credential(&self, id: &tollgate_core::CredentialId, project: tollgate_core::ProjectId) {
+        let _ = self.credential.set((id.to_string(), id.kind().as_str(), project.to_string()));
+    }
+
+    /// The authenticated credential's project, if any.
+    pub fn project(&self) -> Option<&str> {
+        self.credential.get().map(|(_, _, p)| p.as_str())
     }
 
     /// The authenticated credential's id, if any.
     pub fn key_id(&self) -> Option<&str> {
-        self.credential.get().map(|(id, _)| id.as_str())
+        self.credential.get().map(|(id, _, _)| id.as_str())
     }
 
     /// Records the rate-limit check, for the response headers.
@@ -64,6 +69,6 @@ impl RequestContext {
 
     /// The authenticated credential's kind (`api_key`, `oauth_client`), if any.
     pub fn credential_kind(&self) -> Option<&'static str> {
-        self.credential.get().map(|(_, kind)| *kind)
+        self.credential.get().map(|(_, kind, _)| *kind)
     }
 }

@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod fallback;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 pub mod resources;
 pub mod usage;

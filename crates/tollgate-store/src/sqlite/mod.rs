@@ -10,6 +10,7 @@ mod tokens;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -30,12 +31,16 @@ pub const DB_FILE: &str = "tollgate.db";
 const READERS: u32 = 4;
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
+/// Called with each operation's name and duration (for metrics).
+pub type Observer = Arc<dyn Fn(&'static str, std::time::Duration) + Send + Sync>;
+
 /// Tollgate's data in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    observer: Option<Observer>,
 }
 
 impl SqliteStore {
@@ -63,7 +68,22 @@ impl SqliteStore {
             .max_size(READERS)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self { writer: Writer::start(conn), readers, path })
+        Ok(Self { writer: Writer::start(conn), readers, path, observer: None })
+    }
+
+    /// Reports every operation's duration to `observer`.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    async fn timed<R>(&self, op: &'static str, fut: impl std::future::Future<Output = R>) -> R {
+        let started = std::time::Instant::now();
+        let out = fut.await;
+        if let Some(observe) = &self.observer {
+            observe(op, started.elapsed());
+        }
+        out
     }
 
     /// Where the database file is.
@@ -102,34 +122,40 @@ impl From<rusqlite::Error> for StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn pool_state(&self) -> Option<(u32, u32)> {
+        let state = self.readers.state();
+        Some((state.idle_connections, state.connections - state.idle_connections))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
+        self.timed("ping", self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))).await
     }
 
     async fn find_project(&self, name: &str) -> Result<Option<Project>, StoreError> {
         let name = name.to_owned();
-        self.read(move |c| projects::find(c, &name)).await
+        self.timed("find_project", self.read(move |c| projects::find(c, &name))).await
     }
 
     async fn ensure_project(&self, name: &str) -> Result<Project, StoreError> {
         let name = name.to_owned();
-        self.writer.write(move |c| projects::ensure(c, &name)).await
+        self.timed("ensure_project", self.writer.write(move |c| projects::ensure(c, &name))).await
     }
 
     async fn bootstrap(&self, key: NewApiKeyTemplate) -> Result<bool, StoreError> {
-        self.writer.write(move |c| projects::bootstrap(c, key)).await
+        self.timed("bootstrap", self.writer.write(move |c| projects::bootstrap(c, key))).await
     }
 
     async fn create_resource(&self, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
-        self.writer.write(move |c| resources::insert(c, project, new)).await
+        self.timed("create_resource", self.writer.write(move |c| resources::insert(c, project, new))).await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
-        self.read(move |c| resources::get(c, project, id)?.ok_or(StoreError::NotFound)).await
+        self.timed("get_resource", self.read(move |c| resources::get(c, project, id)?.ok_or(StoreError::NotFound)))
+            .await
     }
 
     async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError> {
-        self.read(move |c| resources::list(c, project, &query)).await
+        self.timed("list_resources", self.read(move |c| resources::list(c, project, &query))).await
     }
 
     async fn update_resource(
@@ -138,7 +164,7 @@ impl Store for SqliteStore {
         id: ResourceId,
         update: ResourceUpdate,
     ) -> Result<Resource, StoreError> {
-        self.writer.write(move |c| resources::update(c, project, id, &update)).await
+        self.timed("update_resource", self.writer.write(move |c| resources::update(c, project, id, &update))).await
     }
 
     async fn delete_resource(
@@ -147,16 +173,20 @@ impl Store for SqliteStore {
         id: ResourceId,
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
-        self.writer.write(move |c| resources::delete(c, project, id, precondition.as_ref())).await
+        self.timed(
+            "delete_resource",
+            self.writer.write(move |c| resources::delete(c, project, id, precondition.as_ref())),
+        )
+        .await
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
-        self.read(projects::list).await
+        self.timed("list_projects", self.read(projects::list)).await
     }
 
     async fn create_project(&self, name: &str) -> Result<Project, StoreError> {
         let name = name.to_owned();
-        self.writer.write(move |c| projects::create(c, &name)).await
+        self.timed("create_project", self.writer.write(move |c| projects::create(c, &name))).await
     }
 
     async fn create_credential(
@@ -165,15 +195,16 @@ impl Store for SqliteStore {
         digest: SecretDigest,
         hint: String,
     ) -> Result<Credential, StoreError> {
-        self.writer.write(move |c| credentials::insert(c, &new, digest, &hint)).await
+        self.timed("create_credential", self.writer.write(move |c| credentials::insert(c, &new, digest, &hint))).await
     }
 
     async fn list_credentials(&self, kind: CredentialKind, project: ProjectId) -> Result<Vec<Credential>, StoreError> {
-        self.read(move |c| credentials::list(c, kind, project)).await
+        self.timed("list_credentials", self.read(move |c| credentials::list(c, kind, project))).await
     }
 
     async fn get_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError> {
-        self.read(move |c| credentials::get(c, project, &id)?.ok_or(StoreError::NotFound)).await
+        self.timed("get_credential", self.read(move |c| credentials::get(c, project, &id)?.ok_or(StoreError::NotFound)))
+            .await
     }
 
     async fn find_credential_by_digest(
@@ -181,7 +212,7 @@ impl Store for SqliteStore {
         digest: SecretDigest,
         now: OffsetDateTime,
     ) -> Result<Option<CredentialMatch>, StoreError> {
-        self.read(move |c| credentials::find_by_digest(c, digest, now)).await
+        self.timed("find_credential_by_digest", self.read(move |c| credentials::find_by_digest(c, digest, now))).await
     }
 
     async fn rotate_credential(
@@ -192,11 +223,15 @@ impl Store for SqliteStore {
         hint: String,
         grace: Duration,
     ) -> Result<Credential, StoreError> {
-        self.writer.write(move |c| credentials::rotate(c, project, &id, digest, &hint, grace)).await
+        self.timed(
+            "rotate_credential",
+            self.writer.write(move |c| credentials::rotate(c, project, &id, digest, &hint, grace)),
+        )
+        .await
     }
 
     async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError> {
-        self.writer.write(move |c| credentials::revoke(c, project, &id)).await
+        self.timed("revoke_credential", self.writer.write(move |c| credentials::revoke(c, project, &id))).await
     }
 
     async fn set_credential_limits(
@@ -205,26 +240,33 @@ impl Store for SqliteStore {
         id: CredentialId,
         limits: CredentialLimits,
     ) -> Result<Credential, StoreError> {
-        self.writer.write(move |c| credentials::set_limits(c, project, &id, limits)).await
+        self.timed(
+            "set_credential_limits",
+            self.writer.write(move |c| credentials::set_limits(c, project, &id, limits)),
+        )
+        .await
     }
 
     async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError> {
-        self.writer.write(move |c| credentials::touch(c, &id, at)).await
+        self.timed("touch_credential", self.writer.write(move |c| credentials::touch(c, &id, at))).await
     }
 
     async fn check_token(&self, client: CredentialId, jti: String) -> Result<TokenCheck, StoreError> {
-        self.read(move |c| {
-            Ok(TokenCheck { client: credentials::get_any(c, &client)?, revoked: tokens::is_revoked(c, &jti)? })
-        })
+        self.timed(
+            "check_token",
+            self.read(move |c| {
+                Ok(TokenCheck { client: credentials::get_any(c, &client)?, revoked: tokens::is_revoked(c, &jti)? })
+            }),
+        )
         .await
     }
 
     async fn revoke_token(&self, jti: String, expires_at: OffsetDateTime) -> Result<(), StoreError> {
-        self.writer.write(move |c| tokens::revoke_token(c, &jti, expires_at)).await
+        self.timed("revoke_token", self.writer.write(move |c| tokens::revoke_token(c, &jti, expires_at))).await
     }
 
     async fn live_signing_keys(&self, now: OffsetDateTime) -> Result<Vec<StoredSigningKey>, StoreError> {
-        self.read(move |c| tokens::live_keys(c, now)).await
+        self.timed("live_signing_keys", self.read(move |c| tokens::live_keys(c, now))).await
     }
 
     async fn add_signing_key(
@@ -232,6 +274,6 @@ impl Store for SqliteStore {
         key: StoredSigningKey,
         retire_others_at: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError> {
-        self.writer.write(move |c| tokens::add_key(c, &key, retire_others_at)).await
+        self.timed("add_signing_key", self.writer.write(move |c| tokens::add_key(c, &key, retire_others_at))).await
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod docs;
 mod keys;
+mod metrics;
 mod oauth;
 mod ops;
 mod projects;

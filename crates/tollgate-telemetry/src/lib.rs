@@ -1,0 +1,9 @@
+//! Telemetry: the Prometheus metrics registry (OpenTelemetry HTTP names and labels, domain
+//! metrics prefixed `tollgate_`), a bounded view of quota use, and CloudWatch Embedded Metric
+//! Format output aggregated per interval.
+
+pub mod emf;
+pub mod metrics;
+pub mod quota;
+
+pub use metrics::Metrics;
