@@ -1,6 +1,9 @@
-//! Storage behind one trait, [`Store`], with one implementation per backend. SQLite (embedded,
-//! the default) lives in [`sqlite`]; every implementation passes the same conformance suite.
+//! Storage behind one trait, [`Store`], with one implementation per backend: SQLite (embedded,
+//! the default) in [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both pass the same
+//! conformance suite, and both store the same value encodings.
 
+pub mod postgres;
+pub mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -12,6 +15,7 @@ use tollgate_core::{
     Precondition, Project, ProjectId, Resource, ResourceId, ValidationErrors,
 };
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// What can go wrong in storage, in terms a caller can act on.

@@ -1,6 +1,9 @@
 //! Test support for end-to-end tests: [`TestServer`] spawns the real `tollgate` binary on port 0
 //! with a temporary data directory, learns its address from the start-up log line and the
 //! first admin key from stderr, and kills it on drop. Typed helpers return `(status, json)`.
+//!
+//! With `TOLLGATE_TEST_BACKEND=postgres` every server gets a fresh PostgreSQL database (created
+//! on the local server, dropped afterwards) instead of SQLite, so the same suite checks both.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -15,11 +18,58 @@ use serde_json::Value;
 /// How long a server gets to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The PostgreSQL server the tests use.
+pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database created for one test, dropped when the last server using it is gone.
+pub struct TestDatabase {
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// Creates a fresh, empty database.
+    pub fn create() -> Self {
+        let name = format!("tollgate_test_{}", std::process::id()) + &format!("_{:x}", rand_suffix());
+        psql(POSTGRES_ADMIN_URL, &format!("CREATE DATABASE {name}"));
+        Self { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([POSTGRES_ADMIN_URL, "-qtAc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .output();
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish()
+}
+
+/// Runs one SQL statement with psql and returns its rows (fields separated by `|`).
+pub fn psql(url: &str, sql: &str) -> Vec<String> {
+    let out = Command::new("psql").args([url, "-qtAc", sql]).output().expect("psql is installed");
+    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Whether this test run uses PostgreSQL.
+pub fn postgres_backend() -> bool {
+    std::env::var("TOLLGATE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 /// A running `tollgate serve`.
 pub struct TestServer {
     bin: PathBuf,
     child: Option<Child>,
     data_dir: Arc<tempfile::TempDir>,
+    database: Option<Arc<TestDatabase>>,
     env: HashMap<String, String>,
     args: Vec<String>,
     /// `http://127.0.0.1:PORT`.
@@ -37,6 +87,7 @@ pub struct TestServerBuilder {
     env: HashMap<String, String>,
     args: Vec<String>,
     data_dir: Option<Arc<tempfile::TempDir>>,
+    database: Option<Arc<TestDatabase>>,
 }
 
 impl TestServerBuilder {
@@ -55,17 +106,28 @@ impl TestServerBuilder {
     /// Shares another server's data directory (several nodes on one store).
     pub fn data_dir_of(mut self, other: &TestServer) -> Self {
         self.data_dir = Some(other.data_dir.clone());
+        self.database = other.database.clone();
         self
     }
 
     /// Starts the server and waits until `/health` answers.
     pub async fn start(self) -> TestServer {
         let data_dir = self.data_dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
+        let database = match self.database {
+            Some(db) => Some(db),
+            None if postgres_backend() => Some(Arc::new(TestDatabase::create())),
+            None => None,
+        };
+        let mut env = self.env;
+        if let Some(db) = &database {
+            env.insert("TOLLGATE_DATABASE_URL".into(), db.url.clone());
+        }
         let mut server = TestServer {
             bin: self.bin,
             child: None,
             data_dir,
-            env: self.env,
+            database,
+            env,
             args: self.args,
             base_url: String::new(),
             admin_key: String::new(),
@@ -90,7 +152,7 @@ impl TestServer {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        TestServerBuilder { bin: bin.into(), env, args: Vec::new(), data_dir: None }
+        TestServerBuilder { bin: bin.into(), env, args: Vec::new(), data_dir: None, database: None }
     }
 
     /// The data directory.
@@ -201,9 +263,39 @@ impl TestServer {
         self.spawn().await;
     }
 
-    /// Runs `tollgate --data-dir DIR <args>` with `stdin`, returning its output.
+    /// Runs `tollgate --data-dir DIR <args>` (on the server's database) with `stdin`.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-        run_cli(&self.bin, self.data_dir.path(), args, stdin, env)
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        if let Some(db) = &self.database {
+            env.push(("TOLLGATE_DATABASE_URL", &db.url));
+        }
+        run_cli(&self.bin, self.data_dir.path(), args, stdin, &env)
+    }
+
+    /// The PostgreSQL URL, when the server runs on PostgreSQL.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|d| d.url.as_str())
+    }
+
+    /// Runs a query on the server's database and returns the first column of each row as text.
+    pub fn query(&self, sql: &str) -> Vec<String> {
+        if let Some(db) = &self.database {
+            return psql(&db.url, sql);
+        }
+        let path = self.data_dir.path().join("tollgate.db");
+        let conn =
+            rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db");
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    other => format!("{other:?}"),
+                })
+            })
+            .expect("query");
+        rows.map(|r| r.expect("row")).collect()
     }
 
     /// `base_url` + `path`.
@@ -224,12 +316,9 @@ impl TestServer {
         Response::read(req.send().await.expect("request")).await
     }
 
-    /// Counts the rows of `table` in the server's database, read-only.
+    /// Counts the rows of `table` in the server's database.
     pub fn count_rows(&self, table: &str) -> i64 {
-        let path = self.data_dir.path().join("tollgate.db");
-        let conn =
-            rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db");
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+        self.query(&format!("SELECT count(*) FROM {table}"))[0].parse().expect("a count")
     }
 }
 

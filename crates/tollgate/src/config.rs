@@ -37,6 +37,7 @@ struct RawConfig {
     metrics_emf: bool,
     metrics_emf_namespace: String,
     metrics_emf_interval: String,
+    database_url: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -61,11 +62,13 @@ impl Default for RawConfig {
             metrics_emf: false,
             metrics_emf_namespace: "Tollgate".into(),
             metrics_emf_interval: "60s".into(),
+            database_url: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 20] = [
+    "database_url",
     "metrics_listen",
     "metrics_emf",
     "metrics_emf_namespace",
@@ -121,6 +124,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// CloudWatch EMF on stdout: the namespace and the aggregation interval.
     pub emf: Option<(String, Duration)>,
+    /// PostgreSQL instead of the embedded SQLite database in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -211,6 +216,12 @@ impl RawConfig {
             }
             false => None,
         };
+        let database_url = self.database_url.filter(|u| !u.is_empty());
+        if let Some(url) =
+            database_url.as_deref().filter(|u| !u.starts_with("postgres://") && !u.starts_with("postgresql://"))
+        {
+            return Err(anyhow!("invalid configuration: `database_url` = {url:?} must start with postgres://"));
+        }
         let jwt_algorithm =
             self.jwt_algorithm.parse().map_err(|e| anyhow!("invalid configuration: `jwt_algorithm`: {e}"))?;
         if self.data_dir.as_os_str().is_empty() {
@@ -228,6 +239,7 @@ impl RawConfig {
             redis_url: self.redis_url.filter(|u| !u.is_empty()),
             metrics_listen,
             emf,
+            database_url,
             token_leeway: {
                 let d = parse_duration(&self.token_leeway, true)
                     .map_err(|e| anyhow!("invalid configuration: `token_leeway`: {e}"))?;

@@ -40,7 +40,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
             let addr = app.local_addr()?;
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
-                backend = "sqlite",
+                backend = serve::backend_name(&config),
                 rate_limiter = if config.redis_url.is_some() { "redis" } else { "memory" },
                 address = %addr,
                 data_dir = %config.data_dir.display(),

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tollgate_api::{ApiSettings, AppState, OAuthSettings};
 use tollgate_auth::{SecretKind, SecretToken};
 use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
-use tollgate_store::{NewApiKeyTemplate, SqliteStore, Store};
+use tollgate_store::{NewApiKeyTemplate, PgStore, SqliteStore, Store};
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
 use tracing_appender::non_blocking::NonBlocking;
@@ -36,12 +36,23 @@ pub struct Application {
 impl Application {
     /// Opens storage, bootstraps, and binds. `stdout` receives EMF lines when they are enabled.
     pub async fn build(config: &Config, stdout: NonBlocking) -> anyhow::Result<Self> {
-        let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), "sqlite"));
+        let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), backend_name(config)));
         let observer = metrics.clone();
-        let store = SqliteStore::open(&config.data_dir)
-            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?
-            .with_observer(Arc::new(move |op, elapsed| observer.db_query(op, elapsed)));
-        bootstrap(&store).await?;
+        let observer: tollgate_store::sqlite::Observer = Arc::new(move |op, elapsed| observer.db_query(op, elapsed));
+        let store: Arc<dyn Store> = match &config.database_url {
+            Some(url) => Arc::new(
+                PgStore::connect(url, 16)
+                    .await
+                    .context("opening PostgreSQL (setting `database_url`)")?
+                    .with_observer(observer),
+            ),
+            None => Arc::new(
+                SqliteStore::open(&config.data_dir)
+                    .with_context(|| format!("opening the database in {}", config.data_dir.display()))?
+                    .with_observer(observer),
+            ),
+        };
+        bootstrap(store.as_ref()).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (setting `listen`)", config.listen))?;
@@ -75,7 +86,7 @@ impl Application {
             spawn_emf_flusher(emf.clone(), metrics.clone(), *every, stdout);
             emf
         });
-        let state = AppState::new(Arc::new(store), limiter, metrics, emf, settings);
+        let state = AppState::new(store, limiter, metrics, emf, settings);
         if let Some(addr) = config.metrics_listen {
             let listener = TcpListener::bind(addr)
                 .await
@@ -143,7 +154,7 @@ impl Application {
 
 /// On the first start of an empty installation: the `default` project and an admin key, whose
 /// secret is shown here once, on stderr, and never again.
-async fn bootstrap(store: &SqliteStore) -> anyhow::Result<()> {
+async fn bootstrap(store: &dyn Store) -> anyhow::Result<()> {
     let secret = SecretToken::generate(SecretKind::ApiKey);
     let template = NewApiKeyTemplate { digest: secret.digest(), hint: secret.hint() };
     if store.bootstrap(template).await.context("creating the first admin key")? {
@@ -157,6 +168,15 @@ async fn bootstrap(store: &SqliteStore) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `postgres` or `sqlite`, for logs and build info.
+pub fn backend_name(config: &Config) -> &'static str {
+    if config.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
 }
 
 /// Writes the EMF lines of each interval through the log writer, so that they never interleave

@@ -4,11 +4,10 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
-use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
-use tollgate_core::{
-    Credential, CredentialId, CredentialKind, CredentialLimits, Limit, NewCredential, ProjectId, Scopes,
-};
+use tollgate_core::time_fmt::{now, to_unix_micros};
+use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, ProjectId};
 
+use crate::rows::RawCredential;
 use crate::{CredentialMatch, StoreError};
 
 const COLUMNS: &str = "c.id, c.project_id, c.name, c.scopes, c.hint, c.created_at, c.rotated_at, c.expires_at, \
@@ -173,33 +172,19 @@ pub(super) fn touch(c: &Connection, id: &CredentialId, at: OffsetDateTime) -> Re
 
 /// Reads a row; the inner result reports rows that do not parse back into domain types.
 fn read(r: &Row<'_>) -> rusqlite::Result<Result<Credential, StoreError>> {
-    let id: String = r.get(0)?;
-    let project: String = r.get(1)?;
-    let scopes: String = r.get(3)?;
-    let opt = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
-        Ok(r.get::<_, Option<i64>>(i)?.map(from_unix_micros))
+    let raw = RawCredential {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        name: r.get(2)?,
+        scopes: r.get(3)?,
+        hint: r.get(4)?,
+        created_at: r.get(5)?,
+        rotated_at: r.get(6)?,
+        expires_at: r.get(7)?,
+        last_used_at: r.get(8)?,
+        revoked_at: r.get(9)?,
+        limit_read: r.get(10)?,
+        limit_write: r.get(11)?,
     };
-    let (name, hint): (String, String) = (r.get(2)?, r.get(4)?);
-    let (created, rotated): (i64, i64) = (r.get(5)?, r.get(6)?);
-    let (expires_at, last_used_at, revoked_at) = (opt(7)?, opt(8)?, opt(9)?);
-    let (limit_read, limit_write): (Option<String>, Option<String>) = (r.get(10)?, r.get(11)?);
-    let corrupt = |what: &str| StoreError::Internal(format!("corrupt credential row {id}: {what}"));
-    Ok((|| {
-        Ok(Credential {
-            id: CredentialId::parse(&id).ok_or_else(|| corrupt("id"))?,
-            project_id: ProjectId::parse(&project).ok_or_else(|| corrupt("project"))?,
-            scopes: Scopes::parse(&scopes).map_err(|_| corrupt("scopes"))?,
-            name,
-            hint,
-            created_at: from_unix_micros(created),
-            rotated_at: from_unix_micros(rotated),
-            expires_at,
-            last_used_at,
-            revoked_at,
-            limits: CredentialLimits {
-                read: limit_read.map(|l| Limit::parse(&l)).transpose().map_err(|_| corrupt("limit_read"))?,
-                write: limit_write.map(|l| Limit::parse(&l)).transpose().map_err(|_| corrupt("limit_write"))?,
-            },
-        })
-    })())
+    Ok(raw.into_credential())
 }

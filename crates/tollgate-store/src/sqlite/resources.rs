@@ -6,11 +6,10 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use tollgate_core::page::encode_cursor;
 use tollgate_core::patch::apply_merge_patch;
-use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
-use tollgate_core::{
-    Attributes, ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId, ResourceStatus,
-};
+use tollgate_core::time_fmt::{now, to_unix_micros};
+use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
 
+use crate::rows::RawResource;
 use crate::{ResourceUpdate, StoreError};
 
 const COLUMNS: &str = "id, project_id, name, type, status, attributes, data, created_at, updated_at, version";
@@ -47,9 +46,8 @@ pub(super) fn insert(c: &Connection, project: ProjectId, new: NewResource) -> Re
 
 pub(super) fn get(c: &Connection, project: ProjectId, id: ResourceId) -> Result<Option<Resource>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM resources WHERE id = ?1 AND project_id = ?2");
-    let row =
-        c.prepare_cached(&sql)?.query_row(params![id.to_string(), project.to_string()], RawRow::read).optional()?;
-    row.map(RawRow::into_resource).transpose()
+    let row = c.prepare_cached(&sql)?.query_row(params![id.to_string(), project.to_string()], read_row).optional()?;
+    row.map(RawResource::into_resource).transpose()
 }
 
 pub(super) fn list(c: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Resource>, StoreError> {
@@ -82,9 +80,10 @@ pub(super) fn list(c: &Connection, project: ProjectId, q: &ListQuery) -> Result<
     args.push(i64::from(q.per_page + 1).into());
     args.push(offset.into());
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), RawRow::read)?;
-    let mut items =
-        rows.map(|r| r.map_err(StoreError::from).and_then(RawRow::into_resource)).collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt.query_map(params_from_iter(args), read_row)?;
+    let mut items = rows
+        .map(|r| r.map_err(StoreError::from).and_then(RawResource::into_resource))
+        .collect::<Result<Vec<_>, _>>()?;
     let has_next = items.len() > q.per_page as usize;
     items.truncate(q.per_page as usize);
     let next_cursor = if has_next { items.last().map(|r| encode_cursor(&r.id)) } else { None };
@@ -161,52 +160,17 @@ fn to_json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
-/// A row as SQLite returns it, before it is checked back into domain types.
-struct RawRow {
-    id: String,
-    project_id: String,
-    name: String,
-    kind: String,
-    status: String,
-    attributes: String,
-    data: String,
-    created_at: i64,
-    updated_at: i64,
-    version: i64,
-}
-
-impl RawRow {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: r.get(0)?,
-            project_id: r.get(1)?,
-            name: r.get(2)?,
-            kind: r.get(3)?,
-            status: r.get(4)?,
-            attributes: r.get(5)?,
-            data: r.get(6)?,
-            created_at: r.get(7)?,
-            updated_at: r.get(8)?,
-            version: r.get(9)?,
-        })
-    }
-
-    fn into_resource(self) -> Result<Resource, StoreError> {
-        let corrupt = |what: &str| StoreError::Internal(format!("corrupt resource row {}: {what}", self.id));
-        let attributes: Attributes = serde_json::from_str(&self.attributes).map_err(|_| corrupt("attributes"))?;
-        Ok(Resource {
-            id: ResourceId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
-            project_id: ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?,
-            content: NewResource {
-                status: ResourceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
-                attributes,
-                data: serde_json::from_str(&self.data).map_err(|_| corrupt("data"))?,
-                name: self.name,
-                kind: self.kind,
-            },
-            created_at: from_unix_micros(self.created_at),
-            updated_at: from_unix_micros(self.updated_at),
-            version: self.version,
-        })
-    }
+fn read_row(r: &Row<'_>) -> rusqlite::Result<RawResource> {
+    Ok(RawResource {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        name: r.get(2)?,
+        kind: r.get(3)?,
+        status: r.get(4)?,
+        attributes: r.get(5)?,
+        data: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+        version: r.get(9)?,
+    })
 }

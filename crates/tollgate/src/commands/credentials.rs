@@ -3,6 +3,7 @@
 
 use anyhow::{anyhow, Context};
 use serde_json::json;
+use std::sync::Arc;
 use time::Duration;
 use tollgate_api::routes::credentials::view::{with_secret, CredentialView};
 use tollgate_api::routes::credentials::{ApiKeys, CredentialRoutes, OAuthClients};
@@ -10,46 +11,55 @@ use tollgate_auth::SecretToken;
 use tollgate_core::duration::parse_duration;
 use tollgate_core::time_fmt::{now, rfc3339};
 use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, Project, Scopes};
-use tollgate_store::{SqliteStore, Store, StoreError};
+
+use tollgate_store::{PgStore, SqliteStore, Store, StoreError};
 
 use crate::cli::{ClientsCommand, CreateArgs, KeysCommand, ListArgs, Output, RevokeArgs, RotateArgs, UpdateArgs};
 use crate::config::Config;
 
-/// Opens the store of the configured data directory.
-pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&config.data_dir)
-        .with_context(|| format!("opening the database in {}", config.data_dir.display()))
+/// Opens the configured store: PostgreSQL when `database_url` is set, else the SQLite database
+/// in the data directory.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.database_url {
+        Some(url) => Arc::new(PgStore::connect(url, 4).await.context("opening PostgreSQL (setting `database_url`)")?),
+        None => Arc::new(
+            SqliteStore::open(&config.data_dir)
+                .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,
+        ),
+    })
 }
 
 /// Runs one `keys` command; returns the exit code.
 pub async fn run_keys(config: &Config, command: KeysCommand) -> anyhow::Result<i32> {
-    let store = open_store(config)?;
+    let store = open_store(config).await?;
+    let store = store.as_ref();
     match command {
-        KeysCommand::Create(a) => create::<ApiKeys>(&store, config, a).await,
-        KeysCommand::List(a) => list::<ApiKeys>(&store, config, a).await,
-        KeysCommand::Rotate(a) => rotate::<ApiKeys>(&store, config, a).await,
-        KeysCommand::Revoke(a) => revoke::<ApiKeys>(&store, a).await,
-        KeysCommand::Update(a) => update::<ApiKeys>(&store, a).await,
-        KeysCommand::Verify => return super::verify::run(&store).await,
+        KeysCommand::Create(a) => create::<ApiKeys>(store, config, a).await,
+        KeysCommand::List(a) => list::<ApiKeys>(store, config, a).await,
+        KeysCommand::Rotate(a) => rotate::<ApiKeys>(store, config, a).await,
+        KeysCommand::Revoke(a) => revoke::<ApiKeys>(store, a).await,
+        KeysCommand::Update(a) => update::<ApiKeys>(store, a).await,
+        KeysCommand::Verify => return super::verify::run(store).await,
     }?;
     Ok(0)
 }
 
 /// Runs one `clients` command; returns the exit code.
 pub async fn run_clients(config: &Config, command: ClientsCommand) -> anyhow::Result<i32> {
-    let store = open_store(config)?;
+    let store = open_store(config).await?;
+    let store = store.as_ref();
     match command {
-        ClientsCommand::Create(a) => create::<OAuthClients>(&store, config, a).await,
-        ClientsCommand::List(a) => list::<OAuthClients>(&store, config, a).await,
-        ClientsCommand::Rotate(a) => rotate::<OAuthClients>(&store, config, a).await,
-        ClientsCommand::Revoke(a) => revoke::<OAuthClients>(&store, a).await,
-        ClientsCommand::Update(a) => update::<OAuthClients>(&store, a).await,
+        ClientsCommand::Create(a) => create::<OAuthClients>(store, config, a).await,
+        ClientsCommand::List(a) => list::<OAuthClients>(store, config, a).await,
+        ClientsCommand::Rotate(a) => rotate::<OAuthClients>(store, config, a).await,
+        ClientsCommand::Revoke(a) => revoke::<OAuthClients>(store, a).await,
+        ClientsCommand::Update(a) => update::<OAuthClients>(store, a).await,
     }?;
     Ok(0)
 }
 
 /// The project named `name`; `default` is created on first use.
-pub async fn project_named(store: &SqliteStore, name: &str) -> anyhow::Result<Project> {
+pub async fn project_named(store: &dyn Store, name: &str) -> anyhow::Result<Project> {
     if name == tollgate_core::project::DEFAULT_PROJECT {
         return Ok(store.ensure_project(name).await?);
     }
@@ -76,7 +86,7 @@ fn not_found_as(e: StoreError, what: &str) -> anyhow::Error {
     }
 }
 
-async fn create<K: CredentialRoutes>(store: &SqliteStore, config: &Config, a: CreateArgs) -> anyhow::Result<()> {
+async fn create<K: CredentialRoutes>(store: &dyn Store, config: &Config, a: CreateArgs) -> anyhow::Result<()> {
     let project = project_named(store, &a.project).await?;
     let scopes = Scopes::parse(&a.scopes).map_err(|e| anyhow!("--scopes: {e}"))?;
     let expires_at = match a.expires_in {
@@ -94,14 +104,14 @@ async fn create<K: CredentialRoutes>(store: &SqliteStore, config: &Config, a: Cr
     Ok(())
 }
 
-async fn list<K: CredentialRoutes>(store: &SqliteStore, config: &Config, a: ListArgs) -> anyhow::Result<()> {
+async fn list<K: CredentialRoutes>(store: &dyn Store, config: &Config, a: ListArgs) -> anyhow::Result<()> {
     let project = project_named(store, &a.project).await?;
     let creds = store.list_credentials(K::KIND, project.id).await?;
     print_list(&creds, a.output, config.key_rotation_period);
     Ok(())
 }
 
-async fn rotate<K: CredentialRoutes>(store: &SqliteStore, config: &Config, a: RotateArgs) -> anyhow::Result<()> {
+async fn rotate<K: CredentialRoutes>(store: &dyn Store, config: &Config, a: RotateArgs) -> anyhow::Result<()> {
     let project = project_named(store, &a.project).await?;
     let grace = parse_duration(&a.grace, true).map_err(|e| anyhow!("--grace: {e}"))?;
     let secret = SecretToken::generate(K::SECRET);
@@ -114,7 +124,7 @@ async fn rotate<K: CredentialRoutes>(store: &SqliteStore, config: &Config, a: Ro
     Ok(())
 }
 
-async fn revoke<K: CredentialRoutes>(store: &SqliteStore, a: RevokeArgs) -> anyhow::Result<()> {
+async fn revoke<K: CredentialRoutes>(store: &dyn Store, a: RevokeArgs) -> anyhow::Result<()> {
     let project = project_named(store, &a.project).await?;
     let id = parse_id::<K>(&a.id)?;
     let cred = store
@@ -125,7 +135,7 @@ async fn revoke<K: CredentialRoutes>(store: &SqliteStore, a: RevokeArgs) -> anyh
     Ok(())
 }
 
-async fn update<K: CredentialRoutes>(store: &SqliteStore, a: UpdateArgs) -> anyhow::Result<()> {
+async fn update<K: CredentialRoutes>(store: &dyn Store, a: UpdateArgs) -> anyhow::Result<()> {
     let project = project_named(store, &a.project).await?;
     let id = parse_id::<K>(&a.id)?;
     let limits = CredentialLimits::parse(&a.limit).map_err(|e| anyhow!("--limit: {e}"))?;

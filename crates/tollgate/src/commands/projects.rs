@@ -4,7 +4,7 @@ use anyhow::anyhow;
 use serde_json::json;
 use tollgate_core::resource::is_identifier;
 use tollgate_core::time_fmt::rfc3339;
-use tollgate_store::{Store, StoreError};
+use tollgate_store::StoreError;
 
 use super::credentials::{open_store, print_table};
 use crate::cli::{Output, ProjectsCommand};
@@ -12,7 +12,7 @@ use crate::config::Config;
 
 /// Runs one `projects` command.
 pub async fn run(config: &Config, command: ProjectsCommand) -> anyhow::Result<i32> {
-    let store = open_store(config)?;
+    let store = open_store(config).await?;
     match command {
         ProjectsCommand::Create { name } => {
             if !is_identifier(&name, 64) {

@@ -5,7 +5,6 @@
 use anyhow::anyhow;
 use tollgate_auth::jwt::generate_signing_key;
 use tollgate_core::time_fmt::{now, rfc3339};
-use tollgate_store::Store;
 
 use super::credentials::{open_store, print_table};
 use crate::cli::SigningKeysCommand;
@@ -13,7 +12,7 @@ use crate::config::Config;
 
 /// Runs one `signing-keys` command.
 pub async fn run(config: &Config, command: SigningKeysCommand) -> anyhow::Result<i32> {
-    let store = open_store(config)?;
+    let store = open_store(config).await?;
     match command {
         SigningKeysCommand::Rotate => {
             let alg = config.jwt_algorithm;

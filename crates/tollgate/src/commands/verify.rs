@@ -6,7 +6,7 @@ use anyhow::Context;
 use tollgate_auth::{SecretKind, SecretToken};
 use tollgate_core::time_fmt::{now, rfc3339};
 use tollgate_core::{CredentialKind, CredentialState};
-use tollgate_store::{SqliteStore, Store};
+use tollgate_store::Store;
 
 /// The key to verify: piped stdin first (so `verify < file` checks the file even when
 /// `TOLLGATE_API_KEY` is set), then the environment, then a prompt on a terminal.
@@ -32,7 +32,7 @@ fn read_key_input() -> anyhow::Result<String> {
 }
 
 /// Prints the key's id, scopes and expiry; exit code 0 when it is valid, 1 when not.
-pub async fn run(store: &SqliteStore) -> anyhow::Result<i32> {
+pub async fn run(store: &dyn Store) -> anyhow::Result<i32> {
     let raw = read_key_input()?;
     let Ok(secret) = SecretToken::parse(SecretKind::ApiKey, &raw) else {
         println!("invalid: not a Tollgate API key (wrong prefix, length or checksum)");

@@ -31,7 +31,11 @@ async fn readme_examples_run() {
     let bin_dir = Path::new(bin()).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let script = blocks.join("\n");
-    let out = Command::new("bash")
+    let mut cmd = Command::new("bash");
+    if let Some(url) = s.database_url() {
+        cmd.env("TOLLGATE_DATABASE_URL", url);
+    }
+    let out = cmd
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
         .env("PATH", path)

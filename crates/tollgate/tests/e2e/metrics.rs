@@ -69,7 +69,13 @@ async fn known_traffic_gives_exact_counts() {
         ("tollgate_ratelimit_rejections_total{class=\"write\"}".into(), 1.0),
         ("tollgate_quota_credentials{class=\"write\",level=\"alert\"}".into(), 1.0),
         ("tollgate_quota_usage_max_ratio{class=\"write\"}".into(), 1.0),
-        ("tollgate_build_info{backend=\"sqlite\",version=\"0.1.0\"}".into(), 1.0),
+        (
+            format!(
+                "tollgate_build_info{{backend=\"{}\",version=\"0.1.0\"}}",
+                if s.database_url().is_some() { "postgres" } else { "sqlite" }
+            ),
+            1.0,
+        ),
         (
             "tollgate_http_requests_total{http_request_method=\"POST\",http_response_status_code=\"201\",http_route=\"/v1/resource\"}".into(),
             4.0,

@@ -266,15 +266,11 @@ async fn signing_key_rotation_keeps_old_tokens_until_they_expire() {
 
 /// The server's current RSA private key, read from its database, to forge test tokens with.
 fn server_signing_key(s: &TestServer) -> (String, Vec<u8>) {
-    let conn = rusqlite::Connection::open_with_flags(
-        s.data_dir().join("tollgate.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    conn.query_row("SELECT kid, private_der FROM signing_keys WHERE retire_at IS NULL", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
-    .unwrap()
+    let hex = if s.database_url().is_some() { "encode(private_der, 'hex')" } else { "hex(private_der)" };
+    let kid = s.query("SELECT kid FROM signing_keys WHERE retire_at IS NULL").remove(0);
+    let der = s.query(&format!("SELECT {hex} FROM signing_keys WHERE kid = '{kid}'")).remove(0);
+    let bytes = (0..der.len()).step_by(2).map(|i| u8::from_str_radix(&der[i..i + 2], 16).unwrap()).collect();
+    (kid, bytes)
 }
 
 #[tokio::test]
