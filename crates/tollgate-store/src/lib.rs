@@ -2,6 +2,7 @@
 //! the default) in [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both pass the same
 //! conformance suite, and both store the same value encodings.
 
+pub mod export;
 pub mod postgres;
 pub mod rows;
 pub mod sqlite;
@@ -80,6 +81,20 @@ pub trait Store: Send + Sync + 'static {
     fn pool_state(&self) -> Option<(u32, u32)> {
         None
     }
+
+    /// Projects, settings and credentials (with digests) for an export, of one project or all.
+    async fn export_meta(&self, project: Option<ProjectId>) -> Result<Vec<export::ExportRecord>, StoreError>;
+    /// Up to `limit` resources after `after` (by id), of one project or all.
+    async fn export_resources(
+        &self,
+        project: Option<ProjectId>,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<rows::RawResource>, StoreError>;
+    /// Writes `records` in one transaction, inserting or replacing by id, so that importing
+    /// the same file twice changes nothing. A project whose name exists under another id is
+    /// merged into the existing one.
+    async fn import(&self, records: Vec<export::ExportRecord>) -> Result<export::Counts, StoreError>;
 
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

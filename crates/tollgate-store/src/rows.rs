@@ -11,7 +11,7 @@ use tollgate_core::{
 use crate::StoreError;
 
 /// A resource row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawResource {
     /// `res_...`.
     pub id: String,
@@ -20,6 +20,7 @@ pub struct RawResource {
     /// Name.
     pub name: String,
     /// Type.
+    #[serde(rename = "resource_type")]
     pub kind: String,
     /// `active` or `archived`.
     pub status: String,
@@ -58,7 +59,7 @@ impl RawResource {
 }
 
 /// A credential row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawCredential {
     /// `key_...` or `tgc_...`.
     pub id: String,

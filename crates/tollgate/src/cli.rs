@@ -39,6 +39,10 @@ pub enum Command {
     /// Rotate and list the JWT signing keys.
     #[command(subcommand)]
     SigningKeys(SigningKeysCommand),
+    /// Write projects, settings, keys and clients (digests only) and resources as JSON Lines.
+    Export(ExportArgs),
+    /// Read an export into this backend in one transaction (idempotent).
+    Import(ImportArgs),
     /// Quota use of every credential of the admin key's project, most used first (asks the
     /// running server, whose limiter holds the counters).
     Usage(UsageArgs),
@@ -100,6 +104,24 @@ pub enum ClientsCommand {
     Revoke(RevokeArgs),
     /// Change a client's own rate limits.
     Update(UpdateArgs),
+}
+
+/// Flags of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this project (default: everything).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// Flags of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export file; `-` or nothing reads stdin.
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// Flags of `usage`.

@@ -7,6 +7,7 @@ mod credentials;
 mod projects;
 mod resources;
 mod tokens;
+mod transfer;
 
 use std::time::Duration as StdDuration;
 
@@ -85,6 +86,27 @@ impl Store for PgStore {
         let size = self.pool.size();
         let idle = self.pool.num_idle() as u32;
         Some((idle, size.saturating_sub(idle)))
+    }
+
+    async fn export_meta(&self, project: Option<ProjectId>) -> Result<Vec<crate::export::ExportRecord>, StoreError> {
+        self.timed("export_meta", transfer::export_meta(&self.pool, project.map(|p| p.to_string()))).await
+    }
+
+    async fn export_resources(
+        &self,
+        project: Option<ProjectId>,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<crate::rows::RawResource>, StoreError> {
+        self.timed(
+            "export_resources",
+            transfer::export_resources(&self.pool, project.map(|p| p.to_string()), after, limit),
+        )
+        .await
+    }
+
+    async fn import(&self, records: Vec<crate::export::ExportRecord>) -> Result<crate::export::Counts, StoreError> {
+        self.timed("import", transfer::import(&self.pool, records)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

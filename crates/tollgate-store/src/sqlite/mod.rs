@@ -7,6 +7,7 @@ mod projects;
 mod resources;
 mod schema;
 mod tokens;
+mod transfer;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -125,6 +126,29 @@ impl Store for SqliteStore {
     fn pool_state(&self) -> Option<(u32, u32)> {
         let state = self.readers.state();
         Some((state.idle_connections, state.connections - state.idle_connections))
+    }
+
+    async fn export_meta(&self, project: Option<ProjectId>) -> Result<Vec<crate::export::ExportRecord>, StoreError> {
+        let project = project.map(|p| p.to_string());
+        self.timed("export_meta", self.read(move |c| transfer::export_meta(c, project.as_deref()))).await
+    }
+
+    async fn export_resources(
+        &self,
+        project: Option<ProjectId>,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<crate::rows::RawResource>, StoreError> {
+        let project = project.map(|p| p.to_string());
+        self.timed(
+            "export_resources",
+            self.read(move |c| transfer::export_resources(c, project.as_deref(), after.as_deref(), limit)),
+        )
+        .await
+    }
+
+    async fn import(&self, records: Vec<crate::export::ExportRecord>) -> Result<crate::export::Counts, StoreError> {
+        self.timed("import", self.writer.write(move |c| transfer::import(c, records))).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

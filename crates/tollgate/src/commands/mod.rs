@@ -4,5 +4,6 @@
 pub mod credentials;
 pub mod projects;
 pub mod signing_keys;
+pub mod transfer;
 pub mod usage;
 pub mod verify;

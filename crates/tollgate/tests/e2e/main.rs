@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod cli;
+mod cluster;
 mod crash;
 mod docs;
 mod keys;
@@ -13,6 +14,7 @@ mod ops;
 mod projects;
 mod ratelimit;
 mod resources;
+mod transfer;
 
 use serde_json::{json, Value};
 use tollgate_testkit::TestServer;

@@ -1,0 +1,139 @@
+//! `tollgate export` and `tollgate import`: move data between installations and backends as
+//! JSON Lines (see `tollgate_store::export`). Import checks the whole file first (every line
+//! parses, header first, footer last with matching counts) and then writes it in one
+//! transaction, so a truncated or corrupted file writes nothing.
+
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+
+use anyhow::{anyhow, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use tollgate_core::time_fmt::{now, rfc3339};
+use tollgate_store::export::{Counts, ExportRecord, FORMAT, VERSION};
+
+use super::credentials::{open_store, project_named};
+use crate::cli::{ExportArgs, ImportArgs};
+use crate::config::Config;
+
+const PAGE: u32 = 1000;
+
+fn summary(c: &Counts) -> String {
+    format!(
+        "{} projects, {} settings, {} credentials, {} resources",
+        c.projects, c.settings, c.credentials, c.resources
+    )
+}
+
+/// Runs `export`.
+pub async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<i32> {
+    let store = open_store(config).await?;
+    let project = match &args.project {
+        Some(name) => Some(project_named(store.as_ref(), name).await?),
+        None => None,
+    };
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(sink);
+    let progress =
+        ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} exported {pos} records")?);
+    let mut counts = Counts::default();
+    let mut write = |r: &ExportRecord, counts: &mut Counts| -> anyhow::Result<()> {
+        counts.add(r);
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+        progress.inc(1);
+        Ok(())
+    };
+    let header = ExportRecord::Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        exported_at: rfc3339(now()),
+        project: project.as_ref().map(|p| p.name.clone()),
+    };
+    write(&header, &mut counts)?;
+    let project_id = project.as_ref().map(|p| p.id);
+    for r in store.export_meta(project_id).await? {
+        write(&r, &mut counts)?;
+    }
+    let mut after = None;
+    loop {
+        let page = store.export_resources(project_id, after.clone(), PAGE).await?;
+        let full = page.len() == PAGE as usize;
+        after = page.last().map(|r| r.id.clone());
+        for r in page {
+            write(&ExportRecord::Resource(r), &mut counts)?;
+        }
+        if !full {
+            break;
+        }
+    }
+    write(&ExportRecord::Footer { counts }, &mut Counts::default())?;
+    out.flush()?;
+    progress.finish_and_clear();
+    eprintln!("exported {}", summary(&counts));
+    Ok(0)
+}
+
+/// Runs `import`.
+pub async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<i32> {
+    let (reader, size): (Box<dyn Read>, u64) = match args.file.as_deref() {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            (Box::new(f), size)
+        }
+        _ => (Box::new(std::io::stdin().lock()), 0),
+    };
+    let records = read_records(BufReader::new(reader), size)?;
+    let store = open_store(config).await?;
+    let counts = store.import(records).await.context("importing (nothing was written)")?;
+    eprintln!("imported {}", summary(&counts));
+    Ok(0)
+}
+
+/// Parses and checks a whole export; errors name the line.
+fn read_records(reader: impl BufRead, size: u64) -> anyhow::Result<Vec<ExportRecord>> {
+    let progress = ProgressBar::new(size)
+        .with_style(ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} checking the file")?);
+    let mut records = Vec::new();
+    let mut counts = Counts::default();
+    let mut footer = None;
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = line.with_context(|| format!("line {n}: could not be read"))?;
+        progress.inc(line.len() as u64 + 1);
+        if footer.is_some() {
+            return Err(anyhow!("line {n}: data after the footer; the file is corrupted"));
+        }
+        let record: ExportRecord =
+            serde_json::from_str(&line).map_err(|e| anyhow!("line {n}: not a valid export record: {e}"))?;
+        match (&record, n) {
+            (ExportRecord::Header { format, version, .. }, 1) => {
+                if format != FORMAT || *version != VERSION {
+                    return Err(anyhow!("line 1: a {format} v{version} file; this Tollgate reads {FORMAT} v{VERSION}"));
+                }
+            }
+            (_, 1) => return Err(anyhow!("line 1: the file does not start with an export header")),
+            (ExportRecord::Header { .. }, _) => return Err(anyhow!("line {n}: a second header")),
+            (ExportRecord::Footer { counts: expected }, _) => {
+                if *expected != counts {
+                    return Err(anyhow!(
+                        "line {n}: the footer counts {} but the file holds {}; the file is corrupted",
+                        summary(expected),
+                        summary(&counts)
+                    ));
+                }
+                footer = Some(n);
+            }
+            _ => counts.add(&record),
+        }
+        records.push(record);
+    }
+    progress.finish_and_clear();
+    if footer.is_none() {
+        let last = records.len();
+        return Err(anyhow!("line {last}: the file ends without its footer; it is truncated, nothing was imported"));
+    }
+    Ok(records)
+}
