@@ -116,6 +116,7 @@ impl From<StoreError> for ApiError {
                 .header(header::ETAG, tollgate_core::precondition::etag(current)),
             StoreError::Validation(v) => ApiError::validation(v),
             StoreError::Conflict(msg) => ApiError::validation(ValidationErrors::single("state", msg)),
+            StoreError::IdempotencyConflict => ApiError::new(ErrorCode::IdempotencyKeyInUse),
             StoreError::Unavailable(cause) => {
                 let mut e = ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");
                 e.cause = Some(cause);

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod middleware;
 pub mod oauth;
 pub mod router;
@@ -26,6 +27,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(timeout, middleware::timeout::timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe::observe))
+        .layer(axum::Extension(state.idempotency_in_flight.clone()))
         .with_state(state)
 }
 

@@ -94,6 +94,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// CloudWatch EMF aggregation, when enabled.
     pub emf: Option<Arc<EmfAggregator>>,
+    /// Idempotency keys being processed on this node.
+    pub idempotency_in_flight: crate::idempotency::InFlight,
     /// When each credential's `last_used_at` was last written, so it is written at most once a minute.
     pub credential_touches: Arc<Mutex<HashMap<CredentialId, Instant>>>,
 }
@@ -116,6 +118,7 @@ impl AppState {
             limiter,
             metrics,
             emf,
+            idempotency_in_flight: Arc::default(),
             credential_touches: Arc::default(),
         }
     }

@@ -24,6 +24,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// An `If-Match` precondition did not hold.
     PreconditionFailed,
+    /// The same `Idempotency-Key` was sent with a different request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still being processed.
+    IdempotencyKeyInUse,
     /// The credential has used up its quota for this route class; see `Retry-After`.
     RateLimitExceeded,
     /// The client took too long to send its request, or the request took too long to serve.
@@ -36,7 +40,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::AuthenticationFailed,
         ErrorCode::PermissionDenied,
         ErrorCode::NotFound,
@@ -46,6 +50,8 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
         ErrorCode::PreconditionFailed,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyInUse,
         ErrorCode::RateLimitExceeded,
         ErrorCode::RequestTimeout,
         ErrorCode::InternalError,
@@ -78,6 +84,12 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Request body is too large"),
             ErrorCode::MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405, "Method not allowed"),
             ErrorCode::PreconditionFailed => ("PRECONDITION_FAILED", 412, "Precondition failed"),
+            ErrorCode::IdempotencyKeyReused => {
+                ("IDEMPOTENCY_KEY_REUSED", 422, "This Idempotency-Key was used with a different request")
+            }
+            ErrorCode::IdempotencyKeyInUse => {
+                ("IDEMPOTENCY_KEY_IN_USE", 409, "A request with this Idempotency-Key is still being processed")
+            }
             ErrorCode::RateLimitExceeded => ("RATE_LIMIT_EXCEEDED", 429, "Rate limit exceeded"),
             ErrorCode::RequestTimeout => ("REQUEST_TIMEOUT", 408, "Request timed out"),
             ErrorCode::InternalError => ("INTERNAL_ERROR", 500, "Internal error"),

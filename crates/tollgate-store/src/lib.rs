@@ -37,6 +37,9 @@ pub enum StoreError {
     /// The database is busy or unreachable; the request may be retried.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Another request with the same idempotency key committed first.
+    #[error("idempotency key already used")]
+    IdempotencyConflict,
     /// Anything else; logged once at the HTTP edge.
     #[error("storage failure: {0}")]
     Internal(String),
@@ -62,6 +65,41 @@ pub struct TokenCheck {
     pub client: Option<Credential>,
     /// Whether the token's `jti` was revoked.
     pub revoked: bool,
+}
+
+/// A response kept for idempotent replays.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers to send again (Location, ETag, Content-Type).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+/// Renders the response of a write from the stored resource, inside the write's transaction.
+pub type RenderResponse = Box<dyn FnOnce(&Resource) -> StoredResponse + Send>;
+
+/// An `Idempotency-Key` to record with a write, in the same transaction.
+pub struct IdempotencyClaim {
+    /// Credential, method and route the key is scoped to.
+    pub scope: String,
+    /// The client's key.
+    pub key: String,
+    /// SHA-256 of the request (path and body).
+    pub fingerprint: [u8; 32],
+    /// The response to keep.
+    pub render: RenderResponse,
+}
+
+/// A recorded idempotent request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the first request.
+    pub fingerprint: [u8; 32],
+    /// Its response.
+    pub response: StoredResponse,
 }
 
 /// A change to a resource: an RFC 7396 merge patch and an optional precondition.
@@ -107,8 +145,13 @@ pub trait Store: Send + Sync + 'static {
     /// key with `digest`. Returns whether it did (so the caller prints the key exactly once).
     async fn bootstrap(&self, key: NewApiKeyTemplate) -> Result<bool, StoreError>;
 
-    /// Stores a new resource.
-    async fn create_resource(&self, project: ProjectId, new: NewResource) -> Result<Resource, StoreError>;
+    /// Stores a new resource (and, given a claim, its idempotency record in the same transaction).
+    async fn create_resource(
+        &self,
+        project: ProjectId,
+        new: NewResource,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError>;
     /// Reads one resource.
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError>;
     /// Lists a page of resources in id order.
@@ -119,7 +162,15 @@ pub trait Store: Send + Sync + 'static {
         project: ProjectId,
         id: ResourceId,
         update: ResourceUpdate,
+        idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError>;
+    /// The record of an idempotency key used since `since`.
+    async fn find_idempotency(
+        &self,
+        scope: String,
+        key: String,
+        since: OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// Deletes a resource.
     async fn delete_resource(
         &self,

@@ -24,6 +24,7 @@ pub struct Metrics {
     auth_failures: IntCounterVec,
     ratelimit_rejections: IntCounterVec,
     ratelimit_backend_errors: IntCounter,
+    idempotent_replays: IntCounter,
     db_query_duration: HistogramVec,
     db_pool: IntGaugeVec,
     quota_max_ratio: prometheus::GaugeVec,
@@ -66,6 +67,11 @@ impl Metrics {
                 "Rate-limiter backend failures (the request was failed open or closed).",
             )
             .expect("valid metric"),
+            idempotent_replays: IntCounter::new(
+                "tollgate_idempotent_replays_total",
+                "Requests answered from a stored response because of their Idempotency-Key.",
+            )
+            .expect("valid metric"),
             db_query_duration: HistogramVec::new(
                 HistogramOpts::new("tollgate_db_query_duration_seconds", "Duration of storage operations.")
                     .buckets(DB_BUCKETS.to_vec()),
@@ -103,6 +109,7 @@ impl Metrics {
             Box::new(m.auth_failures.clone()),
             Box::new(m.ratelimit_rejections.clone()),
             Box::new(m.ratelimit_backend_errors.clone()),
+            Box::new(m.idempotent_replays.clone()),
             Box::new(m.db_query_duration.clone()),
             Box::new(m.db_pool.clone()),
             Box::new(m.quota_max_ratio.clone()),
@@ -142,6 +149,11 @@ impl Metrics {
     /// A rate-limiter backend failure.
     pub fn ratelimit_backend_error(&self) {
         self.ratelimit_backend_errors.inc();
+    }
+
+    /// An idempotent replay.
+    pub fn idempotent_replay(&self) {
+        self.idempotent_replays.inc();
     }
 
     /// One storage operation.

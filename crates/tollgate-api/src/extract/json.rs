@@ -19,6 +19,9 @@ const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 /// A required JSON body.
 pub struct AppJson(pub Value);
 
+/// A required JSON body with the SHA-256 of its bytes (an idempotency fingerprint).
+pub struct HashedJson(pub Value, pub [u8; 32]);
+
 /// An optional JSON body: `None` when the request has no body at all.
 pub struct MaybeJson(pub Option<Value>);
 
@@ -29,6 +32,18 @@ impl<S: Send + Sync> FromRequest<S> for AppJson {
         check_content_type(req.headers())?;
         let bytes = read_body(req.into_body()).await?;
         parse(&bytes).map(Self)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for HashedJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        use sha2::Digest;
+        check_content_type(req.headers())?;
+        let bytes = read_body(req.into_body()).await?;
+        let digest = sha2::Sha256::digest(&bytes).into();
+        parse(&bytes).map(|v| Self(v, digest))
     }
 }
 

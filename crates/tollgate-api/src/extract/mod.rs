@@ -9,6 +9,6 @@ pub mod query;
 pub mod rate_limit;
 
 pub use auth::{Admin, Any, Auth, Principal, Read, Write};
-pub use json::{AppJson, MaybeJson};
+pub use json::{AppJson, HashedJson, MaybeJson};
 pub use path::{CredentialPath, ResourcePath};
 pub use query::QueryPairs;

@@ -4,6 +4,7 @@
 //! with an advisory lock so that nodes starting together do not both do it.
 
 mod credentials;
+mod idempotency;
 mod projects;
 mod resources;
 mod tokens;
@@ -21,7 +22,10 @@ use tollgate_core::{
 };
 
 use crate::sqlite::Observer;
-use crate::{CredentialMatch, NewApiKeyTemplate, ResourceUpdate, Store, StoreError, StoredSigningKey, TokenCheck};
+use crate::{
+    CredentialMatch, IdempotencyClaim, IdempotencyRecord, NewApiKeyTemplate, ResourceUpdate, Store, StoreError,
+    StoredSigningKey, TokenCheck,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -134,8 +138,13 @@ impl Store for PgStore {
         self.timed("create_project", projects::create(&self.pool, name)).await
     }
 
-    async fn create_resource(&self, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
-        self.timed("create_resource", resources::insert(&self.pool, project, new)).await
+    async fn create_resource(
+        &self,
+        project: ProjectId,
+        new: NewResource,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError> {
+        self.timed("create_resource", resources::insert(&self.pool, project, new, idempotency)).await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
@@ -152,8 +161,18 @@ impl Store for PgStore {
         project: ProjectId,
         id: ResourceId,
         update: ResourceUpdate,
+        idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        self.timed("update_resource", resources::update(&self.pool, project, id, &update)).await
+        self.timed("update_resource", resources::update(&self.pool, project, id, &update, idempotency)).await
+    }
+
+    async fn find_idempotency(
+        &self,
+        scope: String,
+        key: String,
+        since: OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.timed("find_idempotency", idempotency::find(&self.pool, &scope, &key, since)).await
     }
 
     async fn delete_resource(

@@ -8,7 +8,7 @@ use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
 
 use crate::rows::RawResource;
-use crate::{ResourceUpdate, StoreError};
+use crate::{IdempotencyClaim, ResourceUpdate, StoreError};
 
 const COLUMNS: &str = "id, project_id, name, type, status, attributes, data, created_at, updated_at, version";
 
@@ -45,7 +45,12 @@ async fn write_attributes(tx: &mut Transaction<'_, Postgres>, r: &Resource) -> R
     Ok(())
 }
 
-pub(super) async fn insert(pool: &PgPool, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
+pub(super) async fn insert(
+    pool: &PgPool,
+    project: ProjectId,
+    new: NewResource,
+    idempotency: Option<IdempotencyClaim>,
+) -> Result<Resource, StoreError> {
     let at = now();
     let r = Resource {
         id: ResourceId::generate(),
@@ -68,6 +73,9 @@ pub(super) async fn insert(pool: &PgPool, project: ProjectId, new: NewResource) 
         .execute(&mut *tx)
         .await?;
     write_attributes(&mut tx, &r).await?;
+    if let Some(claim) = idempotency {
+        super::idempotency::record(&mut tx, claim, &r).await?;
+    }
     tx.commit().await?;
     Ok(r)
 }
@@ -141,12 +149,17 @@ pub(super) async fn update(
     project: ProjectId,
     id: ResourceId,
     update: &ResourceUpdate,
+    idempotency: Option<IdempotencyClaim>,
 ) -> Result<Resource, StoreError> {
     let mut tx = pool.begin().await?;
     let current = locked(&mut tx, project, id).await?;
     check(update.precondition.as_ref(), current.version)?;
     let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
     if content == current.content {
+        if let Some(claim) = idempotency {
+            super::idempotency::record(&mut tx, claim, &current).await?;
+            tx.commit().await?;
+        }
         return Ok(current);
     }
     let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
@@ -169,6 +182,9 @@ pub(super) async fn update(
         .execute(&mut *tx)
         .await?;
     write_attributes(&mut tx, &updated).await?;
+    if let Some(claim) = idempotency {
+        super::idempotency::record(&mut tx, claim, &updated).await?;
+    }
     tx.commit().await?;
     Ok(updated)
 }

@@ -3,6 +3,7 @@
 //! reader connections used from tokio's blocking threads.
 
 mod credentials;
+mod idempotency;
 mod projects;
 mod resources;
 mod schema;
@@ -24,7 +25,10 @@ use tollgate_core::{
     Precondition, Project, ProjectId, Resource, ResourceId,
 };
 
-use crate::{CredentialMatch, NewApiKeyTemplate, ResourceUpdate, Store, StoreError, StoredSigningKey, TokenCheck};
+use crate::{
+    CredentialMatch, IdempotencyClaim, IdempotencyRecord, NewApiKeyTemplate, ResourceUpdate, Store, StoreError,
+    StoredSigningKey, TokenCheck,
+};
 use writer::Writer;
 
 /// The database file's name inside the data directory.
@@ -128,6 +132,15 @@ impl Store for SqliteStore {
         Some((state.idle_connections, state.connections - state.idle_connections))
     }
 
+    async fn find_idempotency(
+        &self,
+        scope: String,
+        key: String,
+        since: OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.timed("find_idempotency", self.read(move |c| idempotency::find(c, &scope, &key, since))).await
+    }
+
     async fn export_meta(&self, project: Option<ProjectId>) -> Result<Vec<crate::export::ExportRecord>, StoreError> {
         let project = project.map(|p| p.to_string());
         self.timed("export_meta", self.read(move |c| transfer::export_meta(c, project.as_deref()))).await
@@ -169,8 +182,13 @@ impl Store for SqliteStore {
         self.timed("bootstrap", self.writer.write(move |c| projects::bootstrap(c, key))).await
     }
 
-    async fn create_resource(&self, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
-        self.timed("create_resource", self.writer.write(move |c| resources::insert(c, project, new))).await
+    async fn create_resource(
+        &self,
+        project: ProjectId,
+        new: NewResource,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError> {
+        self.timed("create_resource", self.writer.write(move |c| resources::insert(c, project, new, idempotency))).await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
@@ -187,8 +205,13 @@ impl Store for SqliteStore {
         project: ProjectId,
         id: ResourceId,
         update: ResourceUpdate,
+        idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        self.timed("update_resource", self.writer.write(move |c| resources::update(c, project, id, &update))).await
+        self.timed(
+            "update_resource",
+            self.writer.write(move |c| resources::update(c, project, id, &update, idempotency)),
+        )
+        .await
     }
 
     async fn delete_resource(

@@ -10,11 +10,16 @@ use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
 
 use crate::rows::RawResource;
-use crate::{ResourceUpdate, StoreError};
+use crate::{IdempotencyClaim, ResourceUpdate, StoreError};
 
 const COLUMNS: &str = "id, project_id, name, type, status, attributes, data, created_at, updated_at, version";
 
-pub(super) fn insert(c: &Connection, project: ProjectId, new: NewResource) -> Result<Resource, StoreError> {
+pub(super) fn insert(
+    c: &Connection,
+    project: ProjectId,
+    new: NewResource,
+    idempotency: Option<IdempotencyClaim>,
+) -> Result<Resource, StoreError> {
     let at = now();
     let resource = Resource {
         id: ResourceId::generate(),
@@ -41,6 +46,9 @@ pub(super) fn insert(c: &Connection, project: ProjectId, new: NewResource) -> Re
         1_i64,
     ])?;
     write_attributes(c, &resource)?;
+    if let Some(claim) = idempotency {
+        super::idempotency::record(c, claim, &resource)?;
+    }
     Ok(resource)
 }
 
@@ -95,11 +103,15 @@ pub(super) fn update(
     project: ProjectId,
     id: ResourceId,
     update: &ResourceUpdate,
+    idempotency: Option<IdempotencyClaim>,
 ) -> Result<Resource, StoreError> {
     let current = get(c, project, id)?.ok_or(StoreError::NotFound)?;
     check(update.precondition.as_ref(), current.version)?;
     let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
     if content == current.content {
+        if let Some(claim) = idempotency {
+            super::idempotency::record(c, claim, &current)?;
+        }
         return Ok(current);
     }
     let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
@@ -119,6 +131,9 @@ pub(super) fn update(
     ])?;
     c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?.execute([id.to_string()])?;
     write_attributes(c, &updated)?;
+    if let Some(claim) = idempotency {
+        super::idempotency::record(c, claim, &updated)?;
+    }
     Ok(updated)
 }
 

@@ -5,7 +5,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// Every migration, oldest first. Never edit one that has shipped: add another.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = r#"
@@ -88,6 +88,20 @@ CREATE TABLE revoked_tokens (
     jti         TEXT PRIMARY KEY,
     expires_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+const V2: &str = r#"
+-- Idempotency keys: the first response of each (scope, key), written in the same transaction
+-- as the change it answers; kept 24 hours.
+CREATE TABLE idempotency_keys (
+    scope        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    fingerprint  BLOB NOT NULL,
+    response     TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
 "#;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod crash;
 mod docs;
+mod idempotency;
 mod keys;
 mod metrics;
 mod oauth;

@@ -1,28 +1,34 @@
-//! `POST /v1/resource`: 201 with the resource, `Location` and `ETag`.
+//! `POST /v1/resource`: 201 with the resource, `Location` and `ETag`; honours `Idempotency-Key`.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Uri;
+use axum::response::Response;
 use tollgate_core::NewResource;
+use tollgate_store::StoreError;
 
-use super::view::with_etag;
+use super::view::stored;
 use crate::error::ApiError;
-use crate::extract::{AppJson, Auth, Write};
+use crate::extract::{Auth, HashedJson, Write};
+use crate::idempotency::{self, after_conflict, into_response, Begun, Reservation};
 use crate::state::AppState;
 
 /// Creates a resource in the caller's project.
 pub async fn create_resource(
     auth: Auth<Write>,
     State(state): State<AppState>,
-    AppJson(body): AppJson,
+    reservation: Reservation,
+    uri: Uri,
+    HashedJson(body, digest): HashedJson,
 ) -> Result<Response, ApiError> {
+    let pending = match idempotency::begin(&state, reservation, uri.path(), digest).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Proceed(pending) => pending,
+    };
     let new = NewResource::parse(&body)?;
-    let resource = state.store.create_resource(auth.principal.project_id, new).await?;
-    let location = format!("/v1/resource/{}", resource.id);
-    let mut response = with_etag(resource);
-    *response.status_mut() = StatusCode::CREATED;
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
+    let claim = pending.claim(Box::new(|r| stored(r, 201)));
+    match state.store.create_resource(auth.principal.project_id, new, claim).await {
+        Ok(resource) => Ok(into_response(stored(&resource, 201))),
+        Err(StoreError::IdempotencyConflict) => after_conflict(&state, pending).await,
+        Err(e) => Err(e.into()),
     }
-    Ok(response.into_response())
 }

@@ -1,14 +1,16 @@
-//! `PATCH /v1/resource/{id}`: JSON Merge Patch (RFC 7396), honouring `If-Match`.
+//! `PATCH /v1/resource/{id}`: JSON Merge Patch (RFC 7396), honouring `If-Match` and
+//! `Idempotency-Key`.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use tollgate_store::ResourceUpdate;
+use tollgate_store::{ResourceUpdate, StoreError};
 
 use super::if_match;
-use super::view::with_etag;
+use super::view::stored;
 use crate::error::ApiError;
-use crate::extract::{AppJson, Auth, ResourcePath, Write};
+use crate::extract::{Auth, HashedJson, ResourcePath, Write};
+use crate::idempotency::{self, after_conflict, into_response, Begun, Reservation};
 use crate::state::AppState;
 
 /// Changes a resource; 412 when `If-Match` names an older version.
@@ -16,11 +18,21 @@ pub async fn update_resource(
     auth: Auth<Write>,
     State(state): State<AppState>,
     ResourcePath(id): ResourcePath,
+    reservation: Reservation,
+    uri: Uri,
     headers: HeaderMap,
-    AppJson(patch): AppJson,
+    HashedJson(patch, digest): HashedJson,
 ) -> Result<Response, ApiError> {
     let precondition = if_match(&headers)?;
+    let pending = match idempotency::begin(&state, reservation, uri.path(), digest).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Proceed(pending) => pending,
+    };
+    let claim = pending.claim(Box::new(|r| stored(r, 200)));
     let update = ResourceUpdate { patch, precondition };
-    let resource = state.store.update_resource(auth.principal.project_id, id, update).await?;
-    Ok(with_etag(resource))
+    match state.store.update_resource(auth.principal.project_id, id, update, claim).await {
+        Ok(resource) => Ok(into_response(stored(&resource, 200))),
+        Err(StoreError::IdempotencyConflict) => after_conflict(&state, pending).await,
+        Err(e) => Err(e.into()),
+    }
 }
