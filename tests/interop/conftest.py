@@ -16,15 +16,20 @@ BIN = os.environ.get("TOLLGATE_BIN", os.path.expanduser("~/.cache/tollgate/targe
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, env=None):
         self.dir = tempfile.TemporaryDirectory()
+        self.extra_env = dict(env or {})
+        self.admin_key = None
+        self.start()
+
+    def start(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_")}
+        env.update(self.extra_env)
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir", self.dir.name],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
         self.url = None
-        self.admin_key = None
         found = threading.Event()
 
         def read_stdout():
@@ -64,10 +69,16 @@ class Server:
         body = r.json()
         return body["client_id"], body["client_secret"]
 
-    def stop(self):
+    def kill(self):
         self.proc.kill()
         self.proc.wait()
+
+    def stop(self):
+        self.kill()
         self.dir.cleanup()
+
+    def call(self, method, path, json_body=None):
+        return requests.request(method, self.url + path, headers={"X-API-Key": self.admin_key}, json=json_body, timeout=10)
 
 
 @pytest.fixture(scope="module")

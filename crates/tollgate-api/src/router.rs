@@ -4,6 +4,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update, ApiKeys, OAuthClients};
+use crate::routes::webhooks::{create as wh_create, deliveries as wh_deliveries, manage as wh_manage};
 use crate::routes::{fallback, health, metrics, oauth, resources, usage};
 use crate::state::AppState;
 
@@ -44,6 +45,12 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
                 .delete(revoke::revoke_credential::<OAuthClients>),
         )
         .route("/v1/clients/{id}/rotate", post(rotate::rotate_credential::<OAuthClients>))
+        // Webhook endpoints and their deliveries: admin (routes/webhooks).
+        .route("/v1/webhooks", post(wh_create::create_webhook).get(wh_manage::list_webhooks))
+        .route("/v1/webhooks/{id}", get(wh_manage::get_webhook).delete(wh_manage::delete_webhook))
+        .route("/v1/webhooks/{id}/test", post(wh_manage::test_webhook))
+        .route("/v1/webhooks/{id}/deliveries", get(wh_deliveries::list_deliveries))
+        .route("/v1/webhooks/{id}/deliveries/{delivery}/replay", post(wh_deliveries::replay_delivery))
         // Quota usage: the caller's own (any scope) and the project's credentials (admin).
         .route("/v1/usage", get(usage::get_usage))
         .route("/v1/usage/credentials", get(usage::list_credential_usage))

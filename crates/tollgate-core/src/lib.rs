@@ -15,6 +15,8 @@ pub mod resource;
 pub mod scope;
 pub mod time_fmt;
 pub mod validation;
+pub mod view;
+pub mod webhook;
 
 pub use credential::{Credential, CredentialId, CredentialKind, CredentialLimits, CredentialState, NewCredential};
 pub use error_code::ErrorCode;

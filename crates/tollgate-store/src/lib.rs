@@ -2,6 +2,7 @@
 //! the default) in [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both pass the same
 //! conformance suite, and both store the same value encodings.
 
+pub mod events;
 pub mod export;
 pub mod postgres;
 pub mod rows;
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
+use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
     Precondition, Project, ProjectId, Resource, ResourceId, ValidationErrors,
@@ -133,6 +135,39 @@ pub trait Store: Send + Sync + 'static {
     /// the same file twice changes nothing. A project whose name exists under another id is
     /// merged into the existing one.
     async fn import(&self, records: Vec<export::ExportRecord>) -> Result<export::Counts, StoreError>;
+
+    /// Registers a webhook endpoint.
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> Result<WebhookEndpoint, StoreError>;
+    /// The project's endpoints.
+    async fn list_webhooks(&self, project: ProjectId) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    /// One endpoint of the project.
+    async fn get_webhook(&self, project: ProjectId, id: String) -> Result<WebhookEndpoint, StoreError>;
+    /// Removes an endpoint and its deliveries.
+    async fn delete_webhook(&self, project: ProjectId, id: String) -> Result<(), StoreError>;
+    /// Records a `webhook.test` event delivered to that endpoint only.
+    async fn send_test_event(&self, project: ProjectId, id: String) -> Result<Event, StoreError>;
+    /// Leases up to `limit` due deliveries for `lease`, so that one node makes each attempt.
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>, StoreError>;
+    /// Records an attempt and what follows it.
+    async fn record_attempt(&self, delivery: String, result: AttemptResult) -> Result<(), StoreError>;
+    /// An endpoint's most recent deliveries with their attempts.
+    async fn list_deliveries(
+        &self,
+        project: ProjectId,
+        endpoint: String,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Makes a failed delivery pending again.
+    async fn replay_delivery(&self, project: ProjectId, endpoint: String, delivery: String) -> Result<(), StoreError>;
+    /// Events not yet on the message queue, oldest first.
+    async fn unpublished_events(&self, limit: u32) -> Result<Vec<Event>, StoreError>;
+    /// Marks events as on the message queue.
+    async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError>;
 
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

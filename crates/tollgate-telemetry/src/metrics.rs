@@ -25,6 +25,7 @@ pub struct Metrics {
     ratelimit_rejections: IntCounterVec,
     ratelimit_backend_errors: IntCounter,
     idempotent_replays: IntCounter,
+    webhook_deliveries: IntCounterVec,
     db_query_duration: HistogramVec,
     db_pool: IntGaugeVec,
     quota_max_ratio: prometheus::GaugeVec,
@@ -72,6 +73,11 @@ impl Metrics {
                 "Requests answered from a stored response because of their Idempotency-Key.",
             )
             .expect("valid metric"),
+            webhook_deliveries: IntCounterVec::new(
+                Opts::new("tollgate_webhook_deliveries_total", "Webhook delivery attempts, by outcome."),
+                &["outcome"],
+            )
+            .expect("valid metric"),
             db_query_duration: HistogramVec::new(
                 HistogramOpts::new("tollgate_db_query_duration_seconds", "Duration of storage operations.")
                     .buckets(DB_BUCKETS.to_vec()),
@@ -110,6 +116,7 @@ impl Metrics {
             Box::new(m.ratelimit_rejections.clone()),
             Box::new(m.ratelimit_backend_errors.clone()),
             Box::new(m.idempotent_replays.clone()),
+            Box::new(m.webhook_deliveries.clone()),
             Box::new(m.db_query_duration.clone()),
             Box::new(m.db_pool.clone()),
             Box::new(m.quota_max_ratio.clone()),
@@ -154,6 +161,11 @@ impl Metrics {
     /// An idempotent replay.
     pub fn idempotent_replay(&self) {
         self.idempotent_replays.inc();
+    }
+
+    /// One webhook attempt's outcome.
+    pub fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_deliveries.with_label_values(&[outcome]).inc();
     }
 
     /// One storage operation.

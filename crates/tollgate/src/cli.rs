@@ -39,6 +39,9 @@ pub enum Command {
     /// Rotate and list the JWT signing keys.
     #[command(subcommand)]
     SigningKeys(SigningKeysCommand),
+    /// Register, list, delete and test webhook endpoints; list and replay deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Write projects, settings, keys and clients (digests only) and resources as JSON Lines.
     Export(ExportArgs),
     /// Read an export into this backend in one transaction (idempotent).
@@ -104,6 +107,63 @@ pub enum ClientsCommand {
     Revoke(RevokeArgs),
     /// Change a client's own rate limits.
     Update(UpdateArgs),
+}
+
+/// `tollgate webhooks ...`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Register an endpoint and print its signing secret once.
+    Create {
+        /// Where to POST events.
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (default: all resource events).
+        #[arg(long)]
+        events: Option<String>,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// List endpoints.
+    List {
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Remove an endpoint and its deliveries.
+    Delete {
+        /// The endpoint id (whk_...).
+        id: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Send a webhook.test event to one endpoint.
+    Test {
+        /// The endpoint id.
+        id: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// An endpoint's recent deliveries and their attempts (JSON).
+    Deliveries {
+        /// The endpoint id.
+        id: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Try a failed delivery again.
+    Replay {
+        /// The endpoint id.
+        id: String,
+        /// The delivery id (dlv_...).
+        delivery: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
 }
 
 /// Flags of `export`.

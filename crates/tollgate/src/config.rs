@@ -38,6 +38,10 @@ struct RawConfig {
     metrics_emf_namespace: String,
     metrics_emf_interval: String,
     database_url: Option<String>,
+    webhook_allow_loopback: bool,
+    webhook_allow_private: bool,
+    webhook_retry_schedule: Option<String>,
+    nats_url: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -63,11 +67,19 @@ impl Default for RawConfig {
             metrics_emf_namespace: "Tollgate".into(),
             metrics_emf_interval: "60s".into(),
             database_url: None,
+            webhook_allow_loopback: false,
+            webhook_allow_private: false,
+            webhook_retry_schedule: None,
+            nats_url: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 20] = [
+const ENV_KEYS: [&str; 24] = [
+    "webhook_allow_loopback",
+    "webhook_allow_private",
+    "webhook_retry_schedule",
+    "nats_url",
     "database_url",
     "metrics_listen",
     "metrics_emf",
@@ -126,6 +138,12 @@ pub struct Config {
     pub emf: Option<(String, Duration)>,
     /// PostgreSQL instead of the embedded SQLite database in `data_dir`.
     pub database_url: Option<String>,
+    /// Which addresses webhooks may be sent to.
+    pub webhook_policy: tollgate_events::target::TargetPolicy,
+    /// Delays between webhook attempts.
+    pub webhook_schedule: tollgate_events::schedule::RetrySchedule,
+    /// NATS for the message-queue sink.
+    pub nats_url: Option<String>,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -222,6 +240,17 @@ impl RawConfig {
         {
             return Err(anyhow!("invalid configuration: `database_url` = {url:?} must start with postgres://"));
         }
+        let webhook_schedule = match self.webhook_retry_schedule.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => tollgate_events::schedule::RetrySchedule::parse(s, |d| {
+                parse_duration(d, false).and_then(|d| Duration::try_from(d).map_err(|e| e.to_string()))
+            })
+            .map_err(|e| anyhow!("invalid configuration: `webhook_retry_schedule`: {e}"))?,
+            None => Default::default(),
+        };
+        let nats_url = self.nats_url.filter(|u| !u.is_empty());
+        if let Some(u) = nats_url.as_deref().filter(|u| !u.starts_with("nats://") && !u.starts_with("tls://")) {
+            return Err(anyhow!("invalid configuration: `nats_url` = {u:?} must start with nats://"));
+        }
         let jwt_algorithm =
             self.jwt_algorithm.parse().map_err(|e| anyhow!("invalid configuration: `jwt_algorithm`: {e}"))?;
         if self.data_dir.as_os_str().is_empty() {
@@ -240,6 +269,12 @@ impl RawConfig {
             metrics_listen,
             emf,
             database_url,
+            webhook_policy: tollgate_events::target::TargetPolicy {
+                allow_loopback: self.webhook_allow_loopback,
+                allow_private: self.webhook_allow_private,
+            },
+            webhook_schedule,
+            nats_url,
             token_leeway: {
                 let d = parse_duration(&self.token_leeway, true)
                     .map_err(|e| anyhow!("invalid configuration: `token_leeway`: {e}"))?;

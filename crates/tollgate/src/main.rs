@@ -56,6 +56,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
         Command::Projects(command) => commands::projects::run(&config, command).await,
         Command::SigningKeys(command) => commands::signing_keys::run(&config, command).await,
         Command::Usage(args) => commands::usage::run(&config, args).await,
+        Command::Webhooks(command) => commands::webhooks::run(&config, command).await,
         Command::Export(args) => commands::transfer::export(&config, args).await,
         Command::Import(args) => commands::transfer::import(&config, args).await,
     }

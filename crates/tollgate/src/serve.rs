@@ -15,6 +15,7 @@ use std::io::Write;
 use tokio::net::TcpListener;
 use tollgate_api::{ApiSettings, AppState, OAuthSettings};
 use tollgate_auth::{SecretKind, SecretToken};
+use tollgate_events::{Dispatcher, DispatcherSettings};
 use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use tollgate_store::{NewApiKeyTemplate, PgStore, SqliteStore, Store};
 use tollgate_telemetry::emf::EmfAggregator;
@@ -31,6 +32,9 @@ pub struct Application {
     listener: TcpListener,
     app: axum::Router,
     header_read_timeout: Duration,
+    /// Tells the webhook dispatcher and the NATS sink to stop.
+    stop: tokio::sync::watch::Sender<bool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -39,17 +43,20 @@ impl Application {
         let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), backend_name(config)));
         let observer = metrics.clone();
         let observer: tollgate_store::sqlite::Observer = Arc::new(move |op, elapsed| observer.db_query(op, elapsed));
+        let publish = config.nats_url.is_some();
         let store: Arc<dyn Store> = match &config.database_url {
             Some(url) => Arc::new(
                 PgStore::connect(url, 16)
                     .await
                     .context("opening PostgreSQL (setting `database_url`)")?
-                    .with_observer(observer),
+                    .with_observer(observer)
+                    .with_event_publishing(publish),
             ),
             None => Arc::new(
                 SqliteStore::open(&config.data_dir)
                     .with_context(|| format!("opening the database in {}", config.data_dir.display()))?
-                    .with_observer(observer),
+                    .with_observer(observer)
+                    .with_event_publishing(publish),
             ),
         };
         bootstrap(store.as_ref()).await?;
@@ -72,7 +79,23 @@ impl Application {
             oauth,
             limits: config.limits,
             metrics_on_main_port: config.metrics_listen.is_none(),
+            webhook_policy: config.webhook_policy,
         };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let hook_metrics = metrics.clone();
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            DispatcherSettings {
+                schedule: config.webhook_schedule.clone(),
+                policy: config.webhook_policy,
+                ..Default::default()
+            },
+            Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
+        );
+        let mut background = vec![tokio::spawn(dispatcher.run(stopped.clone()))];
+        if let Some(url) = &config.nats_url {
+            background.push(tokio::spawn(tollgate_events::nats::run(store.clone(), url.clone(), stopped.clone())));
+        }
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisLimiter::connect(url, "tollgate:rl:")
@@ -100,7 +123,7 @@ impl Application {
             });
         }
         let app = tollgate_api::app(state);
-        Ok(Self { listener, app, header_read_timeout: config.header_read_timeout })
+        Ok(Self { listener, app, header_read_timeout: config.header_read_timeout, stop, background })
     }
 
     /// The address actually bound.
@@ -148,6 +171,11 @@ impl Application {
         tracing::info!("shutting down: draining in-flight requests");
         if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
             tracing::warn!(drain_seconds = DRAIN.as_secs(), "requests still running after the drain period");
+        }
+        // Attempts in progress finish (or their leases expire and another node retries them).
+        let _ = self.stop.send(true);
+        for task in self.background {
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
     }
 }

@@ -7,3 +7,4 @@ pub mod metrics;
 pub mod oauth;
 pub mod resources;
 pub mod usage;
+pub mod webhooks;

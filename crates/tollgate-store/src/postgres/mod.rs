@@ -4,6 +4,7 @@
 //! with an advisory lock so that nodes starting together do not both do it.
 
 mod credentials;
+mod events;
 mod idempotency;
 mod projects;
 mod resources;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
+use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
     Precondition, Project, ProjectId, Resource, ResourceId,
@@ -34,6 +36,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PgStore {
     pool: PgPool,
     observer: Option<Observer>,
+    publish_events: bool,
 }
 
 /// Maps driver errors: connection trouble is retryable, the rest is internal.
@@ -65,12 +68,18 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Internal(format!("migrating PostgreSQL: {e}")))?;
-        Ok(Self { pool, observer: None })
+        Ok(Self { pool, observer: None, publish_events: false })
     }
 
     /// Reports every operation's duration to `observer`.
     pub fn with_observer(mut self, observer: Observer) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Keeps events in the outbox until a message-queue sink marks them published.
+    pub fn with_event_publishing(mut self, publish: bool) -> Self {
+        self.publish_events = publish;
         self
     }
 
@@ -144,7 +153,8 @@ impl Store for PgStore {
         new: NewResource,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        self.timed("create_resource", resources::insert(&self.pool, project, new, idempotency)).await
+        self.timed("create_resource", resources::insert(&self.pool, project, new, idempotency, self.publish_events))
+            .await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
@@ -163,7 +173,66 @@ impl Store for PgStore {
         update: ResourceUpdate,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        self.timed("update_resource", resources::update(&self.pool, project, id, &update, idempotency)).await
+        self.timed(
+            "update_resource",
+            resources::update(&self.pool, project, id, &update, idempotency, self.publish_events),
+        )
+        .await
+    }
+
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> Result<WebhookEndpoint, StoreError> {
+        self.timed("create_webhook", async { events::create_endpoint(&self.pool, &endpoint).await.map(|()| endpoint) })
+            .await
+    }
+
+    async fn list_webhooks(&self, project: ProjectId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.timed("list_webhooks", events::list_endpoints(&self.pool, project)).await
+    }
+
+    async fn get_webhook(&self, project: ProjectId, id: String) -> Result<WebhookEndpoint, StoreError> {
+        self.timed("get_webhook", events::get_endpoint(&self.pool, project, &id)).await
+    }
+
+    async fn delete_webhook(&self, project: ProjectId, id: String) -> Result<(), StoreError> {
+        self.timed("delete_webhook", events::delete_endpoint(&self.pool, project, &id)).await
+    }
+
+    async fn send_test_event(&self, project: ProjectId, id: String) -> Result<Event, StoreError> {
+        self.timed("send_test_event", events::send_test_event(&self.pool, project, &id)).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
+        self.timed("claim_deliveries", events::claim(&self.pool, now, lease, limit)).await
+    }
+
+    async fn record_attempt(&self, delivery: String, result: AttemptResult) -> Result<(), StoreError> {
+        self.timed("record_attempt", events::record_attempt(&self.pool, &delivery, &result)).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        project: ProjectId,
+        endpoint: String,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.timed("list_deliveries", events::list_deliveries(&self.pool, project, &endpoint, limit)).await
+    }
+
+    async fn replay_delivery(&self, project: ProjectId, endpoint: String, delivery: String) -> Result<(), StoreError> {
+        self.timed("replay_delivery", events::replay(&self.pool, project, &endpoint, &delivery)).await
+    }
+
+    async fn unpublished_events(&self, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.timed("unpublished_events", events::unpublished(&self.pool, limit)).await
+    }
+
+    async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        self.timed("mark_published", events::mark_published(&self.pool, &ids)).await
     }
 
     async fn find_idempotency(
@@ -181,7 +250,11 @@ impl Store for PgStore {
         id: ResourceId,
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
-        self.timed("delete_resource", resources::delete(&self.pool, project, id, precondition.as_ref())).await
+        self.timed(
+            "delete_resource",
+            resources::delete(&self.pool, project, id, precondition.as_ref(), self.publish_events),
+        )
+        .await
     }
 
     async fn create_credential(

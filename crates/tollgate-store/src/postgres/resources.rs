@@ -7,6 +7,7 @@ use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
 
+use crate::events::{new_event, resource_event};
 use crate::rows::RawResource;
 use crate::{IdempotencyClaim, ResourceUpdate, StoreError};
 
@@ -50,6 +51,7 @@ pub(super) async fn insert(
     project: ProjectId,
     new: NewResource,
     idempotency: Option<IdempotencyClaim>,
+    publish: bool,
 ) -> Result<Resource, StoreError> {
     let at = now();
     let r = Resource {
@@ -73,6 +75,7 @@ pub(super) async fn insert(
         .execute(&mut *tx)
         .await?;
     write_attributes(&mut tx, &r).await?;
+    super::events::record(&mut tx, &resource_event("resource.created", &r), publish, None).await?;
     if let Some(claim) = idempotency {
         super::idempotency::record(&mut tx, claim, &r).await?;
     }
@@ -150,6 +153,7 @@ pub(super) async fn update(
     id: ResourceId,
     update: &ResourceUpdate,
     idempotency: Option<IdempotencyClaim>,
+    publish: bool,
 ) -> Result<Resource, StoreError> {
     let mut tx = pool.begin().await?;
     let current = locked(&mut tx, project, id).await?;
@@ -182,6 +186,7 @@ pub(super) async fn update(
         .execute(&mut *tx)
         .await?;
     write_attributes(&mut tx, &updated).await?;
+    super::events::record(&mut tx, &resource_event("resource.updated", &updated), publish, None).await?;
     if let Some(claim) = idempotency {
         super::idempotency::record(&mut tx, claim, &updated).await?;
     }
@@ -194,6 +199,7 @@ pub(super) async fn delete(
     project: ProjectId,
     id: ResourceId,
     precondition: Option<&Precondition>,
+    publish: bool,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let current = locked(&mut tx, project, id).await?;
@@ -203,6 +209,8 @@ pub(super) async fn delete(
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM resources WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+    let event = new_event("resource.deleted", project, serde_json::json!({"id": id.to_string()}));
+    super::events::record(&mut tx, &event, publish, None).await?;
     tx.commit().await?;
     Ok(())
 }

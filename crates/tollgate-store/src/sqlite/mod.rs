@@ -3,6 +3,11 @@
 //! reader connections used from tokio's blocking threads.
 
 mod credentials;
+mod events;
+/// Row helpers shared with the PostgreSQL backend.
+pub(crate) mod events_rows {
+    pub(crate) use super::events::{types_column, WebhookEndpointRow};
+}
 mod idempotency;
 mod projects;
 mod resources;
@@ -20,6 +25,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode as SqliteCode};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
+use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
     Precondition, Project, ProjectId, Resource, ResourceId,
@@ -46,6 +52,7 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
     observer: Option<Observer>,
+    publish_events: bool,
 }
 
 impl SqliteStore {
@@ -73,12 +80,18 @@ impl SqliteStore {
             .max_size(READERS)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self { writer: Writer::start(conn), readers, path, observer: None })
+        Ok(Self { writer: Writer::start(conn), readers, path, observer: None, publish_events: false })
     }
 
     /// Reports every operation's duration to `observer`.
     pub fn with_observer(mut self, observer: Observer) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Keeps events in the outbox until a message-queue sink marks them published.
+    pub fn with_event_publishing(mut self, publish: bool) -> Self {
+        self.publish_events = publish;
         self
     }
 
@@ -130,6 +143,78 @@ impl Store for SqliteStore {
     fn pool_state(&self) -> Option<(u32, u32)> {
         let state = self.readers.state();
         Some((state.idle_connections, state.connections - state.idle_connections))
+    }
+
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> Result<WebhookEndpoint, StoreError> {
+        self.timed(
+            "create_webhook",
+            self.writer.write(move |c| events::create_endpoint(c, &endpoint).map(|()| endpoint)),
+        )
+        .await
+    }
+
+    async fn list_webhooks(&self, project: ProjectId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.timed("list_webhooks", self.read(move |c| events::list_endpoints(c, project))).await
+    }
+
+    async fn get_webhook(&self, project: ProjectId, id: String) -> Result<WebhookEndpoint, StoreError> {
+        self.timed("get_webhook", self.read(move |c| events::get_endpoint(c, project, &id))).await
+    }
+
+    async fn delete_webhook(&self, project: ProjectId, id: String) -> Result<(), StoreError> {
+        self.timed("delete_webhook", self.writer.write(move |c| events::delete_endpoint(c, project, &id))).await
+    }
+
+    async fn send_test_event(&self, project: ProjectId, id: String) -> Result<Event, StoreError> {
+        self.timed(
+            "send_test_event",
+            self.writer.write(move |c| {
+                let endpoint = events::get_endpoint(c, project, &id)?;
+                let event = crate::events::new_event(
+                    tollgate_core::webhook::TEST_EVENT,
+                    project,
+                    serde_json::json!({"webhook_id": endpoint.id}),
+                );
+                events::record(c, &event, false, Some(&endpoint.id))?;
+                Ok(event)
+            }),
+        )
+        .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
+        self.timed("claim_deliveries", self.writer.write(move |c| events::claim(c, now, lease, limit))).await
+    }
+
+    async fn record_attempt(&self, delivery: String, result: AttemptResult) -> Result<(), StoreError> {
+        self.timed("record_attempt", self.writer.write(move |c| events::record_attempt(c, &delivery, &result))).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        project: ProjectId,
+        endpoint: String,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.timed("list_deliveries", self.read(move |c| events::list_deliveries(c, project, &endpoint, limit))).await
+    }
+
+    async fn replay_delivery(&self, project: ProjectId, endpoint: String, delivery: String) -> Result<(), StoreError> {
+        self.timed("replay_delivery", self.writer.write(move |c| events::replay(c, project, &endpoint, &delivery)))
+            .await
+    }
+
+    async fn unpublished_events(&self, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.timed("unpublished_events", self.read(move |c| events::claim_unpublished(c, limit))).await
+    }
+
+    async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        self.timed("mark_published", self.writer.write(move |c| events::mark_published(c, &ids))).await
     }
 
     async fn find_idempotency(
@@ -188,7 +273,12 @@ impl Store for SqliteStore {
         new: NewResource,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        self.timed("create_resource", self.writer.write(move |c| resources::insert(c, project, new, idempotency))).await
+        let publish = self.publish_events;
+        self.timed(
+            "create_resource",
+            self.writer.write(move |c| resources::insert(c, project, new, idempotency, publish)),
+        )
+        .await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
@@ -207,9 +297,10 @@ impl Store for SqliteStore {
         update: ResourceUpdate,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
+        let publish = self.publish_events;
         self.timed(
             "update_resource",
-            self.writer.write(move |c| resources::update(c, project, id, &update, idempotency)),
+            self.writer.write(move |c| resources::update(c, project, id, &update, idempotency, publish)),
         )
         .await
     }
@@ -220,9 +311,10 @@ impl Store for SqliteStore {
         id: ResourceId,
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
+        let publish = self.publish_events;
         self.timed(
             "delete_resource",
-            self.writer.write(move |c| resources::delete(c, project, id, precondition.as_ref())),
+            self.writer.write(move |c| resources::delete(c, project, id, precondition.as_ref(), publish)),
         )
         .await
     }

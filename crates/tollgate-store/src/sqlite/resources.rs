@@ -9,6 +9,7 @@ use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
 
+use crate::events::{new_event, resource_event};
 use crate::rows::RawResource;
 use crate::{IdempotencyClaim, ResourceUpdate, StoreError};
 
@@ -19,6 +20,7 @@ pub(super) fn insert(
     project: ProjectId,
     new: NewResource,
     idempotency: Option<IdempotencyClaim>,
+    publish: bool,
 ) -> Result<Resource, StoreError> {
     let at = now();
     let resource = Resource {
@@ -46,6 +48,7 @@ pub(super) fn insert(
         1_i64,
     ])?;
     write_attributes(c, &resource)?;
+    super::events::record(c, &resource_event("resource.created", &resource), publish, None)?;
     if let Some(claim) = idempotency {
         super::idempotency::record(c, claim, &resource)?;
     }
@@ -104,6 +107,7 @@ pub(super) fn update(
     id: ResourceId,
     update: &ResourceUpdate,
     idempotency: Option<IdempotencyClaim>,
+    publish: bool,
 ) -> Result<Resource, StoreError> {
     let current = get(c, project, id)?.ok_or(StoreError::NotFound)?;
     check(update.precondition.as_ref(), current.version)?;
@@ -131,6 +135,7 @@ pub(super) fn update(
     ])?;
     c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?.execute([id.to_string()])?;
     write_attributes(c, &updated)?;
+    super::events::record(c, &resource_event("resource.updated", &updated), publish, None)?;
     if let Some(claim) = idempotency {
         super::idempotency::record(c, claim, &updated)?;
     }
@@ -142,6 +147,7 @@ pub(super) fn delete(
     project: ProjectId,
     id: ResourceId,
     precondition: Option<&Precondition>,
+    publish: bool,
 ) -> Result<(), StoreError> {
     let version: Option<i64> = c
         .prepare_cached("SELECT version FROM resources WHERE id = ?1 AND project_id = ?2")?
@@ -150,6 +156,8 @@ pub(super) fn delete(
     check(precondition, version.ok_or(StoreError::NotFound)?)?;
     c.prepare_cached("DELETE FROM resource_attributes WHERE resource_id = ?1")?.execute([id.to_string()])?;
     c.prepare_cached("DELETE FROM resources WHERE id = ?1")?.execute([id.to_string()])?;
+    let event = new_event("resource.deleted", project, serde_json::json!({"id": id.to_string()}));
+    super::events::record(c, &event, publish, None)?;
     Ok(())
 }
 

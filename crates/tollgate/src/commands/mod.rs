@@ -7,3 +7,4 @@ pub mod signing_keys;
 pub mod transfer;
 pub mod usage;
 pub mod verify;
+pub mod webhooks;

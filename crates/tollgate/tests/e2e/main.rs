@@ -16,6 +16,7 @@ mod projects;
 mod ratelimit;
 mod resources;
 mod transfer;
+mod webhooks;
 
 use serde_json::{json, Value};
 use tollgate_testkit::TestServer;

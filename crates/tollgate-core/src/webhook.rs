@@ -1,0 +1,106 @@
+//! Events and webhooks: the event types, registered endpoints, deliveries and their attempts.
+
+use time::OffsetDateTime;
+
+use crate::ids::ProjectId;
+
+/// The event types a resource change emits.
+pub const EVENT_TYPES: [&str; 3] = ["resource.created", "resource.updated", "resource.deleted"];
+/// The type of the event `webhooks test` sends to one endpoint.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// A recorded event, as the outbox holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// `evt_` + ULID; also the `webhook-id` and the NATS `Nats-Msg-Id`.
+    pub id: String,
+    /// The project it happened in.
+    pub project_id: ProjectId,
+    /// E.g. `resource.created`.
+    pub kind: String,
+    /// `{"type","timestamp","data"}`, exactly the bytes sent.
+    pub payload: String,
+}
+
+/// A registered endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEndpoint {
+    /// `whk_` + ULID.
+    pub id: String,
+    /// The project whose events it receives.
+    pub project_id: ProjectId,
+    /// Where to POST.
+    pub url: String,
+    /// Subscribed event types.
+    pub event_types: Vec<String>,
+    /// `whsec_` + base64 of 32 random bytes: the HMAC key.
+    pub secret: String,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+    /// When deliveries stopped (a receiver answered 410).
+    pub disabled_at: Option<OffsetDateTime>,
+}
+
+/// A delivery due now, with everything needed to make it.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    /// `dlv_` + ULID.
+    pub id: String,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// Where to POST.
+    pub url: String,
+    /// The HMAC key.
+    pub secret: String,
+    /// The event (its id is the `webhook-id`).
+    pub event: Event,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptResult {
+    /// The receiver's status, if it answered.
+    pub status_code: Option<u16>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// What happens next.
+    pub next: NextStep,
+}
+
+/// After an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NextStep {
+    /// Delivered (2xx).
+    Succeeded,
+    /// Try again at this time.
+    RetryAt(OffsetDateTime),
+    /// Out of attempts.
+    Failed,
+    /// The receiver answered 410 Gone: disable the endpoint and fail the delivery.
+    DisableEndpoint,
+}
+
+/// A delivery as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// `dlv_` + ULID.
+    pub id: String,
+    /// The event.
+    pub event_id: String,
+    /// The event's type.
+    pub event_type: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending ones).
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// Each attempt: when, status code, error, duration.
+    pub history: Vec<(OffsetDateTime, Option<u16>, Option<String>, u64)>,
+}

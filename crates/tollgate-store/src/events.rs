@@ -1,0 +1,29 @@
+//! Events as the outbox stores them: the Standard Webhooks payload `{"type","timestamp","data"}`
+//! is rendered once, when the change happens, so every delivery and every retry sends the same
+//! bytes.
+
+use serde_json::{json, Value};
+use tollgate_core::time_fmt::{now, rfc3339};
+use tollgate_core::view::ResourceView;
+use tollgate_core::webhook::Event;
+use tollgate_core::{ProjectId, Resource};
+
+/// A new event of `kind` with `data`.
+pub fn new_event(kind: &str, project: ProjectId, data: Value) -> Event {
+    let payload = json!({"type": kind, "timestamp": rfc3339(now()), "data": data});
+    Event {
+        id: format!("evt_{}", ulid::Ulid::new()),
+        project_id: project,
+        kind: kind.to_owned(),
+        payload: payload.to_string(),
+    }
+}
+
+/// The event of a created or updated resource: the whole resource as the API shows it.
+pub fn resource_event(kind: &str, r: &Resource) -> Event {
+    let view = serde_json::to_value(ResourceView::from(r.clone())).unwrap_or(Value::Null);
+    new_event(kind, r.project_id, view)
+}
+
+/// The delivery id of an event to an endpoint: both ids' ULIDs, so it can be made in SQL.
+pub const DELIVERY_ID_SQL: &str = "'dlv_' || substr(e.id, 5) || substr(w.id, 5)";

@@ -1,0 +1,308 @@
+//! The outbox, webhook endpoints and deliveries on SQLite.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use time::{Duration, OffsetDateTime};
+use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
+use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint};
+use tollgate_core::ProjectId;
+
+use crate::events::DELIVERY_ID_SQL;
+use crate::StoreError;
+
+/// Writes `event` and a pending delivery for every active endpoint subscribed to its type.
+pub(super) fn record(
+    c: &Connection,
+    event: &Event,
+    publish: bool,
+    only_endpoint: Option<&str>,
+) -> Result<(), StoreError> {
+    let at = to_unix_micros(now());
+    c.prepare_cached(
+        "INSERT INTO events (id, project_id, type, payload, created_at, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        event.id,
+        event.project_id.to_string(),
+        event.kind,
+        event.payload,
+        at,
+        (!publish).then_some(at)
+    ])?;
+    c.prepare_cached(&format!(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         SELECT {DELIVERY_ID_SQL}, w.id, e.id, 'pending', 0, ?2, ?2 FROM events e JOIN webhook_endpoints w
+         ON w.project_id = e.project_id AND w.disabled_at IS NULL
+         WHERE e.id = ?1 AND (w.id = ?3 OR (?3 IS NULL AND w.event_types LIKE '% ' || e.type || ' %'))"
+    ))?
+    .execute(params![event.id, at, only_endpoint])?;
+    Ok(())
+}
+
+const ENDPOINT_COLUMNS: &str = "id, project_id, url, event_types, secret, created_at, disabled_at";
+
+fn endpoint(r: &Row<'_>) -> rusqlite::Result<WebhookEndpointRow> {
+    Ok(WebhookEndpointRow {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        url: r.get(2)?,
+        event_types: r.get(3)?,
+        secret: r.get(4)?,
+        created_at: r.get(5)?,
+        disabled_at: r.get(6)?,
+    })
+}
+
+/// An endpoint row before it is checked.
+pub(crate) struct WebhookEndpointRow {
+    pub id: String,
+    pub project_id: String,
+    pub url: String,
+    pub event_types: String,
+    pub secret: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+impl WebhookEndpointRow {
+    pub(crate) fn into_endpoint(self) -> Result<WebhookEndpoint, StoreError> {
+        Ok(WebhookEndpoint {
+            project_id: ProjectId::parse(&self.project_id)
+                .ok_or_else(|| StoreError::Internal(format!("corrupt endpoint {}", self.id)))?,
+            id: self.id,
+            url: self.url,
+            event_types: self.event_types.split_whitespace().map(str::to_owned).collect(),
+            secret: self.secret,
+            created_at: from_unix_micros(self.created_at),
+            disabled_at: self.disabled_at.map(from_unix_micros),
+        })
+    }
+}
+
+/// Stored with a space on both sides, so that `LIKE '% type %'` matches whole types.
+pub(crate) fn types_column(types: &[String]) -> String {
+    format!(" {} ", types.join(" "))
+}
+
+pub(super) fn create_endpoint(c: &Connection, e: &WebhookEndpoint) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)"
+    ))?
+    .execute(params![
+        e.id,
+        e.project_id.to_string(),
+        e.url,
+        types_column(&e.event_types),
+        e.secret,
+        to_unix_micros(e.created_at)
+    ])?;
+    Ok(())
+}
+
+pub(super) fn list_endpoints(c: &Connection, project: ProjectId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE project_id = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([project.to_string()], endpoint)?;
+    rows.map(|r| r.map_err(StoreError::from).and_then(WebhookEndpointRow::into_endpoint)).collect()
+}
+
+pub(super) fn get_endpoint(c: &Connection, project: ProjectId, id: &str) -> Result<WebhookEndpoint, StoreError> {
+    c.prepare_cached(&format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?1 AND project_id = ?2"))?
+        .query_row(params![id, project.to_string()], endpoint)
+        .optional()?
+        .ok_or(StoreError::NotFound)?
+        .into_endpoint()
+}
+
+pub(super) fn delete_endpoint(c: &Connection, project: ProjectId, id: &str) -> Result<(), StoreError> {
+    get_endpoint(c, project, id)?;
+    c.prepare_cached(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?1)",
+    )?
+    .execute([id])?;
+    c.prepare_cached("DELETE FROM webhook_deliveries WHERE endpoint_id = ?1")?.execute([id])?;
+    c.prepare_cached("DELETE FROM webhook_endpoints WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+pub(super) fn claim(
+    c: &Connection,
+    at: OffsetDateTime,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<DeliveryJob>, StoreError> {
+    let now_us = to_unix_micros(at);
+    let ids: Vec<String> = c
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET locked_until = ?2 WHERE id IN (
+               SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+               WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND w.disabled_at IS NULL
+               AND (d.locked_until IS NULL OR d.locked_until <= ?1) ORDER BY d.next_attempt_at LIMIT ?3)
+             RETURNING id",
+        )?
+        .query_map(params![now_us, to_unix_micros(at + lease), limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut jobs = Vec::with_capacity(ids.len());
+    let mut stmt = c.prepare_cached(
+        "SELECT d.id, d.endpoint_id, w.url, w.secret, e.id, e.project_id, e.type, e.payload, d.attempts
+         FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
+         WHERE d.id = ?1",
+    )?;
+    for id in ids {
+        let job = stmt.query_row([&id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, String>(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get::<_, u32>(8)?,
+            ))
+        })?;
+        jobs.push(DeliveryJob {
+            id: job.0,
+            endpoint_id: job.1,
+            url: job.2,
+            secret: job.3,
+            event: Event {
+                id: job.4,
+                project_id: ProjectId::parse(&job.5).ok_or_else(|| StoreError::Internal("corrupt event".into()))?,
+                kind: job.6,
+                payload: job.7,
+            },
+            attempts: job.8,
+        });
+    }
+    Ok(jobs)
+}
+
+pub(super) fn record_attempt(c: &Connection, delivery: &str, result: &AttemptResult) -> Result<(), StoreError> {
+    let at = to_unix_micros(now());
+    let attempts: u32 = c
+        .prepare_cached("SELECT attempts FROM webhook_deliveries WHERE id = ?1")?
+        .query_row([delivery], |r| r.get(0))
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    c.prepare_cached(
+        "INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![delivery, attempts + 1, at, result.status_code, result.error, result.duration_ms as i64])?;
+    let (status, next) = match result.next {
+        NextStep::Succeeded => ("succeeded", at),
+        NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
+        NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
+    };
+    c.prepare_cached(
+        "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, next_attempt_at = ?3, locked_until = NULL
+         WHERE id = ?1",
+    )?
+    .execute(params![delivery, status, next])?;
+    if result.next == NextStep::DisableEndpoint {
+        c.prepare_cached(
+            "UPDATE webhook_endpoints SET disabled_at = ?2 WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = ?1)",
+        )?
+        .execute(params![delivery, at])?;
+    }
+    Ok(())
+}
+
+pub(super) fn list_deliveries(
+    c: &Connection,
+    project: ProjectId,
+    endpoint: &str,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    get_endpoint(c, project, endpoint)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at, d.created_at
+         FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?1 ORDER BY d.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![endpoint, limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, String>(3)?,
+                r.get(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut attempts = c.prepare_cached(
+        "SELECT at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY attempt",
+    )?;
+    rows.into_iter()
+        .map(|(id, event_id, event_type, status, n, next, created)| {
+            let history = attempts
+                .query_map([&id], |r| {
+                    Ok((
+                        from_unix_micros(r.get(0)?),
+                        r.get::<_, Option<u16>>(1)?,
+                        r.get(2)?,
+                        r.get::<_, i64>(3)? as u64,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Delivery {
+                next_attempt_at: (status == "pending").then(|| from_unix_micros(next)),
+                id,
+                event_id,
+                event_type,
+                status,
+                attempts: n,
+                created_at: from_unix_micros(created),
+                history,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn replay(c: &Connection, project: ProjectId, endpoint: &str, delivery: &str) -> Result<(), StoreError> {
+    get_endpoint(c, project, endpoint)?;
+    let changed = c
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3, locked_until = NULL
+             WHERE id = ?1 AND endpoint_id = ?2 AND status = 'failed'",
+        )?
+        .execute(params![delivery, endpoint, to_unix_micros(now())])?;
+    if changed == 0 {
+        return Err(StoreError::Conflict("only a failed delivery of this endpoint can be replayed".into()));
+    }
+    // A receiver that answered 410 may be back: replaying re-enables its endpoint.
+    c.prepare_cached("UPDATE webhook_endpoints SET disabled_at = NULL WHERE id = ?1")?.execute([endpoint])?;
+    Ok(())
+}
+
+pub(super) fn claim_unpublished(c: &Connection, limit: u32) -> Result<Vec<Event>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, project_id, type, payload FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?1",
+    )?;
+    let rows =
+        stmt.query_map([limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)))?;
+    rows.map(|r| {
+        let (id, project, kind, payload) = r?;
+        Ok(Event {
+            project_id: ProjectId::parse(&project)
+                .ok_or_else(|| StoreError::Internal(format!("corrupt event {id}")))?,
+            id,
+            kind,
+            payload,
+        })
+    })
+    .collect()
+}
+
+pub(super) fn mark_published(c: &Connection, ids: &[String]) -> Result<(), StoreError> {
+    let at = to_unix_micros(now());
+    let mut stmt = c.prepare_cached("UPDATE events SET published_at = ?2 WHERE id = ?1")?;
+    for id in ids {
+        stmt.execute(params![id, at])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Webhook endpoints over HTTP and the CLI: registration rules (no internal addresses unless
+//! allowed), listing, tests, deliveries, deletion. Delivery itself is tested with the
+//! `standardwebhooks` reference library in tests/interop.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{server, server_with};
+
+#[tokio::test]
+async fn registration_refuses_internal_addresses_by_default() {
+    let s = server().await;
+    let admin = Some(s.admin_key.as_str());
+    for url in
+        ["http://127.0.0.1:9/h", "http://10.1.2.3/h", "http://169.254.169.254/latest/meta-data", "ftp://x.example/"]
+    {
+        let r = s.call(Method::POST, "/v1/webhooks", admin, Some(&json!({"url": url}))).await;
+        let details = r.assert_error(400, "VALIDATION_FAILED");
+        assert!(details.get("url").is_some(), "{url}: {details}");
+    }
+    let r = s
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            admin,
+            Some(&json!({"url": "http://127.0.0.1:9/h", "event_types": ["resource.exploded"], "x": 1})),
+        )
+        .await;
+    let details = r.assert_error(400, "VALIDATION_FAILED");
+    assert!(details.get("event_types").is_some() && details.get("x").is_some());
+    assert_eq!(s.count_rows("webhook_endpoints"), 0);
+}
+
+#[tokio::test]
+async fn endpoints_tests_and_deliveries() {
+    let s =
+        server_with(&[("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true"), ("TOLLGATE_WEBHOOK_RETRY_SCHEDULE", "1h")]).await;
+    let admin = Some(s.admin_key.as_str());
+    // Nothing listens on port 9: attempts fail and are scheduled again an hour later.
+    let r = s
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            admin,
+            Some(&json!({"url": "http://127.0.0.1:9/h", "event_types": ["resource.deleted"]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = r.body["webhook"]["id"].as_str().unwrap().to_owned();
+    let listed = s.call(Method::GET, "/v1/webhooks", admin, None).await;
+    assert_eq!(listed.body["items"][0]["event_types"], json!(["resource.deleted"]));
+    assert!(!listed.text.contains("whsec_"), "the secret is shown once");
+
+    // Only subscribed types make deliveries; a test event goes to this endpoint alone.
+    let created = s.call(Method::POST, "/v1/resource", admin, Some(&crate::widget("x"))).await;
+    s.call(Method::DELETE, &format!("/v1/resource/{}", created.body["id"].as_str().unwrap()), admin, None).await;
+    let t = s.call(Method::POST, &format!("/v1/webhooks/{id}/test"), admin, None).await;
+    assert_eq!(t.status, 202);
+    assert_eq!(s.count_rows("events"), 3);
+    let mut deliveries = serde_json::Value::Null;
+    for _ in 0..50 {
+        deliveries = s.call(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), admin, None).await.body;
+        if deliveries["items"].as_array().unwrap().iter().all(|d| d["attempts"] == 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let items = deliveries["items"].as_array().unwrap();
+    let types: Vec<&str> = items.iter().map(|d| d["event_type"].as_str().unwrap()).collect();
+    assert_eq!(items.len(), 2, "{deliveries}");
+    assert!(types.contains(&"resource.deleted") && types.contains(&"webhook.test"));
+    for d in items {
+        assert_eq!(d["status"], "pending");
+        assert_eq!(d["attempts"], 1);
+        assert!(d["attempt_history"][0]["error"].is_string());
+        assert!(d["next_attempt_at"].is_string());
+    }
+    // A pending delivery cannot be replayed; unknown ids are 404.
+    let pending = items[0]["id"].as_str().unwrap();
+    s.call(Method::POST, &format!("/v1/webhooks/{id}/deliveries/{pending}/replay"), admin, None)
+        .await
+        .assert_error(400, "VALIDATION_FAILED");
+    s.call(Method::GET, "/v1/webhooks/whk_nope/deliveries", admin, None).await.assert_error(404, "NOT_FOUND");
+
+    // The CLI sees the same endpoint.
+    let out = s.cli(&["webhooks", "list"], None, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
+    assert!(s.cli(&["webhooks", "test", &id], None, &[]).status.success());
+    let out = s.cli(&["webhooks", "deliveries", &id], None, &[]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+
+    assert_eq!(s.call(Method::DELETE, &format!("/v1/webhooks/{id}"), admin, None).await.status, 204);
+    s.call(Method::GET, &format!("/v1/webhooks/{id}"), admin, None).await.assert_error(404, "NOT_FOUND");
+    assert_eq!(s.count_rows("webhook_deliveries"), 0);
+}
