@@ -1,0 +1,99 @@
+/** The client: resource methods over a retrying, authenticating transport. */
+
+import { ApiKeyAuth, OAuthAuth } from "./auth.js";
+import { resolveSettings, type ClientOptions, type Settings } from "./config.js";
+import { Transport } from "./http.js";
+import * as ops from "./operations.js";
+import type {
+  CreateResourceInput,
+  DeleteOptions,
+  IterResourcesParams,
+  ListResourcesParams,
+  RequestOptions,
+  Resource,
+  ResourcePage,
+  ResourcePatch,
+  UpdateOptions,
+  WriteOptions,
+} from "./types.js";
+
+/**
+ * A Tollgate API client. Reuse one per process: it holds the OAuth token and fetch pools
+ * connections.
+ *
+ * Credentials: `apiKey`, or `clientId` + `clientSecret` (OAuth 2.0 client credentials); when
+ * none are given, `TOLLGATE_API_KEY` (or `TOLLGATE_CLIENT_ID` + `TOLLGATE_CLIENT_SECRET`) from
+ * the environment. `endpoint` defaults to `TOLLGATE_ENDPOINT`, then http://127.0.0.1:8080.
+ */
+export class Client {
+  readonly endpoint: string;
+  private readonly settings: Settings;
+  private readonly transport: Transport;
+
+  constructor(options: ClientOptions = {}) {
+    this.settings = resolveSettings(options);
+    this.endpoint = this.settings.endpoint;
+    const credentials = this.settings.credentials;
+    this.transport = new Transport(this.settings, (transport) =>
+      credentials.kind === "oauth"
+        ? new OAuthAuth(credentials, (call) => transport.send(call))
+        : new ApiKeyAuth(credentials.apiKey),
+    );
+  }
+
+  /** Whether this client authenticates with OAuth client credentials (rather than an API key). */
+  get usesOAuth(): boolean {
+    return this.settings.credentials.kind === "oauth";
+  }
+
+  getResource(id: string, options?: RequestOptions): Promise<Resource> {
+    return this.transport.send(ops.getResource(id, options));
+  }
+
+  /**
+   * Creates a resource. A random Idempotency-Key is sent (or `options.idempotencyKey`) so a
+   * retry after a lost response cannot create it twice.
+   */
+  createResource(input: CreateResourceInput, options?: WriteOptions): Promise<Resource> {
+    return this.transport.send(ops.createResource(input, options));
+  }
+
+  /**
+   * Changes the given fields (JSON Merge Patch). With `ifVersion`, rejects with
+   * PreconditionFailedError if the resource is no longer at that version.
+   */
+  updateResource(id: string, patch: ResourcePatch, options?: UpdateOptions): Promise<Resource> {
+    return this.transport.send(ops.updateResource(id, patch, options));
+  }
+
+  deleteResource(id: string, options?: DeleteOptions): Promise<void> {
+    return this.transport.send(ops.deleteResource(id, options));
+  }
+
+  /** One page, by number (`page`) or by cursor (`cursor: ""` for the first page). */
+  listResources(params?: ListResourcesParams, options?: RequestOptions): Promise<ResourcePage> {
+    return this.transport.send(ops.listResources(params, options));
+  }
+
+  /**
+   * Every matching resource, oldest first, fetched page by page by cursor (stable while
+   * resources are added, unlike page numbers): `for await (const r of client.iterResources())`.
+   */
+  async *iterResources(params: IterResourcesParams = {}, options?: RequestOptions): AsyncGenerator<Resource, void, undefined> {
+    let cursor = "";
+    for (;;) {
+      const page = await this.listResources({ perPage: 100, ...params, cursor }, options);
+      yield* page.items;
+      if (!page.next_cursor) return;
+      cursor = page.next_cursor;
+    }
+  }
+
+  /**
+   * Calls any endpoint (e.g. `/v1/usage`) with this client's auth and retries; resolves to the
+   * decoded JSON body (undefined when empty).
+   */
+  request<T = unknown>(method: string, path: string, request?: ops.RawRequest): Promise<T> {
+    return this.transport.send(ops.raw<T>(method, path, request));
+  }
+}

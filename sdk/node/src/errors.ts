@@ -1,0 +1,134 @@
+/**
+ * The errors the SDK throws, one class per kind of failure a caller handles differently. Every
+ * API error carries the server's envelope (`code`, `message`, `details`, `requestId`) so that a
+ * log line or a support ticket can quote the exact request the server saw.
+ */
+
+export interface TollgateErrorFields {
+  /** HTTP status; undefined when no response arrived. */
+  status?: number;
+  code?: string;
+  details?: Record<string, unknown>;
+  requestId?: string;
+  cause?: unknown;
+}
+
+/** Base of every error this SDK throws. */
+export class TollgateError extends Error {
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly details: Record<string, unknown>;
+  readonly requestId: string | undefined;
+
+  constructor(message: string, fields: TollgateErrorFields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = new.target.name;
+    this.status = fields.status;
+    this.code = fields.code;
+    this.details = fields.details ?? {};
+    this.requestId = fields.requestId;
+  }
+}
+
+/** 401: the key or token is missing, malformed, expired or revoked (also OAuth token failures). */
+export class AuthenticationError extends TollgateError {}
+
+/** 403: the credential is valid but lacks the scope; `details.required_scope` names it. */
+export class PermissionDeniedError extends TollgateError {}
+
+/** 404: no such resource in the credential's project (also for malformed ids). */
+export class NotFoundError extends TollgateError {}
+
+/** 400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why. */
+export class ValidationError extends TollgateError {}
+
+/** 409: e.g. IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running. */
+export class ConflictError extends TollgateError {}
+
+/** 412: `ifVersion` named an older version; `details.current_version` is the live one. */
+export class PreconditionFailedError extends TollgateError {}
+
+/** 429: over the credential's limit; wait `retryAfter` seconds before trying again. */
+export class RateLimitError extends TollgateError {
+  /** Seconds, from `Retry-After` or `details.retry_after`; undefined when the server gave neither. */
+  readonly retryAfter: number | undefined;
+
+  constructor(message: string, fields: TollgateErrorFields & { retryAfter?: number | undefined } = {}) {
+    super(message, fields);
+    this.retryAfter = fields.retryAfter;
+  }
+}
+
+/** 5xx: the server (or a proxy in front of it) failed; safe requests are retried first. */
+export class ServerError extends TollgateError {}
+
+/** No response: the connection could not be made or was dropped. */
+export class APIConnectionError extends TollgateError {}
+
+/** No response within the client's timeout. */
+export class APITimeoutError extends APIConnectionError {}
+
+const BY_STATUS: Record<number, typeof TollgateError> = {
+  400: ValidationError,
+  401: AuthenticationError,
+  403: PermissionDeniedError,
+  404: NotFoundError,
+  409: ConflictError,
+  412: PreconditionFailedError,
+  413: ValidationError,
+  415: ValidationError,
+  422: ValidationError,
+};
+
+/**
+ * The typed error for a non-2xx response. Understands the API's envelope
+ * `{"error": {"code", ...}}`, the OAuth endpoints' RFC 6749 form
+ * `{"error": "invalid_client", "error_description": ...}`, and anything else by status alone.
+ */
+export function errorFromResponse(status: number, statusText: string, headers: Headers, bodyText: string): TollgateError {
+  const body = parseJson(bodyText);
+  let code = `HTTP_${status}`;
+  let message = statusText || "HTTP error";
+  let details: Record<string, unknown> = {};
+  let requestId: string | undefined;
+  const error = isObject(body) ? body.error : undefined;
+  if (isObject(error)) {
+    if (typeof error.code === "string" && error.code) code = error.code;
+    if (typeof error.message === "string" && error.message) message = error.message;
+    if (isObject(error.details)) details = error.details;
+    if (typeof error.request_id === "string") requestId = error.request_id;
+  } else if (typeof error === "string" && isObject(body)) {
+    code = error;
+    message = typeof body.error_description === "string" ? body.error_description : error;
+  }
+  requestId ??= headers.get("x-request-id") ?? undefined;
+  const fields = { status, code, details, requestId };
+  if (status === 429) return new RateLimitError(message, { ...fields, retryAfter: retryAfterSeconds(headers, details) });
+  const Class = BY_STATUS[status] ?? (status >= 500 ? ServerError : TollgateError);
+  return new Class(message, fields);
+}
+
+/** Seconds to wait, from `Retry-After` (delta-seconds or an HTTP date), else `details.retry_after`. */
+export function retryAfterSeconds(headers: Headers, details: Record<string, unknown> = {}): number | undefined {
+  const header = headers.get("retry-after")?.trim();
+  if (header) {
+    if (/^\d+(\.\d+)?$/.test(header)) return Number(header);
+    const when = Date.parse(header);
+    if (!Number.isNaN(when)) return Math.max(0, (when - Date.now()) / 1000);
+  }
+  const fromBody = details.retry_after;
+  return typeof fromBody === "number" && fromBody >= 0 ? fromBody : undefined;
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,41 @@
+/**
+ * TypeScript/JavaScript client for the Tollgate resource API.
+ *
+ *     import { Client } from "@tollgate/sdk";
+ *     const tg = new Client(); // TOLLGATE_API_KEY and TOLLGATE_ENDPOINT from the environment
+ *     for await (const resource of tg.iterResources({ type: "machine" })) console.log(resource.id);
+ */
+
+export { Client } from "./client.js";
+export type { ClientOptions } from "./config.js";
+export {
+  APIConnectionError,
+  APITimeoutError,
+  AuthenticationError,
+  ConflictError,
+  NotFoundError,
+  PermissionDeniedError,
+  PreconditionFailedError,
+  RateLimitError,
+  ServerError,
+  TollgateError,
+  ValidationError,
+} from "./errors.js";
+export type { TollgateErrorFields } from "./errors.js";
+export type { RawRequest } from "./operations.js";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
+export type {
+  CreateResourceInput,
+  DeleteOptions,
+  IterResourcesParams,
+  JsonValue,
+  ListResourcesParams,
+  RequestOptions,
+  Resource,
+  ResourcePage,
+  ResourcePatch,
+  ResourceStatus,
+  UpdateOptions,
+  WriteOptions,
+} from "./types.js";
+export { VERSION } from "./version.js";

@@ -1,0 +1,49 @@
+"""Python client for the Tollgate resource API.
+
+    from tollgate import Client
+    with Client() as tg:              # TOLLGATE_API_KEY and TOLLGATE_ENDPOINT from the environment
+        for resource in tg.iter_resources(type="machine"):
+            print(resource.id, resource.name)
+"""
+
+from ._operations import UNSET
+from ._retry import RetryPolicy
+from ._version import __version__
+from .async_client import AsyncClient
+from .client import Client
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitError,
+    ServerError,
+    TollgateError,
+    ValidationError,
+)
+from .models import Resource, ResourcePage, ResourceStatus
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "Resource",
+    "ResourcePage",
+    "ResourceStatus",
+    "RetryPolicy",
+    "ServerError",
+    "TollgateError",
+    "UNSET",
+    "ValidationError",
+    "__version__",
+]

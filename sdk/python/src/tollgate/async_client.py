@@ -1,0 +1,224 @@
+"""The asynchronous client: the same surface as `Client`, awaited (asyncio or trio, via anyio)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+
+from . import _operations as ops
+from ._base import DEFAULT_TIMEOUT, ClientBase
+from ._http import Call, build_request, connection_error, default_headers, never_sent
+from ._oauth import token_error
+from ._operations import UNSET, Unset
+from .errors import TollgateError, error_from_response
+from .models import Resource, ResourcePage, ResourceStatus
+
+T = TypeVar("T")
+
+
+class AsyncClient(ClientBase):
+    """An async Tollgate API client. Safe to share between tasks of one event loop; reuse it
+    (it pools connections) and close it with `await client.aclose()` or `async with`.
+
+    Credentials: `api_key`, or `client_id` + `client_secret` (OAuth 2.0 client credentials,
+    optionally narrowed to `scope`); when none are given, `TOLLGATE_API_KEY` (or
+    `TOLLGATE_CLIENT_ID` + `TOLLGATE_CLIENT_SECRET`) from the environment. `endpoint` defaults
+    to `TOLLGATE_ENDPOINT`, then `http://127.0.0.1:8080`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        endpoint: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scope: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        max_retry_wait: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            endpoint=endpoint,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=scope,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            max_retry_wait=max_retry_wait,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.endpoint, timeout=timeout, headers=default_headers(), transport=transport
+        )
+        self._token_lock: anyio.Lock | None = None  # made on first use, inside the event loop
+
+    # --- resources -------------------------------------------------------------------------
+
+    async def get_resource(self, resource_id: str) -> Resource:
+        return await self._run(ops.get_resource(resource_id))
+
+    async def create_resource(
+        self,
+        name: str,
+        type: str,
+        *,
+        status: ResourceStatus | None = None,
+        attributes: Mapping[str, str] | None = None,
+        data: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """Creates a resource. A random Idempotency-Key is sent (or yours) so a retry after a
+        lost response cannot create it twice."""
+        return await self._run(
+            ops.create_resource(
+                name, type, status=status, attributes=attributes, data=data, idempotency_key=idempotency_key
+            )
+        )
+
+    async def update_resource(
+        self,
+        resource_id: str,
+        *,
+        name: str | Unset = UNSET,
+        type: str | Unset = UNSET,
+        status: ResourceStatus | Unset = UNSET,
+        attributes: Mapping[str, str | None] | Unset = UNSET,
+        data: Any = UNSET,
+        if_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Resource:
+        """Changes the given fields (JSON Merge Patch): an attribute set to None is removed,
+        `data=None` clears data. With `if_version`, fails with PreconditionFailedError if the
+        resource is no longer at that version."""
+        patch = ops.merge_patch(name=name, type=type, status=status, attributes=attributes, data=data)
+        return await self._run(
+            ops.update_resource(resource_id, patch, if_version=if_version, idempotency_key=idempotency_key)
+        )
+
+    async def delete_resource(self, resource_id: str, *, if_version: int | None = None) -> None:
+        await self._run(ops.delete_resource(resource_id, if_version=if_version))
+
+    async def list_resources(
+        self,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        type: str | None = None,
+        status: ResourceStatus | None = None,
+        attributes: Mapping[str, str] | None = None,
+        cursor: str | None = None,
+    ) -> ResourcePage:
+        """One page, by number (`page`) or by cursor (`cursor=""` for the first page)."""
+        return await self._run(
+            ops.list_resources(
+                page=page, per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor
+            )
+        )
+
+    async def iter_resources(
+        self,
+        *,
+        per_page: int = 100,
+        type: str | None = None,
+        status: ResourceStatus | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Resource]:
+        """Every matching resource, oldest first, fetched page by page by cursor (stable while
+        resources are added, unlike page numbers)."""
+        cursor = ""
+        while True:
+            page = await self.list_resources(
+                per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor
+            )
+            for item in page.items:
+                yield item
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = UNSET,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Calls any endpoint (e.g. `/v1/usage`) with this client's auth and retries, and
+        returns the decoded JSON body (None when empty)."""
+        return await self._run(ops.raw(method, path, params=params, json=json, headers=headers))
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def _run(self, call: Call[T]) -> T:
+        return call.parse(await self._send(call))
+
+    async def _send(self, call: Call[Any]) -> httpx.Response:
+        policy = self.retry_policy
+        retries = 0
+        renewed_token = False
+        while True:
+            auth = await self._auth_headers() if call.authenticate else {}
+            try:
+                response = await self._http.send(build_request(self._http, call, auth))
+            except httpx.TransportError as exc:
+                error: TollgateError = connection_error(exc)
+                wait = policy.delay(retries, error, replayable=call.may_replay or never_sent(exc))
+                if wait is None:
+                    raise error from exc
+            else:
+                if response.is_success:
+                    return response
+                if response.status_code == 401 and self.uses_oauth and call.authenticate and not renewed_token:
+                    # The cached token was revoked or expired early: get a new one, once.
+                    self._tokens.invalidate(auth["Authorization"].removeprefix("Bearer "))
+                    renewed_token = True
+                    continue
+                error = error_from_response(response)
+                wait = policy.delay(retries, error, replayable=call.may_replay)
+                if wait is None:
+                    raise error
+            await anyio.sleep(wait)
+            retries += 1
+
+    async def _auth_headers(self) -> dict[str, str]:
+        if not self.uses_oauth:
+            return self._key_headers()
+        if self._token_lock is None:
+            self._token_lock = anyio.Lock()
+        async with self._token_lock:
+            token = self._tokens.current()
+            if token is None:
+                try:
+                    token = await self._run(self._token_call())
+                except TollgateError as exc:
+                    mapped = token_error(exc)
+                    if mapped is exc:
+                        raise
+                    raise mapped from exc
+                self._tokens.store(token)
+        return {"Authorization": f"Bearer {token.value}"}

@@ -1,0 +1,159 @@
+"""The exceptions the SDK raises, one class per kind of failure a caller handles differently.
+
+Every API error carries the server's envelope (`code`, `message`, `details`, `request_id`) so
+that a log line or a support ticket can quote the exact request the server saw.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+
+class TollgateError(Exception):
+    """Base of every error this SDK raises.
+
+    `status` is the HTTP status, or None when no response arrived (network failures).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.details: dict[str, Any] = dict(details or {})
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [f"{self.status}" if self.status else None, self.code, self.message]
+        text = " ".join(p for p in parts if p)
+        return f"{text} (request_id={self.request_id})" if self.request_id else text
+
+
+class AuthenticationError(TollgateError):
+    """401: the key or token is missing, malformed, expired or revoked (also OAuth token failures)."""
+
+
+class PermissionDeniedError(TollgateError):
+    """403: the credential is valid but lacks the scope; `details["required_scope"]` names it."""
+
+
+class NotFoundError(TollgateError):
+    """404: no such resource in the credential's project (also for malformed ids)."""
+
+
+class ValidationError(TollgateError):
+    """400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why."""
+
+
+class ConflictError(TollgateError):
+    """409: e.g. IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running."""
+
+
+class PreconditionFailedError(TollgateError):
+    """412: `if_version` named an older version; `details["current_version"]` is the live one."""
+
+
+class RateLimitError(TollgateError):
+    """429: over the credential's limit; wait `retry_after` seconds before trying again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(TollgateError):
+    """5xx: the server (or a proxy in front of it) failed; safe requests are retried first."""
+
+
+class APIConnectionError(TollgateError):
+    """No response: the connection could not be made or was dropped."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No response within the client's timeout."""
+
+
+_BY_STATUS: dict[int, type[TollgateError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    413: ValidationError,
+    415: ValidationError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def error_from_response(response: httpx.Response) -> TollgateError:
+    """Builds the typed error for a non-2xx response.
+
+    Understands the API's envelope `{"error": {"code", ...}}`, the OAuth endpoints' RFC 6749
+    form `{"error": "invalid_client", "error_description": ...}`, and anything else (a proxy's
+    HTML page) by status alone.
+    """
+    status = response.status_code
+    body = _json_or_none(response)
+    code, message = f"HTTP_{status}", response.reason_phrase or "HTTP error"
+    details: dict[str, Any] = {}
+    request_id: str | None = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code = str(error.get("code") or code)
+        message = str(error.get("message") or message)
+        if isinstance(error.get("details"), dict):
+            details = error["details"]
+        request_id = error.get("request_id")
+    elif isinstance(error, str) and isinstance(body, dict):
+        code = error
+        message = str(body.get("error_description") or error)
+    request_id = request_id or response.headers.get("x-request-id")
+    fields: dict[str, Any] = {"status": status, "code": code, "details": details, "request_id": request_id}
+    if status == 429:
+        return RateLimitError(message, retry_after=retry_after_seconds(response, details), **fields)
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else TollgateError)
+    return cls(message, **fields)
+
+
+def retry_after_seconds(response: httpx.Response, details: Mapping[str, Any] | None = None) -> float | None:
+    """Seconds to wait, from `Retry-After` (delta-seconds or an HTTP date), else `details.retry_after`."""
+    header = response.headers.get("retry-after")
+    if header:
+        header = header.strip()
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    value = (details or {}).get("retry_after")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return max(0.0, float(value))
+    return None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content) if response.content else None
+    except ValueError:
+        return None
