@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod middleware;
 pub mod oauth;
+pub mod openapi;
 pub mod router;
 pub mod routes;
 pub mod state;

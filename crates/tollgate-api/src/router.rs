@@ -17,6 +17,7 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
         // Operations, no authentication.
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/openapi.json", get(health::openapi))
         // Resources: resource:read / resource:write (routes/resources).
         .route("/v1/resource", post(resources::create::create_resource).get(resources::list::list_resources))
         .route(

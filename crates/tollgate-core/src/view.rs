@@ -7,7 +7,8 @@ use crate::resource::{Attributes, Resource};
 use crate::time_fmt::rfc3339;
 
 /// A resource as the API sends it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R", "name": "Build server", "type": "machine", "status": "active", "attributes": {"region": "eu-west-1"}, "data": {"cpus": 8}, "created_at": "2026-11-24T12:00:00.123456Z", "updated_at": "2026-11-24T12:00:00.123456Z", "version": 1}))]
 pub struct ResourceView {
     /// `res_` + ULID.
     pub id: String,
@@ -17,10 +18,11 @@ pub struct ResourceView {
     #[serde(rename = "type")]
     pub kind: String,
     /// `active` or `archived`.
+    #[schema(value_type = String, pattern = "^(active|archived)$")]
     pub status: &'static str,
     /// Flat string map.
     pub attributes: Attributes,
-    /// Any JSON.
+    /// Any JSON (at most 256 KiB).
     pub data: Value,
     /// RFC 3339, UTC.
     pub created_at: String,

@@ -42,6 +42,8 @@ pub enum Command {
     /// Register, list, delete and test webhook endpoints; list and replay deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Print the OpenAPI 3.1 document (what /openapi.json serves).
+    Openapi,
     /// Write projects, settings, keys and clients (digests only) and resources as JSON Lines.
     Export(ExportArgs),
     /// Read an export into this backend in one transaction (idempotent).

@@ -57,6 +57,10 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
         Command::SigningKeys(command) => commands::signing_keys::run(&config, command).await,
         Command::Usage(args) => commands::usage::run(&config, args).await,
         Command::Webhooks(command) => commands::webhooks::run(&config, command).await,
+        Command::Openapi => {
+            print!("{}", tollgate_api::openapi::json());
+            Ok(0)
+        }
         Command::Export(args) => commands::transfer::export(&config, args).await,
         Command::Import(args) => commands::transfer::import(&config, args).await,
     }

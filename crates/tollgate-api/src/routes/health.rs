@@ -23,3 +23,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         }
     }
 }
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document.
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::json())
+}

@@ -11,6 +11,7 @@ mod idempotency;
 mod keys;
 mod metrics;
 mod oauth;
+mod openapi;
 mod ops;
 mod projects;
 mod ratelimit;
