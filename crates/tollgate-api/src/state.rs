@@ -25,6 +25,8 @@ pub struct ApiSettings {
     pub oauth: OAuthSettings,
     /// Default rate limits and failure policy.
     pub limits: LimitSettings,
+    /// Record request metrics (false only to measure their cost).
+    pub metrics_enabled: bool,
     /// Which addresses webhooks may be sent to.
     pub webhook_policy: tollgate_events::target::TargetPolicy,
     /// Serve `/metrics` on the main port (admin credential required); false when a separate

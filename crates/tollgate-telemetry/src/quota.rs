@@ -17,8 +17,9 @@ pub struct ClassSummary {
     pub above_90: usize,
 }
 
-/// (credential, class) -> (ratio, when observed, the window it applies to).
-type Observations = HashMap<(String, &'static str), (f64, Instant, Duration)>;
+/// (hash of the credential id, class) -> (ratio, when observed, the window it applies to).
+/// Hashing keeps the per-request update free of allocation; ids are never exported anyway.
+type Observations = HashMap<(u64, &'static str), (f64, Instant, Duration)>;
 
 /// Latest observed use per (credential, class).
 #[derive(Default)]
@@ -29,8 +30,11 @@ pub struct QuotaTracker {
 impl QuotaTracker {
     /// Records a credential's use after a request.
     pub fn observe(&self, credential: &str, class: &'static str, ratio: f64, window: Duration) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        credential.hash(&mut h);
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.insert((credential.to_owned(), class), (ratio, Instant::now(), window));
+        e.insert((h.finish(), class), (ratio, Instant::now(), window));
     }
 
     /// Per class: the highest ratio and the threshold counts, dropping stale entries.

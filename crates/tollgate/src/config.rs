@@ -42,6 +42,8 @@ struct RawConfig {
     webhook_allow_private: bool,
     webhook_retry_schedule: Option<String>,
     nats_url: Option<String>,
+    metrics_enabled: bool,
+    log_level: String,
 }
 
 impl Default for RawConfig {
@@ -71,11 +73,15 @@ impl Default for RawConfig {
             webhook_allow_private: false,
             webhook_retry_schedule: None,
             nats_url: None,
+            metrics_enabled: true,
+            log_level: "info".into(),
         }
     }
 }
 
-const ENV_KEYS: [&str; 24] = [
+const ENV_KEYS: [&str; 26] = [
+    "metrics_enabled",
+    "log_level",
     "webhook_allow_loopback",
     "webhook_allow_private",
     "webhook_retry_schedule",
@@ -144,6 +150,10 @@ pub struct Config {
     pub webhook_schedule: tollgate_events::schedule::RetrySchedule,
     /// NATS for the message-queue sink.
     pub nats_url: Option<String>,
+    /// Record request metrics.
+    pub metrics_enabled: bool,
+    /// Lowest level logged: trace, debug, info, warn, error or off (`debug` overrides it).
+    pub log_level: String,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -251,6 +261,12 @@ impl RawConfig {
         if let Some(u) = nats_url.as_deref().filter(|u| !u.starts_with("nats://") && !u.starts_with("tls://")) {
             return Err(anyhow!("invalid configuration: `nats_url` = {u:?} must start with nats://"));
         }
+        if !["trace", "debug", "info", "warn", "error", "off"].contains(&self.log_level.as_str()) {
+            return Err(anyhow!(
+                "invalid configuration: `log_level` = {:?} must be trace, debug, info, warn, error or off",
+                self.log_level
+            ));
+        }
         let jwt_algorithm =
             self.jwt_algorithm.parse().map_err(|e| anyhow!("invalid configuration: `jwt_algorithm`: {e}"))?;
         if self.data_dir.as_os_str().is_empty() {
@@ -275,6 +291,8 @@ impl RawConfig {
             },
             webhook_schedule,
             nats_url,
+            metrics_enabled: self.metrics_enabled,
+            log_level: self.log_level.clone(),
             token_leeway: {
                 let d = parse_duration(&self.token_leeway, true)
                     .map_err(|e| anyhow!("invalid configuration: `token_leeway`: {e}"))?;

@@ -12,10 +12,10 @@ use crate::cli::LogFormat;
 /// Installs the global subscriber; keep the guard alive until exit so buffered lines flush.
 /// The returned writer shares the same non-blocking stdout, for other line-oriented output
 /// (EMF) that must not interleave with log lines.
-pub fn init(format: LogFormat, debug: bool) -> (WorkerGuard, NonBlocking) {
+pub fn init(format: LogFormat, debug: bool, level: &str) -> (WorkerGuard, NonBlocking) {
     let (writer, guard) =
         tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(true).finish(std::io::stdout());
-    let level = if debug { "debug" } else { "info" };
+    let level = if debug { "debug" } else { level };
     let filter = EnvFilter::new(format!("{level},hyper=warn,h2=warn,tower=warn"));
     let json = match format {
         LogFormat::Json => true,

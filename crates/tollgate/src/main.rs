@@ -35,7 +35,7 @@ async fn main() {
 async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
     match cli.command {
         Command::Serve(_) => {
-            let (guard, stdout) = logging::init(config.log_format, config.debug);
+            let (guard, stdout) = logging::init(config.log_format, config.debug, &config.log_level);
             let app = serve::Application::build(&config, stdout).await?;
             let addr = app.local_addr()?;
             tracing::info!(

@@ -80,6 +80,7 @@ impl Application {
             limits: config.limits,
             metrics_on_main_port: config.metrics_listen.is_none(),
             webhook_policy: config.webhook_policy,
+            metrics_enabled: config.metrics_enabled,
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let hook_metrics = metrics.clone();

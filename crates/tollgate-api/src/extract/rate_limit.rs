@@ -34,7 +34,10 @@ pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClas
 
 /// The limiter key of a credential's class.
 pub fn limiter_key(principal: &Principal, class: RouteClass) -> String {
-    format!("{}:{}", principal.credential, class.as_str())
+    let mut key = principal.credential.to_string();
+    key.push(':');
+    key.push_str(class.as_str());
+    key
 }
 
 /// Counts the request; `Err` is the 429 to answer with.
@@ -46,7 +49,8 @@ pub async fn enforce(
 ) -> Result<(), ApiError> {
     let class = class_of(method);
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
-    let decision = match state.limiter.acquire(&limiter_key(principal, class), quota).await {
+    let key = limiter_key(principal, class);
+    let decision = match state.limiter.acquire(&key, quota).await {
         Ok(d) => d,
         Err(e) => {
             state.metrics.ratelimit_backend_error();
@@ -61,7 +65,7 @@ pub async fn enforce(
         ctx.set_rate_limit(class, decision);
     }
     let ratio = f64::from(decision.used) / f64::from(quota.limit);
-    state.metrics.quota.observe(&principal.credential.to_string(), class.as_str(), ratio, quota.window);
+    state.metrics.quota.observe(&key, class.as_str(), ratio, quota.window);
     if decision.allowed {
         Ok(())
     } else {

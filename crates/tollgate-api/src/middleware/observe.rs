@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// Wraps one request.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let _in_flight = state.metrics.request_started();
+    let _in_flight = state.settings.metrics_enabled.then(|| state.metrics.request_started());
     let id = pick_request_id(req.headers());
     let ctx = Arc::new(RequestContext::default());
     req.extensions_mut().insert(ctx.clone());
@@ -33,7 +33,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    state.metrics.observe_request(method.as_str(), &route, status, elapsed);
+    if state.settings.metrics_enabled {
+        state.metrics.observe_request(method.as_str(), &route, status, elapsed);
+    }
     if let Some(emf) = &state.emf {
         emf.record(method.as_str(), &route, status, elapsed);
     }

@@ -109,18 +109,16 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Runs a read on a pooled connection, inline: SQLite point reads take microseconds, less
+    /// than handing them to a blocking thread and back, and WAL readers never wait for writers.
+    /// Reads are bounded (a page is at most 100 rows), so the runtime thread is not held long.
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            f(&conn)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("reader task failed: {e}")))?
+        let conn = self.readers.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        f(&conn)
     }
 }
 
