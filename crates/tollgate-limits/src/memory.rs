@@ -5,29 +5,36 @@
 //! little longer than its own window: limits err on the strict side (by at most 0.1% of the
 //! window), never the lenient one. Requests further apart keep their exact times.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+// Fx rather than SipHash: keys are server-minted credential ids, not chosen by callers, so
+// hash flooding is not a concern, and this hash runs on every request.
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::{Decision, LimiterError, Quota, RateLimiter};
 
 const SHARDS: usize = 16;
 
-/// (first admitted, last admitted, how many), oldest first.
-type Log = VecDeque<(Instant, Instant, u32)>;
+/// One key's admitted requests: (first admitted, last admitted, how many), oldest first, and
+/// their sum, kept so that a check costs the same however long the log is.
+#[derive(Default)]
+struct Log {
+    slots: VecDeque<(Instant, Instant, u32)>,
+    used: u32,
+}
 
 /// The limiter.
 pub struct MemoryLimiter {
-    shards: Vec<Mutex<HashMap<String, Log>>>,
+    shards: Vec<Mutex<FxHashMap<String, Log>>>,
 }
 
 impl Default for MemoryLimiter {
     fn default() -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Self { shards: (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect() }
     }
 }
 
@@ -39,39 +46,45 @@ impl MemoryLimiter {
 
     /// The decision at `now`; `consume` counts the request when admitted.
     pub fn check_at(&self, key: &str, quota: Quota, now: Instant, consume: bool) -> Decision {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        let shard = &self.shards[(hasher.finish() as usize) % SHARDS];
+        let shard = &self.shards[(FxBuildHasher.hash_one(key) as usize) % SHARDS];
         let mut logs = shard.lock().unwrap_or_else(|p| p.into_inner());
-        if !logs.contains_key(key) {
-            logs.insert(key.to_owned(), Log::new());
-        }
-        let log = logs.get_mut(key).expect("inserted above");
-        while log.front().is_some_and(|(_, last, _)| now.saturating_duration_since(*last) >= quota.window) {
-            log.pop_front();
-        }
-        let mut used: u32 = log.iter().map(|(_, _, n)| *n).sum();
-        // A lowered limit may leave more than it allows: forget the oldest extras.
-        while used > quota.limit {
-            let (first, last, n) = log.pop_front().expect("used > 0");
-            if n > used - quota.limit {
-                log.push_front((first, last, n - (used - quota.limit)));
+        // One lookup in the common case; the key is copied only the first time it is seen.
+        let log = match logs.get_mut(key) {
+            Some(log) => log,
+            None => logs.entry(key.to_owned()).or_default(),
+        };
+        while let Some(&(_, last, n)) = log.slots.front() {
+            if now.saturating_duration_since(last) < quota.window {
+                break;
             }
-            used = used.min(quota.limit);
+            log.slots.pop_front();
+            log.used -= n;
         }
-        let allowed = used < quota.limit;
+        // A lowered limit may leave more than it allows: forget the oldest extras.
+        while log.used > quota.limit {
+            let excess = log.used - quota.limit;
+            let (first, last, n) = log.slots.pop_front().expect("used > 0");
+            log.used -= n;
+            if n > excess {
+                log.slots.push_front((first, last, n - excess));
+                log.used += n - excess;
+            }
+        }
+        let allowed = log.used < quota.limit;
         if allowed && consume {
             let slot = quota.window / 1024;
-            match log.back_mut() {
+            match log.slots.back_mut() {
                 Some((first, last, n)) if now.saturating_duration_since(*first) < slot => {
                     *last = now;
                     *n += 1;
                 }
-                _ => log.push_back((now, now, 1)),
+                _ => log.slots.push_back((now, now, 1)),
             }
-            used += 1;
+            log.used += 1;
         }
+        let used = log.used;
         let reset_after = log
+            .slots
             .front()
             .map(|(_, last, _)| (*last + quota.window).saturating_duration_since(now))
             .unwrap_or(Duration::ZERO);
@@ -126,9 +139,26 @@ mod tests {
         for i in 0..200_000u64 {
             assert!(l.check_at("k", q, t0 + Duration::from_micros(i * 50), true).allowed);
         }
-        let shard = l.shards.iter().map(|s| s.lock().unwrap().get("k").map(|log| log.len())).find_map(|x| x).unwrap();
+        let shard =
+            l.shards.iter().map(|s| s.lock().unwrap().get("k").map(|log| log.slots.len())).find_map(|x| x).unwrap();
         assert!(shard <= 1025, "{shard} slots");
         assert_eq!(l.check_at("k", q, t0 + Duration::from_secs(10), false).used, 200_000);
+    }
+
+    #[test]
+    fn a_lowered_limit_forgets_the_oldest_extras() {
+        let l = MemoryLimiter::new();
+        let t0 = Instant::now();
+        for i in 0..10u64 {
+            l.check_at("k", Quota { limit: 10, window: Duration::from_secs(60) }, t0 + Duration::from_secs(i), true);
+        }
+        let lowered = Quota { limit: 4, window: Duration::from_secs(60) };
+        let d = l.check_at("k", lowered, t0 + Duration::from_secs(20), true);
+        assert!(!d.allowed);
+        assert_eq!(d.used, 4);
+        // The four kept are the newest (admitted at 6..9 s): the first frees a slot at 66 s.
+        assert_eq!(d.reset_after, Duration::from_secs(46));
+        assert!(l.check_at("k", lowered, t0 + Duration::from_secs(66), true).allowed);
     }
 
     #[test]

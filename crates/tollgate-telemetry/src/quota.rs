@@ -2,7 +2,6 @@
 //! per route class and how many credentials are above the 80% and 90% thresholds. Credential
 //! ids never become labels; an entry is forgotten once its window has passed without requests.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,8 @@ pub struct ClassSummary {
 
 /// (hash of the credential id, class) -> (ratio, when observed, the window it applies to).
 /// Hashing keeps the per-request update free of allocation; ids are never exported anyway.
-type Observations = HashMap<(u64, &'static str), (f64, Instant, Duration)>;
+/// Fx-hashed: the ids are server-minted, and this runs on every request.
+type Observations = rustc_hash::FxHashMap<(u64, &'static str), (f64, Instant, Duration)>;
 
 /// Latest observed use per (credential, class).
 #[derive(Default)]
@@ -30,11 +30,10 @@ pub struct QuotaTracker {
 impl QuotaTracker {
     /// Records a credential's use after a request.
     pub fn observe(&self, credential: &str, class: &'static str, ratio: f64, window: Duration) {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        credential.hash(&mut h);
+        use std::hash::BuildHasher;
+        let id = rustc_hash::FxBuildHasher.hash_one(credential);
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.insert((h.finish(), class), (ratio, Instant::now(), window));
+        e.insert((id, class), (ratio, Instant::now(), window));
     }
 
     /// Per class: the highest ratio and the threshold counts, dropping stale entries.
@@ -61,6 +60,7 @@ impl QuotaTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn summarises_without_ids() {

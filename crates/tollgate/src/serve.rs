@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::logging::BatchWriter;
 use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -20,7 +21,6 @@ use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use tollgate_store::{NewApiKeyTemplate, PgStore, SqliteStore, Store};
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
-use tracing_appender::non_blocking::NonBlocking;
 
 use crate::config::Config;
 
@@ -39,7 +39,7 @@ pub struct Application {
 
 impl Application {
     /// Opens storage, bootstraps, and binds. `stdout` receives EMF lines when they are enabled.
-    pub async fn build(config: &Config, stdout: NonBlocking) -> anyhow::Result<Self> {
+    pub async fn build(config: &Config, stdout: BatchWriter) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), backend_name(config)));
         let observer = metrics.clone();
         let observer: tollgate_store::sqlite::Observer = Arc::new(move |op, elapsed| observer.db_query(op, elapsed));
@@ -210,7 +210,7 @@ pub fn backend_name(config: &Config) -> &'static str {
 
 /// Writes the EMF lines of each interval through the log writer, so that they never interleave
 /// with log lines and never block a request.
-fn spawn_emf_flusher(emf: Arc<EmfAggregator>, metrics: Arc<Metrics>, every: Duration, mut out: NonBlocking) {
+fn spawn_emf_flusher(emf: Arc<EmfAggregator>, metrics: Arc<Metrics>, every: Duration, mut out: BatchWriter) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;

@@ -82,13 +82,14 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
             }
         })?;
         let ctx = parts.extensions.get::<Arc<RequestContext>>().cloned();
+        let credential: Arc<str> = principal.credential.to_string().into();
         if let Some(ctx) = &ctx {
-            ctx.set_credential(&principal.credential, principal.project_id);
+            ctx.set_credential(credential.clone(), principal.credential.kind(), principal.project_id);
         }
         if let Some(scope) = S::SCOPE.filter(|s| !principal.scopes.contains(*s)) {
             return Err(ApiError::forbidden(scope));
         }
-        super::rate_limit::enforce(state, &principal, &parts.method, ctx.as_deref()).await?;
+        super::rate_limit::enforce(state, &principal, &credential, &parts.method, ctx.as_deref()).await?;
         Ok(Self { principal, _scope: PhantomData })
     }
 }

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use tollgate_core::{CredentialLimits, ErrorCode, Limit, RouteClass};
 use tollgate_limits::Decision;
 
@@ -33,10 +33,12 @@ pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClas
 }
 
 /// The limiter key of a credential's class.
-pub fn limiter_key(principal: &Principal, class: RouteClass) -> String {
-    let mut key = principal.credential.to_string();
+pub fn limiter_key(credential: &str, class: RouteClass) -> String {
+    let class = class.as_str();
+    let mut key = String::with_capacity(credential.len() + 1 + class.len());
+    key.push_str(credential);
     key.push(':');
-    key.push_str(class.as_str());
+    key.push_str(class);
     key
 }
 
@@ -44,12 +46,13 @@ pub fn limiter_key(principal: &Principal, class: RouteClass) -> String {
 pub async fn enforce(
     state: &AppState,
     principal: &Principal,
+    credential: &str,
     method: &Method,
     ctx: Option<&RequestContext>,
 ) -> Result<(), ApiError> {
     let class = class_of(method);
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
-    let key = limiter_key(principal, class);
+    let key = limiter_key(credential, class);
     let decision = match state.limiter.acquire(&key, quota).await {
         Ok(d) => d,
         Err(e) => {
@@ -88,20 +91,32 @@ fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
-/// The response headers for a decision.
-pub fn headers(class: RouteClass, d: &Decision) -> Vec<(HeaderName, HeaderValue)> {
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Adds the response headers for a decision. Runs on every limited response, so it avoids
+/// `format!` and runtime header-name parsing: those were most of the limiter's cost.
+pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     let t = ceil_secs(d.reset_after);
     let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + t;
     let name = class.as_str();
-    let values = [
-        ("ratelimit-policy", format!("\"{name}\";q={};w={}", d.quota.limit, d.quota.window.as_secs())),
-        ("ratelimit", format!("\"{name}\";r={};t={t}", d.remaining())),
-        ("x-ratelimit-limit", d.quota.limit.to_string()),
-        ("x-ratelimit-remaining", d.remaining().to_string()),
-        ("x-ratelimit-reset", reset_at.to_string()),
-    ];
-    values
-        .into_iter()
-        .filter_map(|(k, v)| Some((HeaderName::from_static(k), HeaderValue::from_str(&v).ok()?)))
-        .collect()
+    let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let mut value = String::with_capacity(48);
+    // At most one growth of the map for all five (none for a resource, which pre-sizes it).
+    headers.reserve(5);
+    let mut put = |key: HeaderName, parts: &[&str]| {
+        value.clear();
+        parts.iter().for_each(|p| value.push_str(p));
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(key, v);
+        }
+    };
+    put(RATELIMIT_POLICY, &["\"", name, "\";q=", a.format(d.quota.limit), ";w=", b.format(d.quota.window.as_secs())]);
+    put(RATELIMIT, &["\"", name, "\";r=", a.format(d.remaining()), ";t=", b.format(t)]);
+    put(X_RATELIMIT_LIMIT, &[a.format(d.quota.limit)]);
+    put(X_RATELIMIT_REMAINING, &[a.format(d.remaining())]);
+    put(X_RATELIMIT_RESET, &[a.format(reset_at)]);
 }

@@ -29,7 +29,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     }
     let rate_limit = ctx.rate_limit();
     if let Some((class, decision)) = &rate_limit {
-        response.headers_mut().extend(crate::extract::rate_limit::headers(*class, decision));
+        crate::extract::rate_limit::write_headers(response.headers_mut(), *class, decision);
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
@@ -42,13 +42,13 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "tollgate::request",
-        request_id = %id,
-        method = %method,
-        route = %route,
+        request_id = &*id,
+        method = method.as_str(),
+        route = route.as_str(),
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),
-        project = ctx.project(),
+        project = ctx.project().map(tracing::field::display),
         credential_kind = ctx.credential_kind(),
         rate_limit_remaining = rate_limit.map(|(_, d)| d.remaining()),
         "request"

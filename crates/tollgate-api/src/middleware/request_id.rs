@@ -37,24 +37,24 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
 /// What the layers below learn about a request that the log line needs.
 #[derive(Debug, Default)]
 pub struct RequestContext {
-    credential: OnceLock<(String, &'static str, String)>,
+    credential: OnceLock<(Arc<str>, &'static str, tollgate_core::ProjectId)>,
     rate_limit: OnceLock<(tollgate_core::RouteClass, tollgate_limits::Decision)>,
 }
 
 impl RequestContext {
-    /// Records the authenticated credential.
-    pub fn set_credential(&self, id: &tollgate_core::CredentialId, project: tollgate_core::ProjectId) {
-        let _ = self.credential.set((id.to_string(), id.kind().as_str(), project.to_string()));
+    /// Records the authenticated credential (`id` is its string form, made once per request).
+    pub fn set_credential(&self, id: Arc<str>, kind: tollgate_core::CredentialKind, project: tollgate_core::ProjectId) {
+        let _ = self.credential.set((id, kind.as_str(), project));
     }
 
     /// The authenticated credential's project, if any.
-    pub fn project(&self) -> Option<&str> {
-        self.credential.get().map(|(_, _, p)| p.as_str())
+    pub fn project(&self) -> Option<tollgate_core::ProjectId> {
+        self.credential.get().map(|(_, _, p)| *p)
     }
 
     /// The authenticated credential's id, if any.
     pub fn key_id(&self) -> Option<&str> {
-        self.credential.get().map(|(id, _, _)| id.as_str())
+        self.credential.get().map(|(id, _, _)| &**id)
     }
 
     /// Records the rate-limit check, for the response headers.

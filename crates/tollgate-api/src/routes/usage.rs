@@ -24,7 +24,7 @@ async fn class_usage(
         return Ok((json!({"limit": null, "unlimited": true, "used": null, "remaining": null, "reset": null}), 0.0));
     };
     let d =
-        state.limiter.peek(&format!("{id}:{}", class.as_str()), quota).await.map_err(|e| {
+        state.limiter.peek(&crate::extract::rate_limit::limiter_key(id, class), quota).await.map_err(|e| {
             ApiError::new(tollgate_core::ErrorCode::ServiceUnavailable).detail("limiter", e.to_string())
         })?;
     let reset = rfc3339(now() + time::Duration::try_from(d.reset_after).unwrap_or_default());

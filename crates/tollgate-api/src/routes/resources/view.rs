@@ -1,8 +1,8 @@
 //! The wire form of a resource, and the response helpers that add its `ETag`.
 
+use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use tollgate_core::precondition::etag;
 pub use tollgate_core::view::ResourceView;
 use tollgate_core::Resource;
@@ -19,12 +19,24 @@ pub fn stored(r: &Resource, status: u16) -> tollgate_store::StoredResponse {
     tollgate_store::StoredResponse { status, headers, body }
 }
 
+/// Headers a resource response ends up with: content type, ETag, and those the outer layers
+/// add (request id, the five rate-limit fields). Sized once so that none of them regrows the map.
+const RESPONSE_HEADERS: usize = 12;
+
 /// The resource as JSON with its `ETag`.
 pub fn with_etag(r: Resource) -> Response {
     let tag = etag(r.version);
-    let mut response = Json(ResourceView::from(r)).into_response();
+    let mut body = Vec::with_capacity(512);
+    if let Err(e) = serde_json::to_writer(&mut body, &ResourceView::from(r)) {
+        // A resource always serialises; should that ever change, answer as Json would.
+        return crate::error::ApiError::internal(e).into_response();
+    }
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.reserve(RESPONSE_HEADERS);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(&tag) {
-        response.headers_mut().insert(header::ETAG, v);
+        headers.insert(header::ETAG, v);
     }
     response
 }

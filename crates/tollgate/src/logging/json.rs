@@ -1,0 +1,261 @@
+//! One JSON object per event, fields at the top level: `timestamp` (RFC 3339, UTC,
+//! microseconds), `level`, `target`, `message` and the event's own fields. It writes the same
+//! shape as tracing-subscriber's flattened JSON format at about a third of the cost: fields
+//! are written straight into the line instead of through serde's map machinery, and the
+//! timestamp's date and time are formatted once per second per thread, not per event.
+
+use std::cell::RefCell;
+use std::fmt::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// The event formatter.
+pub struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        // Assembled in a plain String, then handed over in one write: `Writer` is a `dyn
+        // fmt::Write`, and a dynamic call per fragment cost more than the formatting itself.
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            line.push_str("{\"timestamp\":\"");
+            write_timestamp(line, SystemTime::now())?;
+            let meta = event.metadata();
+            line.push_str("\",\"level\":\"");
+            line.push_str(meta.level().as_str());
+            line.push_str("\",\"target\":");
+            write_json_str(line, meta.target())?;
+            let mut fields = Fields { line, result: Ok(()) };
+            event.record(&mut fields);
+            fields.result?;
+            line.push_str("}\n");
+            w.write_str(line)
+        })
+    }
+}
+
+/// Writes each field as `,"name":value`.
+struct Fields<'a> {
+    line: &'a mut String,
+    result: fmt::Result,
+}
+
+impl Fields<'_> {
+    fn field(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
+        if self.result.is_ok() {
+            self.line.push(',');
+            self.result = write_json_str(self.line, field.name());
+            self.line.push(':');
+            self.result = self.result.and_then(|()| value(self.line));
+        }
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.field(field, |w| write_json_str(w, value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.field(field, |w| {
+            w.push_str(itoa::Buffer::new().format(value));
+            Ok(())
+        });
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.field(field, |w| {
+            w.push_str(itoa::Buffer::new().format(value));
+            Ok(())
+        });
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.field(field, |w| {
+            w.push_str(if value { "true" } else { "false" });
+            Ok(())
+        });
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if value.is_finite() {
+            self.field(field, |w| write!(w, "{value}"));
+        } else {
+            self.field(field, |w| {
+                w.push_str("null");
+                Ok(())
+            });
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.field(field, |w| write_json_str(w, &value.to_string()));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, |w| {
+            w.push('"');
+            write!(Escaped(w), "{value:?}")?;
+            w.push('"');
+            Ok(())
+        });
+    }
+}
+
+fn write_json_str(w: &mut impl Write, s: &str) -> fmt::Result {
+    w.write_char('"')?;
+    Escaped(w).write_str(s)?;
+    w.write_char('"')
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Escapes what passes through it as the inside of a JSON string.
+struct Escaped<'a, W: Write>(&'a mut W);
+
+impl<W: Write> Write for Escaped<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Byte-wise: every byte that needs escaping is ASCII, so the slices between them
+        // always fall on character boundaries.
+        let mut plain = 0;
+        if !s.bytes().any(needs_escape) {
+            return self.0.write_str(s);
+        }
+        for (i, b) in s.bytes().enumerate() {
+            let escape = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..0x20 => "",
+                _ => continue,
+            };
+            self.0.write_str(&s[plain..i])?;
+            if escape.is_empty() {
+                write!(self.0, "\\u{b:04x}")?;
+            } else {
+                self.0.write_str(escape)?;
+            }
+            plain = i + 1;
+        }
+        self.0.write_str(&s[plain..])
+    }
+}
+
+thread_local! {
+    /// The line being formatted.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The second last formatted on this thread, and its `YYYY-MM-DDTHH:MM:SS`.
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+fn write_timestamp(w: &mut impl Write, at: SystemTime) -> fmt::Result {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != secs {
+            let t = time::OffsetDateTime::from_unix_timestamp(secs as i64).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            text.clear();
+            write!(
+                text,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )?;
+            *cached = secs;
+        }
+        w.write_str(text)
+    })?;
+    write!(w, ".{:06}Z", since.subsec_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_json() {
+        let nasty = "quote \" backslash \\ newline \n tab \t nul \0 bell \u{7} é 😀";
+        let mut out = String::new();
+        write_json_str(&mut out, nasty).unwrap();
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, nasty);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let at = UNIX_EPOCH + std::time::Duration::from_micros(1_795_000_000_123_456);
+        let mut out = String::new();
+        write_timestamp(&mut out, at).unwrap();
+        assert_eq!(out, "2026-11-18T11:06:40.123456Z");
+        // The cached second is reused, the fraction is not.
+        out.clear();
+        write_timestamp(&mut out, at + std::time::Duration::from_micros(7)).unwrap();
+        assert_eq!(out, "2026-11-18T11:06:40.123463Z");
+    }
+
+    #[test]
+    fn events_are_one_json_object_per_line() {
+        use tracing_subscriber::fmt::MakeWriter;
+
+        #[derive(Clone, Default)]
+        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        impl<'a> MakeWriter<'a> for Lines {
+            type Writer = Lines;
+            fn make_writer(&'a self) -> Lines {
+                self.clone()
+            }
+        }
+
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::fmt().event_format(JsonLines).with_writer(lines.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let route = "/v1/resource/{id}";
+            tracing::info!(target: "tollgate::request", request_id = %"req_1", route = %route, status_code = 200u16,
+                response_time_ms = 1.25, key_id = Some("key_1"), project = None::<&str>, ok = true, "request");
+            tracing::warn!(error = ?"a \"quoted\" reason", "went wrong");
+        });
+        let out = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let events: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(events.len(), 2);
+        let e = &events[0];
+        assert_eq!(e["level"], "INFO");
+        assert_eq!(e["target"], "tollgate::request");
+        assert_eq!(e["message"], "request");
+        assert_eq!(e["request_id"], "req_1");
+        assert_eq!(e["route"], "/v1/resource/{id}");
+        assert_eq!(e["status_code"], 200);
+        assert_eq!(e["response_time_ms"], 1.25);
+        assert_eq!(e["key_id"], "key_1");
+        assert!(e.get("project").is_none(), "a None field is left out");
+        assert_eq!(e["ok"], true);
+        assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(events[1]["level"], "WARN");
+        assert_eq!(events[1]["error"], "\"a \\\"quoted\\\" reason\"");
+    }
+}
