@@ -14,7 +14,7 @@ use tollgate_store::Store;
 
 use crate::schedule::RetrySchedule;
 use crate::signing::sign;
-use crate::target::{resolve, TargetPolicy};
+use crate::target::{check_url, PolicyResolver, TargetPolicy};
 
 /// How the dispatcher behaves.
 #[derive(Debug, Clone)]
@@ -54,12 +54,22 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     settings: DispatcherSettings,
     on_outcome: Option<OutcomeHook>,
+    client: reqwest::Client,
 }
 
 impl Dispatcher {
     /// A dispatcher over `store`.
     pub fn new(store: Arc<dyn Store>, settings: DispatcherSettings, on_outcome: Option<OutcomeHook>) -> Self {
-        Self { store, settings, on_outcome }
+        // One client for all deliveries: connections to a receiver are reused, and every new
+        // connection's address passes the target policy in the resolver.
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(PolicyResolver(settings.policy)))
+            .user_agent(concat!("tollgate-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the webhook HTTP client builds");
+        Self { store, settings, on_outcome, client }
     }
 
     /// Runs until `stop` turns true.
@@ -87,7 +97,7 @@ impl Dispatcher {
             let this = &self;
             futures::stream::iter(jobs)
                 .for_each_concurrent(self.settings.concurrency, |job| async move {
-                    let result = attempt(&job, &this.settings).await;
+                    let result = attempt(&job, &this.settings, &this.client).await;
                     let outcome = match result.next {
                         NextStep::Succeeded => "succeeded",
                         NextStep::RetryAt(_) => "retrying",
@@ -112,10 +122,10 @@ impl Dispatcher {
 }
 
 /// Makes one attempt.
-async fn attempt(job: &DeliveryJob, settings: &DispatcherSettings) -> AttemptResult {
+async fn attempt(job: &DeliveryJob, settings: &DispatcherSettings, client: &reqwest::Client) -> AttemptResult {
     let started = Instant::now();
     let made = job.attempts + 1;
-    let (status, error, retry_after) = match send(job, settings).await {
+    let (status, error, retry_after) = match send(job, settings.policy, client).await {
         Ok((status, retry_after)) => (Some(status), None, retry_after),
         Err(e) => (None, Some(e), None),
     };
@@ -134,15 +144,12 @@ async fn attempt(job: &DeliveryJob, settings: &DispatcherSettings) -> AttemptRes
 }
 
 /// Sends the event; returns the status and a `Retry-After` if the receiver gave one.
-async fn send(job: &DeliveryJob, settings: &DispatcherSettings) -> Result<(u16, Option<Duration>), String> {
-    let (url, host, addrs) = resolve(&job.url, settings.policy).await?;
-    let client = reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve_to_addrs(&host, &addrs)
-        .user_agent(concat!("tollgate-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())?;
+async fn send(
+    job: &DeliveryJob,
+    policy: TargetPolicy,
+    client: &reqwest::Client,
+) -> Result<(u16, Option<Duration>), String> {
+    let url = check_url(&job.url, policy)?;
     let timestamp = OffsetDateTime::now_utc().unix_timestamp();
     let signature = sign(&job.secret, &job.event.id, timestamp, job.event.payload.as_bytes())?;
     let response = client
