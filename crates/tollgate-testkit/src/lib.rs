@@ -387,3 +387,16 @@ impl Response {
         &e["details"]
     }
 }
+
+/// The `tollgate` binary for tests outside its own crate (which use `CARGO_BIN_EXE_tollgate`):
+/// `$TOLLGATE_BIN`, else the one the same `cargo test` built next to the test executable.
+pub fn tollgate_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("TOLLGATE_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/debug/deps/<test> -> target/debug/tollgate
+    let bin = exe.parent().and_then(Path::parent).map(|dir| dir.join("tollgate")).expect("target dir");
+    assert!(bin.exists(), "no tollgate binary at {}: build it with `cargo build -p tollgate`", bin.display());
+    bin
+}

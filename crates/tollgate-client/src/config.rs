@@ -1,0 +1,115 @@
+//! Building a client: arguments win over the environment, and an explicit OAuth client wins
+//! over `TOLLGATE_API_KEY`. A missing or doubled credential fails at build time, not on the
+//! first request, so a configuration mistake shows where it is made.
+
+use std::time::Duration;
+
+use crate::auth::{Auth, OAuthClient};
+use crate::retry::RetryPolicy;
+use crate::transport::Transport;
+use crate::{Client, Error};
+
+/// Where `tollgate serve` listens by default.
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
+
+/// Configures a [`Client`].
+#[derive(Default, Clone)]
+pub struct ClientBuilder {
+    endpoint: Option<String>,
+    api_key: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder").field("endpoint", &self.endpoint).finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The base URL, e.g. `https://api.example.com` (else `TOLLGATE_ENDPOINT`).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Authenticates with an API key (`tgk_...`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Authenticates with OAuth 2.0 client credentials.
+    pub fn oauth_client(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self.client_secret = Some(client_secret.into());
+        self
+    }
+
+    /// The scopes to ask tokens for (space-separated); default: all of the client's.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Time allowed for each attempt (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after the first attempt (default 3; 0 turns retries off).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Builds the client; fails when no credential is found or two are given.
+    pub fn build(self) -> Result<Client, Error> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if self.api_key.is_some() && self.client_id.is_some() {
+            return Err(Error::Config("give either an API key or an OAuth client, not both".into()));
+        }
+        let auth = match (self.api_key, self.client_id, self.client_secret) {
+            (Some(key), None, None) => Auth::ApiKey(key),
+            (None, Some(id), Some(secret)) => Auth::OAuth(OAuthClient::new(id, secret, self.scope)),
+            (None, None, None) => {
+                match (env("TOLLGATE_API_KEY"), env("TOLLGATE_CLIENT_ID"), env("TOLLGATE_CLIENT_SECRET")) {
+                    (Some(key), _, _) => Auth::ApiKey(key),
+                    (None, Some(id), Some(secret)) => Auth::OAuth(OAuthClient::new(id, secret, self.scope)),
+                    _ => {
+                        return Err(Error::Config(
+                            "no credentials: give an API key or an OAuth client, or set TOLLGATE_API_KEY \
+                         (or TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET)"
+                                .into(),
+                        ))
+                    }
+                }
+            }
+            _ => return Err(Error::Config("an OAuth client needs both its id and its secret".into())),
+        };
+        let endpoint = self.endpoint.or_else(|| env("TOLLGATE_ENDPOINT")).unwrap_or_else(|| DEFAULT_ENDPOINT.into());
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        url::Url::parse(&endpoint).map_err(|e| Error::Config(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
+        if timeout.is_zero() {
+            return Err(Error::Config("timeout must be positive".into()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("tollgate-rust/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        Ok(Client { inner: std::sync::Arc::new(Transport { http, endpoint, auth, retry: self.retry }) })
+    }
+}

@@ -1,0 +1,31 @@
+//! Every resource, page by page: a stream that follows `next_cursor`, so that it neither skips
+//! nor repeats resources when others are created or deleted while it runs, and costs the same
+//! on the thousandth page as on the first.
+
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+
+use crate::{Client, Error, ListParams, Resource};
+
+impl Client {
+    /// Every resource matching `params` (its `page` and `cursor` are ignored), in id order,
+    /// fetched one page of `params.per_page` at a time as the stream is polled. Boxed, so that
+    /// it can be polled in place (`while let Some(r) = stream.try_next().await?`).
+    pub fn list_all(&self, params: ListParams) -> BoxStream<'static, Result<Resource, Error>> {
+        let client = self.clone();
+        let first = ListParams { page: None, cursor: Some(String::new()), ..params };
+        stream::try_unfold(Some(first), move |next| {
+            let client = client.clone();
+            async move {
+                let Some(params) = next else { return Ok(None) };
+                let page = client.list(&params).await?;
+                let following = match page.next_cursor {
+                    Some(cursor) if page.has_next => Some(ListParams { cursor: Some(cursor), ..params }),
+                    _ => None,
+                };
+                Ok(Some((stream::iter(page.items.into_iter().map(Ok)), following)))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+}

@@ -1,0 +1,121 @@
+//! Sending one call: its attempts, the credential on each, the retry policy between them, and
+//! turning an error answer into an [`Error`].
+
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+
+use crate::auth::Auth;
+use crate::retry::RetryPolicy;
+use crate::Error;
+
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    pub(crate) endpoint: String,
+    pub(crate) auth: Auth,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// One API call, as sent on every attempt.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Option<(&'static str, Vec<u8>)>,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, path: impl Into<String>) -> Self {
+        Self { method, path: path.into(), query: Vec::new(), headers: Vec::new(), body: None }
+    }
+
+    /// Whether sending it twice cannot do something twice.
+    fn replayable(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE)
+            || self.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
+    }
+}
+
+impl Transport {
+    /// Sends `call`, retrying as the policy allows; returns the body of the 2xx answer.
+    pub(crate) async fn send(&self, call: &Call) -> Result<Vec<u8>, Error> {
+        let replayable = call.replayable();
+        let mut retry = 0;
+        let mut renewed_token = false;
+        loop {
+            let (result, token) = self.attempt(call).await;
+            let error = match result {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            // A refused token (revoked, or the server's signing keys changed): fetch a new one
+            // once, without spending a retry.
+            if let (Some(token), Auth::OAuth(client), Some(401)) = (&token, &self.auth, error.status()) {
+                if !renewed_token {
+                    renewed_token = true;
+                    client.invalidate(token).await;
+                    continue;
+                }
+            }
+            match self.retry.delay(retry, &error, replayable) {
+                Some(wait) => {
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// One attempt; also returns the OAuth token it used.
+    async fn attempt(&self, call: &Call) -> (Result<Vec<u8>, Error>, Option<String>) {
+        let mut request = self
+            .http
+            .request(call.method.clone(), format!("{}{}", self.endpoint, call.path))
+            .header("accept", "application/json");
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        if let Some((content_type, body)) = &call.body {
+            request = request.header("content-type", *content_type).body(body.clone());
+        }
+        let token = match &self.auth {
+            Auth::ApiKey(key) => {
+                request = request.header("x-api-key", key);
+                None
+            }
+            Auth::OAuth(client) => match client.token(&self.http, &self.endpoint).await {
+                Ok(token) => {
+                    request = request.bearer_auth(&token);
+                    Some(token)
+                }
+                Err(e) => return (Err(e), None),
+            },
+        };
+        (self.receive(request).await, token)
+    }
+
+    async fn receive(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, Error> {
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let headers: HeaderMap = response.headers().clone();
+        let body = response.bytes().await.map_err(transport_error)?.to_vec();
+        if (200..300).contains(&status) {
+            Ok(body)
+        } else {
+            Err(Error::from_response(status, &headers, &body))
+        }
+    }
+}
+
+/// A failure with no answer: timed out, or the connection failed.
+pub(crate) fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout(e)
+    } else {
+        Error::Connection(e)
+    }
+}

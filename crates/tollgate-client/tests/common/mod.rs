@@ -1,0 +1,53 @@
+//! Shared set-up: a real `tollgate serve`, and clients and credentials made against it.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use tollgate_client::Client;
+use tollgate_testkit::{tollgate_bin, TestServer};
+
+/// A fresh server.
+pub async fn server() -> TestServer {
+    TestServer::builder(tollgate_bin()).start().await
+}
+
+/// A fresh server with extra environment.
+pub async fn server_with(env: &[(&str, &str)]) -> TestServer {
+    let mut b = TestServer::builder(tollgate_bin());
+    for (k, v) in env {
+        b = b.env(k, v);
+    }
+    b.start().await
+}
+
+/// A client with the server's admin key.
+pub fn admin(s: &TestServer) -> Client {
+    Client::builder().endpoint(&s.base_url).api_key(&s.admin_key).build().unwrap()
+}
+
+/// A new API key with `scopes` (and `limits`, e.g. `write=2/1m`), through the admin HTTP API.
+pub async fn key(s: &TestServer, scopes: &[&str], limits: Option<&str>) -> String {
+    let mut body = json!({"name": "sdk-test", "scopes": scopes});
+    if let Some(l) = limits {
+        body["limits"] = parse_limits(l);
+    }
+    let r = s.call(reqwest::Method::POST, "/v1/keys", Some(&s.admin_key), Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["secret"].as_str().expect("secret").to_owned()
+}
+
+/// A new OAuth client: (client_id, client_secret).
+pub async fn oauth_client(s: &TestServer, scopes: &[&str]) -> (String, String) {
+    let body = json!({"name": "sdk-test", "scopes": scopes});
+    let r = s.call(reqwest::Method::POST, "/v1/clients", Some(&s.admin_key), Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    (r.body["client_id"].as_str().unwrap().to_owned(), r.body["client_secret"].as_str().unwrap().to_owned())
+}
+
+fn parse_limits(spec: &str) -> Value {
+    let mut limits = serde_json::Map::new();
+    for part in spec.split(',') {
+        let (class, limit) = part.split_once('=').unwrap();
+        limits.insert(class.to_owned(), Value::String(limit.to_owned()));
+    }
+    Value::Object(limits)
+}
