@@ -52,6 +52,11 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn acquire(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError>;
     /// The window's state without counting a request.
     async fn peek(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError>;
+    /// [`RateLimiter::acquire`] without awaiting, for backends that decide in memory: saves
+    /// the boxed future on every request. `None` means "use `acquire`".
+    fn acquire_now(&self, _key: &str, _quota: Quota) -> Option<Decision> {
+        None
+    }
     /// `memory` or `redis`, for logs.
     fn backend(&self) -> &'static str;
 }

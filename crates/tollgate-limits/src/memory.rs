@@ -102,6 +102,10 @@ impl RateLimiter for MemoryLimiter {
         Ok(self.check_at(key, quota, Instant::now(), false))
     }
 
+    fn acquire_now(&self, key: &str, quota: Quota) -> Option<Decision> {
+        Some(self.check_at(key, quota, Instant::now(), true))
+    }
+
     fn backend(&self) -> &'static str {
         "memory"
     }

@@ -4,11 +4,14 @@
 //! headers (IETF `RateLimit-Policy`/`RateLimit` and the `X-RateLimit-*` trio) are rendered from
 //! the decision by the `observe` middleware.
 
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustc_hash::FxHashMap;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use tollgate_core::{CredentialLimits, ErrorCode, Limit, RouteClass};
-use tollgate_limits::Decision;
+use tollgate_limits::{Decision, Quota};
 
 use crate::error::ApiError;
 use crate::extract::Principal;
@@ -53,7 +56,11 @@ pub async fn enforce(
     let class = class_of(method);
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
     let key = limiter_key(credential, class);
-    let decision = match state.limiter.acquire(&key, quota).await {
+    let decided = match state.limiter.acquire_now(&key, quota) {
+        Some(d) => Ok(d),
+        None => state.limiter.acquire(&key, quota).await,
+    };
+    let decision = match decided {
         Ok(d) => d,
         Err(e) => {
             state.metrics.ratelimit_backend_error();
@@ -97,26 +104,48 @@ const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit
 const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
+/// The two values that depend only on the quota (`RateLimit-Policy` and `X-RateLimit-Limit`),
+/// rendered once per distinct quota: a clone is a reference-count increment, where rendering
+/// costs two allocations on every request.
+fn quota_headers(class: RouteClass, quota: Quota) -> (HeaderValue, HeaderValue) {
+    type Rendered = FxHashMap<(RouteClass, u32, u64), (HeaderValue, HeaderValue)>;
+    static RENDERED: LazyLock<Mutex<Rendered>> = LazyLock::new(Mutex::default);
+    let key = (class, quota.limit, quota.window.as_secs());
+    let mut rendered = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(values) = rendered.get(&key) {
+        return values.clone();
+    }
+    // Quotas come from configuration and per-credential settings: few, but bound them anyway.
+    if rendered.len() >= 4096 {
+        rendered.clear();
+    }
+    let policy = format!("\"{}\";q={};w={}", class.as_str(), quota.limit, quota.window.as_secs());
+    let values = (
+        HeaderValue::try_from(policy).unwrap_or_else(|_| HeaderValue::from_static("")),
+        HeaderValue::from(quota.limit),
+    );
+    rendered.insert(key, values.clone());
+    values
+}
+
 /// Adds the response headers for a decision. Runs on every limited response, so it avoids
 /// `format!` and runtime header-name parsing: those were most of the limiter's cost.
 pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     let t = ceil_secs(d.reset_after);
     let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + t;
-    let name = class.as_str();
+    let (policy, limit) = quota_headers(class, d.quota);
     let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
-    let mut value = String::with_capacity(48);
+    let mut current = String::with_capacity(48);
+    for part in ["\"", class.as_str(), "\";r=", a.format(d.remaining()), ";t=", b.format(t)] {
+        current.push_str(part);
+    }
     // At most one growth of the map for all five (none for a resource, which pre-sizes it).
     headers.reserve(5);
-    let mut put = |key: HeaderName, parts: &[&str]| {
-        value.clear();
-        parts.iter().for_each(|p| value.push_str(p));
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(key, v);
-        }
-    };
-    put(RATELIMIT_POLICY, &["\"", name, "\";q=", a.format(d.quota.limit), ";w=", b.format(d.quota.window.as_secs())]);
-    put(RATELIMIT, &["\"", name, "\";r=", a.format(d.remaining()), ";t=", b.format(t)]);
-    put(X_RATELIMIT_LIMIT, &[a.format(d.quota.limit)]);
-    put(X_RATELIMIT_REMAINING, &[a.format(d.remaining())]);
-    put(X_RATELIMIT_RESET, &[a.format(reset_at)]);
+    headers.insert(RATELIMIT_POLICY, policy);
+    if let Ok(v) = HeaderValue::from_str(&current) {
+        headers.insert(RATELIMIT, v);
+    }
+    headers.insert(X_RATELIMIT_LIMIT, limit);
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from_str(a.format(d.remaining())).expect("digits"));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from_str(a.format(reset_at)).expect("digits"));
 }
