@@ -77,9 +77,10 @@ impl OAuthClient {
         let body = response.bytes().await.map_err(crate::transport::transport_error)?;
         if !(200..300).contains(&status) {
             return Err(match Error::from_response(status, &headers, &body) {
-                // A refused token request is an authentication failure whatever its status.
-                Error::Api(mut e) if status == 400 => {
-                    e.status = 401;
+                // RFC 6749 refusals (invalid_client, invalid_scope, ...) come as 400 or 401: both
+                // mean these credentials cannot be used. Server errors stay what they are.
+                Error::Api(mut e) if status == 400 || status == 401 => {
+                    e.kind = crate::ErrorKind::Authentication;
                     Error::Api(e)
                 }
                 e => e,

@@ -68,6 +68,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The first backoff's upper bound, doubled on each retry (default 500 ms).
+    pub fn backoff_base(mut self, base: Duration) -> Self {
+        self.retry.backoff_base = base;
+        self
+    }
+
+    /// The largest backoff (default 8 s).
+    pub fn backoff_cap(mut self, cap: Duration) -> Self {
+        self.retry.backoff_cap = cap;
+        self
+    }
+
+    /// The longest `Retry-After` to sleep through before retrying (default 60 s); a longer one
+    /// is returned at once as a rate-limit error.
+    pub fn max_retry_wait(mut self, wait: Duration) -> Self {
+        self.retry.max_retry_wait = wait;
+        self
+    }
+
     /// The whole retry policy.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;

@@ -2,7 +2,7 @@
 //! API errors carry the server's envelope (`code`, `message`, `details`, `request_id`) so that a
 //! log line or a support ticket can quote the exact request the server saw.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -38,9 +38,30 @@ pub enum ErrorKind {
     Other,
 }
 
+impl ErrorKind {
+    /// The kind of an error answer with this HTTP status (the table the Python and Node.js SDKs
+    /// map to their error classes).
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::Permission,
+            404 => ErrorKind::NotFound,
+            400 | 413 | 415 | 422 => ErrorKind::Validation,
+            409 => ErrorKind::Conflict,
+            412 => ErrorKind::PreconditionFailed,
+            429 => ErrorKind::RateLimit,
+            500..=599 => ErrorKind::Server,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
 /// An error answer from the API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
+    /// What kind of failure it is: from the status, except that a refused token request (400 or
+    /// 401 from `/oauth/token`) is always [`ErrorKind::Authentication`].
+    pub kind: ErrorKind,
     /// HTTP status.
     pub status: u16,
     /// The envelope's `code` (e.g. `NOT_FOUND`; for the token endpoint, the OAuth `error`).
@@ -79,17 +100,7 @@ impl Error {
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Api(e) => match e.status {
-                401 => ErrorKind::Authentication,
-                403 => ErrorKind::Permission,
-                404 => ErrorKind::NotFound,
-                400 | 413 | 415 | 422 => ErrorKind::Validation,
-                409 => ErrorKind::Conflict,
-                412 => ErrorKind::PreconditionFailed,
-                429 => ErrorKind::RateLimit,
-                500..=599 => ErrorKind::Server,
-                _ => ErrorKind::Other,
-            },
+            Error::Api(e) => e.kind,
             Error::Connection(_) => ErrorKind::Connection,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Config(_) => ErrorKind::Config,
@@ -146,10 +157,69 @@ impl Error {
             (format!("HTTP_{status}"), text, Value::Null)
         };
         let request_id = envelope["request_id"].as_str().map(str::to_owned).or_else(|| header("x-request-id"));
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .or_else(|| details["retry_after"].as_u64())
-            .map(Duration::from_secs);
-        Error::Api(Box::new(ApiError { status, code, message, details, request_id, retry_after }))
+        let retry_after =
+            header("retry-after").and_then(|v| crate::retry_after::parse(&v, SystemTime::now())).or_else(|| {
+                details["retry_after"].as_f64().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+            });
+        let kind = ErrorKind::from_status(status);
+        Error::Api(Box::new(ApiError { kind, status, code, message, details, request_id, retry_after }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (reqwest::header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn the_envelope_is_read_whole() {
+        let body = br#"{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"slow down","details":{"retry_after":7,"limit":2},"request_id":"req_1"}}"#;
+        let e = Error::from_response(429, &headers(&[("x-request-id", "req_header")]), body);
+        let api = e.api().unwrap();
+        assert_eq!(
+            (api.kind, api.code.as_str(), api.message.as_str()),
+            (ErrorKind::RateLimit, "RATE_LIMIT_EXCEEDED", "slow down")
+        );
+        assert_eq!(api.details["limit"], 2);
+        assert_eq!(e.request_id(), Some("req_1"), "the envelope's id wins over the header's");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)), "details.retry_after without a header");
+        let e = Error::from_response(429, &headers(&[("retry-after", "3")]), body);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)), "the header wins");
+    }
+
+    #[test]
+    fn oauth_and_foreign_bodies_keep_their_status() {
+        let e = Error::from_response(
+            400,
+            &HeaderMap::new(),
+            br#"{"error":"invalid_scope","error_description":"no such scope"}"#,
+        );
+        assert_eq!((e.code(), e.api().unwrap().message.as_str()), (Some("invalid_scope"), "no such scope"));
+        let e = Error::from_response(502, &headers(&[("x-request-id", "req_2")]), b"<html>Bad Gateway</html>");
+        assert_eq!((e.kind(), e.code(), e.request_id()), (ErrorKind::Server, Some("HTTP_502"), Some("req_2")));
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        let kinds = [
+            (400, ErrorKind::Validation),
+            (401, ErrorKind::Authentication),
+            (403, ErrorKind::Permission),
+            (404, ErrorKind::NotFound),
+            (409, ErrorKind::Conflict),
+            (412, ErrorKind::PreconditionFailed),
+            (422, ErrorKind::Validation),
+            (429, ErrorKind::RateLimit),
+            (503, ErrorKind::Server),
+            (418, ErrorKind::Other),
+        ];
+        for (status, kind) in kinds {
+            assert_eq!(ErrorKind::from_status(status), kind, "{status}");
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! The Rust client for Tollgate's resource API, with the same surface as the Python and Node.js
 //! SDKs: built from an API key or an OAuth 2.0 client id and secret (the token is fetched and
 //! renewed before it expires), typed errors, retries with exponential backoff and full jitter,
-//! an `Idempotency-Key` on every POST and PATCH, and a stream that pages through every resource
-//! by cursor.
+//! an `Idempotency-Key` on every create and update, a stream that pages through every resource
+//! by cursor, and [`Client::request`] for the endpoints without a typed method.
 //!
 //! ```no_run
 //! use tollgate_client::{Client, NewResource};
@@ -21,13 +21,17 @@ mod auth;
 mod config;
 mod error;
 mod pagination;
+mod raw;
 mod resources;
 mod retry;
+mod retry_after;
 mod transport;
 mod types;
 
 pub use config::{ClientBuilder, DEFAULT_ENDPOINT};
 pub use error::{ApiError, Error, ErrorKind};
+pub use raw::RawRequest;
+pub use reqwest::Method;
 pub use retry::RetryPolicy;
 pub use types::{ListParams, NewResource, Resource, ResourcePage, ResourcePatch, Status};
 

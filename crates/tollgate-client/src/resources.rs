@@ -8,6 +8,7 @@ use crate::{Client, Error, ListParams, NewResource, Resource, ResourcePage, Reso
 
 const JSON: &str = "application/json";
 const MERGE_PATCH: &str = "application/merge-patch+json";
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 impl Client {
     /// `GET /v1/resource/{id}`.
@@ -24,7 +25,7 @@ impl Client {
     /// 24 hours return the first response instead of creating again.
     pub async fn create_with_key(&self, resource: &NewResource, idempotency_key: &str) -> Result<Resource, Error> {
         let mut call = Call::new(Method::POST, "/v1/resource");
-        call.headers.push(("idempotency-key", idempotency_key.to_owned()));
+        call.header(IDEMPOTENCY_KEY, idempotency_key);
         call.body = Some((JSON, to_json(resource)?));
         self.call(call).await
     }
@@ -33,9 +34,9 @@ impl Client {
     /// resource is still at that version (else a [`crate::ErrorKind::PreconditionFailed`]).
     pub async fn update(&self, id: &str, patch: &ResourcePatch, if_version: Option<u64>) -> Result<Resource, Error> {
         let mut call = Call::new(Method::PATCH, resource_path(id)?);
-        call.headers.push(("idempotency-key", new_idempotency_key()));
+        call.header(IDEMPOTENCY_KEY, new_idempotency_key());
         if let Some(v) = if_version {
-            call.headers.push(("if-match", format!("\"{v}\"")));
+            call.header("if-match", format!("\"{v}\""));
         }
         call.body = Some((MERGE_PATCH, to_json(patch)?));
         self.call(call).await
@@ -45,7 +46,7 @@ impl Client {
     pub async fn delete(&self, id: &str, if_version: Option<u64>) -> Result<(), Error> {
         let mut call = Call::new(Method::DELETE, resource_path(id)?);
         if let Some(v) = if_version {
-            call.headers.push(("if-match", format!("\"{v}\"")));
+            call.header("if-match", format!("\"{v}\""));
         }
         self.inner.send(&call).await.map(drop)
     }
@@ -57,7 +58,7 @@ impl Client {
         self.call(call).await
     }
 
-    async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
+    pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
         let body = self.inner.send(&call).await?;
         serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))
     }
@@ -71,11 +72,41 @@ fn resource_path(id: &str) -> Result<String, Error> {
     Ok(format!("/v1/resource/{}", escaped.replace('+', "%20")))
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| Error::Config(format!("body: {e}")))
 }
 
-/// 128 random bits, hex: unique enough that two calls never share one.
+/// A random (version 4) UUID, as the Python and Node.js SDKs send: 122 random bits, so two calls
+/// never share one.
 fn new_idempotency_key() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    const VERSION_MASK: u128 = 0xf << 76;
+    const VERSION_4: u128 = 0x4 << 76;
+    const VARIANT_MASK: u128 = 0b11 << 62;
+    const VARIANT_RFC4122: u128 = 0b10 << 62;
+    let bits = (rand::random::<u128>() & !VERSION_MASK & !VARIANT_MASK) | VERSION_4 | VARIANT_RFC4122;
+    let hex = format!("{bits:032x}");
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_fresh_v4_uuids() {
+        let (a, b) = (new_idempotency_key(), new_idempotency_key());
+        assert_ne!(a, b);
+        let groups: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{a}");
+        assert_eq!(&a[14..15], "4", "version 4: {a}");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "RFC 4122 variant: {a}");
+        assert!(a.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn ids_are_escaped_into_the_path() {
+        assert_eq!(resource_path("res_1").unwrap(), "/v1/resource/res_1");
+        assert_eq!(resource_path("a b/c").unwrap(), "/v1/resource/a%20b%2Fc");
+        assert!(resource_path("").is_err());
+    }
 }

@@ -1,7 +1,8 @@
 //! When to retry and how long to wait. A request is retried only if sending it twice cannot do
 //! something twice: GET, HEAD, PUT and DELETE always; POST and PATCH only with an
 //! `Idempotency-Key` (the client adds one to every POST and PATCH and reuses it across that
-//! call's attempts, so the server deduplicates). It is retried on 429 (no sooner than
+//! call's attempts, so the server deduplicates); any request whose connection could not be
+//! made, since nothing reached the server. It is retried on 429 (no sooner than
 //! `Retry-After`), 500, 502, 503, 504, on 409 `IDEMPOTENCY_KEY_IN_USE` and when no response
 //! came, with exponential backoff and full jitter so that many clients do not retry in step.
 
@@ -74,6 +75,7 @@ mod tests {
 
     fn api(status: u16, code: &str, retry_after: Option<u64>) -> Error {
         Error::Api(Box::new(ApiError {
+            kind: crate::ErrorKind::from_status(status),
             status,
             code: code.into(),
             message: String::new(),

@@ -20,13 +20,18 @@ pub(crate) struct Call {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
-    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Call {
     pub(crate) fn new(method: Method, path: impl Into<String>) -> Self {
         Self { method, path: path.into(), query: Vec::new(), headers: Vec::new(), body: None }
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.headers.push((name.into(), value.into()));
     }
 
     /// Whether sending it twice cannot do something twice.
@@ -57,7 +62,9 @@ impl Transport {
                     continue;
                 }
             }
-            match self.retry.delay(retry, &error, replayable) {
+            // A connection that was never made carried nothing to the server: safe to resend.
+            let never_sent = matches!(&error, Error::Connection(e) if e.is_connect());
+            match self.retry.delay(retry, &error, replayable || never_sent) {
                 Some(wait) => {
                     tokio::time::sleep(wait).await;
                     retry += 1;
@@ -77,7 +84,7 @@ impl Transport {
             request = request.query(&call.query);
         }
         for (name, value) in &call.headers {
-            request = request.header(*name, value);
+            request = request.header(name.as_str(), value);
         }
         if let Some((content_type, body)) = &call.body {
             request = request.header("content-type", *content_type).body(body.clone());
@@ -111,9 +118,12 @@ impl Transport {
     }
 }
 
-/// A failure with no answer: timed out, or the connection failed.
+/// A failure with no answer: timed out, or the connection failed (or the request could not be
+/// built, e.g. a header value with a newline in it).
 pub(crate) fn transport_error(e: reqwest::Error) -> Error {
-    if e.is_timeout() {
+    if e.is_builder() {
+        Error::Config(format!("request: {e}"))
+    } else if e.is_timeout() {
         Error::Timeout(e)
     } else {
         Error::Connection(e)

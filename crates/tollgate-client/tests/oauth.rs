@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use tollgate_client::{Client, ErrorKind, NewResource};
+use tollgate_client::{Client, ErrorKind, ListParams, NewResource};
 
 #[tokio::test]
 async fn tokens_are_fetched_reused_and_renewed() {
@@ -21,6 +21,21 @@ async fn tokens_are_fetched_reused_and_renewed() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     c.get(&created.id).await.unwrap();
     assert_eq!(issued_tokens(&s).await, 2, "renewed after expiry");
+}
+
+#[tokio::test]
+async fn concurrent_first_calls_share_one_token_request() {
+    let s = common::server().await;
+    let (id, secret) = common::oauth_client(&s, &["resource:read"]).await;
+    let c = Client::builder().endpoint(&s.base_url).oauth_client(id, secret).build().unwrap();
+    let calls = (0..8).map(|_| {
+        let c = c.clone();
+        tokio::spawn(async move { c.list(&ListParams::new()).await })
+    });
+    for call in futures::future::join_all(calls).await {
+        assert!(call.unwrap().unwrap().items.is_empty());
+    }
+    assert_eq!(issued_tokens(&s).await, 1, "eight concurrent calls, one token request");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use futures::TryStreamExt;
 use serde_json::json;
-use tollgate_client::{Client, ErrorKind, ListParams, NewResource, ResourcePatch, Status};
+use tollgate_client::{Client, ErrorKind, ListParams, Method, NewResource, RawRequest, ResourcePatch, Status};
 
 #[tokio::test]
 async fn create_get_update_delete() {
@@ -110,4 +110,20 @@ async fn the_builder_refuses_ambiguous_configuration() {
     assert_eq!(both.kind(), ErrorKind::Config);
     let bad_endpoint = Client::builder().api_key("tgk_a").endpoint("not a url").build().unwrap_err();
     assert_eq!(bad_endpoint.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn any_endpoint_through_request() {
+    let s = common::server().await;
+    let c = common::admin(&s);
+    c.create(&NewResource::new("one", "widget")).await.unwrap();
+    let usage = c.request(RawRequest::new(Method::GET, "/v1/usage")).await.unwrap();
+    assert_eq!(usage["write"]["used"], 1, "{usage}");
+    let body = json!({"name": "reader", "scopes": ["resource:read"]});
+    let key = c.request(RawRequest::new(Method::POST, "/v1/keys").json(body)).await.unwrap();
+    assert!(key["secret"].as_str().is_some_and(|k| k.starts_with("tgk_")), "{key}");
+    let missing = c.request(RawRequest::new(Method::GET, "/v1/nowhere")).await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    let relative = c.request(RawRequest::new(Method::GET, "v1/usage")).await.unwrap_err();
+    assert_eq!(relative.kind(), ErrorKind::Config);
 }

@@ -4,9 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tollgate_client::{Client, ErrorKind, NewResource, RetryPolicy};
+use tollgate_client::{Client, ErrorKind, Method, NewResource, RawRequest, RetryPolicy};
 
 /// What the fault server does with each successive request.
 #[derive(Clone)]
@@ -149,4 +150,44 @@ async fn a_dropped_connection_with_retries_off_is_a_connection_error() {
     let (url, _) = fault_server(vec![Fault::Drop]).await;
     let e = client(&url, 0).get("res_1").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection);
+}
+
+#[tokio::test]
+async fn two_503s_then_success_takes_three_attempts() {
+    let (url, seen) = fault_server(vec![Fault::Status(503, ""), Fault::Status(503, "")]).await;
+    let fetched = client(&url, 3).get("res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R").await.unwrap();
+    assert_eq!(fetched.id, "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R");
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_post_whose_connection_dropped_is_resent_with_the_same_key() {
+    let (url, seen) = fault_server(vec![Fault::Drop]).await;
+    client(&url, 1).create(&NewResource::new("n", "widget")).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0].idempotency_key.is_some() && seen[0].idempotency_key == seen[1].idempotency_key, "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_post_without_a_retry_budget_fails_at_once() {
+    let (url, seen) = fault_server(vec![Fault::Status(503, "")]).await;
+    let e = client(&url, 0).create(&NewResource::new("n", "widget")).await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Server, Some(503)));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_raw_post_is_retried_only_with_an_idempotency_key() {
+    let (url, seen) = fault_server(vec![Fault::Status(503, ""), Fault::Status(503, "")]).await;
+    let c = client(&url, 3);
+    let without = c.request(RawRequest::new(Method::POST, "/v1/anything").json(json!({"a": 1}))).await.unwrap_err();
+    assert_eq!(without.status(), Some(503));
+    assert_eq!(seen.lock().unwrap().len(), 1, "a POST without a key may not be sent twice");
+    let with = RawRequest::new(Method::POST, "/v1/anything").header("Idempotency-Key", "k-1").json(json!({"a": 1}));
+    let answer = c.request(with).await.unwrap();
+    assert_eq!(answer["version"], 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "the keyed POST was retried once after its 503");
+    assert!(seen[1..].iter().all(|s| s.idempotency_key.as_deref() == Some("k-1")), "{seen:?}");
 }
