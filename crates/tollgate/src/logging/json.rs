@@ -32,8 +32,10 @@ where
             let meta = event.metadata();
             line.push_str("\",\"level\":\"");
             line.push_str(meta.level().as_str());
-            line.push_str("\",\"target\":");
-            write_json_str(line, meta.target())?;
+            // Targets are module paths: nothing in them needs escaping either.
+            line.push_str("\",\"target\":\"");
+            line.push_str(meta.target());
+            line.push('"');
             let mut fields = Fields { line, result: Ok(()) };
             event.record(&mut fields);
             fields.result?;
@@ -52,10 +54,11 @@ struct Fields<'a> {
 impl Fields<'_> {
     fn field(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
         if self.result.is_ok() {
-            self.line.push(',');
-            self.result = write_json_str(self.line, field.name());
-            self.line.push(':');
-            self.result = self.result.and_then(|()| value(self.line));
+            // Field names are Rust identifiers: nothing in them needs escaping.
+            self.line.push_str(",\"");
+            self.line.push_str(field.name());
+            self.line.push_str("\":");
+            self.result = value(self.line);
         }
     }
 }
