@@ -12,28 +12,25 @@ use crate::{Client, Error};
 /// PATCH is retried only if [`RawRequest::header`] gives one.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
-    method: Method,
-    path: String,
-    query: Vec<(String, String)>,
-    headers: Vec<(String, String)>,
+    call: Call,
     json: Option<Value>,
 }
 
 impl RawRequest {
     /// `method` on `path`, which starts with `/` (e.g. `/v1/usage`).
     pub fn new(method: Method, path: impl Into<String>) -> Self {
-        Self { method, path: path.into(), query: Vec::new(), headers: Vec::new(), json: None }
+        Self { call: Call::new(method, path), json: None }
     }
 
     /// Adds a query parameter.
     pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.query.push((name.into(), value.into()));
+        self.call.query.push((name.into(), value.into()));
         self
     }
 
     /// Adds a header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.call.header(name, value);
         self
     }
 
@@ -47,13 +44,11 @@ impl RawRequest {
 impl Client {
     /// Sends `request` and returns its JSON body (`Value::Null` when the answer has none).
     pub async fn request(&self, request: RawRequest) -> Result<Value, Error> {
-        if !request.path.starts_with('/') {
-            return Err(Error::Config(format!("path {:?} must start with /", request.path)));
+        let RawRequest { mut call, json } = request;
+        if !call.path.starts_with('/') {
+            return Err(Error::Config(format!("path {:?} must start with /", call.path)));
         }
-        let mut call = Call::new(request.method, request.path);
-        call.query = request.query;
-        call.headers = request.headers;
-        if let Some(body) = &request.json {
+        if let Some(body) = &json {
             call.body = Some(("application/json", crate::resources::to_json(body)?));
         }
         let body = self.inner.send(&call).await?;

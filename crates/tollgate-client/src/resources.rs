@@ -76,16 +76,9 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| Error::Config(format!("body: {e}")))
 }
 
-/// A random (version 4) UUID, as the Python and Node.js SDKs send: 122 random bits, so two calls
-/// never share one.
+/// A fresh random (version 4) UUID, as the Python and Node.js SDKs send.
 fn new_idempotency_key() -> String {
-    const VERSION_MASK: u128 = 0xf << 76;
-    const VERSION_4: u128 = 0x4 << 76;
-    const VARIANT_MASK: u128 = 0b11 << 62;
-    const VARIANT_RFC4122: u128 = 0b10 << 62;
-    let bits = (rand::random::<u128>() & !VERSION_MASK & !VARIANT_MASK) | VERSION_4 | VARIANT_RFC4122;
-    let hex = format!("{bits:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub(crate) struct Transport {
 }
 
 /// One API call, as sent on every attempt.
+#[derive(Debug, Clone)]
 pub(crate) struct Call {
     pub(crate) method: Method,
     pub(crate) path: String,
@@ -108,13 +109,13 @@ impl Transport {
     async fn receive(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, Error> {
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
-        let headers: HeaderMap = response.headers().clone();
-        let body = response.bytes().await.map_err(transport_error)?.to_vec();
         if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            Err(Error::from_response(status, &headers, &body))
+            return Ok(response.bytes().await.map_err(transport_error)?.to_vec());
         }
+        // Only an error answer needs its headers (request id, Retry-After) after the body.
+        let headers: HeaderMap = response.headers().clone();
+        let body = response.bytes().await.map_err(transport_error)?;
+        Err(Error::from_response(status, &headers, &body))
     }
 }
 
