@@ -135,6 +135,33 @@ mod tests {
         assert_eq!(admitted.len(), 30, "5 per 10 s over 60 s");
     }
 
+    /// Dense, uneven traffic, so that many admissions share one grouped entry and cluster
+    /// anywhere inside it: grouping may only ever make the limit stricter, never admit more than
+    /// `limit` in any window.
+    #[test]
+    fn grouped_entries_never_admit_more_than_the_limit() {
+        let l = MemoryLimiter::new();
+        // A slot is window/1024 = 1 ms; gaps of 0-199 us put about ten attempts in each slot.
+        let q = Quota { limit: 50, window: Duration::from_millis(1024) };
+        let t0 = Instant::now();
+        let (mut t, mut seed) = (t0, 0x2545_f491_4f6c_dd1d_u64);
+        let mut admitted = Vec::new();
+        for _ in 0..40_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            t += Duration::from_micros((seed >> 33) % 200);
+            if l.check_at("k", q, t, true).allowed {
+                admitted.push(t);
+            }
+        }
+        for (i, start) in admitted.iter().enumerate() {
+            let in_window = admitted[i..].iter().take_while(|t| t.duration_since(*start) < q.window).count();
+            assert!(in_window <= 50, "{in_window} admitted in one window starting at {:?}", *start - t0);
+        }
+        // Strict by at most one slot per window: about 4 s of traffic still admits close to
+        // four windows' worth.
+        assert!(admitted.len() >= 50 * 3, "only {} admitted", admitted.len());
+    }
+
     #[test]
     fn memory_stays_bounded_under_a_huge_limit() {
         let l = MemoryLimiter::new();

@@ -4,7 +4,7 @@
 //! headers (IETF `RateLimit-Policy`/`RateLimit` and the `X-RateLimit-*` trio) are rendered from
 //! the decision by the `observe` middleware.
 
-use std::sync::{LazyLock, Mutex};
+use std::cell::RefCell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustc_hash::FxHashMap;
@@ -105,27 +105,29 @@ const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-r
 const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// The two values that depend only on the quota (`RateLimit-Policy` and `X-RateLimit-Limit`),
-/// rendered once per distinct quota: a clone is a reference-count increment, where rendering
-/// costs two allocations on every request.
+/// rendered once per distinct quota and worker thread: a clone is a reference-count increment,
+/// where rendering costs two allocations on every request. Per thread, so that no lock is
+/// shared between the runtime's workers on this path.
 fn quota_headers(class: RouteClass, quota: Quota) -> (HeaderValue, HeaderValue) {
     type Rendered = FxHashMap<(RouteClass, u32, u64), (HeaderValue, HeaderValue)>;
-    static RENDERED: LazyLock<Mutex<Rendered>> = LazyLock::new(Mutex::default);
+    thread_local! {
+        static RENDERED: RefCell<Rendered> = RefCell::default();
+    }
     let key = (class, quota.limit, quota.window.as_secs());
-    let mut rendered = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(values) = rendered.get(&key) {
-        return values.clone();
-    }
-    // Quotas come from configuration and per-credential settings: few, but bound them anyway.
-    if rendered.len() >= 4096 {
-        rendered.clear();
-    }
-    let policy = format!("\"{}\";q={};w={}", class.as_str(), quota.limit, quota.window.as_secs());
-    let values = (
-        HeaderValue::try_from(policy).unwrap_or_else(|_| HeaderValue::from_static("")),
-        HeaderValue::from(quota.limit),
-    );
-    rendered.insert(key, values.clone());
-    values
+    RENDERED.with_borrow_mut(|rendered| {
+        // Quotas come from configuration and per-credential settings: few, but bound them anyway.
+        if rendered.len() >= 4096 && !rendered.contains_key(&key) {
+            rendered.clear();
+        }
+        rendered
+            .entry(key)
+            .or_insert_with(|| {
+                let policy = format!("\"{}\";q={};w={}", class.as_str(), quota.limit, quota.window.as_secs());
+                let policy = HeaderValue::try_from(policy).expect("ASCII digits and a class name");
+                (policy, HeaderValue::from(quota.limit))
+            })
+            .clone()
+    })
 }
 
 /// Adds the response headers for a decision. Runs on every limited response, so it avoids

@@ -39,7 +39,16 @@ use writer::Writer;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "tollgate.db";
-const READERS: u32 = 4;
+/// Reader connections beyond one per runtime worker (for the CLI's own reads and spare).
+const SPARE_READERS: u32 = 4;
+
+/// Reads run inline on the runtime's workers (see `read`), each holding a connection only while
+/// it runs, so one connection per worker thread means a read never waits for the pool, and a
+/// worker is never blocked by it. Tokio starts one worker per available core.
+fn reader_pool_size() -> u32 {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(workers).unwrap_or(u32::MAX).saturating_add(SPARE_READERS)
+}
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
 /// Called with each operation's name and duration (for metrics).
@@ -77,7 +86,7 @@ impl SqliteStore {
                 Ok(())
             });
         let readers = r2d2::Pool::builder()
-            .max_size(READERS)
+            .max_size(reader_pool_size())
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Self { writer: Writer::start(conn), readers, path, observer: None, publish_events: false })
