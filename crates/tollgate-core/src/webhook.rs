@@ -71,6 +71,17 @@ pub struct AttemptResult {
     pub next: NextStep,
 }
 
+/// An attempt's outcome with the delivery it was made for, as the store records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempted {
+    /// The delivery's endpoint (deliveries are keyed by endpoint, then id).
+    pub endpoint_id: String,
+    /// The delivery.
+    pub delivery_id: String,
+    /// What the attempt came to.
+    pub result: AttemptResult,
+}
+
 /// After an attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NextStep {

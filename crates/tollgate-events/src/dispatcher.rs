@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::watch;
-use tollgate_core::webhook::{AttemptResult, DeliveryJob, NextStep};
+use tollgate_core::webhook::{AttemptResult, Attempted, DeliveryJob, NextStep};
 use tollgate_store::Store;
 
 use crate::schedule::RetrySchedule;
@@ -94,29 +94,40 @@ impl Dispatcher {
                 }
                 continue;
             }
+            // Attempts run `concurrency` at a time; their outcomes are recorded in groups of
+            // whatever has finished, one transaction per group rather than one per attempt.
             let this = &self;
-            futures::stream::iter(jobs)
-                .for_each_concurrent(self.settings.concurrency, |job| async move {
+            let mut outcomes = futures::stream::iter(jobs)
+                .map(|job| async move {
                     let result = attempt(&job, &this.settings, &this.client).await;
-                    let outcome = match result.next {
-                        NextStep::Succeeded => "succeeded",
-                        NextStep::RetryAt(_) => "retrying",
-                        NextStep::Failed => "failed",
-                        NextStep::DisableEndpoint => "disabled",
-                    };
-                    tracing::info!(
-                        webhook.delivery = %job.id, webhook.endpoint = %job.endpoint_id, event.id = %job.event.id,
-                        attempt = job.attempts + 1, status_code = result.status_code, outcome, "webhook attempt"
-                    );
-                    if let Some(hook) = &this.on_outcome {
-                        hook(outcome);
-                    }
-                    if let Err(e) = this.store.record_attempt(job.id.clone(), result).await {
-                        // The lease runs out and the delivery is tried again: at least once.
-                        tracing::warn!(error = %e, webhook.delivery = %job.id, "could not record a webhook attempt");
-                    }
+                    this.report(&job, &result);
+                    Attempted { endpoint_id: job.endpoint_id, delivery_id: job.id, result }
                 })
-                .await;
+                .buffer_unordered(self.settings.concurrency)
+                .ready_chunks(self.settings.batch as usize);
+            while let Some(results) = outcomes.next().await {
+                if let Err(e) = self.store.record_attempts(results).await {
+                    // The leases run out and the deliveries are tried again: at least once.
+                    tracing::warn!(error = %e, "could not record webhook attempts");
+                }
+            }
+        }
+    }
+
+    /// Logs an attempt and counts its outcome.
+    fn report(&self, job: &DeliveryJob, result: &AttemptResult) {
+        let outcome = match result.next {
+            NextStep::Succeeded => "succeeded",
+            NextStep::RetryAt(_) => "retrying",
+            NextStep::Failed => "failed",
+            NextStep::DisableEndpoint => "disabled",
+        };
+        tracing::info!(
+            webhook.delivery = %job.id, webhook.endpoint = %job.endpoint_id, event.id = %job.event.id,
+            attempt = job.attempts + 1, status_code = result.status_code, outcome, "webhook attempt"
+        );
+        if let Some(hook) = &self.on_outcome {
+            hook(outcome);
         }
     }
 }

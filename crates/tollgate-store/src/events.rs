@@ -25,5 +25,8 @@ pub fn resource_event(kind: &str, r: &Resource) -> Event {
     new_event(kind, r.project_id, view)
 }
 
-/// The delivery id of an event to an endpoint: both ids' ULIDs, so it can be made in SQL.
-pub const DELIVERY_ID_SQL: &str = "'dlv_' || substr(e.id, 5) || substr(w.id, 5)";
+/// The delivery id of an event to an endpoint `w`: both ids' ULIDs, so it can be made in SQL.
+/// `event_id` is the SQL expression for the event's id.
+pub fn delivery_id_sql(event_id: &str) -> String {
+    format!("'dlv_' || substr({event_id}, 5) || substr(w.id, 5)")
+}

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
-use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, WebhookEndpoint};
+use tollgate_core::webhook::{Attempted, Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
     Precondition, Project, ProjectId, Resource, ResourceId, ValidationErrors,
@@ -153,8 +153,9 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<DeliveryJob>, StoreError>;
-    /// Records an attempt and what follows it.
-    async fn record_attempt(&self, delivery: String, result: AttemptResult) -> Result<(), StoreError>;
+    /// Records attempts and what follows each, in one transaction. A delivery deleted meanwhile
+    /// (its endpoint was removed) is skipped.
+    async fn record_attempts(&self, attempts: Vec<Attempted>) -> Result<(), StoreError>;
     /// An endpoint's most recent deliveries with their attempts.
     async fn list_deliveries(
         &self,

@@ -5,10 +5,10 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use time::{Duration, OffsetDateTime};
 use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
-use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint};
+use tollgate_core::webhook::{Attempted, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint};
 use tollgate_core::ProjectId;
 
-use crate::events::DELIVERY_ID_SQL;
+use crate::events::delivery_id_sql;
 use crate::sqlite::events_rows::{types_column, WebhookEndpointRow};
 use crate::StoreError;
 
@@ -32,9 +32,10 @@ pub(super) async fn record(
     .await?;
     sqlx::query(&format!(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
-         SELECT {DELIVERY_ID_SQL}, w.id, e.id, 'pending', 0, $2, $2 FROM events e JOIN webhook_endpoints w
+         SELECT {}, w.id, e.id, 'pending', 0, $2, $2 FROM events e JOIN webhook_endpoints w
          ON w.project_id = e.project_id AND w.disabled_at IS NULL
-         WHERE e.id = $1 AND (w.id = $3 OR ($3::text IS NULL AND w.event_types LIKE '% ' || e.type || ' %'))"
+         WHERE e.id = $1 AND (w.id = $3 OR ($3::text IS NULL AND w.event_types LIKE '% ' || e.type || ' %'))",
+        delivery_id_sql("e.id")
     ))
     .bind(&event.id)
     .bind(at)
@@ -161,48 +162,52 @@ pub(super) async fn claim(
         .collect()
 }
 
-pub(super) async fn record_attempt(pool: &PgPool, delivery: &str, result: &AttemptResult) -> Result<(), StoreError> {
+pub(super) async fn record_attempts(pool: &PgPool, attempts: &[Attempted]) -> Result<(), StoreError> {
     let at = to_unix_micros(now());
+    // Rows are locked in one order, so two nodes recording overlapping batches (after a lease
+    // ran out) wait for each other instead of deadlocking.
+    let mut attempts: Vec<_> = attempts.iter().collect();
+    attempts.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
     let mut tx = pool.begin().await?;
-    let attempts: i32 = sqlx::query("SELECT attempts FROM webhook_deliveries WHERE id = $1 FOR UPDATE")
-        .bind(delivery)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_get(0)?;
-    sqlx::query(
-        "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (delivery_id, attempt) DO NOTHING",
-    )
-    .bind(delivery)
-    .bind(attempts + 1)
-    .bind(at)
-    .bind(result.status_code.map(i32::from))
-    .bind(&result.error)
-    .bind(result.duration_ms as i64)
-    .execute(&mut *tx)
-    .await?;
-    let (status, next) = match result.next {
-        NextStep::Succeeded => ("succeeded", at),
-        NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
-        NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
-    };
-    sqlx::query(
-        "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, locked_until = NULL WHERE id = $1",
-    )
-    .bind(delivery)
-    .bind(status)
-    .bind(next)
-    .execute(&mut *tx)
-    .await?;
-    if result.next == NextStep::DisableEndpoint {
-        sqlx::query(
-            "UPDATE webhook_endpoints SET disabled_at = $2 WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = $1)",
+    for Attempted { delivery_id: delivery, result, .. } in attempts {
+        let (status, next) = match result.next {
+            NextStep::Succeeded => ("succeeded", at),
+            NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
+            NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
+        };
+        let Some(row) = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, locked_until = NULL
+             WHERE id = $1 RETURNING attempts, endpoint_id",
         )
         .bind(delivery)
+        .bind(status)
+        .bind(next)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            continue;
+        };
+        let attempt: i32 = row.try_get(0)?;
+        let endpoint: String = row.try_get(1)?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (delivery_id, attempt) DO NOTHING",
+        )
+        .bind(delivery)
+        .bind(attempt)
         .bind(at)
+        .bind(result.status_code.map(i32::from))
+        .bind(&result.error)
+        .bind(result.duration_ms as i64)
         .execute(&mut *tx)
         .await?;
+        if result.next == NextStep::DisableEndpoint {
+            sqlx::query("UPDATE webhook_endpoints SET disabled_at = $2 WHERE id = $1")
+                .bind(&endpoint)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(())

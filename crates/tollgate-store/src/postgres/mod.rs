@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
-use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, WebhookEndpoint};
+use tollgate_core::webhook::{Attempted, Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Credential, CredentialId, CredentialKind, CredentialLimits, ListQuery, NewCredential, NewResource, Page,
     Precondition, Project, ProjectId, Resource, ResourceId,
@@ -210,8 +210,8 @@ impl Store for PgStore {
         self.timed("claim_deliveries", events::claim(&self.pool, now, lease, limit)).await
     }
 
-    async fn record_attempt(&self, delivery: String, result: AttemptResult) -> Result<(), StoreError> {
-        self.timed("record_attempt", events::record_attempt(&self.pool, &delivery, &result)).await
+    async fn record_attempts(&self, attempts: Vec<Attempted>) -> Result<(), StoreError> {
+        self.timed("record_attempts", events::record_attempts(&self.pool, &attempts)).await
     }
 
     async fn list_deliveries(

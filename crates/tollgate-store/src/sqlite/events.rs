@@ -3,10 +3,10 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::{Duration, OffsetDateTime};
 use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
-use tollgate_core::webhook::{AttemptResult, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint};
+use tollgate_core::webhook::{Attempted, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint};
 use tollgate_core::ProjectId;
 
-use crate::events::DELIVERY_ID_SQL;
+use crate::events::delivery_id_sql;
 use crate::StoreError;
 
 /// Writes `event` and a pending delivery for every active endpoint subscribed to its type.
@@ -28,13 +28,15 @@ pub(super) fn record(
         at,
         (!publish).then_some(at)
     ])?;
+    // The endpoints are matched on the event's own fields, not by reading the event back.
     c.prepare_cached(&format!(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
-         SELECT {DELIVERY_ID_SQL}, w.id, e.id, 'pending', 0, ?2, ?2 FROM events e JOIN webhook_endpoints w
-         ON w.project_id = e.project_id AND w.disabled_at IS NULL
-         WHERE e.id = ?1 AND (w.id = ?3 OR (?3 IS NULL AND w.event_types LIKE '% ' || e.type || ' %'))"
+        "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
+         SELECT w.id, {}, ?1, 'pending', 0, ?2, ?2 FROM webhook_endpoints w
+         WHERE w.project_id = ?4 AND w.disabled_at IS NULL
+         AND (w.id = ?3 OR (?3 IS NULL AND w.event_types LIKE '% ' || ?5 || ' %'))",
+        delivery_id_sql("?1")
     ))?
-    .execute(params![event.id, at, only_endpoint])?;
+    .execute(params![event.id, at, only_endpoint, event.project_id.to_string(), event.kind])?;
     Ok(())
 }
 
@@ -116,10 +118,7 @@ pub(super) fn get_endpoint(c: &Connection, project: ProjectId, id: &str) -> Resu
 
 pub(super) fn delete_endpoint(c: &Connection, project: ProjectId, id: &str) -> Result<(), StoreError> {
     get_endpoint(c, project, id)?;
-    c.prepare_cached(
-        "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?1)",
-    )?
-    .execute([id])?;
+    c.prepare_cached("DELETE FROM webhook_attempts WHERE endpoint_id = ?1")?.execute([id])?;
     c.prepare_cached("DELETE FROM webhook_deliveries WHERE endpoint_id = ?1")?.execute([id])?;
     c.prepare_cached("DELETE FROM webhook_endpoints WHERE id = ?1")?.execute([id])?;
     Ok(())
@@ -131,25 +130,16 @@ pub(super) fn claim(
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<DeliveryJob>, StoreError> {
+    // This runs on the writer thread, so the read and the lease below are one atomic step.
     let now_us = to_unix_micros(at);
-    let ids: Vec<String> = c
+    let jobs = c
         .prepare_cached(
-            "UPDATE webhook_deliveries SET locked_until = ?2 WHERE id IN (
-               SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-               WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND w.disabled_at IS NULL
-               AND (d.locked_until IS NULL OR d.locked_until <= ?1) ORDER BY d.next_attempt_at LIMIT ?3)
-             RETURNING id",
+            "SELECT d.id, d.endpoint_id, w.url, w.secret, e.id, e.project_id, e.type, e.payload, d.attempts
+             FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND w.disabled_at IS NULL
+             AND (d.locked_until IS NULL OR d.locked_until <= ?1) ORDER BY d.next_attempt_at LIMIT ?2",
         )?
-        .query_map(params![now_us, to_unix_micros(at + lease), limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut jobs = Vec::with_capacity(ids.len());
-    let mut stmt = c.prepare_cached(
-        "SELECT d.id, d.endpoint_id, w.url, w.secret, e.id, e.project_id, e.type, e.payload, d.attempts
-         FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
-         WHERE d.id = ?1",
-    )?;
-    for id in ids {
-        let job = stmt.query_row([&id], |r| {
+        .query_map(params![now_us, limit], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get(1)?,
@@ -161,51 +151,64 @@ pub(super) fn claim(
                 r.get(7)?,
                 r.get::<_, u32>(8)?,
             ))
-        })?;
-        jobs.push(DeliveryJob {
-            id: job.0,
-            endpoint_id: job.1,
-            url: job.2,
-            secret: job.3,
-            event: Event {
-                id: job.4,
-                project_id: ProjectId::parse(&job.5).ok_or_else(|| StoreError::Internal("corrupt event".into()))?,
-                kind: job.6,
-                payload: job.7,
-            },
-            attempts: job.8,
-        });
+        })?
+        .map(|row| {
+            let (id, endpoint_id, url, secret, event_id, project, kind, payload, attempts) = row?;
+            let project_id = ProjectId::parse(&project)
+                .ok_or_else(|| StoreError::Internal(format!("corrupt event {event_id}")))?;
+            Ok(DeliveryJob {
+                id,
+                endpoint_id,
+                url,
+                secret,
+                event: Event { id: event_id, project_id, kind, payload },
+                attempts,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut lock =
+        c.prepare_cached("UPDATE webhook_deliveries SET locked_until = ?3 WHERE endpoint_id = ?1 AND id = ?2")?;
+    let until = to_unix_micros(at + lease);
+    for job in &jobs {
+        lock.execute(params![job.endpoint_id, job.id, until])?;
     }
     Ok(jobs)
 }
 
-pub(super) fn record_attempt(c: &Connection, delivery: &str, result: &AttemptResult) -> Result<(), StoreError> {
+pub(super) fn record_attempts(c: &Connection, attempts: &[Attempted]) -> Result<(), StoreError> {
     let at = to_unix_micros(now());
-    let attempts: u32 = c
-        .prepare_cached("SELECT attempts FROM webhook_deliveries WHERE id = ?1")?
-        .query_row([delivery], |r| r.get(0))
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![delivery, attempts + 1, at, result.status_code, result.error, result.duration_ms as i64])?;
-    let (status, next) = match result.next {
-        NextStep::Succeeded => ("succeeded", at),
-        NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
-        NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
-    };
-    c.prepare_cached(
-        "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, next_attempt_at = ?3, locked_until = NULL
-         WHERE id = ?1",
-    )?
-    .execute(params![delivery, status, next])?;
-    if result.next == NextStep::DisableEndpoint {
-        c.prepare_cached(
-            "UPDATE webhook_endpoints SET disabled_at = ?2 WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = ?1)",
-        )?
-        .execute(params![delivery, at])?;
+    let mut update = c.prepare_cached(
+        "UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1, next_attempt_at = ?4, locked_until = NULL
+         WHERE endpoint_id = ?1 AND id = ?2 RETURNING attempts",
+    )?;
+    let mut insert = c.prepare_cached(
+        "INSERT OR REPLACE INTO webhook_attempts (endpoint_id, delivery_id, attempt, at, status_code, error, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for Attempted { endpoint_id, delivery_id, result } in attempts {
+        let (status, next) = match result.next {
+            NextStep::Succeeded => ("succeeded", at),
+            NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
+            NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
+        };
+        let Some(attempt) =
+            update.query_row(params![endpoint_id, delivery_id, status, next], |r| r.get::<_, u32>(0)).optional()?
+        else {
+            continue;
+        };
+        insert.execute(params![
+            endpoint_id,
+            delivery_id,
+            attempt,
+            at,
+            result.status_code,
+            result.error,
+            result.duration_ms as i64
+        ])?;
+        if result.next == NextStep::DisableEndpoint {
+            c.prepare_cached("UPDATE webhook_endpoints SET disabled_at = ?2 WHERE id = ?1")?
+                .execute(params![endpoint_id, at])?;
+        }
     }
     Ok(())
 }
@@ -235,12 +238,13 @@ pub(super) fn list_deliveries(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut attempts = c.prepare_cached(
-        "SELECT at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY attempt",
+        "SELECT at, status_code, error, duration_ms FROM webhook_attempts WHERE endpoint_id = ?1 AND delivery_id = ?2
+         ORDER BY attempt",
     )?;
     rows.into_iter()
         .map(|(id, event_id, event_type, status, n, next, created)| {
             let history = attempts
-                .query_map([&id], |r| {
+                .query_map(params![endpoint, id], |r| {
                     Ok((
                         from_unix_micros(r.get(0)?),
                         r.get::<_, Option<u16>>(1)?,
@@ -268,7 +272,7 @@ pub(super) fn replay(c: &Connection, project: ProjectId, endpoint: &str, deliver
     let changed = c
         .prepare_cached(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3, locked_until = NULL
-             WHERE id = ?1 AND endpoint_id = ?2 AND status = 'failed'",
+             WHERE endpoint_id = ?2 AND id = ?1 AND status = 'failed'",
         )?
         .execute(params![delivery, endpoint, to_unix_micros(now())])?;
     if changed == 0 {
