@@ -537,6 +537,24 @@ def bench_nginx():
         stop_process(proc)
 
 
+def bench_outbox():
+    """What the outbox costs a write: POST on one server with dispatch off, first with no webhook
+    endpoint (the event row alone), then with one subscribed (event and delivery rows in the
+    write's transaction). The second phase runs on the larger table, which only counts against it."""
+    log("tollgate: outbox (webhook_dispatch = false)")
+    t = Tollgate("outbox", {"TOLLGATE_WEBHOOK_ALLOW_LOOPBACK": "true", "TOLLGATE_WEBHOOK_DISPATCH": "false"})
+    try:
+        key = t.key(UNLIMITED)
+        ids = seed(t.url + "/v1/resource", {"X-API-Key": key}, 200)
+        plain = tollgate_workloads(t, "X-API-Key", key, ids, "outbox-none", which=("post",))["post"]
+        request("POST", t.url + "/v1/webhooks", {"X-API-Key": t.admin}, {"url": "http://127.0.0.1:%d/hook" % NGINX_PORT})
+        hooked = tollgate_workloads(t, "X-API-Key", key, ids, "outbox-endpoint", which=("post",))["post"]
+        return {"none": plain, "endpoint": hooked}
+    finally:
+        t.stop()
+        summarize_log(t.log_path, OPTS.keep_logs)
+
+
 def bench_delivery():
     """POST with a webhook endpoint subscribed (nginx answering 204, on the client core), and how
     fast the dispatcher delivers: events delivered per second until the outbox is empty."""
@@ -656,6 +674,7 @@ def main():
                 subprocess.run(["psql", pg, "-qc", "DROP DATABASE IF EXISTS tollgate_bench WITH (FORCE)"], capture_output=True)
         else:
             log("skipped: PostgreSQL (nothing on 127.0.0.1:5432, or no psql)")
+        r["outbox"] = bench_outbox()
         r["webhooks"] = bench_delivery()
     r["meta"]["loadavg_end"] = loadavg()
     r["meta"]["minutes"] = round((time.time() - started) / 60, 1)

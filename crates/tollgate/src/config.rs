@@ -41,6 +41,7 @@ struct RawConfig {
     webhook_allow_loopback: bool,
     webhook_allow_private: bool,
     webhook_retry_schedule: Option<String>,
+    webhook_dispatch: bool,
     nats_url: Option<String>,
     metrics_enabled: bool,
     log_level: String,
@@ -72,6 +73,7 @@ impl Default for RawConfig {
             webhook_allow_loopback: false,
             webhook_allow_private: false,
             webhook_retry_schedule: None,
+            webhook_dispatch: true,
             nats_url: None,
             metrics_enabled: true,
             log_level: "info".into(),
@@ -79,7 +81,8 @@ impl Default for RawConfig {
     }
 }
 
-const ENV_KEYS: [&str; 26] = [
+const ENV_KEYS: [&str; 27] = [
+    "webhook_dispatch",
     "metrics_enabled",
     "log_level",
     "webhook_allow_loopback",
@@ -148,6 +151,8 @@ pub struct Config {
     pub webhook_policy: tollgate_events::target::TargetPolicy,
     /// Delays between webhook attempts.
     pub webhook_schedule: tollgate_events::schedule::RetrySchedule,
+    /// Whether this node sends webhooks (the outbox is written either way).
+    pub webhook_dispatch: bool,
     /// NATS for the message-queue sink.
     pub nats_url: Option<String>,
     /// Record request metrics.
@@ -290,6 +295,7 @@ impl RawConfig {
                 allow_private: self.webhook_allow_private,
             },
             webhook_schedule,
+            webhook_dispatch: self.webhook_dispatch,
             nats_url,
             metrics_enabled: self.metrics_enabled,
             log_level: self.log_level.clone(),

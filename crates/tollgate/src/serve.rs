@@ -93,7 +93,10 @@ impl Application {
             },
             Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
         );
-        let mut background = vec![tokio::spawn(dispatcher.run(stopped.clone()))];
+        let mut background = Vec::new();
+        if config.webhook_dispatch {
+            background.push(tokio::spawn(dispatcher.run(stopped.clone())));
+        }
         if let Some(url) = &config.nats_url {
             background.push(tokio::spawn(tollgate_events::nats::run(store.clone(), url.clone(), stopped.clone())));
         }

@@ -5,6 +5,8 @@
 use reqwest::Method;
 use serde_json::json;
 
+use tollgate_testkit::TestServer;
+
 use crate::{server, server_with};
 
 #[tokio::test]
@@ -94,4 +96,39 @@ async fn endpoints_tests_and_deliveries() {
     assert_eq!(s.call(Method::DELETE, &format!("/v1/webhooks/{id}"), admin, None).await.status, 204);
     s.call(Method::GET, &format!("/v1/webhooks/{id}"), admin, None).await.assert_error(404, "NOT_FOUND");
     assert_eq!(s.count_rows("webhook_deliveries"), 0);
+}
+
+#[tokio::test]
+async fn a_node_without_dispatch_leaves_deliveries_to_another() {
+    let env = [("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true"), ("TOLLGATE_WEBHOOK_RETRY_SCHEDULE", "1h")];
+    let mut api_only = server_with(&[env[0], env[1], ("TOLLGATE_WEBHOOK_DISPATCH", "false")]).await;
+    let admin = api_only.admin_key.clone();
+    let r =
+        api_only.call(Method::POST, "/v1/webhooks", Some(&admin), Some(&json!({"url": "http://127.0.0.1:9/h"}))).await;
+    let id = r.body["webhook"]["id"].as_str().unwrap().to_owned();
+    api_only.call(Method::POST, "/v1/resource", Some(&admin), Some(&crate::widget("x"))).await;
+    let deliveries = format!("/v1/webhooks/{id}/deliveries");
+    // Several of the dispatcher's idle polls pass: the delivery is recorded and left alone.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let listed = api_only.call(Method::GET, &deliveries, Some(&admin), None).await.body;
+    assert_eq!(listed["items"][0]["status"], "pending", "{listed}");
+    assert_eq!(listed["items"][0]["attempts"], 0, "{listed}");
+
+    // A node that dispatches, on the same store, makes the attempt.
+    api_only.kill9();
+    let mut b = TestServer::builder(crate::bin()).data_dir_of(&api_only);
+    for (k, v) in env {
+        b = b.env(k, v);
+    }
+    let dispatcher = b.start().await;
+    let mut attempts = json!(0);
+    for _ in 0..50 {
+        attempts =
+            dispatcher.call(Method::GET, &deliveries, Some(&admin), None).await.body["items"][0]["attempts"].clone();
+        if attempts == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(attempts, 1);
 }
