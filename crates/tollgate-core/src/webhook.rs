@@ -95,6 +95,17 @@ pub enum NextStep {
     DisableEndpoint,
 }
 
+impl NextStep {
+    /// The delivery's stored status after this step, and when it is due again (retries only).
+    pub fn delivery_status(self) -> (&'static str, Option<OffsetDateTime>) {
+        match self {
+            NextStep::Succeeded => ("succeeded", None),
+            NextStep::RetryAt(t) => ("pending", Some(t)),
+            NextStep::Failed | NextStep::DisableEndpoint => ("failed", None),
+        }
+    }
+}
+
 /// A delivery as listed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {

@@ -83,18 +83,18 @@ impl Application {
             metrics_enabled: config.metrics_enabled,
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let hook_metrics = metrics.clone();
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            DispatcherSettings {
-                schedule: config.webhook_schedule.clone(),
-                policy: config.webhook_policy,
-                ..Default::default()
-            },
-            Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
-        );
         let mut background = Vec::new();
         if config.webhook_dispatch {
+            let hook_metrics = metrics.clone();
+            let dispatcher = Dispatcher::new(
+                store.clone(),
+                DispatcherSettings {
+                    schedule: config.webhook_schedule.clone(),
+                    policy: config.webhook_policy,
+                    ..Default::default()
+                },
+                Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
+            );
             background.push(tokio::spawn(dispatcher.run(stopped.clone())));
         }
         if let Some(url) = &config.nats_url {

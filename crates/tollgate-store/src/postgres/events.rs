@@ -1,6 +1,8 @@
 //! The outbox, webhook endpoints and deliveries on PostgreSQL. Due deliveries are claimed with
 //! `FOR UPDATE SKIP LOCKED` and a lease, so with several nodes each attempt is made by one.
 
+use std::sync::LazyLock;
+
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use time::{Duration, OffsetDateTime};
@@ -11,6 +13,18 @@ use tollgate_core::ProjectId;
 use crate::events::delivery_id_sql;
 use crate::sqlite::events_rows::{types_column, WebhookEndpointRow};
 use crate::StoreError;
+
+/// A pending delivery of event `$1` at `$2` for every active endpoint subscribed to its type, or
+/// for endpoint `$3` alone; the text is built once, not on every write.
+static RECORD_DELIVERIES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         SELECT {}, w.id, e.id, 'pending', 0, $2, $2 FROM events e JOIN webhook_endpoints w
+         ON w.project_id = e.project_id AND w.disabled_at IS NULL
+         WHERE e.id = $1 AND (w.id = $3 OR ($3::text IS NULL AND w.event_types LIKE '% ' || e.type || ' %'))",
+        delivery_id_sql("e.id")
+    )
+});
 
 pub(super) async fn record(
     tx: &mut Transaction<'_, Postgres>,
@@ -30,18 +44,7 @@ pub(super) async fn record(
     .bind((!publish).then_some(at))
     .execute(&mut **tx)
     .await?;
-    sqlx::query(&format!(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
-         SELECT {}, w.id, e.id, 'pending', 0, $2, $2 FROM events e JOIN webhook_endpoints w
-         ON w.project_id = e.project_id AND w.disabled_at IS NULL
-         WHERE e.id = $1 AND (w.id = $3 OR ($3::text IS NULL AND w.event_types LIKE '% ' || e.type || ' %'))",
-        delivery_id_sql("e.id")
-    ))
-    .bind(&event.id)
-    .bind(at)
-    .bind(only_endpoint)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(&RECORD_DELIVERIES).bind(&event.id).bind(at).bind(only_endpoint).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -170,11 +173,8 @@ pub(super) async fn record_attempts(pool: &PgPool, attempts: &[Attempted]) -> Re
     attempts.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
     let mut tx = pool.begin().await?;
     for Attempted { delivery_id: delivery, result, .. } in attempts {
-        let (status, next) = match result.next {
-            NextStep::Succeeded => ("succeeded", at),
-            NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
-            NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
-        };
+        let (status, due) = result.next.delivery_status();
+        let next = due.map_or(at, to_unix_micros);
         let Some(row) = sqlx::query(
             "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, locked_until = NULL
              WHERE id = $1 RETURNING attempts, endpoint_id",

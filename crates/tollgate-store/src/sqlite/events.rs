@@ -1,5 +1,7 @@
 //! The outbox, webhook endpoints and deliveries on SQLite.
 
+use std::sync::LazyLock;
+
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::{Duration, OffsetDateTime};
 use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
@@ -9,6 +11,19 @@ use tollgate_core::ProjectId;
 use crate::events::delivery_id_sql;
 use crate::StoreError;
 
+/// A pending delivery of event `?1` (project `?4`, type `?5`) at `?2` for every active endpoint
+/// subscribed to its type, or for endpoint `?3` alone. The endpoints are matched on the event's
+/// own fields, not by reading the event back; the text is built once, not on every write.
+static RECORD_DELIVERIES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
+         SELECT w.id, {}, ?1, 'pending', 0, ?2, ?2 FROM webhook_endpoints w
+         WHERE w.project_id = ?4 AND w.disabled_at IS NULL
+         AND (w.id = ?3 OR (?3 IS NULL AND w.event_types LIKE '% ' || ?5 || ' %'))",
+        delivery_id_sql("?1")
+    )
+});
+
 /// Writes `event` and a pending delivery for every active endpoint subscribed to its type.
 pub(super) fn record(
     c: &Connection,
@@ -17,26 +32,12 @@ pub(super) fn record(
     only_endpoint: Option<&str>,
 ) -> Result<(), StoreError> {
     let at = to_unix_micros(now());
+    let project = event.project_id.to_string();
     c.prepare_cached(
         "INSERT INTO events (id, project_id, type, payload, created_at, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![
-        event.id,
-        event.project_id.to_string(),
-        event.kind,
-        event.payload,
-        at,
-        (!publish).then_some(at)
-    ])?;
-    // The endpoints are matched on the event's own fields, not by reading the event back.
-    c.prepare_cached(&format!(
-        "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
-         SELECT w.id, {}, ?1, 'pending', 0, ?2, ?2 FROM webhook_endpoints w
-         WHERE w.project_id = ?4 AND w.disabled_at IS NULL
-         AND (w.id = ?3 OR (?3 IS NULL AND w.event_types LIKE '% ' || ?5 || ' %'))",
-        delivery_id_sql("?1")
-    ))?
-    .execute(params![event.id, at, only_endpoint, event.project_id.to_string(), event.kind])?;
+    .execute(params![event.id, project, event.kind, event.payload, at, (!publish).then_some(at)])?;
+    c.prepare_cached(&RECORD_DELIVERIES)?.execute(params![event.id, at, only_endpoint, project, event.kind])?;
     Ok(())
 }
 
@@ -186,11 +187,8 @@ pub(super) fn record_attempts(c: &Connection, attempts: &[Attempted]) -> Result<
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for Attempted { endpoint_id, delivery_id, result } in attempts {
-        let (status, next) = match result.next {
-            NextStep::Succeeded => ("succeeded", at),
-            NextStep::RetryAt(t) => ("pending", to_unix_micros(t)),
-            NextStep::Failed | NextStep::DisableEndpoint => ("failed", at),
-        };
+        let (status, due) = result.next.delivery_status();
+        let next = due.map_or(at, to_unix_micros);
         let Some(attempt) =
             update.query_row(params![endpoint_id, delivery_id, status, next], |r| r.get::<_, u32>(0)).optional()?
         else {
@@ -309,4 +307,69 @@ pub(super) fn mark_published(c: &Connection, ids: &[String]) -> Result<(), Store
         stmt.execute(params![id, at])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tollgate_core::webhook::AttemptResult;
+
+    use super::*;
+
+    fn result(status_code: u16, next: NextStep) -> AttemptResult {
+        AttemptResult { status_code: Some(status_code), error: None, duration_ms: 1, next }
+    }
+
+    /// One group of outcomes in one call: each delivery gets its status and attempt row, a 410
+    /// disables its endpoint, and a delivery whose endpoint was removed mid-attempt is skipped
+    /// without failing the others.
+    #[test]
+    fn attempts_are_recorded_in_groups() {
+        let mut c = Connection::open_in_memory().unwrap();
+        super::super::schema::migrations().to_latest(&mut c).unwrap();
+        let project = ProjectId::generate();
+        c.execute("INSERT INTO projects VALUES (?1, 'p', 0)", [project.to_string()]).unwrap();
+        for id in ["whk_0000000000000000000000000A", "whk_0000000000000000000000000B", "whk_0000000000000000000000000C"]
+        {
+            c.execute(
+                "INSERT INTO webhook_endpoints VALUES (?1, ?2, 'http://x.example/', ' resource.created ', 's', 0, NULL)",
+                params![id, project.to_string()],
+            )
+            .unwrap();
+        }
+        let event = crate::events::new_event("resource.created", project, serde_json::json!({"n": 1}));
+        record(&c, &event, false, None).unwrap();
+        let jobs = claim(&c, now(), Duration::minutes(1), 10).unwrap();
+        assert_eq!(jobs.len(), 3);
+        assert!(claim(&c, now(), Duration::minutes(1), 10).unwrap().is_empty(), "leased jobs are not claimed twice");
+        delete_endpoint(&c, project, &jobs[2].endpoint_id).unwrap();
+
+        let retry_at = now() + Duration::hours(1);
+        let outcomes = [
+            result(204, NextStep::Succeeded),
+            result(410, NextStep::DisableEndpoint),
+            result(500, NextStep::RetryAt(retry_at)),
+        ];
+        let attempted: Vec<Attempted> = jobs
+            .iter()
+            .zip(outcomes)
+            .map(|(j, result)| Attempted { endpoint_id: j.endpoint_id.clone(), delivery_id: j.id.clone(), result })
+            .collect();
+        record_attempts(&c, &attempted).unwrap();
+
+        let state = |sql: &str| -> Vec<String> {
+            let mut stmt = c.prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(
+            state(
+                "SELECT substr(endpoint_id, -1) || ' ' || status || ' ' || attempts FROM webhook_deliveries ORDER BY 1"
+            ),
+            ["A succeeded 1", "B failed 1"]
+        );
+        assert_eq!(
+            state("SELECT substr(endpoint_id, -1) || ' ' || attempt || ' ' || status_code FROM webhook_attempts ORDER BY 1"),
+            ["A 1 204", "B 1 410"]
+        );
+        assert_eq!(state("SELECT substr(id, -1) FROM webhook_endpoints WHERE disabled_at IS NOT NULL"), ["B"]);
+    }
 }
