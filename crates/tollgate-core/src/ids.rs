@@ -37,7 +37,9 @@ macro_rules! prefixed_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}{}", Self::PREFIX, self.0)
+                // Two plain writes: ids are formatted on every request (responses, logs).
+                f.write_str(Self::PREFIX)?;
+                f.write_str(self.0.array_to_str(&mut [0; ulid::ULID_LEN]))
             }
         }
 

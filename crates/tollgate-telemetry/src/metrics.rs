@@ -2,10 +2,12 @@
 //! templates (unmatched paths share one value), status codes are three digits, and no credential,
 //! request id or raw path is ever a label.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::quota::QuotaTracker;
@@ -20,6 +22,7 @@ pub struct Metrics {
     registry: Registry,
     request_duration: HistogramVec,
     requests: IntCounterVec,
+    request_series: RequestSeriesCache,
     active_requests: IntGauge,
     auth_failures: IntCounterVec,
     ratelimit_rejections: IntCounterVec,
@@ -103,6 +106,7 @@ impl Metrics {
             )
             .expect("valid metric"),
             quota: QuotaTracker::default(),
+            request_series: RequestSeriesCache::default(),
             registry,
         };
         let info = IntGaugeVec::new(Opts::new("tollgate_build_info", "Build information."), &["version", "backend"])
@@ -130,11 +134,21 @@ impl Metrics {
 
     /// Records one answered request.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let method = if KNOWN_METHODS.contains(&method) { method } else { "_OTHER" };
-        let status = status.to_string();
-        let labels = [method, route, status.as_str()];
-        self.request_duration.with_label_values(&labels).observe(elapsed.as_secs_f64());
-        self.requests.with_label_values(&labels).inc();
+        let method = KNOWN_METHODS.iter().position(|m| *m == method).unwrap_or(KNOWN_METHODS.len());
+        let seconds = elapsed.as_secs_f64();
+        if !self.request_series.observe(method, route, status, seconds) {
+            let method_label = KNOWN_METHODS.get(method).copied().unwrap_or("_OTHER");
+            let mut status_text = itoa::Buffer::new();
+            let labels = [method_label, route, status_text.format(status)];
+            let series = RequestSeries {
+                method,
+                status,
+                duration: self.request_duration.with_label_values(&labels),
+                count: self.requests.with_label_values(&labels),
+            };
+            series.observe(seconds);
+            self.request_series.insert(route, series);
+        }
     }
 
     /// A request started (the returned guard ends it).
@@ -192,11 +206,93 @@ impl Metrics {
     }
 }
 
+/// The two series one (method, route, status) updates.
+struct RequestSeries {
+    /// Index into [`KNOWN_METHODS`]; one past its end for `_OTHER`.
+    method: usize,
+    status: u16,
+    duration: Histogram,
+    count: IntCounter,
+}
+
+impl RequestSeries {
+    fn observe(&self, seconds: f64) {
+        self.duration.observe(seconds);
+        self.count.inc();
+    }
+}
+
+/// Resolved request series, so that a request updates its histogram and counter without
+/// hashing its three label values into each vector and formatting its status code: route ->
+/// the series seen on it, a handful each. Bounded like the labels.
+#[derive(Default)]
+struct RequestSeriesCache(RwLock<rustc_hash::FxHashMap<Box<str>, Vec<RequestSeries>>>);
+
+impl RequestSeriesCache {
+    /// Observes the series if it was resolved before; false if it was not.
+    fn observe(&self, method: usize, route: &str, status: u16, seconds: f64) -> bool {
+        let map = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let found = map.get(route).and_then(|seen| seen.iter().find(|s| s.method == method && s.status == status));
+        found.map(|series| series.observe(seconds)).is_some()
+    }
+
+    fn insert(&self, route: &str, series: RequestSeries) {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        let seen = map.entry(route.into()).or_default();
+        if !seen.iter().any(|s| s.method == series.method && s.status == series.status) {
+            seen.push(series);
+        }
+    }
+}
+
 /// Decrements the in-flight gauge when dropped.
 pub struct ActiveRequest<'a>(&'a IntGauge);
 
 impl Drop for ActiveRequest<'_> {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<'a>(text: &'a str, series: &str) -> Option<&'a str> {
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+    }
+
+    #[test]
+    fn request_series_are_resolved_once_and_stay_separate() {
+        let m = Metrics::new("test", "sqlite");
+        for _ in 0..3 {
+            m.observe_request("GET", "/v1/resource/{id}", 200, Duration::from_millis(3));
+        }
+        m.observe_request("GET", "/v1/resource/{id}", 404, Duration::from_millis(30));
+        m.observe_request("POST", "/v1/resource/{id}", 200, Duration::from_millis(1));
+        m.observe_request("BREW", "unmatched", 405, Duration::from_secs(3));
+        let text = m.render();
+        let count = |labels: &str| sample(&text, &format!("tollgate_http_requests_total{{{labels}}}"));
+        let get = r#"http_request_method="GET",http_response_status_code="#;
+        assert_eq!(count(&format!(r#"{get}"200",http_route="/v1/resource/{{id}}""#)), Some("3"));
+        assert_eq!(count(&format!(r#"{get}"404",http_route="/v1/resource/{{id}}""#)), Some("1"));
+        assert_eq!(
+            count(r#"http_request_method="POST",http_response_status_code="200",http_route="/v1/resource/{id}""#),
+            Some("1")
+        );
+        assert_eq!(
+            count(r#"http_request_method="_OTHER",http_response_status_code="405",http_route="unmatched""#),
+            Some("1")
+        );
+        let bucket = |le: &str| {
+            sample(
+                &text,
+                &format!(
+                    r#"http_server_request_duration_seconds_bucket{{{get}"404",http_route="/v1/resource/{{id}}",le="{le}"}}"#
+                ),
+            )
+        };
+        assert_eq!(bucket("0.025"), Some("0"));
+        assert_eq!(bucket("0.05"), Some("1"));
     }
 }

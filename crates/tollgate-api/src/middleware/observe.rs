@@ -21,8 +21,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let ctx = Arc::new(RequestContext::default());
     req.extensions_mut().insert(ctx.clone());
     let method = req.method().clone();
-    let route =
-        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let mut response = scope(id.clone(), next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -34,17 +34,17 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     if state.settings.metrics_enabled {
-        state.metrics.observe_request(method.as_str(), &route, status, elapsed);
+        state.metrics.observe_request(method.as_str(), route, status, elapsed);
     }
     if let Some(emf) = &state.emf {
-        emf.record(method.as_str(), &route, status, elapsed);
+        emf.record(method.as_str(), route, status, elapsed);
     }
     let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "tollgate::request",
         request_id = &*id,
         method = method.as_str(),
-        route = route.as_str(),
+        route,
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),

@@ -7,6 +7,8 @@ mod writer;
 
 use std::io::IsTerminal;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 pub use writer::{BatchWriter, FlushGuard};
 
@@ -24,11 +26,10 @@ pub fn init(format: LogFormat, debug: bool, level: &str) -> (FlushGuard, BatchWr
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer.clone());
     if json {
-        builder.event_format(json::JsonLines).init();
+        tracing_subscriber::registry().with(filter).with(json::JsonLines::new(writer.clone())).init();
     } else {
-        builder.with_target(false).init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer.clone()).with_target(false).init();
     }
     (guard, writer)
 }

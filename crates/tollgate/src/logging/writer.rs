@@ -92,12 +92,13 @@ fn drain(shared: &Shared, mut out: impl Write) {
     }
 }
 
-impl Write for BatchWriter {
-    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+impl BatchWriter {
+    /// Appends one whole line (or drops it when the buffer is full).
+    pub fn append(&self, line: &[u8]) {
         let mut buffer = self.shared.lock();
         if buffer.bytes.len() + line.len() > CAPACITY {
             buffer.dropped += 1;
-            return Ok(line.len());
+            return;
         }
         let was_empty = buffer.bytes.is_empty();
         buffer.bytes.extend_from_slice(line);
@@ -105,6 +106,12 @@ impl Write for BatchWriter {
         if was_empty {
             self.shared.wake.notify_one();
         }
+    }
+}
+
+impl Write for BatchWriter {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        self.append(line);
         Ok(line.len())
     }
 
