@@ -147,6 +147,23 @@ def main():
             g = r[k]["get"]
             add("| %s | %s | %s | %s | %+.1f%% |" % (label, n(g["rps"]), ms(g["p50"]), ms(g["p99"]), -pct(g["rps"], base["rps"])))
         add("")
+    if "pairs" in r:
+        add("### Alternated pairs")
+        add("")
+        add("The rows above come from separate servers measured minutes apart, and single runs of one unchanged server")
+        add("move by about 10% on this machine. So the two overheads with targets are also measured in alternated pairs:")
+        add("two configurations, GET by id, %d pairs of %d s seconds apart in the order AB, BA, AB..., the cost of B against A" % (
+            r["pairs"]["observability"]["pairs"], r["pairs"]["observability"]["seconds"]))
+        add("per pair, its median, and a bootstrap 95% interval for that median.")
+        add("")
+        add("| A | B | median A req/s | median B req/s | median cost per pair | 95% interval | target |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        for key, a, b, target in (("observability", "metrics and logs off (a second server)", "default: metrics and JSON logs on", "at most 10%"),
+                                  ("jwt", "API key", "bearer JWT (RS256), same server", "at most 10%")):
+            p = r["pairs"][key]
+            add("| %s | %s | %s | %s | %.1f%% | %.1f%% to %.1f%% | %s |" % (
+                a, b, n(p["median_a"]), n(p["median_b"]), p["median_cost"], p["interval"][0], p["interval"][1], target))
+        add("")
     if "postgres" in r:
         pg = r["postgres"]
         add("## PostgreSQL beside SQLite")
