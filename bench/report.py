@@ -147,22 +147,28 @@ def main():
             g = r[k]["get"]
             add("| %s | %s | %s | %s | %+.1f%% |" % (label, n(g["rps"]), ms(g["p50"]), ms(g["p99"]), -pct(g["rps"], base["rps"])))
         add("")
-    if "pairs" in r:
-        add("### Alternated pairs")
+    if "overheads" in r:
+        o = r["overheads"]
+        add("### Overheads on a shared core")
         add("")
         add("The rows above come from separate servers measured minutes apart, and single runs of one unchanged server")
-        add("move by about 10% on this machine. So the two overheads with targets are also measured in alternated pairs:")
-        add("two configurations, GET by id, %d pairs of %d s seconds apart in the order AB, BA, AB..., the cost of B against A" % (
-            r["pairs"]["observability"]["pairs"], r["pairs"]["observability"]["seconds"]))
-        add("per pair, its median, and a bootstrap 95% interval for that median.")
+        add("move by about 10% on this machine, as much as the targets. So the overheads with targets are also measured")
+        add("with two servers loaded at the same time, both on core 0 and each by its own wrk on core 1 (GET by id, 32")
+        add("connections each): a slow second slows both alike. Per round, the cost of B against A in throughput (each")
+        add("server gets an equal share of the core) and in CPU time per request (every thread of each server, from")
+        add("`/proc/PID/task/*/schedstat`); %d rounds of %d s after one warm-up round, the median and the range." % (
+            len(o["observability"]["rounds"]), o["observability"]["seconds"]))
         add("")
-        add("| A | B | median A req/s | median B req/s | median cost per pair | 95% interval | target |")
+        add("| A | B | A req/s | B req/s | B's throughput cost | B's CPU per request | target |")
         add("| --- | --- | --- | --- | --- | --- | --- |")
-        for key, a, b, target in (("observability", "metrics and logs off (a second server)", "default: metrics and JSON logs on", "at most 10%"),
-                                  ("jwt", "API key", "bearer JWT (RS256), same server", "at most 10%")):
-            p = r["pairs"][key]
-            add("| %s | %s | %s | %s | %.1f%% | %.1f%% to %.1f%% | %s |" % (
-                a, b, n(p["median_a"]), n(p["median_b"]), p["median_cost"], p["interval"][0], p["interval"][1], target))
+        for key, a, b, target in (
+                ("observability", "metrics and logs off", "default: metrics and JSON request logs on", "at most 10%"),
+                ("jwt", "API key", "bearer JWT (RS256)", "at most 10%"),
+                ("limiter", "`unlimited` key (no limiter)", "high finite limit (limiter on every request)", "at most 5%")):
+            p = o[key]
+            add("| %s | %s | %s | %s | %.1f%% (%.1f to %.1f) | %.1f%% (%.1f to %.1f) | %s |" % (
+                a, b, n(p["rps_a"]), n(p["rps_b"]), p["throughput_cost"], *p["throughput_cost_range"],
+                p["cpu_cost"], *p["cpu_cost_range"], target))
         add("")
     if "postgres" in r:
         pg = r["postgres"]

@@ -10,14 +10,13 @@ bench/out/ (ignored by git); bench/report.py turns results.json into bench/RESUL
     python3 bench/run.py            # everything, about 12 minutes
     python3 bench/run.py --core     # only the issue's comparison: nginx, PocketBase, Tollgate
     python3 bench/run.py --quick    # 3 s runs, one each (a smoke test of the suite)
-    python3 bench/run.py --pairs    # only the alternated pairs for the overhead targets
+    python3 bench/run.py --overheads  # only the overheads with targets, on a shared core
 """
 
 import argparse
 import concurrent.futures
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -539,54 +538,76 @@ def bench_nginx():
         stop_process(proc)
 
 
-def bench_pairs(label, a, b, pairs, seconds):
-    """GET by id in two configurations, `a` and `b` (each a dict of wrk env), alternated
-    seconds apart (AB, BA, AB...) so that a drift of the machine cancels: on this kind of
-    machine single runs of one unchanged server move by +-10%, more than the overheads the
-    issues bound. Returns both series and the cost of b against a per pair (1 - b/a), with
-    the median and a bootstrap 95% interval for it."""
-    for env in (a, b):
-        wrk_once("get.lua", env, WARMUP)
-    series = ([], [])
-    for i in range(pairs):
-        for j in ((0, 1) if i % 2 == 0 else (1, 0)):
-            series[j].append(wrk_once("get.lua", (a, b)[j], seconds, "pairs-%s-%d-%s.txt" % (label, i, "ab"[j]))["rps"])
-    costs = [100 * (1 - y / x) for x, y in zip(*series)]
-    rng = random.Random(1)  # seeded: the interval of a given series is reproducible
-    boot = sorted(statistics.median(rng.choices(costs, k=len(costs))) for _ in range(2000))
-    row = {"a": series[0], "b": series[1], "costs": costs, "pairs": pairs, "seconds": seconds,
-           "median_cost": statistics.median(costs), "interval": [boot[49], boot[1950]],
-           "median_a": statistics.median(series[0]), "median_b": statistics.median(series[1])}
-    log("  %s: %d pairs of %d s, median cost %.1f%% (95%% interval %.1f to %.1f); medians %.0f and %.0f req/s" % (
-        label, pairs, seconds, row["median_cost"], row["interval"][0], row["interval"][1], row["median_a"], row["median_b"]))
+def task_cpu_seconds(pid):
+    """CPU time of every thread of `pid` so far, from the scheduler's own nanosecond counts."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def bench_shared_core(label, a, b, rounds, seconds):
+    """GET by id on two servers loaded at the same time, both on core 0, each by its own wrk on
+    core 1: whatever slows the machine in a given second slows both alike, which alternating
+    runs on this kind of machine did not cancel (single runs of one server move by +-10%).
+    `a` and `b` are (Tollgate, wrk env). Per round: the cost of b against a in throughput
+    (1 - b/a; each server gets an equal share of the core, so this is their cost per request)
+    and in CPU time per request (every thread, from /proc/PID/task/*/schedstat)."""
+    def round_once():
+        cpu = [task_cpu_seconds(t.proc.pid) for t, _ in (a, b)]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda env: wrk_once("get.lua", env, seconds), (a[1], b[1])))
+        cpu = [task_cpu_seconds(t.proc.pid) - c for (t, _), c in zip((a, b), cpu)]
+        per_request = [c / r["requests"] for c, r in zip(cpu, runs)]
+        return {"rps": [r["rps"] for r in runs], "cpu_s": cpu, "throughput_cost": 100 * (1 - runs[1]["rps"] / runs[0]["rps"]),
+                "cpu_cost": 100 * (1 - per_request[0] / per_request[1])}
+    round_once()  # warm-up
+    rows = [round_once() for _ in range(rounds)]
+    row = {"rounds": rows, "seconds": seconds,
+           "rps_a": statistics.median(r["rps"][0] for r in rows), "rps_b": statistics.median(r["rps"][1] for r in rows),
+           "throughput_cost": statistics.median(r["throughput_cost"] for r in rows),
+           "throughput_cost_range": [min(r["throughput_cost"] for r in rows), max(r["throughput_cost"] for r in rows)],
+           "cpu_cost": statistics.median(r["cpu_cost"] for r in rows),
+           "cpu_cost_range": [min(r["cpu_cost"] for r in rows), max(r["cpu_cost"] for r in rows)]}
+    log("  %-14s %d rounds of %d s: throughput cost %.1f%% (%.1f to %.1f), CPU per request %.1f%% (%.1f to %.1f); medians %.0f and %.0f req/s" % (
+        label, rounds, seconds, row["throughput_cost"], *row["throughput_cost_range"], row["cpu_cost"], *row["cpu_cost_range"],
+        row["rps_a"], row["rps_b"]))
     return row
 
 
-def bench_paired_overheads():
-    """Metrics and the request log (two servers, both off against both on) and a bearer JWT
-    (against an API key on one server), each as alternated pairs."""
-    log("tollgate: paired overheads")
-    pairs, seconds = (3, 2) if OPTS.duration < 5 else (20, 4)
-    servers = []
+def bench_overheads():
+    """The overheads with targets, each on a shared core (see bench_shared_core): metrics and
+    the request log (both off against both on), a bearer JWT against an API key, and the
+    limiter (an `unlimited` key against a high finite limit)."""
+    log("tollgate: overheads on a shared core")
+    rounds, seconds = (2, 2) if OPTS.duration < 5 else (8, 5)
+    servers = {}
     try:
-        envs = {}
-        for name, env in (("quiet", {"TOLLGATE_METRICS_ENABLED": "false", "TOLLGATE_LOG_LEVEL": "off"}), ("default", None)):
-            t = Tollgate("pairs-" + name, env, port=TOLLGATE_PORT + 1 + len(servers))
-            servers.append(t)
-            key = t.key()
+        for name, env in (("quiet", {"TOLLGATE_METRICS_ENABLED": "false", "TOLLGATE_LOG_LEVEL": "off"}), ("a", None), ("b", None)):
+            servers[name] = Tollgate("shared-" + name, env, port=TOLLGATE_PORT + 1 + len(servers))
+
+        def target(t, limits=HIGH, auth=None):
+            key = t.key(limits)
             ids = seed(t.url + "/v1/resource", {"X-API-Key": key}, 200)
-            envs[name] = {"AUTH_HEADER": "X-API-Key", "AUTH_VALUE": key, "IDS_FILE": write_ids(t.name, ids),
-                          "URL": t.url, "PATH_PREFIX": "/v1/resource/"}
-        t = servers[-1]
-        client = json.loads(t.cli("clients", "create", "--name", "pairs", "--scopes", "resource:read",
-                                  "--limit", HIGH, "--output", "json"))
-        tok = request("POST", t.url + "/oauth/token", body="grant_type=client_credentials&client_id=%s&client_secret=%s"
-                      % (client["client_id"], client["client_secret"]), form=True)
-        jwt = {**envs["default"], "AUTH_HEADER": "Authorization", "AUTH_VALUE": "Bearer " + tok["access_token"]}
-        return {"observability": bench_pairs("metrics+logs", envs["quiet"], envs["default"], pairs, seconds),
-                "jwt": bench_pairs("jwt", envs["default"], jwt, pairs, seconds)}
+            env = {"AUTH_HEADER": "X-API-Key", "AUTH_VALUE": key, "IDS_FILE": write_ids("%s-%s" % (t.name, limits[:4]), ids),
+                   "URL": t.url, "PATH_PREFIX": "/v1/resource/"}
+            if auth == "jwt":
+                client = json.loads(t.cli("clients", "create", "--name", "bench", "--scopes", "resource:read",
+                                          "--limit", limits, "--output", "json"))
+                tok = request("POST", t.url + "/oauth/token", body="grant_type=client_credentials&client_id=%s&client_secret=%s"
+                              % (client["client_id"], client["client_secret"]), form=True)
+                env.update({"AUTH_HEADER": "Authorization", "AUTH_VALUE": "Bearer " + tok["access_token"]})
+            return t, env
+        quiet, a, b = servers["quiet"], servers["a"], servers["b"]
+        return {"observability": bench_shared_core("metrics+logs", target(quiet), target(a), rounds, seconds),
+                "jwt": bench_shared_core("jwt", target(a), target(b, auth="jwt"), rounds, seconds),
+                "limiter": bench_shared_core("limiter", target(a, UNLIMITED), target(b), rounds, seconds)}
     finally:
-        for t in servers:
+        for t in servers.values():
             t.stop()
             summarize_log(t.log_path, OPTS.keep_logs)
 
@@ -672,7 +693,7 @@ def main():
     ap.add_argument("--core", action="store_true", help="only nginx, PocketBase and Tollgate (SQLite, defaults)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
     ap.add_argument("--runs", type=int, default=3, help="measured runs per workload (default 3)")
-    ap.add_argument("--pairs", action="store_true", help="only the alternated pairs (about 6 minutes); bench/out/pairs.json")
+    ap.add_argument("--overheads", action="store_true", help="only the overheads on a shared core (about 4 minutes); bench/out/overheads.json")
     ap.add_argument("--keep-logs", action="store_true", help="keep Tollgate's request logs in bench/out/ (large)")
     args = ap.parse_args()
     OPTS.duration, OPTS.runs, OPTS.keep_logs = (3, 1, args.keep_logs) if args.quick else (args.duration, args.runs, args.keep_logs)
@@ -689,9 +710,9 @@ def main():
     # SIGTERM ends the run through the same `finally` blocks as Ctrl-C, so no server is left.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
-    if args.pairs:
-        with open(os.path.join(OUT, "pairs.json"), "w") as f:
-            json.dump(bench_paired_overheads(), f, indent=2)
+    if args.overheads:
+        with open(os.path.join(OUT, "overheads.json"), "w") as f:
+            json.dump(bench_overheads(), f, indent=2)
         return
     extras = not args.core
     started = time.time()
@@ -719,7 +740,7 @@ def main():
         r["sqlite_jwt"] = bench_tollgate("sqlite-jwt", which=("get",), auth="jwt")
         r["sqlite_quiet"] = bench_tollgate("sqlite-no-metrics-no-logs", {"TOLLGATE_METRICS_ENABLED": "false", "TOLLGATE_LOG_LEVEL": "off"},
                                            which=("get",))
-        r["pairs"] = bench_paired_overheads()
+        r["overheads"] = bench_overheads()
         if port_open(6379):
             r["sqlite_redis"] = bench_tollgate("sqlite-redis", {"TOLLGATE_REDIS_URL": "redis://127.0.0.1:6379"}, which=("get",))
         else:
