@@ -31,7 +31,7 @@ macro_rules! prefixed_id {
                 }
                 let ulid = Ulid::from_string(body).ok()?;
                 // Only the canonical upper-case spelling is an id, so that one resource has one id.
-                (ulid.to_string() == body).then_some(Self(ulid))
+                (ulid.array_to_str(&mut [0; ulid::ULID_LEN]) == body).then_some(Self(ulid))
             }
         }
 
@@ -79,6 +79,11 @@ prefixed_id!(
     /// Identifies a project: `prj_` + ULID.
     ProjectId,
     "prj_"
+);
+prefixed_id!(
+    /// Identifies a request when the caller sent no `X-Request-Id` of its own: `req_` + ULID.
+    RequestId,
+    "req_"
 );
 
 /// Identifies an OAuth client: `tgc_` + 24 base62 characters. Public, not secret.

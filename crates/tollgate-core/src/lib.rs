@@ -20,7 +20,7 @@ pub mod webhook;
 
 pub use credential::{Credential, CredentialId, CredentialKind, CredentialLimits, CredentialState, NewCredential};
 pub use error_code::ErrorCode;
-pub use ids::{ClientId, KeyId, ProjectId, ResourceId};
+pub use ids::{ClientId, KeyId, ProjectId, RequestId, ResourceId};
 pub use limit::{Limit, Quota, RouteClass};
 pub use page::{ListQuery, Page, PageMode};
 pub use precondition::Precondition;

@@ -30,12 +30,7 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
     });
     match incoming {
         Some(id) => Arc::from(id),
-        None => {
-            let mut id = String::with_capacity(4 + ulid::ULID_LEN);
-            id.push_str("req_");
-            id.push_str(ulid::Ulid::new().array_to_str(&mut [0; ulid::ULID_LEN]));
-            Arc::from(id)
-        }
+        None => Arc::from(tollgate_core::RequestId::generate().to_string()),
     }
 }
 
