@@ -295,4 +295,35 @@ mod tests {
         assert_eq!(bucket("0.025"), Some("0"));
         assert_eq!(bucket("0.05"), Some("1"));
     }
+
+    #[test]
+    fn concurrent_first_requests_count_once_each() {
+        // Threads that miss the cache together all resolve the same series: none is lost or
+        // counted twice, and the cache keeps one entry per series.
+        let m = std::sync::Arc::new(Metrics::new("test", "sqlite"));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for i in 0..1000u16 {
+                        m.observe_request("GET", "/v1/resource", 200 + i % 3, Duration::from_millis(1));
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let text = m.render();
+        let counts: Vec<_> = [200, 201, 202]
+            .map(|status| {
+                sample(&text, &format!(
+                    r#"tollgate_http_requests_total{{http_request_method="GET",http_response_status_code="{status}",http_route="/v1/resource"}}"#
+                ))
+            })
+            .into_iter()
+            .collect();
+        assert_eq!(counts, [Some("1336"), Some("1332"), Some("1332")]);
+        let cached = m.request_series.0.read().unwrap();
+        assert_eq!(cached.len(), 1);
+        assert_eq!(cached["/v1/resource"].len(), 3);
+    }
 }

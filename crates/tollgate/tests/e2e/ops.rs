@@ -181,3 +181,14 @@ async fn debug_logging_is_switchable() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(s.logs().iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "no debug lines");
 }
+
+#[tokio::test]
+async fn the_default_level_leaves_debug_lines_out() {
+    // The counterpart of the test above: the JSON lines go through the level filter too.
+    let s = server().await;
+    s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = s.logs();
+    assert!(logs.iter().any(|l| l.contains("\"route\":\"/v1/resource\"")), "no request line");
+    assert!(!logs.iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "debug lines at the default level");
+}
