@@ -334,6 +334,14 @@ class Tollgate:
         out = self.cli("keys", "create", "--name", "bench", "--scopes", "resource:read,resource:write", "--limit", limits)
         return re.search(r"\btgk_[A-Za-z0-9]+", out).group(0)
 
+    def bearer_jwt(self, scopes, limits=HIGH):
+        """(header, value) for an OAuth client's access token (client credentials, RS256 JWT)."""
+        client = json.loads(self.cli("clients", "create", "--name", "bench", "--scopes", scopes,
+                                     "--limit", limits, "--output", "json"))
+        tok = request("POST", self.url + "/oauth/token", body="grant_type=client_credentials&client_id=%s&client_secret=%s"
+                      % (client["client_id"], client["client_secret"]), form=True)
+        return "Authorization", "Bearer " + tok["access_token"]
+
     def crash(self):
         """SIGKILL: no shutdown, no final checkpoint; what is on disk is all there is."""
         stop_process(self.proc, kill=True)
@@ -426,13 +434,7 @@ def bench_tollgate(name, env=None, which=("get", "list", "post"), limits=HIGH, a
     try:
         key = t.key(limits)
         ids = seed(t.url + "/v1/resource", {"X-API-Key": key})
-        header, value = "X-API-Key", key
-        if auth == "jwt":
-            client = json.loads(t.cli("clients", "create", "--name", "bench", "--scopes", "resource:read,resource:write",
-                                      "--limit", limits, "--output", "json"))
-            tok = request("POST", t.url + "/oauth/token", body="grant_type=client_credentials&client_id=%s&client_secret=%s"
-                          % (client["client_id"], client["client_secret"]), form=True)
-            header, value = "Authorization", "Bearer " + tok["access_token"]
+        header, value = t.bearer_jwt("resource:read,resource:write", limits) if auth == "jwt" else ("X-API-Key", key)
         h = {header: value}
         page = request("GET", t.url + "/v1/resource?per_page=100", h)
         if len(page["items"]) != 100:
@@ -588,24 +590,19 @@ def bench_overheads():
     servers = {}
     try:
         for name, env in (("quiet", {"TOLLGATE_METRICS_ENABLED": "false", "TOLLGATE_LOG_LEVEL": "off"}), ("a", None), ("b", None)):
-            servers[name] = Tollgate("shared-" + name, env, port=TOLLGATE_PORT + 1 + len(servers))
+            t = Tollgate("shared-" + name, env, port=TOLLGATE_PORT + 1 + len(servers))
+            servers[name] = t
+            t.ids_file = write_ids(t.name, seed(t.url + "/v1/resource", {"X-API-Key": t.key()}, 200))
 
-        def target(t, limits=HIGH, auth=None):
-            key = t.key(limits)
-            ids = seed(t.url + "/v1/resource", {"X-API-Key": key}, 200)
-            env = {"AUTH_HEADER": "X-API-Key", "AUTH_VALUE": key, "IDS_FILE": write_ids("%s-%s" % (t.name, limits[:4]), ids),
-                   "URL": t.url, "PATH_PREFIX": "/v1/resource/"}
-            if auth == "jwt":
-                client = json.loads(t.cli("clients", "create", "--name", "bench", "--scopes", "resource:read",
-                                          "--limit", limits, "--output", "json"))
-                tok = request("POST", t.url + "/oauth/token", body="grant_type=client_credentials&client_id=%s&client_secret=%s"
-                              % (client["client_id"], client["client_secret"]), form=True)
-                env.update({"AUTH_HEADER": "Authorization", "AUTH_VALUE": "Bearer " + tok["access_token"]})
-            return t, env
-        quiet, a, b = servers["quiet"], servers["a"], servers["b"]
-        return {"observability": bench_shared_core("metrics+logs", target(quiet), target(a), rounds, seconds),
-                "jwt": bench_shared_core("jwt", target(a), target(b, auth="jwt"), rounds, seconds),
-                "limiter": bench_shared_core("limiter", target(a, UNLIMITED), target(b), rounds, seconds)}
+        def target(name, limits=HIGH, jwt=False):
+            """A wrk env for GET by id on server `name` with a new key (or a JWT) of `limits`."""
+            t = servers[name]
+            auth = t.bearer_jwt("resource:read", limits) if jwt else ("X-API-Key", t.key(limits))
+            return t, {"AUTH_HEADER": auth[0], "AUTH_VALUE": auth[1], "IDS_FILE": t.ids_file, "URL": t.url,
+                       "PATH_PREFIX": "/v1/resource/"}
+        return {"observability": bench_shared_core("metrics+logs", target("quiet"), target("a"), rounds, seconds),
+                "jwt": bench_shared_core("jwt", target("a"), target("b", jwt=True), rounds, seconds),
+                "limiter": bench_shared_core("limiter", target("a", UNLIMITED), target("b"), rounds, seconds)}
     finally:
         for t in servers.values():
             t.stop()
