@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use tollgate_auth::AuthError;
 use tollgate_core::{ErrorCode, Scope, ValidationErrors};
-use tollgate_store::StoreError;
+use tollgate_store::{chain, StoreError};
 
 use crate::middleware::request_id::current_request_id;
 
@@ -115,14 +115,14 @@ impl From<StoreError> for ApiError {
                 .detail("current_version", current)
                 .header(header::ETAG, tollgate_core::precondition::etag(current)),
             StoreError::Validation(v) => ApiError::validation(v),
-            StoreError::Conflict(msg) => ApiError::validation(ValidationErrors::single("state", msg)),
+            StoreError::Conflict(msg) => ApiError::new(ErrorCode::Conflict).message(msg),
             StoreError::IdempotencyConflict => ApiError::new(ErrorCode::IdempotencyKeyInUse),
-            StoreError::Unavailable(cause) => {
-                let mut e = ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");
-                e.cause = Some(cause);
-                e
+            e @ StoreError::Unavailable { .. } => {
+                let mut api = ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");
+                api.cause = Some(chain(&e));
+                api
             }
-            StoreError::Internal(cause) => ApiError::internal(cause),
+            e @ StoreError::Internal { .. } => ApiError::internal(chain(&e)),
         }
     }
 }
@@ -207,7 +207,7 @@ impl OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(request_id = %current_request_id(), error.cause = %e, "oauth request failed");
+        tracing::error!(request_id = %current_request_id(), error.cause = %chain(&e), "oauth request failed");
         Self {
             error: "server_error",
             description: "internal error".into(),

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// An `If-Match` precondition did not hold.
     PreconditionFailed,
+    /// The change conflicts with the current state (a revoked key cannot be rotated, a name is
+    /// taken, a delivery that has not failed cannot be replayed); the message says which.
+    Conflict,
     /// The same `Idempotency-Key` was sent with a different request.
     IdempotencyKeyReused,
     /// A request with this `Idempotency-Key` is still being processed.
@@ -40,7 +43,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::AuthenticationFailed,
         ErrorCode::PermissionDenied,
         ErrorCode::NotFound,
@@ -50,6 +53,7 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
         ErrorCode::PreconditionFailed,
+        ErrorCode::Conflict,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::IdempotencyKeyInUse,
         ErrorCode::RateLimitExceeded,
@@ -84,6 +88,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Request body is too large"),
             ErrorCode::MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405, "Method not allowed"),
             ErrorCode::PreconditionFailed => ("PRECONDITION_FAILED", 412, "Precondition failed"),
+            ErrorCode::Conflict => ("CONFLICT", 409, "The request conflicts with the current state"),
             ErrorCode::IdempotencyKeyReused => {
                 ("IDEMPOTENCY_KEY_REUSED", 422, "This Idempotency-Key was used with a different request")
             }

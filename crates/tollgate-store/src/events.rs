@@ -24,9 +24,3 @@ pub fn resource_event(kind: &str, r: &Resource) -> Event {
     let view = serde_json::to_value(ResourceView::from(r.clone())).unwrap_or(Value::Null);
     new_event(kind, r.project_id, view)
 }
-
-/// The delivery id of an event to an endpoint `w`: both ids' ULIDs, so it can be made in SQL.
-/// `event_id` is the SQL expression for the event's id.
-pub fn delivery_id_sql(event_id: &str) -> String {
-    format!("'dlv_' || substr({event_id}, 5) || substr(w.id, 5)")
-}

@@ -112,7 +112,7 @@ impl TestServerBuilder {
 
     /// Starts the server and waits until `/health` answers.
     pub async fn start(self) -> TestServer {
-        let data_dir = self.data_dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
+        let data_dir = self.data_dir.unwrap_or_else(|| Arc::new(private_tempdir()));
         let database = match self.database {
             Some(db) => Some(db),
             None if postgres_backend() => Some(Arc::new(TestDatabase::create())),
@@ -399,4 +399,10 @@ pub fn tollgate_bin() -> PathBuf {
     let bin = exe.parent().and_then(Path::parent).map(|dir| dir.join("tollgate")).expect("target dir");
     assert!(bin.exists(), "no tollgate binary at {}: build it with `cargo build -p tollgate`", bin.display());
     bin
+}
+
+/// A temporary directory only this user can reach, as Tollgate requires of its data directory.
+pub fn private_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new().permissions(std::fs::Permissions::from_mode(0o700)).tempdir().expect("temp dir")
 }

@@ -42,6 +42,7 @@ struct RawConfig {
     webhook_allow_private: bool,
     webhook_retry_schedule: Option<String>,
     webhook_dispatch: bool,
+    allow_insecure_permissions: bool,
     nats_url: Option<String>,
     metrics_enabled: bool,
     log_level: String,
@@ -74,6 +75,7 @@ impl Default for RawConfig {
             webhook_allow_private: false,
             webhook_retry_schedule: None,
             webhook_dispatch: true,
+            allow_insecure_permissions: false,
             nats_url: None,
             metrics_enabled: true,
             log_level: "info".into(),
@@ -81,8 +83,9 @@ impl Default for RawConfig {
     }
 }
 
-const ENV_KEYS: [&str; 27] = [
+const ENV_KEYS: [&str; 28] = [
     "webhook_dispatch",
+    "allow_insecure_permissions",
     "metrics_enabled",
     "log_level",
     "webhook_allow_loopback",
@@ -153,6 +156,8 @@ pub struct Config {
     pub webhook_schedule: tollgate_events::schedule::RetrySchedule,
     /// Whether this node sends webhooks (the outbox is written either way).
     pub webhook_dispatch: bool,
+    /// Start even when other users can read the data directory or database (refused otherwise).
+    pub allow_insecure_permissions: bool,
     /// NATS for the message-queue sink.
     pub nats_url: Option<String>,
     /// Record request metrics.
@@ -296,6 +301,7 @@ impl RawConfig {
             },
             webhook_schedule,
             webhook_dispatch: self.webhook_dispatch,
+            allow_insecure_permissions: self.allow_insecure_permissions,
             nats_url,
             metrics_enabled: self.metrics_enabled,
             log_level: self.log_level.clone(),

@@ -18,7 +18,9 @@ use tollgate_api::{ApiSettings, AppState, OAuthSettings};
 use tollgate_auth::{SecretKind, SecretToken};
 use tollgate_events::{Dispatcher, DispatcherSettings};
 use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
-use tollgate_store::{NewApiKeyTemplate, PgStore, SqliteStore, Store};
+use tollgate_store::{NewApiKeyTemplate, Observer, Store};
+
+use crate::commands::credentials::open_store_with;
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
 
@@ -42,23 +44,8 @@ impl Application {
     pub async fn build(config: &Config, stdout: BatchWriter) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), backend_name(config)));
         let observer = metrics.clone();
-        let observer: tollgate_store::sqlite::Observer = Arc::new(move |op, elapsed| observer.db_query(op, elapsed));
-        let publish = config.nats_url.is_some();
-        let store: Arc<dyn Store> = match &config.database_url {
-            Some(url) => Arc::new(
-                PgStore::connect(url, 16)
-                    .await
-                    .context("opening PostgreSQL (setting `database_url`)")?
-                    .with_observer(observer)
-                    .with_event_publishing(publish),
-            ),
-            None => Arc::new(
-                SqliteStore::open(&config.data_dir)
-                    .with_context(|| format!("opening the database in {}", config.data_dir.display()))?
-                    .with_observer(observer)
-                    .with_event_publishing(publish),
-            ),
-        };
+        let observer: Observer = Arc::new(move |op, elapsed| observer.db_query(op, elapsed));
+        let store = open_store_with(config, 16, Some(observer), config.nats_url.is_some()).await?;
         bootstrap(store.as_ref()).await?;
         let listener = TcpListener::bind(config.listen)
             .await

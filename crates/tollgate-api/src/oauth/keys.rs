@@ -75,8 +75,8 @@ impl TokenKeys {
         let alg = self.algorithm;
         let record = tokio::task::spawn_blocking(move || generate_signing_key(alg))
             .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?
-            .map_err(StoreError::Internal)?;
+            .map_err(|e| StoreError::internal("minting a signing key", e))?
+            .map_err(|e| StoreError::internal("minting a signing key", e))?;
         // With another key already live (another node won the race), this adds nothing.
         self.store.add_signing_key(record, None).await?;
         self.reload().await

@@ -9,14 +9,18 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::SqliteConn;
 use crate::StoreError;
+
+/// The writer's connection.
+type Tx = SqliteConn<Connection>;
 
 /// Most jobs folded into one commit.
 const MAX_BATCH: usize = 256;
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A job runs on the connection, or (given `None`) reports that it could not run.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
+type Job = Box<dyn FnOnce(Option<&mut Tx>) -> (bool, Finish) + Send>;
 
 /// A handle to the writer thread; cloning shares the thread.
 #[derive(Clone)]
@@ -27,7 +31,7 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread on `conn`. It stops once every handle is dropped and the
     /// queued jobs are done.
-    pub fn start(conn: Connection) -> Self {
+    pub fn start(conn: Tx) -> Self {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("tollgate-sqlite-writer".into())
@@ -40,13 +44,13 @@ impl Writer {
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<R, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
+        let job: Job = Box::new(move |conn: Option<&mut Tx>| {
             let result = match conn {
                 Some(conn) => f(conn),
-                None => Err(StoreError::Unavailable("the database is busy".into())),
+                None => Err(StoreError::internal("writing to SQLite", "the write transaction could not start")),
             };
             let ok = result.is_ok();
             let finish: Finish = Box::new(move |commit| {
@@ -54,12 +58,12 @@ impl Writer {
             });
             (ok, finish)
         });
-        self.jobs.send(job).map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Internal("the writer dropped a job".into()))?
+        self.jobs.send(job).map_err(|_| StoreError::unavailable("writing to SQLite", "the writer has stopped"))?;
+        rx.await.map_err(|e| StoreError::internal("writing to SQLite", e))?
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn run(mut conn: Tx, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -68,27 +72,28 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, batch);
+        commit_batch(&mut conn, batch);
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+fn commit_batch(tx: &mut Tx, batch: Vec<Job>) {
+    if let Err(e) = tx.connection().execute_batch("BEGIN IMMEDIATE") {
         tracing::warn!(error = %e, "could not begin a write transaction");
         for job in batch {
             let (_, finish) = job(None);
-            finish(Err(super::classify(clone_err(&e))));
+            finish(Err(clone_err(&e).into()));
         }
         return;
     }
     let mut finishes = Vec::with_capacity(batch.len());
     for job in batch {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = tx.connection().execute_batch("SAVEPOINT job") {
             tracing::error!(error = %e, "could not open a savepoint");
             finishes.push(job(None).1);
             continue;
         }
-        let (ok, finish) = job(Some(conn));
+        let (ok, finish) = job(Some(tx));
+        let conn = tx.connection();
         let end =
             if ok { conn.execute_batch("RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
         if let Err(e) = end {
@@ -96,13 +101,14 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         }
         finishes.push(finish);
     }
+    let conn = tx.connection();
     let commit = conn.execute_batch("COMMIT");
     if let Err(e) = &commit {
         tracing::error!(error = %e, "could not commit a write batch");
         let _ = conn.execute_batch("ROLLBACK");
     }
     for finish in finishes {
-        finish(commit.as_ref().map(|_| ()).map_err(|e| super::classify(clone_err(e))));
+        finish(commit.as_ref().map(|_| ()).map_err(|e| clone_err(e).into()));
     }
 }
 

@@ -12,20 +12,46 @@ use tollgate_core::duration::parse_duration;
 use tollgate_core::time_fmt::{now, rfc3339};
 use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, Project, Scopes};
 
-use tollgate_store::{PgStore, SqliteStore, Store, StoreError};
+use tollgate_store::db::Backend;
+use tollgate_store::sqlite::Permissions;
+use tollgate_store::{Db, Observer, PgStore, SqliteStore, Store, StoreError};
 
 use crate::cli::{ClientsCommand, CreateArgs, KeysCommand, ListArgs, Output, RevokeArgs, RotateArgs, UpdateArgs};
 use crate::config::Config;
 
-/// Opens the configured store: PostgreSQL when `database_url` is set, else the SQLite database
-/// in the data directory.
+/// Opens the configured store for a CLI command (see [`open_store_with`]).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_with(config, 4, None, false).await
+}
+
+/// Opens the configured store: PostgreSQL when `database_url` is set (with `pool` connections),
+/// else the SQLite database in the data directory.
+pub async fn open_store_with(
+    config: &Config,
+    pool: u32,
+    observer: Option<Observer>,
+    publish_events: bool,
+) -> anyhow::Result<Arc<dyn Store>> {
+    fn finish<B: Backend>(db: Db<B>, observer: Option<Observer>, publish: bool) -> Arc<dyn Store> {
+        let db = db.with_event_publishing(publish);
+        Arc::new(match observer {
+            Some(o) => db.with_observer(o),
+            None => db,
+        })
+    }
     Ok(match &config.database_url {
-        Some(url) => Arc::new(PgStore::connect(url, 4).await.context("opening PostgreSQL (setting `database_url`)")?),
-        None => Arc::new(
-            SqliteStore::open(&config.data_dir)
-                .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,
+        Some(url) => finish(
+            PgStore::connect(url, pool).await.context("opening PostgreSQL (setting `database_url`)")?,
+            observer,
+            publish_events,
         ),
+        None => {
+            let permissions =
+                if config.allow_insecure_permissions { Permissions::AllowShared } else { Permissions::Private };
+            let db = SqliteStore::open_with(&config.data_dir, permissions)
+                .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+            finish(db, observer, publish_events)
+        }
     })
 }
 

@@ -31,7 +31,7 @@ pub async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        Some(path) => Box::new(private_file(path).with_context(|| format!("creating {}", path.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::new(sink);
@@ -87,9 +87,21 @@ pub async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<i32> {
     };
     let records = read_records(BufReader::new(reader), size)?;
     let store = open_store(config).await?;
-    let counts = store.import(records).await.context("importing (nothing was written)")?;
-    eprintln!("imported {}", summary(&counts));
+    let imported = store.import(records).await.context("importing (nothing was written)")?;
+    eprintln!("imported {}", summary(&imported.counts));
+    for k in &imported.kept {
+        eprintln!("kept this installation's later state of {}: {}", k.credential, k.kept.join(", "));
+    }
     Ok(0)
+}
+
+/// An export holds every credential's digest and every tenant's data: it is created readable by
+/// this user alone, whatever the umask (and an existing file is truncated and restricted).
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// Parses and checks a whole export; errors name the line.

@@ -101,7 +101,7 @@ async fn rotation_due_is_marked() {
 
 #[test]
 fn keys_commands_work_without_a_server() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tollgate_testkit::private_tempdir();
     let o =
         run_cli(bin().as_ref(), dir.path(), &["keys", "create", "--name", "offline", "--scopes", "admin"], None, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -27,7 +27,7 @@ async fn readme_examples_run() {
     let blocks = doctest_blocks(&readme);
     assert!(blocks.len() >= 5, "found only {} doctest blocks", blocks.len());
     let s = server().await;
-    let work = tempfile::tempdir().unwrap();
+    let work = tollgate_testkit::private_tempdir();
     let bin_dir = Path::new(bin()).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let script = blocks.join("\n");

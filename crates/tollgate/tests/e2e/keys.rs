@@ -64,7 +64,7 @@ async fn key_lifecycle_over_http() {
     for k in [&new_secret, again.body["secret"].as_str().unwrap()] {
         s.call(Method::GET, "/v1/resource", Some(k), None).await.assert_error(401, "AUTHENTICATION_FAILED");
     }
-    s.call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, None).await.assert_error(400, "VALIDATION_FAILED");
+    s.call(Method::POST, &format!("/v1/keys/{id}/rotate"), admin, None).await.assert_error(409, "CONFLICT");
 }
 
 #[tokio::test]

@@ -75,7 +75,7 @@ fn run_serve(args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> std:
 
 #[test]
 fn bad_configuration_stops_start_up_naming_the_setting() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tollgate_testkit::private_tempdir();
     let d = dir.path();
     for (args, env, setting) in [
         (vec!["--listen", "not-an-address"], vec![], "listen"),
@@ -99,7 +99,7 @@ fn bad_configuration_stops_start_up_naming_the_setting() {
 
 #[tokio::test]
 async fn configuration_layers_file_env_flags() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tollgate_testkit::private_tempdir();
     let data = dir.path().join("from-file");
     let toml = format!("listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout = \"5s\"\n", data.display());
     let config = dir.path().join("tollgate.toml");

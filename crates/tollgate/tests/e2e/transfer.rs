@@ -53,14 +53,14 @@ async fn round_trip_sqlite_postgres_sqlite_is_lossless() {
     }
     let one = s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget("last"))).await;
     let src = s.data_dir().to_owned();
-    let work = tempfile::tempdir().unwrap();
+    let work = tollgate_testkit::private_tempdir();
     let f1 = work.path().join("1.jsonl");
     let out = ok(cli(&src, None, &["export", "--output", f1.to_str().unwrap()]));
     assert!(out.contains("1206 resources"), "{out}");
 
     // Into PostgreSQL, twice (idempotent).
     let pg = TestDatabase::create();
-    let empty = tempfile::tempdir().unwrap();
+    let empty = tollgate_testkit::private_tempdir();
     for _ in 0..2 {
         let out = ok(cli(empty.path(), Some(&pg), &["import", f1.to_str().unwrap()]));
         assert!(out.contains("1206 resources") && out.contains("2 projects"), "{out}");
@@ -70,7 +70,7 @@ async fn round_trip_sqlite_postgres_sqlite_is_lossless() {
     assert_eq!(body(&f1), body(&f2), "SQLite -> PostgreSQL changed the data");
 
     // Back into a fresh SQLite.
-    let back = tempfile::tempdir().unwrap();
+    let back = tollgate_testkit::private_tempdir();
     ok(cli(back.path(), None, &["import", f2.to_str().unwrap()]));
     let f3 = work.path().join("3.jsonl");
     ok(cli(back.path(), None, &["export", "--output", f3.to_str().unwrap()]));
@@ -96,7 +96,7 @@ async fn truncated_or_corrupted_files_write_nothing() {
     for i in 0..20 {
         s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget(&format!("r{i}")))).await;
     }
-    let work = tempfile::tempdir().unwrap();
+    let work = tollgate_testkit::private_tempdir();
     let good = work.path().join("good.jsonl");
     ok(cli(s.data_dir(), None, &["export", "--output", good.to_str().unwrap()]));
     let lines: Vec<String> = std::fs::read_to_string(&good).unwrap().lines().map(str::to_owned).collect();
@@ -134,7 +134,7 @@ async fn truncated_or_corrupted_files_write_nothing() {
     for (what, text, line, reason) in cases {
         let file = work.path().join(format!("{what}.jsonl"));
         std::fs::write(&file, text).unwrap();
-        let target = tempfile::tempdir().unwrap();
+        let target = tollgate_testkit::private_tempdir();
         let o = cli(target.path(), None, &["import", file.to_str().unwrap()]);
         assert!(!o.status.success(), "{what} was accepted");
         let err = String::from_utf8_lossy(&o.stderr);

@@ -82,7 +82,7 @@ async fn endpoints_tests_and_deliveries() {
     let pending = items[0]["id"].as_str().unwrap();
     s.call(Method::POST, &format!("/v1/webhooks/{id}/deliveries/{pending}/replay"), admin, None)
         .await
-        .assert_error(400, "VALIDATION_FAILED");
+        .assert_error(409, "CONFLICT");
     s.call(Method::GET, "/v1/webhooks/whk_nope/deliveries", admin, None).await.assert_error(404, "NOT_FOUND");
 
     // The CLI sees the same endpoint.

@@ -43,7 +43,9 @@ pub async fn issue_token(
         project: client.credential.project_id.to_string(),
     };
     let keys = state.token_keys.for_signing().await?;
-    let token = keys.issue(&claims).map_err(|e| OAuthError::from(tollgate_store::StoreError::Internal(e)))?;
+    let token = keys
+        .issue(&claims)
+        .map_err(|e| OAuthError::from(tollgate_store::StoreError::internal("signing a token", e)))?;
     tracing::info!(credential.id = %client.id, scope = %claims.scope, "issued an access token");
     let mut response = Json(json!({
         "access_token": token,

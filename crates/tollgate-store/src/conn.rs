@@ -1,0 +1,228 @@
+//! What a backend must supply: a connection that runs a statement with arguments and maps the
+//! rows it returns. Everything above this (which statements a write runs, what it checks,
+//! which events and idempotency records go with it) is written once, against [`Conn`].
+//!
+//! Statements are written once in PostgreSQL's placeholder style (`$1`, `$2`, ...). SQLite reads
+//! `$N` as a named parameter and numbers parameters by first appearance, so a statement whose
+//! placeholders first appear in ascending order binds the same on both; the SQLite connection
+//! checks that rule on every statement in debug builds. Where the dialects really differ
+//! (`FOR UPDATE`, collations, advisory locks) a statement carries one text per dialect.
+
+use std::future::Future;
+
+use crate::StoreError;
+
+/// One value bound to a placeholder.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    /// `TEXT`.
+    Text(&'a str),
+    /// `TEXT` or `NULL`.
+    OptText(Option<&'a str>),
+    /// `BIGINT` / `INTEGER`.
+    Int(i64),
+    /// `BIGINT` or `NULL`.
+    OptInt(Option<i64>),
+    /// `BYTEA` / `BLOB`.
+    Blob(&'a [u8]),
+}
+
+/// Which SQL dialect a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A statement: one text, or one per dialect where they differ.
+#[derive(Debug, Clone, Copy)]
+pub struct Sql {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Sql {
+    /// The same text on both backends.
+    pub const fn same(text: &'static str) -> Self {
+        Self { sqlite: text, postgres: text }
+    }
+
+    /// A text per dialect. An empty text means "nothing to run" on that backend.
+    pub const fn each(sqlite: &'static str, postgres: &'static str) -> Self {
+        Self { sqlite, postgres }
+    }
+
+    /// The text for `dialect`.
+    pub fn text(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+/// A row a statement returned, read by column position.
+pub trait Row {
+    /// A `TEXT` column.
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    /// A nullable `TEXT` column.
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    /// An integer column.
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    /// A nullable integer column.
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    /// A `BLOB` / `BYTEA` column.
+    fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError>;
+}
+
+/// A value made from one row. Each row type has exactly one implementation, shared by both
+/// backends and by every reader, export and import.
+pub trait FromRow: Sized + Send {
+    /// Reads the row's columns, in the order its statements select them.
+    fn from_row(r: &impl Row) -> Result<Self, StoreError>;
+}
+
+impl FromRow for String {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        r.text(0)
+    }
+}
+
+impl FromRow for i64 {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        r.int(0)
+    }
+}
+
+impl FromRow for (String, String) {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        Ok((r.text(0)?, r.text(1)?))
+    }
+}
+
+/// A connection: a pooled reader, or the connection of a write transaction.
+pub trait Conn: Send {
+    /// The dialect this connection speaks.
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a statement given as text in this connection's dialect; the number of rows changed.
+    fn execute_text(&mut self, sql: &str, args: &[Arg<'_>]) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Runs a query given as text in this connection's dialect; every row it returns.
+    fn fetch_all_text<T: FromRow>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+
+    /// Runs a query given as text in this connection's dialect; its first row, if any.
+    fn fetch_optional_text<T: FromRow>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
+
+    /// Runs a query; its first row, if any.
+    fn fetch_optional<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
+        let text = sql.text(self.dialect());
+        self.fetch_optional_text(text, args)
+    }
+
+    /// Runs a statement; the number of rows changed. An empty text runs nothing.
+    fn execute(&mut self, sql: &Sql, args: &[Arg<'_>]) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let text = sql.text(self.dialect());
+        async move {
+            if text.is_empty() {
+                return Ok(0);
+            }
+            self.execute_text(text, args).await
+        }
+    }
+
+    /// Runs a query; every row it returns.
+    fn fetch_all<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send {
+        let text = sql.text(self.dialect());
+        self.fetch_all_text(text, args)
+    }
+
+    /// Runs a query that must return a row.
+    fn fetch_one<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<T, StoreError>> + Send {
+        async move { self.fetch_optional(sql, args).await?.ok_or(StoreError::NotFound) }
+    }
+}
+
+/// A statement built at run time (a list with filters), numbering its placeholders as it goes.
+#[derive(Default)]
+pub struct Builder<'a> {
+    /// The text so far.
+    pub text: String,
+    /// The arguments so far, one per placeholder.
+    pub args: Vec<Arg<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    /// Appends text.
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Appends the next placeholder, bound to `a`.
+    pub fn arg(&mut self, a: Arg<'a>) -> &mut Self {
+        self.args.push(a);
+        self.text.push('$');
+        self.text.push_str(itoa::Buffer::new().format(self.args.len()));
+        self
+    }
+}
+
+/// Whether every `$N` placeholder first appears in ascending order from `$1` (the rule that makes
+/// one text bind the same on SQLite and PostgreSQL).
+pub fn placeholders_in_order(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let mut highest = 0_u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits > 0 {
+                let n: u32 = sql[i + 1..i + 1 + digits].parse().unwrap_or(u32::MAX);
+                if n > highest + 1 {
+                    return false;
+                }
+                highest = highest.max(n);
+            }
+            i += digits;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders_in_order;
+
+    #[test]
+    fn placeholders_must_first_appear_in_order() {
+        assert!(placeholders_in_order("SELECT 1"));
+        assert!(placeholders_in_order("UPDATE t SET a = $1 WHERE b = $2 AND c = $1"));
+        assert!(placeholders_in_order("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"));
+        assert!(!placeholders_in_order("WHERE b = $2 AND a = $1"));
+        assert!(!placeholders_in_order("WHERE a = $1 AND c = $3"));
+    }
+}

@@ -1,0 +1,107 @@
+//! [`Db`], the one implementation of every storage trait, over a [`Backend`] that supplies only
+//! connections: a reader, and a write transaction that commits durably before it answers.
+//! Every operation passes through [`Db::read`] or [`Db::write`], which is also where its
+//! duration is observed, so timing is one decorator rather than a line in every method.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use crate::conn::Conn;
+use crate::StoreError;
+
+/// Called with each operation's name and duration (for metrics).
+pub type Observer = Arc<dyn Fn(&'static str, Duration) + Send + Sync>;
+
+/// A database engine as the store needs it.
+pub trait Backend: Send + Sync + 'static {
+    /// The connection of a write transaction.
+    type Tx: Conn;
+    /// A connection for reads outside a transaction.
+    type Reader: Conn;
+
+    /// Runs `f` in one transaction and answers only once it is durably committed; an error
+    /// from `f` rolls back everything it did.
+    fn write<R, F>(&self, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Self::Tx) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static;
+
+    /// Runs `f` on a reader.
+    fn read<R, F>(&self, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Self::Reader) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static;
+
+    /// Idle and busy connections of the reader pool.
+    fn pool_state(&self) -> Option<(u32, u32)>;
+}
+
+/// Tollgate's data on one backend.
+pub struct Db<B> {
+    pub(crate) backend: B,
+    observer: Option<Observer>,
+    pub(crate) publish_events: bool,
+}
+
+impl<B: Clone> Clone for Db<B> {
+    fn clone(&self) -> Self {
+        Self { backend: self.backend.clone(), observer: self.observer.clone(), publish_events: self.publish_events }
+    }
+}
+
+impl<B: Backend> Db<B> {
+    /// The store over `backend`.
+    pub fn new(backend: B) -> Self {
+        Self { backend, observer: None, publish_events: false }
+    }
+
+    /// The backend underneath.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Reports every operation's duration to `observer`.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Keeps events in the outbox until a message-queue sink marks them published.
+    pub fn with_event_publishing(mut self, publish: bool) -> Self {
+        self.publish_events = publish;
+        self
+    }
+
+    /// Runs the write `op` in one transaction.
+    pub(crate) async fn write<R, F>(&self, op: &'static str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t> FnOnce(&'t mut B::Tx) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
+    {
+        let started = Instant::now();
+        let out = self.backend.write(f).await;
+        self.observe(op, started);
+        out
+    }
+
+    /// Runs the read `op`.
+    pub(crate) async fn read<R, F>(&self, op: &'static str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t> FnOnce(&'t mut B::Reader) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
+    {
+        let started = Instant::now();
+        let out = self.backend.read(f).await;
+        self.observe(op, started);
+        out
+    }
+
+    fn observe(&self, op: &'static str, started: Instant) {
+        if let Some(observe) = &self.observer {
+            observe(op, started.elapsed());
+        }
+    }
+}

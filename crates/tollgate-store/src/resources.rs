@@ -1,0 +1,312 @@
+//! Resources: what the service needs from storage ([`ResourceStore`]), the rules of every
+//! resource write (id minting, the `If-Match` check, merge patch, the no-op rule, the event and
+//! the idempotency record written with the change), and the statements they run. Attributes are
+//! stored twice: as JSON on the row (read back whole) and one indexed row each (for filters).
+
+use async_trait::async_trait;
+use tollgate_core::page::encode_cursor;
+use tollgate_core::patch::apply_merge_patch;
+use tollgate_core::time_fmt::{now, to_unix_micros};
+use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
+
+use crate::conn::{Arg, Builder, Conn, Sql};
+use crate::db::{Backend, Db};
+use crate::events::{new_event, resource_event};
+use crate::rows::resource_columns;
+use crate::{idempotency, outbox, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
+
+/// Resources of a project. A row of another project is `NotFound`, exactly like a missing one.
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Stores a new resource (and, given a claim, its idempotency record in the same transaction).
+    async fn create_resource(
+        &self,
+        project: ProjectId,
+        new: NewResource,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError>;
+    /// Reads one resource.
+    async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError>;
+    /// Lists a page of resources in id order.
+    async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError>;
+    /// Applies a merge patch; the version rises only when something changed.
+    async fn update_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+        update: ResourceUpdate,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError>;
+    /// Deletes a resource.
+    async fn delete_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+        precondition: Option<Precondition>,
+    ) -> Result<(), StoreError>;
+    /// The record of an idempotency key used since `since`.
+    async fn find_idempotency(
+        &self,
+        scope: String,
+        key: String,
+        since: time::OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+const GET: Sql =
+    Sql::same(concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"));
+const LOCK: Sql = Sql::each(
+    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"),
+    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2 FOR UPDATE"),
+);
+const INSERT: Sql = Sql::same(concat!(
+    "INSERT INTO resources (",
+    resource_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+));
+const UPDATE: Sql = Sql::same(
+    "UPDATE resources SET name = $1, type = $2, status = $3, attributes = $4, data = $5, updated_at = $6,
+     version = $7 WHERE id = $8",
+);
+const DELETE: Sql = Sql::same("DELETE FROM resources WHERE id = $1");
+const INSERT_ATTRIBUTE: Sql =
+    Sql::same("INSERT INTO resource_attributes (resource_id, project_id, key, value) VALUES ($1, $2, $3, $4)");
+const DELETE_ATTRIBUTES: Sql = Sql::same("DELETE FROM resource_attributes WHERE resource_id = $1");
+
+/// Writes a resource's row, inserting it or replacing every column of the row with its id, and
+/// its attribute index. Import uses this too.
+pub(crate) const UPSERT: Sql = Sql::same(concat!(
+    "INSERT INTO resources (",
+    resource_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, name = excluded.name, type = excluded.type,
+     status = excluded.status, attributes = excluded.attributes, data = excluded.data,
+     created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version"
+));
+
+#[async_trait]
+impl<B: Backend> ResourceStore for Db<B> {
+    async fn create_resource(
+        &self,
+        project: ProjectId,
+        new: NewResource,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError> {
+        let publish = self.publish_events;
+        self.write("create_resource", move |tx| Box::pin(create(tx, project, new, idempotency, publish))).await
+    }
+
+    async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
+        self.read("get_resource", move |c| Box::pin(get(c, &GET, project, id))).await
+    }
+
+    async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError> {
+        self.read("list_resources", move |c| Box::pin(list(c, project, query))).await
+    }
+
+    async fn update_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+        update: ResourceUpdate,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Resource, StoreError> {
+        let publish = self.publish_events;
+        self.write("update_resource", move |tx| Box::pin(change(tx, project, id, update, idempotency, publish))).await
+    }
+
+    async fn delete_resource(
+        &self,
+        project: ProjectId,
+        id: ResourceId,
+        precondition: Option<Precondition>,
+    ) -> Result<(), StoreError> {
+        let publish = self.publish_events;
+        self.write("delete_resource", move |tx| Box::pin(delete(tx, project, id, precondition, publish))).await
+    }
+
+    async fn find_idempotency(
+        &self,
+        scope: String,
+        key: String,
+        since: time::OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.read("find_idempotency", move |c| Box::pin(idempotency::find(c, scope, key, since))).await
+    }
+}
+
+async fn get(c: &mut impl Conn, sql: &Sql, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
+    let (id, project) = (id.to_string(), project.to_string());
+    c.fetch_one(sql, &[Arg::Text(&id), Arg::Text(&project)]).await
+}
+
+async fn create(
+    tx: &mut impl Conn,
+    project: ProjectId,
+    new: NewResource,
+    idempotency: Option<IdempotencyClaim>,
+    publish: bool,
+) -> Result<Resource, StoreError> {
+    let at = now();
+    let resource = Resource {
+        id: ResourceId::generate(),
+        project_id: project,
+        content: new,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    write_row(tx, &INSERT, &resource).await?;
+    write_attributes(tx, &resource).await?;
+    outbox::record(tx, &resource_event("resource.created", &resource), publish, None).await?;
+    if let Some(claim) = idempotency {
+        idempotency::record(tx, claim, &resource).await?;
+    }
+    Ok(resource)
+}
+
+async fn change(
+    tx: &mut impl Conn,
+    project: ProjectId,
+    id: ResourceId,
+    update: ResourceUpdate,
+    idempotency: Option<IdempotencyClaim>,
+    publish: bool,
+) -> Result<Resource, StoreError> {
+    let current = get(tx, &LOCK, project, id).await?;
+    check(update.precondition.as_ref(), current.version)?;
+    let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
+    // A patch that changes nothing is not a change: no new version, no event.
+    let changed = content != current.content;
+    let resource = if changed {
+        let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
+        let (name, kind, status) = (&updated.content.name, &updated.content.kind, updated.content.status.as_str());
+        let (attributes, data) = (json_text(&updated.content.attributes)?, json_text(&updated.content.data)?);
+        let id = updated.id.to_string();
+        tx.execute(
+            &UPDATE,
+            &[
+                Arg::Text(name),
+                Arg::Text(kind),
+                Arg::Text(status),
+                Arg::Text(&attributes),
+                Arg::Text(&data),
+                Arg::Int(to_unix_micros(updated.updated_at)),
+                Arg::Int(updated.version),
+                Arg::Text(&id),
+            ],
+        )
+        .await?;
+        tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
+        write_attributes(tx, &updated).await?;
+        outbox::record(tx, &resource_event("resource.updated", &updated), publish, None).await?;
+        updated
+    } else {
+        current
+    };
+    if let Some(claim) = idempotency {
+        idempotency::record(tx, claim, &resource).await?;
+    }
+    Ok(resource)
+}
+
+async fn delete(
+    tx: &mut impl Conn,
+    project: ProjectId,
+    id: ResourceId,
+    precondition: Option<Precondition>,
+    publish: bool,
+) -> Result<(), StoreError> {
+    let current = get(tx, &LOCK, project, id).await?;
+    check(precondition.as_ref(), current.version)?;
+    let id = id.to_string();
+    tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
+    tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
+    let event = new_event("resource.deleted", project, serde_json::json!({"id": id}));
+    outbox::record(tx, &event, publish, None).await
+}
+
+fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreError> {
+    match precondition {
+        Some(p) if !p.holds(version) => Err(StoreError::PreconditionFailed(version)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes every column of `r` with `sql` ([`INSERT`] or [`UPSERT`]).
+pub(crate) async fn write_row(tx: &mut impl Conn, sql: &Sql, r: &Resource) -> Result<(), StoreError> {
+    let (id, project) = (r.id.to_string(), r.project_id.to_string());
+    let (attributes, data) = (json_text(&r.content.attributes)?, json_text(&r.content.data)?);
+    tx.execute(
+        sql,
+        &[
+            Arg::Text(&id),
+            Arg::Text(&project),
+            Arg::Text(&r.content.name),
+            Arg::Text(&r.content.kind),
+            Arg::Text(r.content.status.as_str()),
+            Arg::Text(&attributes),
+            Arg::Text(&data),
+            Arg::Int(to_unix_micros(r.created_at)),
+            Arg::Int(to_unix_micros(r.updated_at)),
+            Arg::Int(r.version),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Writes the attribute index of `r` (after clearing it, where it may exist).
+pub(crate) async fn write_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
+    let (id, project) = (r.id.to_string(), r.project_id.to_string());
+    for (k, v) in &r.content.attributes {
+        tx.execute(&INSERT_ATTRIBUTE, &[Arg::Text(&id), Arg::Text(&project), Arg::Text(k), Arg::Text(v)]).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the attribute index of `r`.
+pub(crate) async fn rewrite_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
+    tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&r.id.to_string())]).await?;
+    write_attributes(tx, r).await
+}
+
+async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) -> Result<Page<Resource>, StoreError> {
+    let project = project.to_string();
+    let after = match &q.mode {
+        PageMode::Cursor { after: Some(after) } => Some(after.to_string()),
+        _ => None,
+    };
+    let offset = match &q.mode {
+        PageMode::Offset { page } => i64::from(page - 1) * i64::from(q.per_page),
+        PageMode::Cursor { .. } => 0,
+    };
+    let mut sql = Builder::default();
+    sql.push(concat!("SELECT ", resource_columns!(), " FROM resources WHERE project_id = "));
+    sql.arg(Arg::Text(&project));
+    if let Some(kind) = &q.kind {
+        sql.push(" AND type = ").arg(Arg::Text(kind));
+    }
+    if let Some(status) = q.status {
+        sql.push(" AND status = ").arg(Arg::Text(status.as_str()));
+    }
+    for (key, value) in &q.attributes {
+        sql.push(" AND id IN (SELECT resource_id FROM resource_attributes WHERE project_id = ")
+            .arg(Arg::Text(&project));
+        sql.push(" AND key = ").arg(Arg::Text(key)).push(" AND value = ").arg(Arg::Text(value)).push(")");
+    }
+    if let Some(after) = &after {
+        sql.push(" AND id > ").arg(Arg::Text(after));
+    }
+    sql.push(" ORDER BY id LIMIT ").arg(Arg::Int(i64::from(q.per_page) + 1));
+    sql.push(" OFFSET ").arg(Arg::Int(offset));
+    let mut items: Vec<Resource> = c.fetch_all_text(&sql.text, &sql.args).await?;
+    let has_next = items.len() > q.per_page as usize;
+    items.truncate(q.per_page as usize);
+    let next_cursor = if has_next { items.last().map(|r| encode_cursor(&r.id)) } else { None };
+    Ok(Page { items, has_next, next_cursor })
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::internal("encoding JSON", e))
+}
