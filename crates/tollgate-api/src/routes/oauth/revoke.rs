@@ -21,8 +21,10 @@ pub async fn revoke_token(
     let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     match verify(&state, token).await {
         Ok(t) if t.client == client.id => {
-            let expires = from_unix_micros(t.claims.exp.saturating_mul(1_000_000));
-            state.store.revoke_token(t.claims.jti.clone(), expires).await?;
+            // Verifiers accept a token until `exp` plus the leeway, so it stays denied until then.
+            let leeway = i64::try_from(state.oauth.leeway_seconds).unwrap_or(i64::MAX);
+            let keep_until = from_unix_micros(t.claims.exp.saturating_add(leeway).saturating_mul(1_000_000));
+            state.store.revoke_token(t.claims.jti.clone(), keep_until).await?;
             tracing::info!(credential.id = %client.id, "revoked an access token");
         }
         Err(Err(e)) => {
