@@ -9,6 +9,7 @@ mod crash;
 mod docs;
 mod idempotency;
 mod keys;
+mod limits_input;
 mod metrics;
 mod oauth;
 mod openapi;
