@@ -24,7 +24,7 @@ pub use ids::{ClientId, KeyId, ProjectId, RequestId, ResourceId};
 pub use limit::{Limit, Quota, RouteClass};
 pub use page::{ListQuery, Page, PageMode};
 pub use precondition::Precondition;
-pub use project::Project;
+pub use project::{Project, ProjectName};
 pub use resource::{Attributes, NewResource, Resource, ResourceStatus};
 pub use scope::{Scope, Scopes};
 pub use validation::ValidationErrors;

@@ -14,6 +14,7 @@ mod metrics;
 mod oauth;
 mod openapi;
 mod ops;
+mod project_names;
 mod projects;
 mod ratelimit;
 mod resources;
