@@ -60,6 +60,11 @@ impl Application {
             ),
         };
         bootstrap(store.as_ref()).await?;
+        // Before any request: a token request must never have to mint a key.
+        let overlap = config.token_ttl + time::Duration::seconds(config.token_leeway as i64);
+        tollgate_api::oauth::keys::ensure_signing_key(store.as_ref(), config.jwt_algorithm, overlap)
+            .await
+            .context("making sure a signing key of `jwt_algorithm` exists")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (setting `listen`)", config.listen))?;

@@ -18,6 +18,7 @@ mod project_names;
 mod projects;
 mod ratelimit;
 mod resources;
+mod signing_algorithm;
 mod transfer;
 mod webhooks;
 
