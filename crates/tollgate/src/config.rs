@@ -11,6 +11,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use tollgate_auth::jwt::SigningAlgorithm;
 use tollgate_core::duration::parse_duration;
+use tollgate_core::redact::mask_url;
 
 use crate::cli::{Cli, Command, LogFormat};
 
@@ -42,6 +43,7 @@ struct RawConfig {
     webhook_allow_private: bool,
     webhook_retry_schedule: Option<String>,
     webhook_dispatch: bool,
+    webhook_proxy: Option<String>,
     nats_url: Option<String>,
     metrics_enabled: bool,
     log_level: String,
@@ -74,6 +76,7 @@ impl Default for RawConfig {
             webhook_allow_private: false,
             webhook_retry_schedule: None,
             webhook_dispatch: true,
+            webhook_proxy: None,
             nats_url: None,
             metrics_enabled: true,
             log_level: "info".into(),
@@ -81,8 +84,9 @@ impl Default for RawConfig {
     }
 }
 
-const ENV_KEYS: [&str; 27] = [
+const ENV_KEYS: [&str; 28] = [
     "webhook_dispatch",
+    "webhook_proxy",
     "metrics_enabled",
     "log_level",
     "webhook_allow_loopback",
@@ -153,6 +157,9 @@ pub struct Config {
     pub webhook_schedule: tollgate_events::schedule::RetrySchedule,
     /// Whether this node sends webhooks (the outbox is written either way).
     pub webhook_dispatch: bool,
+    /// The egress proxy webhooks go through; `None` connects directly. Proxies named in the
+    /// environment (`HTTP_PROXY` and the like) are never used for webhooks.
+    pub webhook_proxy: Option<reqwest::Url>,
     /// NATS for the message-queue sink.
     pub nats_url: Option<String>,
     /// Record request metrics.
@@ -232,6 +239,7 @@ impl RawConfig {
         if let Some(url) =
             self.redis_url.as_deref().filter(|u| !u.starts_with("redis://") && !u.starts_with("rediss://"))
         {
+            let url = mask_url(url);
             return Err(anyhow!("invalid configuration: `redis_url` = {url:?} must start with redis:// or rediss://"));
         }
         let metrics_listen = match self.metrics_listen.as_deref().filter(|s| !s.is_empty()) {
@@ -253,6 +261,7 @@ impl RawConfig {
         if let Some(url) =
             database_url.as_deref().filter(|u| !u.starts_with("postgres://") && !u.starts_with("postgresql://"))
         {
+            let url = mask_url(url);
             return Err(anyhow!("invalid configuration: `database_url` = {url:?} must start with postgres://"));
         }
         let webhook_schedule = match self.webhook_retry_schedule.as_deref().filter(|s| !s.is_empty()) {
@@ -262,8 +271,23 @@ impl RawConfig {
             .map_err(|e| anyhow!("invalid configuration: `webhook_retry_schedule`: {e}"))?,
             None => Default::default(),
         };
+        let webhook_policy = tollgate_events::target::TargetPolicy {
+            allow_loopback: self.webhook_allow_loopback,
+            allow_private: self.webhook_allow_private,
+        };
+        let webhook_proxy = match self.webhook_proxy.as_deref().filter(|u| !u.is_empty()) {
+            Some(u) => Some(tollgate_events::target::check_proxy(u, webhook_policy).map_err(|e| {
+                anyhow!(
+                    "invalid configuration: `webhook_proxy` = {:?}: {e} (the proxy's own address must pass the \
+                     webhook address policy: see `webhook_allow_loopback` and `webhook_allow_private`)",
+                    mask_url(u)
+                )
+            })?),
+            None => None,
+        };
         let nats_url = self.nats_url.filter(|u| !u.is_empty());
         if let Some(u) = nats_url.as_deref().filter(|u| !u.starts_with("nats://") && !u.starts_with("tls://")) {
+            let u = mask_url(u);
             return Err(anyhow!("invalid configuration: `nats_url` = {u:?} must start with nats://"));
         }
         if !["trace", "debug", "info", "warn", "error", "off"].contains(&self.log_level.as_str()) {
@@ -290,12 +314,10 @@ impl RawConfig {
             metrics_listen,
             emf,
             database_url,
-            webhook_policy: tollgate_events::target::TargetPolicy {
-                allow_loopback: self.webhook_allow_loopback,
-                allow_private: self.webhook_allow_private,
-            },
+            webhook_policy,
             webhook_schedule,
             webhook_dispatch: self.webhook_dispatch,
+            webhook_proxy,
             nats_url,
             metrics_enabled: self.metrics_enabled,
             log_level: self.log_level.clone(),

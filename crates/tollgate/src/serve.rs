@@ -96,6 +96,7 @@ impl Application {
                 DispatcherSettings {
                     schedule: config.webhook_schedule.clone(),
                     policy: config.webhook_policy,
+                    proxy: config.webhook_proxy.clone(),
                     ..Default::default()
                 },
                 Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),

@@ -18,8 +18,10 @@ mod project_names;
 mod projects;
 mod ratelimit;
 mod resources;
+mod secrets_in_logs;
 mod signing_algorithm;
 mod transfer;
+mod webhook_targets;
 mod webhooks;
 
 use serde_json::{json, Value};
