@@ -29,6 +29,8 @@ pub enum RouteClass {
     Read,
     /// POST, PATCH, PUT and DELETE.
     Write,
+    /// Failed authentications, per source address (not per credential).
+    FailedAuth,
 }
 
 impl RouteClass {
@@ -37,6 +39,7 @@ impl RouteClass {
         match self {
             RouteClass::Read => "read",
             RouteClass::Write => "write",
+            RouteClass::FailedAuth => "auth_failures",
         }
     }
 }

@@ -150,10 +150,14 @@ impl TestServer {
     pub fn builder(bin: impl Into<PathBuf>) -> TestServerBuilder {
         // Generous limits by default so that tests of other features are not throttled; rate-limit
         // tests set their own.
-        let env = [("TOLLGATE_RATE_LIMIT_READ", "1000000/h"), ("TOLLGATE_RATE_LIMIT_WRITE", "1000000/h")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let env = [
+            ("TOLLGATE_RATE_LIMIT_READ", "1000000/h"),
+            ("TOLLGATE_RATE_LIMIT_WRITE", "1000000/h"),
+            ("TOLLGATE_RATE_LIMIT_FAILED_AUTH", "1000000/h"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         TestServerBuilder { bin: bin.into(), env, args: Vec::new(), data_dir: None, database: None }
     }
 

@@ -33,6 +33,8 @@ struct RawConfig {
     rate_limit_read: String,
     rate_limit_write: String,
     rate_limit_fail_open: bool,
+    rate_limit_failed_auth: String,
+    trusted_proxy_header: Option<String>,
     redis_url: Option<String>,
     metrics_listen: Option<String>,
     metrics_emf: bool,
@@ -66,6 +68,8 @@ impl Default for RawConfig {
             rate_limit_read: "1000/h".into(),
             rate_limit_write: "100/h".into(),
             rate_limit_fail_open: true,
+            rate_limit_failed_auth: "20/1m".into(),
+            trusted_proxy_header: None,
             redis_url: None,
             metrics_listen: None,
             metrics_emf: false,
@@ -84,7 +88,9 @@ impl Default for RawConfig {
     }
 }
 
-const ENV_KEYS: [&str; 28] = [
+const ENV_KEYS: [&str; 30] = [
+    "rate_limit_failed_auth",
+    "trusted_proxy_header",
     "webhook_dispatch",
     "webhook_proxy",
     "metrics_enabled",
@@ -142,6 +148,9 @@ pub struct Config {
     pub token_leeway: u64,
     /// Default rate limits and the limiter's failure policy.
     pub limits: tollgate_api::state::LimitSettings,
+    /// The header a trusted load balancer writes the caller's address in (`X-Forwarded-For`);
+    /// its last address is the one the failed-authentication limit counts. `None`: the TCP peer.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// Redis for shared rate-limit counters; `None` keeps them in memory.
     pub redis_url: Option<String>,
     /// A separate address for `/metrics` (without authentication); `None` serves it on the
@@ -235,6 +244,15 @@ impl RawConfig {
             read: limit("rate_limit_read", &self.rate_limit_read)?,
             write: limit("rate_limit_write", &self.rate_limit_write)?,
             fail_open: self.rate_limit_fail_open,
+            failed_auth: limit("rate_limit_failed_auth", &self.rate_limit_failed_auth)?,
+        };
+        let trusted_proxy_header = match self.trusted_proxy_header.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => Some(axum::http::HeaderName::try_from(h.to_ascii_lowercase()).map_err(|_| {
+                anyhow!(
+                    "invalid configuration: `trusted_proxy_header` = {h:?} is not a header name like x-forwarded-for"
+                )
+            })?),
+            None => None,
         };
         if let Some(url) =
             self.redis_url.as_deref().filter(|u| !u.starts_with("redis://") && !u.starts_with("rediss://"))
@@ -310,6 +328,7 @@ impl RawConfig {
             public_url,
             jwt_algorithm,
             limits,
+            trusted_proxy_header,
             redis_url: self.redis_url.filter(|u| !u.is_empty()),
             metrics_listen,
             emf,

@@ -21,6 +21,7 @@ use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use tollgate_store::{NewApiKeyTemplate, PgStore, SqliteStore, Store};
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
+use tower::ServiceExt;
 
 use crate::config::Config;
 
@@ -86,6 +87,7 @@ impl Application {
             metrics_on_main_port: config.metrics_listen.is_none(),
             webhook_policy: config.webhook_policy,
             metrics_enabled: config.metrics_enabled,
+            trusted_proxy_header: config.trusted_proxy_header.clone(),
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut background = Vec::new();
@@ -150,8 +152,8 @@ impl Application {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let stream = match accepted {
-                        Ok((stream, _)) => stream,
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
                         Err(e) => {
                             // Out of file descriptors and the like: back off instead of spinning.
                             tracing::warn!(error = %e, "accept failed");
@@ -161,7 +163,12 @@ impl Application {
                     };
                     let _ = stream.set_nodelay(true);
                     let (builder, watcher) = (builder.clone(), graceful.watcher());
-                    let (service, first_byte) = (TowerToHyperService::new(self.app.clone()), self.header_read_timeout);
+                    // The peer's address, for the failed-authentication limit per address.
+                    let app = self.app.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                        req
+                    });
+                    let (service, first_byte) = (TowerToHyperService::new(app), self.header_read_timeout);
                     tokio::spawn(async move {
                         // hyper's header timeout starts with the first byte; a client that
                         // connects and says nothing is dropped here instead.

@@ -2,6 +2,7 @@
 //! data directory and talks HTTP to it. No mocks.
 
 mod auth;
+mod auth_limits;
 mod bad_input;
 mod cli;
 mod cluster;
