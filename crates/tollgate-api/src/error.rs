@@ -160,6 +160,7 @@ pub struct OAuthError {
     description: String,
     status: StatusCode,
     basic_challenge: bool,
+    headers: Vec<(header::HeaderName, String)>,
 }
 
 impl OAuthError {
@@ -170,6 +171,7 @@ impl OAuthError {
             description: description.into(),
             status: StatusCode::BAD_REQUEST,
             basic_challenge: false,
+            headers: Vec::new(),
         }
     }
 
@@ -181,6 +183,7 @@ impl OAuthError {
             description: "Client authentication failed".into(),
             status: StatusCode::UNAUTHORIZED,
             basic_challenge: used_basic,
+            headers: Vec::new(),
         }
     }
 
@@ -191,6 +194,19 @@ impl OAuthError {
             description: description.into(),
             status: StatusCode::BAD_REQUEST,
             basic_challenge: false,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `server_error` (500); `cause` is logged once, here, and never sent.
+    pub fn server_error(cause: &str) -> Self {
+        tracing::error!(request_id = %current_request_id(), error.cause = %cause, "oauth request failed");
+        Self {
+            error: "server_error",
+            description: "internal error".into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            basic_challenge: false,
+            headers: Vec::new(),
         }
     }
 
@@ -201,19 +217,34 @@ impl OAuthError {
             description: "Only grant_type=client_credentials is supported".into(),
             status: StatusCode::BAD_REQUEST,
             basic_challenge: false,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A 429 from the rate limiter (the client's own limit, or its address's failed
+/// authentications) in the RFC 6749 shape, with its `Retry-After`; anything else an OAuth
+/// endpoint meets in the envelope's world is a server error.
+impl From<ApiError> for OAuthError {
+    fn from(e: ApiError) -> Self {
+        if e.code != ErrorCode::RateLimitExceeded {
+            let cause = e.cause.unwrap_or_else(|| e.message.clone());
+            return OAuthError::server_error(&cause);
+        }
+        let retry = e.details.get("retry_after").and_then(Value::as_u64).unwrap_or(1);
+        Self {
+            error: "rate_limit_exceeded",
+            description: format!("Too many requests: retry after {retry} seconds"),
+            status: StatusCode::TOO_MANY_REQUESTS,
+            basic_challenge: false,
+            headers: e.headers,
         }
     }
 }
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(request_id = %current_request_id(), error.cause = %chain(&e), "oauth request failed");
-        Self {
-            error: "server_error",
-            description: "internal error".into(),
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            basic_challenge: false,
-        }
+        OAuthError::server_error(&chain(&e))
     }
 }
 
@@ -226,6 +257,11 @@ impl IntoResponse for OAuthError {
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self.basic_challenge {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="tollgate""#));
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.append(name, v);
+            }
         }
         response
     }

@@ -32,6 +32,9 @@ pub struct ApiSettings {
     /// Serve `/metrics` on the main port (admin credential required); false when a separate
     /// metrics listener serves it instead.
     pub metrics_on_main_port: bool,
+    /// The header a trusted load balancer puts the caller's address in (its last value is
+    /// used); `None` uses the TCP peer's address.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
 }
 
 /// Rate-limit defaults.
@@ -43,12 +46,14 @@ pub struct LimitSettings {
     pub write: Limit,
     /// When the limiter's backend is unreachable: admit (true, the default) or refuse with 429.
     pub fail_open: bool,
+    /// Failed authentications per source address before further attempts get 429.
+    pub failed_auth: Limit,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
         let q = |limit, secs| Limit::Quota(tollgate_core::Quota { limit, window: Duration::from_secs(secs) });
-        Self { read: q(1000, 3600), write: q(100, 3600), fail_open: true }
+        Self { read: q(1000, 3600), write: q(100, 3600), fail_open: true, failed_auth: q(20, 60) }
     }
 }
 
@@ -102,6 +107,8 @@ pub struct AppState {
     pub idempotency_in_flight: crate::idempotency::InFlight,
     /// When each credential's `last_used_at` was last written, so it is written at most once a minute.
     pub credential_touches: Arc<Mutex<HashMap<CredentialId, Instant>>>,
+    /// Source addresses refused for too many failed authentications, on this node.
+    pub blocked_addresses: Arc<crate::extract::failed_auth::BlockedAddresses>,
 }
 
 impl AppState {
@@ -124,6 +131,7 @@ impl AppState {
             emf,
             idempotency_in_flight: Arc::default(),
             credential_touches: Arc::default(),
+            blocked_addresses: Arc::default(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! JWT access tokens (RFC 9068): signing keys, issuing, and verification that pins the
-//! configured algorithm, requires `typ: at+jwt` and a known `kid`, and checks the signature,
+//! JWT access tokens (RFC 9068): signing keys, issuing, and verification that pins each key's
+//! own algorithm (never the token's choice), requires `typ: at+jwt` and a known `kid`, and checks the signature,
 //! `exp` and `nbf` (60 s leeway), `iss` and `aud`.
 
 use std::collections::HashMap;
@@ -48,6 +48,9 @@ impl SigningAlgorithm {
         }
     }
 }
+
+/// Every algorithm Tollgate signs with.
+const ALL: [SigningAlgorithm; 3] = [SigningAlgorithm::RS256, SigningAlgorithm::ES256, SigningAlgorithm::EdDSA];
 
 impl fmt::Display for SigningAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -181,27 +184,32 @@ pub enum TokenError {
     Expired,
 }
 
-/// The keys a server signs and verifies with.
+/// The keys a server signs and verifies with. It signs with the configured algorithm's current
+/// key only, and verifies with every published key, each pinned to its own algorithm: after
+/// `jwt_algorithm` changes, tokens signed with the previous algorithm's key stay valid until
+/// that key retires, and a token can never choose the algorithm its key is used with.
 pub struct KeySet {
     algorithm: SigningAlgorithm,
     signing: Option<(String, EncodingKey)>,
-    verifying: HashMap<String, DecodingKey>,
+    verifying: HashMap<String, (SigningAlgorithm, DecodingKey)>,
     jwks: Value,
 }
 
 impl KeySet {
-    /// Builds from stored records (newest first); only records of `algorithm` are used.
+    /// Builds from stored records (newest first); signs with the newest unretired key of
+    /// `algorithm`.
     pub fn new(algorithm: SigningAlgorithm, records: &[SigningKeyRecord]) -> Self {
         let mut set = KeySet { algorithm, signing: None, verifying: HashMap::new(), jwks: json!({"keys": []}) };
         let mut published = Vec::new();
-        for r in records.iter().filter(|r| r.algorithm == algorithm.as_str()) {
-            let Some(decoding) = decoding_key(algorithm, &r.public_jwk) else {
+        for r in records {
+            let Ok(alg) = r.algorithm.parse::<SigningAlgorithm>() else { continue };
+            let Some(decoding) = decoding_key(alg, &r.public_jwk) else {
                 continue;
             };
-            if set.signing.is_none() && r.retire_at.is_none() {
+            if alg == algorithm && set.signing.is_none() && r.retire_at.is_none() {
                 set.signing = Some((r.kid.clone(), encoding_key(algorithm, &r.private_der)));
             }
-            set.verifying.insert(r.kid.clone(), decoding);
+            set.verifying.insert(r.kid.clone(), (alg, decoding));
             published.push(r.public_jwk.clone());
         }
         set.jwks = json!({ "keys": published });
@@ -236,15 +244,20 @@ impl KeySet {
     /// (capped at [`LEEWAY_SECONDS`]).
     pub fn verify(&self, token: &str, issuer: &str, audience: &str, leeway: u64) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != self.algorithm.jwt() {
+        // Only the asymmetric algorithms Tollgate signs with: never HS256 and friends.
+        if !ALL.iter().any(|a| a.jwt() == header.alg) {
             return Err(TokenError::WrongAlgorithm);
         }
         if !matches!(header.typ.as_deref(), Some("at+jwt") | Some("application/at+jwt")) {
             return Err(TokenError::WrongAlgorithm);
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-        let key = self.verifying.get(&kid).ok_or(TokenError::UnknownKey)?;
-        let mut validation = Validation::new(self.algorithm.jwt());
+        let (alg, key) = self.verifying.get(&kid).ok_or(TokenError::UnknownKey)?;
+        // The key decides the algorithm, not the token.
+        if alg.jwt() != header.alg {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        let mut validation = Validation::new(alg.jwt());
         validation.leeway = leeway.min(LEEWAY_SECONDS);
         validation.validate_nbf = true;
         validation.set_issuer(&[issuer]);
@@ -315,9 +328,38 @@ mod tests {
         let rs = KeySet::new(SigningAlgorithm::RS256, &[generate_signing_key(SigningAlgorithm::RS256).unwrap()]);
         let es = KeySet::new(SigningAlgorithm::ES256, &[generate_signing_key(SigningAlgorithm::ES256).unwrap()]);
         let token = es.issue(&claims(60)).unwrap();
-        assert_eq!(rs.verify(&token, "http://i", "http://i/v1", LEEWAY_SECONDS), Err(TokenError::WrongAlgorithm));
+        assert_eq!(rs.verify(&token, "http://i", "http://i/v1", LEEWAY_SECONDS), Err(TokenError::UnknownKey));
+        // A token naming a known key with another algorithm than the key's is refused.
+        let es_key = generate_signing_key(SigningAlgorithm::ES256).unwrap();
+        let both = KeySet::new(SigningAlgorithm::ES256, std::slice::from_ref(&es_key));
+        let token = both.issue(&claims(60)).unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[0] = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "typ": "at+jwt", "kid": es_key.kid}).to_string());
+        assert_eq!(both.verify(&parts.join("."), "http://i", "http://i/v1", 60), Err(TokenError::WrongAlgorithm));
         let other_rs = KeySet::new(SigningAlgorithm::RS256, &[generate_signing_key(SigningAlgorithm::RS256).unwrap()]);
         let token = other_rs.issue(&claims(60)).unwrap();
         assert_eq!(rs.verify(&token, "http://i", "http://i/v1", LEEWAY_SECONDS), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn keys_of_the_previous_algorithm_still_verify_but_never_sign() {
+        let es = generate_signing_key(SigningAlgorithm::ES256).unwrap();
+        let old = KeySet::new(SigningAlgorithm::ES256, std::slice::from_ref(&es));
+        let issued = claims(60);
+        let token = old.issue(&issued).unwrap();
+        // The algorithm changed to RS256: the ES256 key is retiring, an RS256 key signs.
+        let rs = generate_signing_key(SigningAlgorithm::RS256).unwrap();
+        let retiring = SigningKeyRecord { retire_at: Some(OffsetDateTime::now_utc()), ..es };
+        let set = KeySet::new(SigningAlgorithm::RS256, &[rs.clone(), retiring]);
+        assert_eq!(set.verify(&token, "http://i", "http://i/v1", 60), Ok(issued));
+        assert_eq!(set.jwks()["keys"].as_array().unwrap().len(), 2);
+        let new = set.issue(&claims(60)).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&new).unwrap().kid.as_deref(), Some(rs.kid.as_str()));
+        // With only a key of another algorithm, nothing can sign.
+        assert!(!KeySet::new(SigningAlgorithm::RS256, &[old_record()]).can_sign());
+    }
+
+    fn old_record() -> SigningKeyRecord {
+        generate_signing_key(SigningAlgorithm::EdDSA).unwrap()
     }
 }

@@ -29,6 +29,8 @@ pub enum RouteClass {
     Read,
     /// POST, PATCH, PUT and DELETE.
     Write,
+    /// Failed authentications, per source address (not per credential).
+    FailedAuth,
 }
 
 impl RouteClass {
@@ -37,6 +39,7 @@ impl RouteClass {
         match self {
             RouteClass::Read => "read",
             RouteClass::Write => "write",
+            RouteClass::FailedAuth => "auth_failures",
         }
     }
 }
@@ -63,10 +66,10 @@ impl Limit {
             "d" | "day" => 86_400,
             _ => return Err(format!("window `{per}` must end in s, m, h or d")),
         };
-        if count == 0 || count * unit_secs > 86_400 * 7 {
-            return Err(format!("window `{per}` must be between 1 second and 7 days"));
-        }
-        Ok(Limit::Quota(Quota { limit, window: Duration::from_secs(count * unit_secs) }))
+        // Checked: a huge count would wrap in a release build and pass as a short window.
+        let window = count.checked_mul(unit_secs).filter(|w| (1..=86_400 * 7).contains(w));
+        let window = window.ok_or_else(|| format!("window `{per}` must be between 1 second and 7 days"))?;
+        Ok(Limit::Quota(Quota { limit, window: Duration::from_secs(window) }))
     }
 }
 
@@ -101,5 +104,15 @@ mod tests {
             Limit::parse(&Limit::parse("20/30s").unwrap().to_string()).unwrap(),
             Limit::parse("20/30s").unwrap()
         );
+    }
+
+    #[test]
+    fn a_window_that_overflows_is_refused_not_wrapped() {
+        // 213503982334602 days is 61184 s modulo 2^64: it wrapped into a valid window before.
+        for bad in ["10/213503982334602d", "10/5124095576030432h", "1/18446744073709551615s", "1/99999999999999999999d"]
+        {
+            let e = Limit::parse(bad).expect_err(bad);
+            assert!(e.contains("window"), "{bad}: {e}");
+        }
     }
 }

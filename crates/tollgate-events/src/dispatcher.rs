@@ -31,6 +31,10 @@ pub struct DispatcherSettings {
     pub concurrency: usize,
     /// Pause when nothing is due.
     pub idle_poll: Duration,
+    /// The egress proxy every delivery goes through (`webhook_proxy`), already checked with
+    /// [`crate::target::check_proxy`]. `None`: deliveries connect directly, and proxies named
+    /// in the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) are ignored.
+    pub proxy: Option<reqwest::Url>,
 }
 
 impl Default for DispatcherSettings {
@@ -42,6 +46,7 @@ impl Default for DispatcherSettings {
             batch: 64,
             concurrency: 16,
             idle_poll: Duration::from_millis(200),
+            proxy: None,
         }
     }
 }
@@ -61,14 +66,19 @@ impl Dispatcher {
     /// A dispatcher over `store`.
     pub fn new(store: Arc<dyn Store>, settings: DispatcherSettings, on_outcome: Option<OutcomeHook>) -> Self {
         // One client for all deliveries: connections to a receiver are reused, and every new
-        // connection's address passes the target policy in the resolver.
-        let client = reqwest::Client::builder()
+        // connection's address passes the target policy in the resolver. A proxy from the
+        // environment would resolve the target itself and bypass that check, so none is used:
+        // only the explicit `webhook_proxy`, whose own address the resolver checks the same way.
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(PolicyResolver(settings.policy)))
-            .user_agent(concat!("tollgate-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the webhook HTTP client builds");
+            .user_agent(concat!("tollgate-webhooks/", env!("CARGO_PKG_VERSION")));
+        if let Some(proxy) = &settings.proxy {
+            builder = builder.proxy(reqwest::Proxy::all(proxy.clone()).expect("a checked proxy URL"));
+        }
+        let client = builder.build().expect("the webhook HTTP client builds");
         Self { store, settings, on_outcome, client }
     }
 
@@ -172,7 +182,14 @@ async fn send(
         .body(job.event.payload.clone())
         .send()
         .await
-        .map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { format!("request failed: {e}") })?;
+        // Without the URL: its query may hold a receiver's token, and this text is stored and shown.
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                format!("request failed: {}", e.without_url())
+            }
+        })?;
     let retry_after = response
         .headers()
         .get("retry-after")

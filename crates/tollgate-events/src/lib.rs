@@ -5,6 +5,7 @@
 
 pub mod dispatcher;
 pub mod nats;
+pub mod ranges;
 pub mod schedule;
 pub mod signing;
 pub mod target;

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
 use tokio::sync::watch;
+use tollgate_core::redact::MaskedUrl;
+use tollgate_core::ProjectName;
 use tollgate_store::Store;
 
 /// The stream that holds Tollgate's events.
@@ -61,7 +63,9 @@ async fn publish_round(store: &dyn Store, url: &str, names: &mut HashMap<String,
                 names.insert(p.id.to_string(), p.name);
             }
         }
-        let name = names.get(&project).cloned().unwrap_or(project);
+        // A name that is not a valid one (from before names were checked) would change the
+        // subject's meaning (`.`, `*`, `>`): the project id is used instead.
+        let name = names.get(&project).filter(|n| ProjectName::parse(n).is_ok()).cloned().unwrap_or(project);
         let subject = format!("tollgate.{name}.{}", event.kind);
         let ack = js
             .send_publish(subject, PublishMessage::build().payload(event.payload.clone().into()).message_id(&event.id))
@@ -80,12 +84,54 @@ async fn connection(url: &str) -> Result<async_nats::Client, String> {
     static CLIENT: tokio::sync::OnceCell<async_nats::Client> = tokio::sync::OnceCell::const_new();
     CLIENT
         .get_or_try_init(|| async {
-            async_nats::ConnectOptions::new()
+            let (servers, credentials) = without_credentials(url);
+            // The client logs server addresses (with their password) at debug level: it gets the
+            // credentials as options instead, and URLs that hold none.
+            let options = match credentials {
+                Some((user, Some(password))) => async_nats::ConnectOptions::with_user_and_password(user, password),
+                Some((token, None)) => async_nats::ConnectOptions::with_token(token),
+                None => async_nats::ConnectOptions::new(),
+            };
+            options
                 .connection_timeout(Duration::from_secs(2))
-                .connect(url)
+                .connect(servers.as_str())
                 .await
-                .map_err(|e| format!("connecting to {url}: {e}"))
+                // The URL may carry a user and password or a token: only its masked form is shown.
+                .map_err(|e| format!("connecting to {}: {e}", MaskedUrl(url)))
         })
         .await
         .cloned()
+}
+
+/// The server list without user information, and the first user (and password) it held.
+fn without_credentials(urls: &str) -> (String, Option<(String, Option<String>)>) {
+    let mut credentials = None;
+    let servers: Vec<String> = urls
+        .split(',')
+        .map(|one| match url::Url::parse(one.trim()) {
+            Ok(mut u) if !u.username().is_empty() => {
+                credentials.get_or_insert_with(|| (u.username().to_owned(), u.password().map(str::to_owned)));
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.to_string()
+            }
+            _ => one.trim().to_owned(),
+        })
+        .collect();
+    (servers.join(","), credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_leave_the_urls_the_client_sees() {
+        let (servers, creds) = without_credentials("nats://app:pw@h1:4222,nats://app:pw@h2:4222");
+        assert_eq!(servers, "nats://h1:4222,nats://h2:4222");
+        assert_eq!(creds, Some(("app".into(), Some("pw".into()))));
+        let (servers, creds) = without_credentials("nats://t0ken@h:4222");
+        assert_eq!((servers.as_str(), creds), ("nats://h:4222", Some(("t0ken".into(), None))));
+        assert_eq!(without_credentials("nats://h:4222"), ("nats://h:4222".into(), None));
+    }
 }

@@ -1,6 +1,7 @@
-//! Where webhooks may be sent. URLs must be http(s), and hosts that resolve to private,
-//! loopback, link-local or otherwise internal addresses are refused (server-side request
-//! forgery), unless configuration allows them. The check runs at registration, and again in
+//! Where webhooks may be sent. URLs must be http(s), and hosts that resolve to an address of
+//! one of the special-purpose ranges in [`crate::ranges`] (private, loopback, link-local,
+//! NAT64 and 6to4 forms of those, and every other range that is not globally reachable) are
+//! refused (server-side request forgery), unless configuration allows them. The check runs at registration, and again in
 //! the dispatcher's DNS resolver ([`PolicyResolver`]) whenever it opens a connection, so the
 //! address connected to is always one that was checked: a DNS answer that changes after
 //! registration cannot redirect a delivery. IP-literal URLs never reach a resolver and are
@@ -33,10 +34,30 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, String
         url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
         url::Host::Domain(_) => None,
     };
-    if let Some(ip) = ip.filter(|ip| !allowed(*ip, policy)) {
-        return Err(format!("{ip} is a private, loopback or link-local address"));
+    if let Some(reason) = ip.and_then(|ip| refusal(ip, policy)) {
+        return Err(reason);
     }
     Ok(parsed)
+}
+
+/// Checks the egress proxy's URL (`webhook_proxy`): http(s), and when its host is an IP
+/// literal, an address the policy allows (a host name is checked by [`PolicyResolver`] each
+/// time a connection to the proxy is opened). Through a proxy, the proxy resolves the targets'
+/// names: keeping it from reaching internal addresses is then the operator's responsibility.
+pub fn check_proxy(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("must be an http or https URL".into());
+    }
+    let ip = match parsed.host().ok_or("must have a host")? {
+        url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+        url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+        url::Host::Domain(_) => None,
+    };
+    match ip.and_then(|ip| refusal(ip, policy)) {
+        Some(reason) => Err(reason),
+        None => Ok(parsed),
+    }
 }
 
 /// Checks `url` and returns the socket addresses it may be reached at (at registration).
@@ -55,8 +76,8 @@ async fn lookup(host: &str, port: u16, policy: TargetPolicy) -> Result<Vec<Socke
     if addrs.is_empty() {
         return Err(format!("{host} has no addresses"));
     }
-    if let Some(bad) = addrs.iter().find(|a| !allowed(a.ip(), policy)) {
-        return Err(format!("{host} resolves to {}, a private, loopback or link-local address", bad.ip()));
+    if let Some(reason) = addrs.iter().find_map(|a| refusal(a.ip(), policy)) {
+        return Err(format!("{host} resolves to a refused address: {reason}"));
     }
     Ok(addrs)
 }
@@ -77,33 +98,13 @@ impl Resolve for PolicyResolver {
     }
 }
 
-fn allowed(ip: IpAddr, policy: TargetPolicy) -> bool {
+/// Why `ip` may not receive webhooks under `policy`, or `None` when it may.
+pub fn refusal(ip: IpAddr, policy: TargetPolicy) -> Option<String> {
     if policy.allow_private {
-        return true;
+        return None;
     }
-    if ip.is_loopback() {
-        return policy.allow_loopback;
-    }
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // carrier-grade NAT
-                || v4.octets()[0] == 0)
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().is_some_and(|v4| !allowed(IpAddr::V4(v4), policy)))
-        }
-    }
+    crate::ranges::refusal(ip, policy.allow_loopback)
+        .map(|r| format!("{ip} is a {} address ({}), which may not receive webhooks", r.name, r.rfc))
 }
 
 #[cfg(test)]
@@ -134,6 +135,17 @@ mod tests {
             .is_err());
         assert!(check_url("http://[::1]:8080/", strict).is_err(), "IP literals are checked without DNS");
         assert!(check_url("http://localhost:8080/", strict).is_ok(), "names are checked by the resolver");
+    }
+
+    #[test]
+    fn a_proxy_must_pass_the_same_policy() {
+        let strict = TargetPolicy::default();
+        let loopback = TargetPolicy { allow_loopback: true, allow_private: false };
+        assert!(check_proxy("http://127.0.0.1:3128", strict).is_err());
+        assert!(check_proxy("http://[::ffff:10.0.0.1]:3128", loopback).is_err());
+        assert!(check_proxy("http://u:p@127.0.0.1:3128", loopback).is_ok());
+        assert!(check_proxy("socks5://proxy.example:1080", strict).is_err());
+        assert!(check_proxy("http://proxy.example:3128", strict).is_ok(), "names are checked by the resolver");
     }
 
     #[tokio::test]

@@ -113,9 +113,11 @@ impl TestServerBuilder {
     /// Starts the server and waits until `/health` answers.
     pub async fn start(self) -> TestServer {
         let data_dir = self.data_dir.unwrap_or_else(|| Arc::new(private_tempdir()));
+        // A database URL the test set itself (say, with a password in it) wins.
+        let own_url = self.env.contains_key("TOLLGATE_DATABASE_URL");
         let database = match self.database {
             Some(db) => Some(db),
-            None if postgres_backend() => Some(Arc::new(TestDatabase::create())),
+            None if postgres_backend() && !own_url => Some(Arc::new(TestDatabase::create())),
             None => None,
         };
         let mut env = self.env;
@@ -148,10 +150,14 @@ impl TestServer {
     pub fn builder(bin: impl Into<PathBuf>) -> TestServerBuilder {
         // Generous limits by default so that tests of other features are not throttled; rate-limit
         // tests set their own.
-        let env = [("TOLLGATE_RATE_LIMIT_READ", "1000000/h"), ("TOLLGATE_RATE_LIMIT_WRITE", "1000000/h")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let env = [
+            ("TOLLGATE_RATE_LIMIT_READ", "1000000/h"),
+            ("TOLLGATE_RATE_LIMIT_WRITE", "1000000/h"),
+            ("TOLLGATE_RATE_LIMIT_FAILED_AUTH", "1000000/h"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         TestServerBuilder { bin: bin.into(), env, args: Vec::new(), data_dir: None, database: None }
     }
 

@@ -11,6 +11,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use tollgate_auth::jwt::SigningAlgorithm;
 use tollgate_core::duration::parse_duration;
+use tollgate_core::redact::mask_url;
 
 use crate::cli::{Cli, Command, LogFormat};
 
@@ -32,6 +33,8 @@ struct RawConfig {
     rate_limit_read: String,
     rate_limit_write: String,
     rate_limit_fail_open: bool,
+    rate_limit_failed_auth: String,
+    trusted_proxy_header: Option<String>,
     redis_url: Option<String>,
     metrics_listen: Option<String>,
     metrics_emf: bool,
@@ -43,6 +46,7 @@ struct RawConfig {
     webhook_retry_schedule: Option<String>,
     webhook_dispatch: bool,
     allow_insecure_permissions: bool,
+    webhook_proxy: Option<String>,
     nats_url: Option<String>,
     metrics_enabled: bool,
     log_level: String,
@@ -65,6 +69,8 @@ impl Default for RawConfig {
             rate_limit_read: "1000/h".into(),
             rate_limit_write: "100/h".into(),
             rate_limit_fail_open: true,
+            rate_limit_failed_auth: "20/1m".into(),
+            trusted_proxy_header: None,
             redis_url: None,
             metrics_listen: None,
             metrics_emf: false,
@@ -76,6 +82,7 @@ impl Default for RawConfig {
             webhook_retry_schedule: None,
             webhook_dispatch: true,
             allow_insecure_permissions: false,
+            webhook_proxy: None,
             nats_url: None,
             metrics_enabled: true,
             log_level: "info".into(),
@@ -83,8 +90,11 @@ impl Default for RawConfig {
     }
 }
 
-const ENV_KEYS: [&str; 28] = [
+const ENV_KEYS: [&str; 31] = [
+    "rate_limit_failed_auth",
+    "trusted_proxy_header",
     "webhook_dispatch",
+    "webhook_proxy",
     "allow_insecure_permissions",
     "metrics_enabled",
     "log_level",
@@ -141,6 +151,9 @@ pub struct Config {
     pub token_leeway: u64,
     /// Default rate limits and the limiter's failure policy.
     pub limits: tollgate_api::state::LimitSettings,
+    /// The header a trusted load balancer writes the caller's address in (`X-Forwarded-For`);
+    /// its last address is the one the failed-authentication limit counts. `None`: the TCP peer.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// Redis for shared rate-limit counters; `None` keeps them in memory.
     pub redis_url: Option<String>,
     /// A separate address for `/metrics` (without authentication); `None` serves it on the
@@ -158,6 +171,9 @@ pub struct Config {
     pub webhook_dispatch: bool,
     /// Start even when other users can read the data directory or database (refused otherwise).
     pub allow_insecure_permissions: bool,
+    /// The egress proxy webhooks go through; `None` connects directly. Proxies named in the
+    /// environment (`HTTP_PROXY` and the like) are never used for webhooks.
+    pub webhook_proxy: Option<reqwest::Url>,
     /// NATS for the message-queue sink.
     pub nats_url: Option<String>,
     /// Record request metrics.
@@ -233,10 +249,20 @@ impl RawConfig {
             read: limit("rate_limit_read", &self.rate_limit_read)?,
             write: limit("rate_limit_write", &self.rate_limit_write)?,
             fail_open: self.rate_limit_fail_open,
+            failed_auth: limit("rate_limit_failed_auth", &self.rate_limit_failed_auth)?,
+        };
+        let trusted_proxy_header = match self.trusted_proxy_header.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => Some(axum::http::HeaderName::try_from(h.to_ascii_lowercase()).map_err(|_| {
+                anyhow!(
+                    "invalid configuration: `trusted_proxy_header` = {h:?} is not a header name like x-forwarded-for"
+                )
+            })?),
+            None => None,
         };
         if let Some(url) =
             self.redis_url.as_deref().filter(|u| !u.starts_with("redis://") && !u.starts_with("rediss://"))
         {
+            let url = mask_url(url);
             return Err(anyhow!("invalid configuration: `redis_url` = {url:?} must start with redis:// or rediss://"));
         }
         let metrics_listen = match self.metrics_listen.as_deref().filter(|s| !s.is_empty()) {
@@ -258,6 +284,7 @@ impl RawConfig {
         if let Some(url) =
             database_url.as_deref().filter(|u| !u.starts_with("postgres://") && !u.starts_with("postgresql://"))
         {
+            let url = mask_url(url);
             return Err(anyhow!("invalid configuration: `database_url` = {url:?} must start with postgres://"));
         }
         let webhook_schedule = match self.webhook_retry_schedule.as_deref().filter(|s| !s.is_empty()) {
@@ -267,8 +294,23 @@ impl RawConfig {
             .map_err(|e| anyhow!("invalid configuration: `webhook_retry_schedule`: {e}"))?,
             None => Default::default(),
         };
+        let webhook_policy = tollgate_events::target::TargetPolicy {
+            allow_loopback: self.webhook_allow_loopback,
+            allow_private: self.webhook_allow_private,
+        };
+        let webhook_proxy = match self.webhook_proxy.as_deref().filter(|u| !u.is_empty()) {
+            Some(u) => Some(tollgate_events::target::check_proxy(u, webhook_policy).map_err(|e| {
+                anyhow!(
+                    "invalid configuration: `webhook_proxy` = {:?}: {e} (the proxy's own address must pass the \
+                     webhook address policy: see `webhook_allow_loopback` and `webhook_allow_private`)",
+                    mask_url(u)
+                )
+            })?),
+            None => None,
+        };
         let nats_url = self.nats_url.filter(|u| !u.is_empty());
         if let Some(u) = nats_url.as_deref().filter(|u| !u.starts_with("nats://") && !u.starts_with("tls://")) {
+            let u = mask_url(u);
             return Err(anyhow!("invalid configuration: `nats_url` = {u:?} must start with nats://"));
         }
         if !["trace", "debug", "info", "warn", "error", "off"].contains(&self.log_level.as_str()) {
@@ -291,17 +333,16 @@ impl RawConfig {
             public_url,
             jwt_algorithm,
             limits,
+            trusted_proxy_header,
             redis_url: self.redis_url.filter(|u| !u.is_empty()),
             metrics_listen,
             emf,
             database_url,
-            webhook_policy: tollgate_events::target::TargetPolicy {
-                allow_loopback: self.webhook_allow_loopback,
-                allow_private: self.webhook_allow_private,
-            },
+            webhook_policy,
             webhook_schedule,
             webhook_dispatch: self.webhook_dispatch,
             allow_insecure_permissions: self.allow_insecure_permissions,
+            webhook_proxy,
             nats_url,
             metrics_enabled: self.metrics_enabled,
             log_level: self.log_level.clone(),

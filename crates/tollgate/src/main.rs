@@ -11,6 +11,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use tollgate_core::redact::MaskedUrl;
 
 #[tokio::main]
 async fn main() {
@@ -44,6 +45,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
                 rate_limiter = if config.redis_url.is_some() { "redis" } else { "memory" },
                 address = %addr,
                 data_dir = %config.data_dir.display(),
+                // Masked: these URLs may carry passwords.
+                database_url = config.database_url.as_deref().map(|u| display(MaskedUrl(u))),
+                redis_url = config.redis_url.as_deref().map(|u| display(MaskedUrl(u))),
+                nats_url = config.nats_url.as_deref().map(|u| display(MaskedUrl(u))),
+                webhook_proxy = config.webhook_proxy.as_ref().map(|u| display(MaskedUrl(u.as_str()))),
                 "listening"
             );
             app.run_until_stopped(serve::shutdown_signal()).await;

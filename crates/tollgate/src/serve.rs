@@ -23,6 +23,7 @@ use tollgate_store::{NewApiKeyTemplate, Observer, Store};
 use crate::commands::credentials::open_store_with;
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
+use tower::ServiceExt;
 
 use crate::config::Config;
 
@@ -47,6 +48,11 @@ impl Application {
         let observer: Observer = Arc::new(move |op, elapsed| observer.db_query(op, elapsed));
         let store = open_store_with(config, 16, Some(observer), config.nats_url.is_some()).await?;
         bootstrap(store.as_ref()).await?;
+        // Before any request: a token request must never have to mint a key.
+        let overlap = config.token_ttl + time::Duration::seconds(config.token_leeway as i64);
+        tollgate_api::oauth::keys::ensure_signing_key(store.as_ref(), config.jwt_algorithm, overlap)
+            .await
+            .context("making sure a signing key of `jwt_algorithm` exists")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (setting `listen`)", config.listen))?;
@@ -68,6 +74,7 @@ impl Application {
             metrics_on_main_port: config.metrics_listen.is_none(),
             webhook_policy: config.webhook_policy,
             metrics_enabled: config.metrics_enabled,
+            trusted_proxy_header: config.trusted_proxy_header.clone(),
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut background = Vec::new();
@@ -78,6 +85,7 @@ impl Application {
                 DispatcherSettings {
                     schedule: config.webhook_schedule.clone(),
                     policy: config.webhook_policy,
+                    proxy: config.webhook_proxy.clone(),
                     ..Default::default()
                 },
                 Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
@@ -131,8 +139,8 @@ impl Application {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let stream = match accepted {
-                        Ok((stream, _)) => stream,
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
                         Err(e) => {
                             // Out of file descriptors and the like: back off instead of spinning.
                             tracing::warn!(error = %e, "accept failed");
@@ -142,7 +150,12 @@ impl Application {
                     };
                     let _ = stream.set_nodelay(true);
                     let (builder, watcher) = (builder.clone(), graceful.watcher());
-                    let (service, first_byte) = (TowerToHyperService::new(self.app.clone()), self.header_read_timeout);
+                    // The peer's address, for the failed-authentication limit per address.
+                    let app = self.app.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                        req
+                    });
+                    let (service, first_byte) = (TowerToHyperService::new(app), self.header_read_timeout);
                     tokio::spawn(async move {
                         // hyper's header timeout starts with the first byte; a client that
                         // connects and says nothing is dropped here instead.

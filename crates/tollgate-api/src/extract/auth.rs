@@ -15,6 +15,7 @@ use tollgate_auth::{AuthError, SecretKind, SecretToken};
 use tollgate_core::time_fmt::now;
 use tollgate_core::{CredentialId, CredentialLimits, CredentialState, ProjectId, Scope, Scopes};
 
+use super::failed_auth::AuthAttempt;
 use crate::error::ApiError;
 use crate::middleware::request_id::RequestContext;
 use crate::oauth::verify::{verify, Rejection};
@@ -76,11 +77,25 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = authenticate(&parts.headers, state).await.inspect_err(|e| {
-            if let Some(reason) = e.detail_value("reason").and_then(|r| r.as_str()) {
-                state.metrics.auth_failure(reason);
+        // While no address is blocked (the normal case) this costs one atomic load.
+        let attempt = state.blocked_addresses.any().then(|| AuthAttempt::of(parts, state));
+        if let Some(attempt) = &attempt {
+            attempt.check(state)?;
+        }
+        let principal = match authenticate(&parts.headers, state).await {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = e.detail_value("reason").and_then(|r| r.as_str());
+                if let Some(reason) = reason {
+                    state.metrics.auth_failure(reason);
+                }
+                // A credential was presented and refused: it counts against the address.
+                if reason.is_some_and(|r| r != AuthError::Missing.reason()) {
+                    attempt.unwrap_or_else(|| AuthAttempt::of(parts, state)).failed(state).await;
+                }
+                return Err(e);
             }
-        })?;
+        };
         let ctx = parts.extensions.get::<Arc<RequestContext>>().cloned();
         let credential: Arc<str> = principal.credential.to_string().into();
         if let Some(ctx) = &ctx {

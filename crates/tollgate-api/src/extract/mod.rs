@@ -3,6 +3,7 @@
 //! a malformed request stops here, before any write.
 
 pub mod auth;
+pub mod failed_auth;
 pub mod json;
 pub mod path;
 pub mod query;

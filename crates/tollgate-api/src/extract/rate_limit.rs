@@ -32,6 +32,7 @@ pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClas
     match class {
         RouteClass::Read => own.read.unwrap_or(state.settings.limits.read),
         RouteClass::Write => own.write.unwrap_or(state.settings.limits.write),
+        RouteClass::FailedAuth => state.settings.limits.failed_auth,
     }
 }
 
@@ -84,7 +85,8 @@ pub async fn enforce(
     }
 }
 
-fn exceeded(class: RouteClass, limit: u32, window: Duration, reset_after: Duration) -> ApiError {
+/// The 429 for `class`: `Retry-After` never earlier than the window frees a slot.
+pub fn exceeded(class: RouteClass, limit: u32, window: Duration, reset_after: Duration) -> ApiError {
     let retry = ceil_secs(reset_after).max(1);
     ApiError::new(ErrorCode::RateLimitExceeded)
         .detail("retry_after", retry)

@@ -2,8 +2,8 @@
 
 use anyhow::anyhow;
 use serde_json::json;
-use tollgate_core::resource::is_identifier;
 use tollgate_core::time_fmt::rfc3339;
+use tollgate_core::ProjectName;
 use tollgate_store::StoreError;
 
 use super::credentials::{open_store, print_table};
@@ -15,12 +15,8 @@ pub async fn run(config: &Config, command: ProjectsCommand) -> anyhow::Result<i3
     let store = open_store(config).await?;
     match command {
         ProjectsCommand::Create { name } => {
-            if !is_identifier(&name, 64) {
-                return Err(anyhow!(
-                    "project names are lower-case identifiers ([a-z][a-z0-9_]*), at most 64 characters"
-                ));
-            }
-            let p = store.create_project(&name).await.map_err(|e| match e {
+            let name = ProjectName::parse(&name).map_err(|e| anyhow!(e))?;
+            let p = store.create_project(name.as_str()).await.map_err(|e| match e {
                 StoreError::Conflict(m) => anyhow!(m),
                 other => other.into(),
             })?;

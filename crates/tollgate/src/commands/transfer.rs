@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use anyhow::{anyhow, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use tollgate_core::time_fmt::{now, rfc3339};
+use tollgate_core::ProjectName;
 use tollgate_store::export::{Counts, ExportRecord, FORMAT, VERSION};
 
 use super::credentials::{open_store, project_named};
@@ -127,6 +128,11 @@ fn read_records(reader: impl BufRead, size: u64) -> anyhow::Result<Vec<ExportRec
                 }
             }
             (_, 1) => return Err(anyhow!("line 1: the file does not start with an export header")),
+            // Checked here, before the store sees anything: a name reaches NATS subjects.
+            (ExportRecord::Project(p), _) => {
+                ProjectName::parse(&p.name).map_err(|e| anyhow!("line {n}: {e}; nothing was imported"))?;
+                counts.add(&record);
+            }
             (ExportRecord::Header { .. }, _) => return Err(anyhow!("line {n}: a second header")),
             (ExportRecord::Footer { counts: expected }, _) => {
                 if *expected != counts {

@@ -2,6 +2,7 @@
 //! data directory and talks HTTP to it. No mocks.
 
 mod auth;
+mod auth_limits;
 mod bad_input;
 mod cli;
 mod cluster;
@@ -9,14 +10,19 @@ mod crash;
 mod docs;
 mod idempotency;
 mod keys;
+mod limits_input;
 mod metrics;
 mod oauth;
 mod openapi;
 mod ops;
+mod project_names;
 mod projects;
 mod ratelimit;
 mod resources;
+mod secrets_in_logs;
+mod signing_algorithm;
 mod transfer;
+mod webhook_targets;
 mod webhooks;
 
 use serde_json::{json, Value};

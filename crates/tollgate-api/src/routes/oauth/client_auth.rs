@@ -1,8 +1,11 @@
 //! Client authentication at the OAuth endpoints (RFC 6749 section 2.3.1): HTTP Basic, with the
 //! id and secret form-urlencoded before base64, or `client_id` and `client_secret` in the body.
-//! Using both is `invalid_request`; any failure is the same `invalid_client`.
+//! Using both is `invalid_request`; any failure is the same `invalid_client`. Limits apply
+//! here: failed client authentications per source address, then the client's own write limit.
 
-use axum::http::{header, HeaderMap};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, Method};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use tollgate_auth::{SecretKind, SecretToken};
@@ -11,6 +14,8 @@ use tollgate_core::{ClientId, Credential, CredentialId, CredentialState};
 
 use super::params::OAuthParams;
 use crate::error::OAuthError;
+use crate::extract::failed_auth::AuthAttempt;
+use crate::extract::{rate_limit, Principal};
 use crate::state::AppState;
 
 /// An authenticated, active OAuth client.
@@ -21,29 +26,64 @@ pub struct AuthenticatedClient {
     pub credential: Credential,
 }
 
-/// Authenticates the client of an OAuth request.
+/// Authenticates the client of an OAuth request, then counts the request against the
+/// client's own write limit (a token costs a signature; introspection and revocation are
+/// writes too). A refused client authentication counts against the caller's address, and an
+/// address with too many of them gets 429 before any lookup.
 pub async fn authenticate_client(
     state: &AppState,
+    attempt: &AuthAttempt,
     headers: &HeaderMap,
     params: &OAuthParams,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let basic = basic_credentials(headers)?;
+    attempt.check(state)?;
+    let client = match verify_client(state, headers, params).await {
+        Ok(client) => client,
+        Err((e, presented)) => {
+            if presented {
+                state.metrics.auth_failure("invalid_client");
+                attempt.failed(state).await;
+            }
+            return Err(e);
+        }
+    };
+    let c = &client.credential;
+    let principal =
+        Principal { credential: c.id.clone(), project_id: c.project_id, scopes: c.scopes.clone(), limits: c.limits };
+    let id: Arc<str> = c.id.to_string().into();
+    if let Some(ctx) = &attempt.ctx {
+        ctx.set_credential(id.clone(), c.id.kind(), c.project_id);
+    }
+    rate_limit::enforce(state, &principal, &id, &Method::POST, attempt.ctx.as_deref()).await?;
+    Ok(client)
+}
+
+/// Checks the client's credentials; the error says whether any were presented (a request
+/// without them is a mistake, not a guess, and is not counted).
+async fn verify_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &OAuthParams,
+) -> Result<AuthenticatedClient, (OAuthError, bool)> {
+    let basic = basic_credentials(headers).map_err(|e| (e, true))?;
     let used_basic = basic.is_some();
     let in_body = params.get("client_secret").is_some();
     let (id, secret) = match basic {
-        Some(_) if in_body => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
+        Some(_) if in_body => {
+            return Err((OAuthError::invalid_request("use one client authentication method, not two"), false))
+        }
         Some(pair) => pair,
         None => match (params.get("client_id"), params.get("client_secret")) {
             (Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
-            _ => return Err(OAuthError::invalid_client(false)),
+            _ => return Err((OAuthError::invalid_client(false), false)),
         },
     };
-    let fail = || OAuthError::invalid_client(used_basic);
+    let fail = || (OAuthError::invalid_client(used_basic), true);
     let client_id = ClientId::parse(&id).ok_or_else(fail)?;
     let secret = SecretToken::parse(SecretKind::ClientSecret, &secret).map_err(|_| fail())?;
     let digest = secret.digest();
     let at = now();
-    let found = state.store.find_credential_by_digest(digest, at).await?;
+    let found = state.store.find_credential_by_digest(digest, at).await.map_err(|e| (e.into(), false))?;
     let credential = found
         .filter(|m| m.stored_digest.ct_eq(&digest))
         .map(|m| m.credential)

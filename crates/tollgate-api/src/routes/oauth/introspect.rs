@@ -9,16 +9,18 @@ use serde_json::{json, Value};
 use super::client_auth::authenticate_client;
 use super::params::OAuthParams;
 use crate::error::OAuthError;
+use crate::extract::failed_auth::AuthAttempt;
 use crate::oauth::verify::verify;
 use crate::state::AppState;
 
 /// Describes a token.
 pub async fn introspect_token(
     State(state): State<AppState>,
+    attempt: AuthAttempt,
     headers: HeaderMap,
     params: OAuthParams,
 ) -> Result<Json<Value>, OAuthError> {
-    let client = authenticate_client(&state, &headers, &params).await?;
+    let client = authenticate_client(&state, &attempt, &headers, &params).await?;
     let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let inactive = Json(json!({"active": false}));
     let verified = match verify(&state, token).await {

@@ -34,7 +34,8 @@ pub async fn server_metadata(State(state): State<AppState>) -> Json<Value> {
 
 /// The public keys tokens are signed with, including ones kept until their tokens expire.
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let keys = state.token_keys.for_signing().await?;
+    // The published keys as they are: this unauthenticated endpoint never makes one.
+    let keys = state.token_keys.current().await?;
     let mut response = Json(keys.jwks().clone()).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));

@@ -8,21 +8,23 @@ use tollgate_core::time_fmt::from_unix_micros;
 use super::client_auth::authenticate_client;
 use super::params::OAuthParams;
 use crate::error::OAuthError;
+use crate::extract::failed_auth::AuthAttempt;
 use crate::oauth::verify::verify;
 use crate::state::AppState;
 
 /// Revokes a token.
 pub async fn revoke_token(
     State(state): State<AppState>,
+    attempt: AuthAttempt,
     headers: HeaderMap,
     params: OAuthParams,
 ) -> Result<StatusCode, OAuthError> {
-    let client = authenticate_client(&state, &headers, &params).await?;
+    let client = authenticate_client(&state, &attempt, &headers, &params).await?;
     let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     match verify(&state, token).await {
         Ok(t) if t.client == client.id => {
             // Verifiers accept a token until `exp` plus the leeway, so it stays denied until then.
-            let leeway = i64::try_from(state.oauth.leeway_seconds).unwrap_or(i64::MAX);
+            let leeway = i64::try_from(state.settings.oauth.leeway_seconds).unwrap_or(i64::MAX);
             let keep_until = from_unix_micros(t.claims.exp.saturating_add(leeway).saturating_mul(1_000_000));
             state.store.revoke_token(t.claims.jti.clone(), keep_until).await?;
             tracing::info!(credential.id = %client.id, "revoked an access token");

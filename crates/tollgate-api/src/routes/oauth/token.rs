@@ -12,11 +12,13 @@ use tollgate_core::{Scope, Scopes};
 use super::client_auth::authenticate_client;
 use super::params::OAuthParams;
 use crate::error::OAuthError;
+use crate::extract::failed_auth::AuthAttempt;
 use crate::state::AppState;
 
 /// Issues an access token.
 pub async fn issue_token(
     State(state): State<AppState>,
+    attempt: AuthAttempt,
     headers: HeaderMap,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
@@ -25,7 +27,7 @@ pub async fn issue_token(
         Some("client_credentials") => {}
         Some(_) => return Err(OAuthError::unsupported_grant_type()),
     }
-    let client = authenticate_client(&state, &headers, &params).await?;
+    let client = authenticate_client(&state, &attempt, &headers, &params).await?;
     let granted = requested_scopes(params.get("scope"), &client.credential.scopes)?;
     let oauth = &state.settings.oauth;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
