@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod cluster;
+mod connections;
 mod crash;
 mod docs;
 mod idempotency;
@@ -18,6 +19,7 @@ mod ratelimit;
 mod resources;
 mod transfer;
 mod webhooks;
+mod wire;
 
 use serde_json::{json, Value};
 use tollgate_testkit::TestServer;
