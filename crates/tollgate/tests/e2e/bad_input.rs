@@ -228,7 +228,8 @@ async fn bad_ids_are_not_found() {
     let k = Some(s.admin_key.as_str());
     s.call(Method::POST, "/v1/resource", k, Some(&widget("seed"))).await;
     let before = rows(&s);
-    let long = "a".repeat(10 * 1024);
+    // Long, but inside the 8 KiB URI limit (beyond it: 414, see protocol.rs).
+    let long = "a".repeat(7 * 1024);
     let ids = [
         "res_01ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
         "..%2Fetc%2Fpasswd".to_owned(),

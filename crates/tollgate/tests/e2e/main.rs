@@ -15,6 +15,7 @@ mod oauth;
 mod openapi;
 mod ops;
 mod projects;
+mod protocol;
 mod ratelimit;
 mod resources;
 mod transfer;
