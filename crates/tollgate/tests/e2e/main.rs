@@ -8,6 +8,7 @@ mod cluster;
 mod connections;
 mod crash;
 mod docs;
+mod early_refusals;
 mod idempotency;
 mod keys;
 mod metrics;
