@@ -22,6 +22,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The route exists but not for this method.
     MethodNotAllowed,
+    /// The request target (path and query) is longer than the server accepts.
+    UriTooLong,
+    /// The request's header section is larger than the server accepts.
+    HeadersTooLarge,
     /// An `If-Match` precondition did not hold.
     PreconditionFailed,
     /// The change conflicts with the current state (a revoked key cannot be rotated, a name is
@@ -43,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::AuthenticationFailed,
         ErrorCode::PermissionDenied,
         ErrorCode::NotFound,
@@ -52,6 +56,8 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::UriTooLong,
+        ErrorCode::HeadersTooLarge,
         ErrorCode::PreconditionFailed,
         ErrorCode::Conflict,
         ErrorCode::IdempotencyKeyReused,
@@ -87,6 +93,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => ("UNSUPPORTED_MEDIA_TYPE", 415, "Content-Type must be application/json"),
             ErrorCode::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Request body is too large"),
             ErrorCode::MethodNotAllowed => ("METHOD_NOT_ALLOWED", 405, "Method not allowed"),
+            ErrorCode::UriTooLong => ("URI_TOO_LONG", 414, "Request URI is too long"),
+            ErrorCode::HeadersTooLarge => ("HEADERS_TOO_LARGE", 431, "Request headers are too large"),
             ErrorCode::PreconditionFailed => ("PRECONDITION_FAILED", 412, "Precondition failed"),
             ErrorCode::Conflict => ("CONFLICT", 409, "The request conflicts with the current state"),
             ErrorCode::IdempotencyKeyReused => {

@@ -15,6 +15,10 @@ pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
 /// Highest page number accepted, so that `page * per_page` never overflows an offset.
 pub const MAX_PAGE: u32 = 1_000_000;
+/// Most `attributes[KEY]` filters in one listing: each is a join or a predicate in the query,
+/// and an unbounded number made the database refuse the statement ("Expression tree is too
+/// large") with a 500.
+pub const MAX_ATTRIBUTE_FILTERS: usize = 20;
 const CURSOR_VERSION: &str = "v1:";
 
 /// Where a page starts.
@@ -95,6 +99,11 @@ impl ListQuery {
                     None => errors.add("status", "must be \"active\" or \"archived\""),
                 },
                 _ => match attribute_filter_key(key) {
+                    Some(_) if q.attributes.len() == MAX_ATTRIBUTE_FILTERS => {
+                        errors.add("attributes", format!("at most {MAX_ATTRIBUTE_FILTERS} filters"));
+                        // One message is enough; the rest of the filters are not looked at.
+                        break;
+                    }
                     Some(attr) => q.attributes.push((attr.to_owned(), value.clone())),
                     None => errors.add(key.clone(), "unknown query parameter"),
                 },
@@ -165,6 +174,15 @@ mod tests {
         assert!(q(&[("colour", "red")]).is_err());
         assert!(q(&[("attributes[bad key]", "x")]).is_err());
         assert!(q(&[("page", "1"), ("page", "2")]).is_err());
+    }
+
+    #[test]
+    fn attribute_filters_are_capped() {
+        let keys: Vec<String> = (0..=MAX_ATTRIBUTE_FILTERS).map(|i| format!("attributes[k{i}]")).collect();
+        let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "v")).collect();
+        assert_eq!(q(&pairs[..MAX_ATTRIBUTE_FILTERS]).unwrap().attributes.len(), MAX_ATTRIBUTE_FILTERS);
+        let err = q(&pairs).unwrap_err();
+        assert_eq!(err.fields().get("attributes").map(String::as_str), Some("at most 20 filters"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ struct Bucket {
 pub struct EmfAggregator {
     namespace: String,
     service: String,
-    buckets: Mutex<HashMap<(String, String), Bucket>>,
+    buckets: Mutex<HashMap<(String, &'static str), Bucket>>,
 }
 
 impl EmfAggregator {
@@ -37,10 +37,11 @@ impl EmfAggregator {
         Self { namespace: namespace.to_owned(), service: "tollgate".into(), buckets: Mutex::default() }
     }
 
-    /// Records one answered request.
+    /// Records one answered request. Unknown methods are one `_OTHER` dimension value.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let method = crate::metrics::method_label(method);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let b = buckets.entry((route.to_owned(), method.to_owned())).or_default();
+        let b = buckets.entry((route.to_owned(), method)).or_default();
         b.requests += 1;
         match status {
             500.. => b.server_errors += 1,

@@ -17,6 +17,13 @@ pub const HTTP_BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
 const DB_BUCKETS: [f64; 10] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0];
 const KNOWN_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"];
 
+/// The method as a bounded value for labels, dimensions and log fields: one of the nine
+/// standard methods, else `_OTHER` (OpenTelemetry's convention). A client can send any token
+/// as a method, 200 KB long, and each one would otherwise be a new series or a huge log field.
+pub fn method_label(method: &str) -> &'static str {
+    KNOWN_METHODS.iter().find(|m| **m == method).copied().unwrap_or("_OTHER")
+}
+
 /// Every metric Tollgate exports.
 pub struct Metrics {
     registry: Registry,

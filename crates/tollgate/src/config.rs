@@ -26,6 +26,8 @@ struct RawConfig {
     key_rotation_period: String,
     request_timeout: String,
     header_read_timeout: String,
+    idle_timeout: String,
+    max_connections: usize,
     public_url: Option<String>,
     token_ttl: String,
     jwt_algorithm: String,
@@ -62,6 +64,8 @@ impl Default for RawConfig {
             key_rotation_period: "90d".into(),
             request_timeout: "30s".into(),
             header_read_timeout: "10s".into(),
+            idle_timeout: "60s".into(),
+            max_connections: 10_000,
             public_url: None,
             token_ttl: "1h".into(),
             jwt_algorithm: "RS256".into(),
@@ -90,9 +94,11 @@ impl Default for RawConfig {
     }
 }
 
-const ENV_KEYS: [&str; 31] = [
+const ENV_KEYS: [&str; 33] = [
     "rate_limit_failed_auth",
     "trusted_proxy_header",
+    "idle_timeout",
+    "max_connections",
     "webhook_dispatch",
     "webhook_proxy",
     "allow_insecure_permissions",
@@ -139,8 +145,13 @@ pub struct Config {
     pub key_rotation_period: time::Duration,
     /// Deadline of one request.
     pub request_timeout: Duration,
-    /// Time a client gets to send its request headers (also closes idle keep-alive connections).
+    /// Time a client gets to send a request head, on either protocol (the first request's is
+    /// counted from the connection's opening); also the HTTP/2 PING timeout.
     pub header_read_timeout: Duration,
+    /// A connection with no request in flight for this long is closed (HTTP/2 with a GOAWAY).
+    pub idle_timeout: Duration,
+    /// Most connections served at once; beyond it new connections wait to be accepted.
+    pub max_connections: usize,
     /// The URL clients reach this service at: the OAuth issuer. Default: from `listen`.
     pub public_url: Option<String>,
     /// Lifetime of access tokens.
@@ -324,8 +335,13 @@ impl RawConfig {
         if self.data_dir.as_os_str().is_empty() {
             return Err(anyhow!("invalid configuration: `data_dir` must not be empty"));
         }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(anyhow!("invalid configuration: `max_connections` must be from 1 to 1000000"));
+        }
         Ok(Config {
             listen,
+            idle_timeout: std("idle_timeout", &self.idle_timeout)?,
+            max_connections: self.max_connections,
             key_rotation_period: duration("key_rotation_period", &self.key_rotation_period)?,
             request_timeout: std("request_timeout", &self.request_timeout)?,
             header_read_timeout: std("header_read_timeout", &self.header_read_timeout)?,

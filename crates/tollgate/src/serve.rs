@@ -1,6 +1,8 @@
 //! `tollgate serve`: opens the store, creates the first admin key on a fresh installation,
 //! binds the listener (port 0 works) and serves until SIGINT or SIGTERM, then drains in-flight
-//! requests. Slow or idle clients are cut off by the header-read timeout and the request deadline.
+//! requests. Slow or idle clients are cut off by the per-connection limits ([`crate::connection`])
+//! and the request deadline; at most `max_connections` are served at once, and the ones beyond
+//! wait to be accepted while the server keeps answering the ones it has.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,10 +10,6 @@ use std::time::Duration;
 
 use crate::logging::BatchWriter;
 use anyhow::Context;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::io::Write;
 use tokio::net::TcpListener;
 use tollgate_api::{ApiSettings, AppState, OAuthSettings};
@@ -23,9 +21,9 @@ use tollgate_store::{NewApiKeyTemplate, Observer, Store};
 use crate::commands::credentials::open_store_with;
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
-use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::connection::{self, Limits};
 
 /// How long shutdown waits for in-flight requests.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -34,7 +32,8 @@ const DRAIN: Duration = Duration::from_secs(30);
 pub struct Application {
     listener: TcpListener,
     app: axum::Router,
-    header_read_timeout: Duration,
+    limits: Limits,
+    max_connections: usize,
     /// Tells the webhook dispatcher and the NATS sink to stop.
     stop: tokio::sync::watch::Sender<bool>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -122,7 +121,9 @@ impl Application {
             });
         }
         let app = tollgate_api::app(state);
-        Ok(Self { listener, app, header_read_timeout: config.header_read_timeout, stop, background })
+        let limits =
+            Limits { header_read_timeout: config.header_read_timeout, idle_timeout: config.idle_timeout, drain: DRAIN };
+        Ok(Self { listener, app, limits, max_connections: config.max_connections, stop, background })
     }
 
     /// The address actually bound.
@@ -132,48 +133,59 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains.
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()>) {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(self.header_read_timeout).keep_alive(true);
-        let graceful = GracefulShutdown::new();
+        let builder = connection::builder(&self.limits);
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let (stopping, stop_rx) = tokio::sync::watch::channel(false);
+        let mut warned_full: Option<std::time::Instant> = None;
         tokio::pin!(shutdown);
         loop {
-            tokio::select! {
-                accepted = self.listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(e) => {
-                            // Out of file descriptors and the like: back off instead of spinning.
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let (builder, watcher) = (builder.clone(), graceful.watcher());
-                    // The peer's address, for the failed-authentication limit per address.
-                    let app = self.app.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                        req
-                    });
-                    let (service, first_byte) = (TowerToHyperService::new(app), self.header_read_timeout);
-                    tokio::spawn(async move {
-                        // hyper's header timeout starts with the first byte; a client that
-                        // connects and says nothing is dropped here instead.
-                        let mut probe = [0u8; 1];
-                        if !matches!(tokio::time::timeout(first_byte, stream.peek(&mut probe)).await, Ok(Ok(1..))) {
-                            tracing::debug!(timeout_ms = first_byte.as_millis() as u64, "closed a connection that sent nothing in time");
-                            return;
-                        }
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        let _ = watcher.watch(conn.into_owned()).await;
-                    });
+            // At the cap, new connections wait in the listen queue until one closes.
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    if warned_full.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                        tracing::warn!(
+                            max_connections = self.max_connections,
+                            "connection limit reached: new connections wait"
+                        );
+                        warned_full = Some(std::time::Instant::now());
+                    }
+                    tokio::select! {
+                        permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                        () = &mut shutdown => break,
+                    }
                 }
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
                 () = &mut shutdown => break,
-            }
+            };
+            let _ = stream.set_nodelay(true);
+            let conn = connection::serve(
+                stream,
+                peer,
+                self.app.clone(),
+                builder.clone(),
+                self.limits,
+                stop_rx.clone(),
+                permit,
+            );
+            tokio::spawn(conn);
         }
         drop(self.listener);
         tracing::info!("shutting down: draining in-flight requests");
-        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        let _ = stopping.send(true);
+        // Every connection holds a permit until it is gone: all of them back means all closed.
+        let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(DRAIN, permits.acquire_many(all)).await.is_err() {
             tracing::warn!(drain_seconds = DRAIN.as_secs(), "requests still running after the drain period");
         }
         // Attempts in progress finish (or their leases expire and another node retries them).

@@ -1,7 +1,8 @@
 //! JSON bodies: the content type must be JSON (`application/json` or `application/*+json`,
 //! such as `application/merge-patch+json`), the body at most 1 MiB, valid UTF-8 and valid JSON.
 //! The body is kept as a `serde_json::Value` for the domain's parsers, which name every bad
-//! field rather than the first one serde meets.
+//! field rather than the first one serde meets. An object that names a member twice is refused
+//! as malformed, naming the member ([`super::unique_members`]).
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -101,10 +102,17 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(ErrorCode::MalformedJson)
+    super::unique_members::from_slice(bytes).map_err(|refused| {
+        let e = refused.error;
+        let error = ApiError::new(ErrorCode::MalformedJson)
             .detail("line", e.line())
             .detail("column", e.column())
-            .detail("reason", e.to_string())
+            .detail("reason", e.to_string());
+        match refused.duplicate {
+            Some(member) => {
+                error.message(format!("The member `{member}` appears twice in one object")).detail("member", member)
+            }
+            None => error,
+        }
     })
 }

@@ -8,6 +8,7 @@ pub mod json;
 pub mod path;
 pub mod query;
 pub mod rate_limit;
+pub mod unique_members;
 
 pub use auth::{Admin, Any, Auth, Principal, Read, Write};
 pub use json::{AppJson, HashedJson, MaybeJson};

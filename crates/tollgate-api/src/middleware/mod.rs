@@ -1,6 +1,9 @@
 //! Tower middleware of the request flow, outermost first: `observe` (request id, request
-//! context, one log line per request), panic catching, and the request timeout.
+//! context, one log line per request), draining a body an early refusal left unread, the limits
+//! on the request head, panic catching, and the request timeout.
 
+pub mod head_limits;
 pub mod observe;
 pub mod request_id;
 pub mod timeout;
+pub mod unread_body;

@@ -1,6 +1,8 @@
 //! The outermost middleware: assigns the request id, shares a [`RequestContext`] with the
 //! extractors, records the request's metrics (Prometheus and, when enabled, EMF), and writes
-//! one structured log line per request (never bodies or credentials).
+//! one structured log line per request (never bodies or credentials). Every field of that line
+//! is bounded: the method is one of the standard nine or `_OTHER`, the route is a template, the
+//! request id is at most 128 plain characters, the rest are ids and numbers.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,7 +22,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let id = pick_request_id(req.headers());
     let ctx = Arc::new(RequestContext::default());
     req.extensions_mut().insert(ctx.clone());
-    let method = req.method().clone();
+    // Bounded here, once, for the log line, Prometheus and EMF alike.
+    let method = tollgate_telemetry::metrics::method_label(req.method().as_str());
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let mut response = scope(id.clone(), next.run(req)).await;
@@ -34,16 +37,16 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     if state.settings.metrics_enabled {
-        state.metrics.observe_request(method.as_str(), route, status, elapsed);
+        state.metrics.observe_request(method, route, status, elapsed);
     }
     if let Some(emf) = &state.emf {
-        emf.record(method.as_str(), route, status, elapsed);
+        emf.record(method, route, status, elapsed);
     }
     let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "tollgate::request",
         request_id = &*id,
-        method = method.as_str(),
+        method,
         route,
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,

@@ -4,7 +4,8 @@
 //! [`Layer`] of its own that appends each line to the batch writer in one call (no per-event
 //! writer handle or second buffer), fields are written straight into the line instead of
 //! through serde's map machinery, and the timestamp's date and time are formatted once per
-//! second per thread, not per event.
+//! second per thread, not per event. No string field is longer than [`MAX_FIELD_BYTES`]: what
+//! reaches a log line from a request must not make the line (or the log bill) unbounded.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write};
@@ -16,6 +17,11 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
 use super::BatchWriter;
+
+/// Longest value of one string field, in bytes before escaping; a longer one is cut at a
+/// character boundary and ends with `…`. Request fields are bounded where they are logged, so
+/// this is the backstop for anything else (an error message quoting its input, say).
+pub const MAX_FIELD_BYTES: usize = 4096;
 
 /// The JSON lines layer.
 pub struct JsonLines {
@@ -123,7 +129,11 @@ impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.field(field, |w| {
             w.push('"');
-            write!(Escaped(w), "{value:?}")?;
+            let mut capped = Capped { out: Escaped(w), left: MAX_FIELD_BYTES, cut: false };
+            write!(capped, "{value:?}")?;
+            if capped.cut {
+                w.push('…');
+            }
             w.push('"');
             Ok(())
         });
@@ -132,8 +142,45 @@ impl Visit for Fields<'_> {
 
 fn write_json_str(w: &mut impl Write, s: &str) -> fmt::Result {
     w.write_char('"')?;
-    Escaped(w).write_str(s)?;
+    if s.len() <= MAX_FIELD_BYTES {
+        Escaped(&mut *w).write_str(s)?;
+    } else {
+        Escaped(&mut *w).write_str(&s[..s.floor_char_boundary_compat(MAX_FIELD_BYTES)])?;
+        w.write_char('…')?;
+    }
     w.write_char('"')
+}
+
+/// `str::floor_char_boundary`, which is not stable yet.
+trait FloorCharBoundary {
+    fn floor_char_boundary_compat(&self, at: usize) -> usize;
+}
+
+impl FloorCharBoundary for str {
+    fn floor_char_boundary_compat(&self, at: usize) -> usize {
+        (0..=at.min(self.len())).rev().find(|i| self.is_char_boundary(*i)).unwrap_or(0)
+    }
+}
+
+/// Passes on at most `left` bytes, cut at a character boundary, and notes whether it cut.
+struct Capped<W: Write> {
+    out: W,
+    left: usize,
+    cut: bool,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if s.len() <= self.left {
+            self.left -= s.len();
+            return self.out.write_str(s);
+        }
+        let end = s.floor_char_boundary_compat(self.left);
+        // Nothing more fits: later pieces are dropped too, even short ones.
+        self.left = 0;
+        self.cut = true;
+        self.out.write_str(&s[..end])
+    }
 }
 
 fn needs_escape(b: u8) -> bool {
@@ -253,6 +300,19 @@ mod tests {
         }
         assert!(is_plain(b""));
         assert!(is_plain("req_01JXYZ /v1/resource/{id} é 😀".as_bytes()));
+    }
+
+    #[test]
+    fn long_fields_are_cut() {
+        let long = "é".repeat(MAX_FIELD_BYTES);
+        let mut out = String::new();
+        write_json_str(&mut out, &long).unwrap();
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert!(back.len() <= MAX_FIELD_BYTES + '…'.len_utf8() && back.ends_with('…'), "{}", back.len());
+        let mut line = String::new();
+        let mut capped = Capped { out: Escaped(&mut line), left: MAX_FIELD_BYTES, cut: false };
+        write!(capped, "{}", "x".repeat(3 * MAX_FIELD_BYTES)).unwrap();
+        assert!(capped.cut && line.len() == MAX_FIELD_BYTES);
     }
 
     #[test]

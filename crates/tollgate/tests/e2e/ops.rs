@@ -175,6 +175,27 @@ async fn slow_and_idle_clients_cannot_hold_the_server() {
 }
 
 #[tokio::test]
+async fn made_up_methods_are_other_in_logs_and_emf() {
+    let s = server_with(&[("TOLLGATE_METRICS_EMF", "true"), ("TOLLGATE_METRICS_EMF_INTERVAL", "1s")]).await;
+    let long = "X".repeat(100 * 1024);
+    for method in ["BREW", "WHEN", "PROPFIND", long.as_str()] {
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        s.call(m, "/v1/resource", Some(&s.admin_key), None).await.assert_error(405, "METHOD_NOT_ALLOWED");
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let lines: Vec<Value> = s.logs().iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let requests: Vec<&Value> = lines.iter().filter(|v| v["message"] == "request" && v["status_code"] == 405).collect();
+    assert_eq!(requests.len(), 4, "one line per request");
+    assert!(requests.iter().all(|v| v["method"] == "_OTHER"), "{requests:?}");
+    let dimensions: std::collections::BTreeSet<&str> =
+        lines.iter().filter(|v| v.get("_aws").is_some()).filter_map(|v| v["Method"].as_str()).collect();
+    assert!(dimensions.contains("_OTHER"), "no EMF line for the made-up methods");
+    assert!(dimensions.iter().all(|m| ["GET", "_OTHER"].contains(m)), "{dimensions:?}");
+    let longest = s.logs().iter().map(String::len).max().unwrap_or(0);
+    assert!(longest < 8 * 1024, "a log line of {longest} bytes");
+}
+
+#[tokio::test]
 async fn debug_logging_is_switchable() {
     let s = server_with(&[("TOLLGATE_DEBUG", "true")]).await;
     s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None).await;
