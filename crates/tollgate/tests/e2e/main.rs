@@ -24,6 +24,7 @@ mod ratelimit;
 mod resources;
 mod secrets_in_logs;
 mod signing_algorithm;
+mod stored_secrets;
 mod transfer;
 mod webhook_targets;
 mod webhooks;

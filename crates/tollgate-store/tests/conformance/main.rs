@@ -1,0 +1,48 @@
+//! The store's conformance suite: one set of tests written against the storage traits, run on
+//! SQLite and on PostgreSQL (a fresh database per test). Every operation, every error kind,
+//! tenant isolation, concurrent writers, and the outbox and idempotency rows written atomically
+//! with their change.
+
+mod credentials;
+mod migrations;
+mod opening;
+mod outbox;
+mod resources;
+mod support;
+mod transfer;
+
+/// Declares each test once per backend: `sqlite::name` and `postgres::name`.
+macro_rules! conformance {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                crate::$module::$name(crate::support::Backend::Sqlite.open().await).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                crate::$module::$name(crate::support::Backend::Postgres.open().await).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    resources::create_read_list_update_delete,
+    resources::lists_filter_and_page_both_ways,
+    resources::preconditions_and_validation,
+    resources::another_projects_rows_are_not_found,
+    resources::concurrent_updates_with_one_if_match_one_wins,
+    resources::events_and_idempotency_commit_with_the_change,
+    resources::a_corrupt_row_is_an_internal_error_with_its_cause,
+    credentials::credential_lifecycle,
+    credentials::another_projects_credentials_are_not_found,
+    credentials::tokens_and_signing_keys,
+    credentials::projects_and_bootstrap,
+    outbox::webhooks_deliveries_and_attempts,
+    outbox::publishing_to_the_message_queue,
+    transfer::export_and_import_round_trip,
+    transfer::import_keeps_the_later_state_of_credentials,
+);

@@ -1,0 +1,140 @@
+//! Upgrades: a database as the previous release left it (SQLite at version 4, PostgreSQL at 3),
+//! holding a row in every table, opens with this release's store and reads back whole.
+
+use std::borrow::Cow;
+
+use time::OffsetDateTime;
+use tollgate_auth::secret::digest_of;
+use tollgate_core::{ListQuery, PageMode, ProjectId, ResourceId};
+use tollgate_store::{PgStore, SqliteStore, Store};
+
+struct Seed {
+    project: ProjectId,
+    resource: ResourceId,
+    endpoint: String,
+}
+
+/// Statements that fill every table as the previous release wrote it; `blob` spells a byte
+/// string in the backend's dialect.
+fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
+    let (project, resource) = (ProjectId::generate(), ResourceId::generate());
+    let (key, endpoint) = (format!("key_{}", ulid::Ulid::new()), format!("whk_{}", ulid::Ulid::new()));
+    let (e1, e2) = (format!("evt_{}", ulid::Ulid::new()), format!("evt_{}", ulid::Ulid::new()));
+    let sql = vec![
+        format!("INSERT INTO projects VALUES ('{project}', 'p', 1)"),
+        "INSERT INTO settings VALUES ('bootstrapped', 'true')".into(),
+        format!(
+            "INSERT INTO resources VALUES ('{resource}', '{project}', 'old', 'machine', 'active', '{{\"region\":\"eu\"}}', \
+             '{{\"cpus\":4}}', 10, 20, 3)"
+        ),
+        format!("INSERT INTO resource_attributes VALUES ('{resource}', '{project}', 'region', 'eu')"),
+        format!(
+            "INSERT INTO credentials VALUES ('{key}', 'api_key', '{project}', 'k', 'admin resource:read', 'tg…', 1, 1, \
+             NULL, NULL, NULL, '5/1m', NULL)"
+        ),
+        format!("INSERT INTO credential_secrets VALUES ({}, '{key}', 1, NULL)", blob(&digest_of("old-secret").0)),
+        format!(
+            "INSERT INTO signing_keys VALUES ('kid1', 'ES256', {}, '{{\"kid\":\"kid1\"}}', 1, NULL)",
+            blob(&[1, 2, 3])
+        ),
+        "INSERT INTO revoked_tokens VALUES ('jti1', 9999999999999999)".into(),
+        format!(
+            "INSERT INTO idempotency_keys VALUES ('scope', 'k1', {}, '{{\"status\":201,\"headers\":[],\"body\":\"b\"}}', {})",
+            blob(&[7; 32]),
+            tollgate_core::time_fmt::to_unix_micros(OffsetDateTime::now_utc())
+        ),
+        format!("INSERT INTO events VALUES ('{e1}', '{project}', 'resource.created', '{{}}', 1, 1)"),
+        format!("INSERT INTO events VALUES ('{e2}', '{project}', 'resource.created', '{{}}', 2, NULL)"),
+        format!(
+            "INSERT INTO webhook_endpoints VALUES ('{endpoint}', '{project}', 'https://x.example/', ' resource.created ', \
+             's', 0, NULL)"
+        ),
+        format!("INSERT INTO webhook_deliveries VALUES ('dlv_a', '{endpoint}', '{e1}', 'succeeded', 1, 5, NULL, 1)"),
+        format!("INSERT INTO webhook_deliveries VALUES ('dlv_b', '{endpoint}', '{e2}', 'pending', 1, 9, NULL, 2)"),
+        "INSERT INTO webhook_attempts VALUES ('dlv_a', 1, 5, 204, NULL, 3)".into(),
+        "INSERT INTO webhook_attempts VALUES ('dlv_b', 1, 6, NULL, 'timed out', 10000)".into(),
+    ];
+    (Seed { project, resource, endpoint }, sql)
+}
+
+/// Everything the seed wrote, read through this release's store.
+async fn check(s: &dyn Store, seed: &Seed) {
+    let r = s.get_resource(seed.project, seed.resource).await.unwrap();
+    assert_eq!(
+        (r.content.name.as_str(), r.version, r.content.data.clone()),
+        ("old", 3, serde_json::json!({"cpus": 4}))
+    );
+    let q = ListQuery {
+        per_page: 10,
+        mode: PageMode::Cursor { after: None },
+        kind: None,
+        status: None,
+        attributes: vec![("region".into(), "eu".into())],
+    };
+    assert_eq!(s.list_resources(seed.project, q).await.unwrap().items, [r]);
+    let key = s.find_credential_by_digest(digest_of("old-secret"), OffsetDateTime::now_utc()).await.unwrap().unwrap();
+    assert_eq!(key.credential.limits.read.map(|l| l.to_string()), Some("5/60s".into()));
+    assert_eq!(s.live_signing_keys(OffsetDateTime::now_utc()).await.unwrap()[0].private_der, [1, 2, 3]);
+    assert!(s.check_token(key.credential.id.clone(), "jti1".into()).await.unwrap().revoked);
+    let since = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let kept = s.find_idempotency("scope".into(), "k1".into(), since).await.unwrap().unwrap();
+    assert_eq!(kept.response.body, "b");
+    let deliveries = s.list_deliveries(seed.project, seed.endpoint.clone(), 10).await.unwrap();
+    let seen: Vec<(String, String, Option<u16>, Option<String>)> =
+        deliveries.into_iter().map(|d| (d.id, d.status, d.history[0].1, d.history[0].2.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("dlv_b".into(), "pending".into(), None, Some("timed out".into())),
+            ("dlv_a".into(), "succeeded".into(), Some(204), None)
+        ]
+    );
+    assert_eq!(s.unpublished_events(10).await.unwrap().len(), 1);
+    // And the upgraded database takes new writes: a due delivery is claimed and recorded.
+    let jobs = s.claim_deliveries(OffsetDateTime::now_utc(), time::Duration::minutes(1), 10).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["dlv_b"]);
+}
+
+#[test]
+fn sqlite_migrations_are_valid() {
+    tollgate_store::sqlite::migrations().validate().unwrap();
+}
+
+#[tokio::test]
+async fn a_sqlite_database_of_the_previous_release_opens_whole() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tollgate_testkit::private_tempdir();
+    let path = dir.path().join("tollgate.db");
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path).unwrap();
+    let (seed, statements) = seed(|b| format!("X'{}'", tollgate_store::export::hex(b)));
+    {
+        let mut c = rusqlite::Connection::open(&path).unwrap();
+        // Version 3's outbox, rebuilt by version 4 as the previous release did.
+        tollgate_store::sqlite::migrations().to_version(&mut c, 3).unwrap();
+        for sql in &statements {
+            c.execute(sql, []).unwrap();
+        }
+        tollgate_store::sqlite::migrations().to_version(&mut c, 4).unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap().with_event_publishing(true);
+    check(&store, &seed).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_of_the_previous_release_migrates_whole() {
+    let db = tollgate_testkit::TestDatabase::create();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let all = &tollgate_store::postgres::MIGRATOR;
+    let previous = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(all.migrations.iter().filter(|m| m.version <= 3).cloned().collect()),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    previous.run(&pool).await.unwrap();
+    let (seed, statements) = seed(|b| format!("'\\x{}'::bytea", tollgate_store::export::hex(b)));
+    for sql in &statements {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = PgStore::connect(&db.url, 4).await.unwrap().with_event_publishing(true);
+    check(&store, &seed).await;
+}

@@ -1,0 +1,42 @@
+//! Opening a store: the errors a caller can act on, and the data directory's permissions.
+
+use std::os::unix::fs::PermissionsExt;
+
+use tollgate_store::sqlite::Permissions;
+use tollgate_store::{chain, PgStore, SqliteStore, StoreError};
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_unavailable_with_its_cause() {
+    let e = PgStore::connect("postgres://postgres@127.0.0.1:1/none", 1).await.err().unwrap();
+    assert!(matches!(e, StoreError::Unavailable { .. }), "{e:?}");
+    assert!(chain(&e).starts_with("storage unavailable while connecting to PostgreSQL: "), "{}", chain(&e));
+}
+
+#[test]
+fn the_data_directory_and_database_are_private_whatever_the_umask() {
+    let parent = tollgate_testkit::private_tempdir();
+    let dir = parent.path().join("data");
+    SqliteStore::open(&dir).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for f in ["tollgate.db", "tollgate.db-wal", "tollgate.db-shm"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+}
+
+#[test]
+fn a_directory_others_can_read_is_refused_unless_allowed() {
+    let dir = tollgate_testkit::private_tempdir();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let e = SqliteStore::open(dir.path()).err().unwrap();
+    let text = chain(&e);
+    assert!(matches!(e, StoreError::Unavailable { .. }), "{e:?}");
+    assert!(text.contains(&dir.path().display().to_string()) && text.contains("chmod 700"), "{text}");
+    assert!(!dir.path().join("tollgate.db").exists(), "nothing written");
+    SqliteStore::open_with(dir.path(), Permissions::AllowShared).unwrap();
+    // A database file others can read is refused too.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(dir.path().join("tollgate.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = SqliteStore::open(dir.path()).err().unwrap();
+    assert!(chain(&e).contains("chmod 600"), "{}", chain(&e));
+}

@@ -1,0 +1,95 @@
+//! A fresh store of either backend, with raw SQL access for the few tests that must see or
+//! break what the store wrote.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tollgate_core::{NewResource, ProjectId, ResourceStatus};
+use tollgate_store::{PgStore, SqliteStore, Store};
+use tollgate_testkit::{psql, TestDatabase};
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A store and what keeps its database alive.
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+    db: Option<TestDatabase>,
+}
+
+impl Backend {
+    /// A fresh store, publishing events (so the outbox's unpublished events are visible).
+    pub async fn open(self) -> Fixture {
+        let dir = tollgate_testkit::private_tempdir();
+        let (store, db): (Arc<dyn Store>, _) = match self {
+            Backend::Sqlite => (Arc::new(SqliteStore::open(dir.path()).unwrap().with_event_publishing(true)), None),
+            Backend::Postgres => {
+                let db = TestDatabase::create();
+                (Arc::new(PgStore::connect(&db.url, 8).await.unwrap().with_event_publishing(true)), Some(db))
+            }
+        };
+        Fixture { store, backend: self, dir, db }
+    }
+}
+
+impl Fixture {
+    /// A second, empty store of the same backend.
+    pub async fn another(&self) -> Fixture {
+        self.backend.open().await
+    }
+
+    /// Runs `sql` on the database directly; rows as `a|b|c` lines.
+    pub fn sql(&self, sql: &str) -> Vec<String> {
+        match &self.db {
+            Some(db) => psql(&db.url, sql),
+            None => {
+                let c = rusqlite::Connection::open(self.dir.path().join("tollgate.db")).unwrap();
+                let mut stmt = c.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        (0..n)
+                            .map(|i| {
+                                Ok(match r.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Null => String::new(),
+                                    rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                    other => format!("{other:?}"),
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                            .map(|v| v.join("|"))
+                    })
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            }
+        }
+    }
+
+    /// The number of rows of `table`.
+    pub fn count(&self, table: &str) -> i64 {
+        self.sql(&format!("SELECT count(*) FROM {table}"))[0].parse().unwrap()
+    }
+
+    /// A project of its own.
+    pub async fn project(&self, name: &str) -> ProjectId {
+        self.store.ensure_project(name).await.unwrap().id
+    }
+}
+
+/// A resource's content.
+pub fn machine(name: &str, region: &str) -> NewResource {
+    NewResource {
+        name: name.into(),
+        kind: "machine".into(),
+        status: ResourceStatus::Active,
+        attributes: [("region".to_owned(), region.to_owned())].into_iter().collect(),
+        data: json!({"cpus": 8, "tags": ["a", "b"]}),
+    }
+}
