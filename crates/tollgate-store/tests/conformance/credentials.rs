@@ -34,7 +34,7 @@ pub async fn credential_lifecycle(f: Fixture) {
     assert!(s.find_credential_by_digest(digest_of("nope"), now()).await.unwrap().is_none());
     let client = NewCredential { id: CredentialId::OAuthClient(generate_client_id()), ..new_key(p) };
     s.create_credential(client, digest_of("client-secret"), "cl…".into()).await.unwrap();
-    assert_eq!(s.list_credentials(CredentialKind::ApiKey, p).await.unwrap(), [created.clone()]);
+    assert_eq!(s.list_credentials(CredentialKind::ApiKey, p).await.unwrap(), std::slice::from_ref(&created));
     assert_eq!(s.list_credentials(CredentialKind::OAuthClient, p).await.unwrap().len(), 1);
 
     // Rotation: the old secret works through the grace period, the new one at once.

@@ -34,7 +34,7 @@ pub async fn create_read_list_update_delete(f: Fixture) {
     assert_eq!(same, updated);
 
     let page = s.list_resources(p, query(10, PageMode::Cursor { after: None })).await.unwrap();
-    assert_eq!(page.items, [updated.clone()]);
+    assert_eq!(page.items, std::slice::from_ref(&updated));
     assert!(!page.has_next && page.next_cursor.is_none());
 
     s.delete_resource(p, created.id, None).await.unwrap();
