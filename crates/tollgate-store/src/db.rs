@@ -81,10 +81,7 @@ impl<B: Backend> Db<B> {
         R: Send + 'static,
         F: for<'t> FnOnce(&'t mut B::Tx) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
     {
-        let started = Instant::now();
-        let out = self.backend.write(f).await;
-        self.observe(op, started);
-        out
+        self.timed(op, self.backend.write(f)).await
     }
 
     /// Runs the read `op`.
@@ -93,15 +90,16 @@ impl<B: Backend> Db<B> {
         R: Send + 'static,
         F: for<'t> FnOnce(&'t mut B::Reader) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
     {
-        let started = Instant::now();
-        let out = self.backend.read(f).await;
-        self.observe(op, started);
-        out
+        self.timed(op, self.backend.read(f)).await
     }
 
-    fn observe(&self, op: &'static str, started: Instant) {
+    /// The one decorator: every operation's duration goes to the observer under its name.
+    async fn timed<R>(&self, op: &'static str, work: impl Future<Output = R>) -> R {
+        let started = Instant::now();
+        let out = work.await;
         if let Some(observe) = &self.observer {
             observe(op, started.elapsed());
         }
+        out
     }
 }

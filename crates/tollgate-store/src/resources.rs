@@ -64,17 +64,13 @@ const INSERT: Sql = Sql::same(concat!(
     resource_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 ));
-const UPDATE: Sql = Sql::same(
-    "UPDATE resources SET name = $1, type = $2, status = $3, attributes = $4, data = $5, updated_at = $6,
-     version = $7 WHERE id = $8",
-);
 const DELETE: Sql = Sql::same("DELETE FROM resources WHERE id = $1");
 const INSERT_ATTRIBUTE: Sql =
     Sql::same("INSERT INTO resource_attributes (resource_id, project_id, key, value) VALUES ($1, $2, $3, $4)");
 const DELETE_ATTRIBUTES: Sql = Sql::same("DELETE FROM resource_attributes WHERE resource_id = $1");
 
-/// Writes a resource's row, inserting it or replacing every column of the row with its id, and
-/// its attribute index. Import uses this too.
+/// Writes a resource's whole row, inserting it or replacing the row with its id: an update's
+/// write, and an import's.
 pub(crate) const UPSERT: Sql = Sql::same(concat!(
     "INSERT INTO resources (",
     resource_columns!(),
@@ -180,25 +176,8 @@ async fn change(
     let changed = content != current.content;
     let resource = if changed {
         let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
-        let (name, kind, status) = (&updated.content.name, &updated.content.kind, updated.content.status.as_str());
-        let (attributes, data) = (json_text(&updated.content.attributes)?, json_text(&updated.content.data)?);
-        let id = updated.id.to_string();
-        tx.execute(
-            &UPDATE,
-            &[
-                Arg::Text(name),
-                Arg::Text(kind),
-                Arg::Text(status),
-                Arg::Text(&attributes),
-                Arg::Text(&data),
-                Arg::Int(to_unix_micros(updated.updated_at)),
-                Arg::Int(updated.version),
-                Arg::Text(&id),
-            ],
-        )
-        .await?;
-        tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
-        write_attributes(tx, &updated).await?;
+        write_row(tx, &UPSERT, &updated).await?;
+        rewrite_attributes(tx, &updated).await?;
         outbox::record(tx, &resource_event("resource.updated", &updated), publish, None).await?;
         updated
     } else {
@@ -233,7 +212,7 @@ fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreE
     }
 }
 
-/// Writes every column of `r` with `sql` ([`INSERT`] or [`UPSERT`]).
+/// Writes every column of `r` with `sql` ([`INSERT`] or [`UPSERT`]), in [`resource_columns`] order.
 pub(crate) async fn write_row(tx: &mut impl Conn, sql: &Sql, r: &Resource) -> Result<(), StoreError> {
     let (id, project) = (r.id.to_string(), r.project_id.to_string());
     let (attributes, data) = (json_text(&r.content.attributes)?, json_text(&r.content.data)?);
