@@ -294,10 +294,10 @@ def count_fsyncs(pid, seconds, run):
 class Tollgate:
     """A release `tollgate serve` pinned to the server core, with its own data dir."""
 
-    def __init__(self, name, env=None, port=TOLLGATE_PORT):
+    def __init__(self, name, env=None, port=TOLLGATE_PORT, binary=None):
         if not port_free(port):
             raise RuntimeError("port %d is taken" % port)
-        self.name, self.port = name, port
+        self.name, self.port, self.bin = name, port, binary or TOLLGATE
         self.dir = tempfile.mkdtemp(prefix="tollgate-bench-")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_")}
         self.env.update({"TOLLGATE_DATA_DIR": self.dir, "TOLLGATE_LISTEN": "127.0.0.1:%d" % port})
@@ -307,7 +307,7 @@ class Tollgate:
         self.log = open(self.log_path, "w")
         self.err_path = os.path.join(OUT, "tollgate-%s.stderr" % name)
         self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, TOLLGATE, "serve", "--log-format", "json"],
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, self.bin, "serve", "--log-format", "json"],
                                      env=self.env, stdout=self.log, stderr=self.err)
         self.killed = False
         try:
@@ -328,7 +328,7 @@ class Tollgate:
         return None
 
     def cli(self, *args):
-        return subprocess.run([TOLLGATE, *args], env=self.env, check=True, capture_output=True, text=True).stdout
+        return subprocess.run([self.bin, *args], env=self.env, check=True, capture_output=True, text=True).stdout
 
     def key(self, limits=HIGH):
         out = self.cli("keys", "create", "--name", "bench", "--scopes", "resource:read,resource:write", "--limit", limits)
@@ -552,7 +552,7 @@ def task_cpu_seconds(pid):
     return total / 1e9
 
 
-def bench_shared_core(label, a, b, rounds, seconds):
+def bench_shared_core(label, a, b, rounds, seconds, script="get.lua"):
     """GET by id on two servers loaded at the same time, both on core 0, each by its own wrk on
     core 1: whatever slows the machine in a given second slows both alike, which alternating
     runs on this kind of machine did not cancel (single runs of one server move by +-10%).
@@ -562,7 +562,7 @@ def bench_shared_core(label, a, b, rounds, seconds):
     def round_once():
         cpu = [task_cpu_seconds(t.proc.pid) for t, _ in (a, b)]
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            runs = list(pool.map(lambda env: wrk_once("get.lua", env, seconds), (a[1], b[1])))
+            runs = list(pool.map(lambda env: wrk_once(script, env, seconds), (a[1], b[1])))
         cpu = [task_cpu_seconds(t.proc.pid) - c for (t, _), c in zip((a, b), cpu)]
         per_request = [c / r["requests"] for c, r in zip(cpu, runs)]
         return {"rps": [r["rps"] for r in runs], "cpu_s": cpu, "throughput_cost": 100 * (1 - runs[1]["rps"] / runs[0]["rps"]),
@@ -579,6 +579,33 @@ def bench_shared_core(label, a, b, rounds, seconds):
         label, rounds, seconds, row["throughput_cost"], *row["throughput_cost_range"], row["cpu_cost"], *row["cpu_cost_range"],
         row["rps_a"], row["rps_b"]))
     return row
+
+
+def bench_compare(baseline):
+    """This build against another Tollgate binary (`--compare PATH`, say the build before a
+    refactor), GET by id and POST, each pair on a shared core: the cost of this build against
+    the baseline, negative when this one is faster."""
+    log("tollgate: this build against %s on a shared core" % baseline)
+    rounds, seconds = (2, 2) if OPTS.duration < 5 else (8, 5)
+    servers = {}
+    try:
+        for name, binary in (("baseline", baseline), ("this", TOLLGATE)):
+            t = Tollgate("compare-" + name, port=TOLLGATE_PORT + 1 + len(servers), binary=binary)
+            servers[name] = t
+            t.ids_file = write_ids(t.name, seed(t.url + "/v1/resource", {"X-API-Key": t.key()}, 200))
+
+        def target(name):
+            t = servers[name]
+            return (t, {"AUTH_HEADER": "X-API-Key", "AUTH_VALUE": t.key(), "IDS_FILE": t.ids_file, "URL": t.url,
+                        "PATH_PREFIX": "/v1/resource/"})
+        out = {"baseline": baseline}
+        out["get"] = bench_shared_core("GET by id", target("baseline"), target("this"), rounds, seconds)
+        post = lambda name: (target(name)[0], {**target(name)[1], "PATH_PREFIX": "/v1/resource"})  # noqa: E731
+        out["post"] = bench_shared_core("POST", post("baseline"), post("this"), rounds, seconds, script="post.lua")
+        return out
+    finally:
+        for t in servers.values():
+            t.stop()
 
 
 def bench_overheads():
@@ -691,13 +718,15 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
     ap.add_argument("--runs", type=int, default=3, help="measured runs per workload (default 3)")
     ap.add_argument("--overheads", action="store_true", help="only the overheads on a shared core (about 4 minutes); bench/out/overheads.json")
+    ap.add_argument("--compare", metavar="BIN", help="only this build against the tollgate binary BIN, GET and POST on a shared core; bench/out/compare.json")
     ap.add_argument("--keep-logs", action="store_true", help="keep Tollgate's request logs in bench/out/ (large)")
     args = ap.parse_args()
     OPTS.duration, OPTS.runs, OPTS.keep_logs = (3, 1, args.keep_logs) if args.quick else (args.duration, args.runs, args.keep_logs)
-    for path, what in [(TOLLGATE, "tollgate (build it, or run bench/run.sh)"), (PB, "pocketbase (run bench/run.sh)")]:
+    needed = [(TOLLGATE, "tollgate (build it, or run bench/run.sh)")] + ([] if args.compare else [(PB, "pocketbase (run bench/run.sh)")])
+    for path, what in needed:
         if not os.path.exists(path):
             sys.exit("missing: %s at %s" % (what, path))
-    for tool in ("wrk", "nginx", "taskset"):
+    for tool in ("wrk", "taskset") + (() if args.compare else ("nginx",)):
         if not shutil.which(tool):
             sys.exit("missing: %s (run bench/run.sh)" % tool)
     os.makedirs(OUT, exist_ok=True)
@@ -707,6 +736,10 @@ def main():
     # SIGTERM ends the run through the same `finally` blocks as Ctrl-C, so no server is left.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
+    if args.compare:
+        with open(os.path.join(OUT, "compare.json"), "w") as f:
+            json.dump(bench_compare(args.compare), f, indent=2)
+        return
     if args.overheads:
         with open(os.path.join(OUT, "overheads.json"), "w") as f:
             json.dump(bench_overheads(), f, indent=2)
