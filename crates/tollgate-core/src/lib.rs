@@ -11,6 +11,7 @@ pub mod page;
 pub mod patch;
 pub mod precondition;
 pub mod project;
+pub mod query;
 pub mod redact;
 pub mod resource;
 pub mod scope;

@@ -5,7 +5,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use time::OffsetDateTime;
+
 use crate::ids::ResourceId;
+use crate::query::{decode_cursor as decode_sorted, parse_fields, parse_sort, Cursor, FieldPath, SortKey};
 use crate::resource::{is_attribute_key, is_identifier, ResourceStatus, MAX_TYPE_CHARS};
 use crate::validation::ValidationErrors;
 
@@ -29,10 +32,11 @@ pub enum PageMode {
         /// The page, from 1.
         page: u32,
     },
-    /// After this id (exclusive); `None` is the first page. Cost is the same for every page.
+    /// After this item of the order (exclusive); `None` is the first page. Cost is the same
+    /// for every page.
     Cursor {
-        /// The last id of the previous page.
-        after: Option<ResourceId>,
+        /// The last item of the previous page.
+        after: Option<Cursor>,
     },
 }
 
@@ -49,6 +53,20 @@ pub struct ListQuery {
     pub status: Option<ResourceStatus>,
     /// Only resources whose attributes hold every one of these pairs.
     pub attributes: Vec<(String, String)>,
+    /// The order; empty is id order. The id is always the final tie-break.
+    pub sort: Vec<SortKey>,
+    /// Only resources created after this instant (exclusive).
+    pub created_after: Option<OffsetDateTime>,
+    /// Only resources created before this instant (exclusive).
+    pub created_before: Option<OffsetDateTime>,
+    /// Only resources last changed after this instant (exclusive).
+    pub updated_after: Option<OffsetDateTime>,
+    /// Only resources last changed before this instant (exclusive).
+    pub updated_before: Option<OffsetDateTime>,
+    /// Only these fields of each resource (`id` always).
+    pub fields: Option<Vec<FieldPath>>,
+    /// Count every matching resource (a scan), only when asked.
+    pub include_total: bool,
 }
 
 /// One page of a listing, in id order (creation order).
@@ -60,20 +78,35 @@ pub struct Page<T> {
     pub has_next: bool,
     /// The cursor for the next page, when there is one.
     pub next_cursor: Option<String>,
+    /// How many items match, when it was asked for.
+    pub total: Option<u64>,
 }
 
 impl ListQuery {
-    /// Parses `page`, `per_page`, `cursor`, `type`, `status` and `attributes[KEY]`.
-    pub fn parse(pairs: &[(String, String)]) -> Result<Self, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut q = ListQuery {
-            per_page: DEFAULT_PER_PAGE,
-            mode: PageMode::Offset { page: 1 },
+    /// The first page in id order, `per_page` items.
+    pub fn first(per_page: u32) -> Self {
+        ListQuery {
+            per_page,
+            mode: PageMode::Cursor { after: None },
             kind: None,
             status: None,
             attributes: Vec::new(),
-        };
+            sort: Vec::new(),
+            created_after: None,
+            created_before: None,
+            updated_after: None,
+            updated_before: None,
+            fields: None,
+            include_total: false,
+        }
+    }
+
+    /// Parses `page`, `per_page`, `cursor`, `type`, `status`, `attributes[KEY]`, `sort`, the
+    /// `created_`/`updated_` `after`/`before` ranges, `fields` and `include_total`.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut q = ListQuery { mode: PageMode::Offset { page: 1 }, ..ListQuery::first(DEFAULT_PER_PAGE) };
         let (mut page, mut cursor) = (None, None);
         for (key, value) in pairs {
             if !seen.insert(key.as_str()) {
@@ -87,11 +120,26 @@ impl ListQuery {
                         q.per_page = n;
                     }
                 }
-                "cursor" => match decode_cursor(value) {
-                    Some(id) => cursor = Some(id),
-                    None if value.is_empty() => cursor = None,
-                    None => errors.add("cursor", "is not a cursor this server issued"),
+                "cursor" => cursor = Some(value.clone()).filter(|v| !v.is_empty()),
+                "sort" => match parse_sort(value) {
+                    Ok(keys) => q.sort = keys,
+                    Err(e) => errors.add("sort", e),
                 },
+                "fields" => match parse_fields(value) {
+                    Ok(fields) => q.fields = Some(fields),
+                    Err(e) => errors.add("fields", e),
+                },
+                "include_total" => match value.as_str() {
+                    "true" => q.include_total = true,
+                    "false" => q.include_total = false,
+                    _ => errors.add("include_total", "must be true or false"),
+                },
+                "created_after" | "created_before" | "updated_after" | "updated_before" => {
+                    match OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339) {
+                        Ok(t) => *q.range_mut(key) = Some(t),
+                        Err(_) => errors.add(key.clone(), "must be an RFC 3339 time, like 2026-01-31T12:00:00Z"),
+                    }
+                }
                 "type" if is_identifier(value, MAX_TYPE_CHARS) => q.kind = Some(value.clone()),
                 "type" => errors.add("type", "must be a lower-case identifier"),
                 "status" => match ResourceStatus::parse(value) {
@@ -115,10 +163,27 @@ impl ListQuery {
                 errors.add("cursor", "cannot be combined with page");
                 q.mode
             }
-            (_, true) => PageMode::Cursor { after: cursor },
+            (_, true) => match cursor.map(|c| decode_sorted(&c, &q.sort)).transpose() {
+                Ok(after) => PageMode::Cursor { after },
+                Err(e) => {
+                    errors.add("cursor", e);
+                    q.mode
+                }
+            },
             (page, false) => PageMode::Offset { page: page.unwrap_or(1) },
         };
         errors.into_result(q)
+    }
+}
+
+impl ListQuery {
+    fn range_mut(&mut self, key: &str) -> &mut Option<OffsetDateTime> {
+        match key {
+            "created_after" => &mut self.created_after,
+            "created_before" => &mut self.created_before,
+            "updated_after" => &mut self.updated_after,
+            _ => &mut self.updated_before,
+        }
     }
 }
 
@@ -189,7 +254,7 @@ mod tests {
     fn cursors() {
         let id = ResourceId::generate();
         let l = q(&[("cursor", &encode_cursor(&id))]).unwrap();
-        assert_eq!(l.mode, PageMode::Cursor { after: Some(id) });
+        assert_eq!(l.mode, PageMode::Cursor { after: Some(Cursor { values: Vec::new(), id }) });
         assert_eq!(q(&[("cursor", "")]).unwrap().mode, PageMode::Cursor { after: None });
         assert!(q(&[("cursor", "garbage!")]).is_err());
         assert!(q(&[("cursor", ""), ("page", "2")]).is_err());

@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod export;
 mod idempotency;
+mod listing;
 pub mod outbox;
 pub mod postgres;
 pub mod projects;

@@ -4,12 +4,11 @@
 //! stored twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
 use async_trait::async_trait;
-use tollgate_core::page::encode_cursor;
 use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{now, to_unix_micros};
-use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, ProjectId, Resource, ResourceId};
+use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
-use crate::conn::{Arg, Builder, Conn, Sql};
+use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db};
 use crate::events::{new_event, resource_event};
 use crate::rows::resource_columns;
@@ -97,7 +96,7 @@ impl<B: Backend> ResourceStore for Db<B> {
     }
 
     async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError> {
-        self.read("list_resources", move |c| Box::pin(list(c, project, query))).await
+        self.read("list_resources", move |c| Box::pin(crate::listing::list(c, project, query))).await
     }
 
     async fn update_resource(
@@ -248,42 +247,6 @@ pub(crate) async fn write_attributes(tx: &mut impl Conn, r: &Resource) -> Result
 pub(crate) async fn rewrite_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
     tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&r.id.to_string())]).await?;
     write_attributes(tx, r).await
-}
-
-async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) -> Result<Page<Resource>, StoreError> {
-    let project = project.to_string();
-    let after = match &q.mode {
-        PageMode::Cursor { after: Some(after) } => Some(after.to_string()),
-        _ => None,
-    };
-    let offset = match &q.mode {
-        PageMode::Offset { page } => i64::from(page - 1) * i64::from(q.per_page),
-        PageMode::Cursor { .. } => 0,
-    };
-    let mut sql = Builder::default();
-    sql.push(concat!("SELECT ", resource_columns!(), " FROM resources WHERE project_id = "));
-    sql.arg(Arg::Text(&project));
-    if let Some(kind) = &q.kind {
-        sql.push(" AND type = ").arg(Arg::Text(kind));
-    }
-    if let Some(status) = q.status {
-        sql.push(" AND status = ").arg(Arg::Text(status.as_str()));
-    }
-    for (key, value) in &q.attributes {
-        sql.push(" AND id IN (SELECT resource_id FROM resource_attributes WHERE project_id = ")
-            .arg(Arg::Text(&project));
-        sql.push(" AND key = ").arg(Arg::Text(key)).push(" AND value = ").arg(Arg::Text(value)).push(")");
-    }
-    if let Some(after) = &after {
-        sql.push(" AND id > ").arg(Arg::Text(after));
-    }
-    sql.push(" ORDER BY id LIMIT ").arg(Arg::Int(i64::from(q.per_page) + 1));
-    sql.push(" OFFSET ").arg(Arg::Int(offset));
-    let mut items: Vec<Resource> = c.fetch_all_text(&sql.text, &sql.args).await?;
-    let has_next = items.len() > q.per_page as usize;
-    items.truncate(q.per_page as usize);
-    let next_cursor = if has_next { items.last().map(|r| encode_cursor(&r.id)) } else { None };
-    Ok(Page { items, has_next, next_cursor })
 }
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {

@@ -7,6 +7,7 @@ mod credentials;
 mod migrations;
 mod opening;
 mod outbox;
+mod queries;
 mod resources;
 mod support;
 mod transfer;
@@ -43,6 +44,9 @@ conformance!(
     credentials::projects_and_bootstrap,
     outbox::webhooks_deliveries_and_attempts,
     outbox::publishing_to_the_message_queue,
+    queries::every_order_matches_the_model_through_every_page,
+    queries::ranges_filters_and_totals_match_the_model,
+    queries::cursor_pages_skip_and_repeat_nothing_while_others_insert,
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,
 );

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use time::OffsetDateTime;
 use tollgate_auth::secret::digest_of;
-use tollgate_core::{ListQuery, PageMode, ProjectId, ResourceId};
+use tollgate_core::{ListQuery, ProjectId, ResourceId};
 use tollgate_store::{PgStore, SqliteStore, Store};
 
 struct Seed {
@@ -64,13 +64,7 @@ async fn check(s: &dyn Store, seed: &Seed) {
         (r.content.name.as_str(), r.version, r.content.data.clone()),
         ("old", 3, serde_json::json!({"cpus": 4}))
     );
-    let q = ListQuery {
-        per_page: 10,
-        mode: PageMode::Cursor { after: None },
-        kind: None,
-        status: None,
-        attributes: vec![("region".into(), "eu".into())],
-    };
+    let q = ListQuery { attributes: vec![("region".into(), "eu".into())], ..ListQuery::first(10) };
     assert_eq!(s.list_resources(seed.project, q).await.unwrap().items, [r]);
     let key = s.find_credential_by_digest(digest_of("old-secret"), OffsetDateTime::now_utc()).await.unwrap().unwrap();
     assert_eq!(key.credential.limits.read.map(|l| l.to_string()), Some("5/60s".into()));

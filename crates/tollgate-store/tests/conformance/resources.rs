@@ -9,7 +9,7 @@ use tollgate_store::{chain, IdempotencyClaim, ResourceUpdate, StoreError, Stored
 use crate::support::{machine, Fixture};
 
 fn query(per_page: u32, mode: PageMode) -> ListQuery {
-    ListQuery { per_page, mode, kind: None, status: None, attributes: Vec::new() }
+    ListQuery { mode, ..ListQuery::first(per_page) }
 }
 
 fn patch(patch: serde_json::Value, if_match: Option<i64>) -> ResourceUpdate {
@@ -71,7 +71,7 @@ pub async fn lists_filter_and_page_both_ways(f: Fixture) {
         if !page.has_next {
             break;
         }
-        after = page.items.last().map(|r| r.id);
+        after = page.items.last().map(|r| tollgate_core::query::Cursor { values: Vec::new(), id: r.id });
         assert!(page.next_cursor.is_some());
     }
     ids.sort();

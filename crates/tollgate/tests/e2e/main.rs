@@ -20,6 +20,7 @@ mod ops;
 mod project_names;
 mod projects;
 mod protocol;
+mod queries;
 mod ratelimit;
 mod resources;
 mod secrets_in_logs;

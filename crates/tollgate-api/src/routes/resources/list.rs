@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
+use tollgate_core::query::project_fields;
 use tollgate_core::{ListQuery, PageMode};
 
 use super::view::ResourceView;
@@ -13,16 +14,30 @@ use crate::state::AppState;
 /// One page.
 #[derive(Debug, Serialize)]
 pub struct ResourcePage {
-    /// The resources, oldest first.
-    pub items: Vec<ResourceView>,
+    /// The resources, in the order asked (id order by default); only the `fields` asked for.
+    pub items: Vec<Item>,
     /// The page number (offset paging), or `null` when paging by cursor.
     pub page: Option<u32>,
     /// Items per page.
     pub per_page: u32,
     /// Whether another page follows.
     pub has_next: bool,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor` (with the same `sort`) to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// How many resources match, with `include_total=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+/// A resource whole, or only the fields asked for (the common case costs no detour through a
+/// JSON tree).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Item {
+    /// Every field.
+    Whole(ResourceView),
+    /// A sparse fieldset.
+    Sparse(serde_json::Value),
 }
 
 /// Lists the caller's project's resources.
@@ -36,10 +51,15 @@ pub async fn list_resources(
         PageMode::Offset { page } => Some(page),
         PageMode::Cursor { .. } => None,
     };
-    let per_page = query.per_page;
+    let (per_page, fields) = (query.per_page, query.fields.clone());
     let result = state.store.list_resources(auth.principal.project_id, query).await?;
+    let view = |r| match &fields {
+        Some(f) => Item::Sparse(project_fields(serde_json::to_value(ResourceView::from(r)).unwrap_or_default(), f)),
+        None => Item::Whole(ResourceView::from(r)),
+    };
     Ok(Json(ResourcePage {
-        items: result.items.into_iter().map(ResourceView::from).collect(),
+        items: result.items.into_iter().map(view).collect(),
+        total: result.total,
         page,
         per_page,
         has_next: result.has_next,
