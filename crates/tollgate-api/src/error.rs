@@ -116,6 +116,14 @@ impl From<StoreError> for ApiError {
                 .header(header::ETAG, tollgate_core::precondition::etag(current)),
             StoreError::Validation(v) => ApiError::validation(v),
             StoreError::Conflict(msg) => ApiError::new(ErrorCode::Conflict).message(msg),
+            StoreError::Batch { index, error } => {
+                let inner = ApiError::from(*error);
+                if inner.code == ErrorCode::InternalError {
+                    return inner;
+                }
+                let message = format!("Operation {index} of the batch failed, so none was applied: {}", inner.message);
+                inner.message(message).detail("index", index)
+            }
             StoreError::IdempotencyConflict => ApiError::new(ErrorCode::IdempotencyKeyInUse),
             e @ StoreError::Unavailable { .. } => {
                 let mut api = ApiError::new(ErrorCode::ServiceUnavailable).header(header::RETRY_AFTER, "1");

@@ -93,7 +93,7 @@ pub struct Pending {
 
 impl Pending {
     /// The claim to hand to the store with the write, if the request had a key.
-    pub fn claim(&self, render: RenderResponse) -> Option<IdempotencyClaim> {
+    pub fn claim<T>(&self, render: RenderResponse<T>) -> Option<IdempotencyClaim<T>> {
         self.reservation.key.as_ref().map(|(scope, key)| IdempotencyClaim {
             scope: scope.clone(),
             key: key.clone(),

@@ -26,6 +26,8 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
                 .patch(resources::update::update_resource)
                 .delete(resources::delete::delete_resource),
         )
+        // Many resource writes in one transaction: resource:write, one write per operation.
+        .route("/v1/batch", post(resources::batch::apply_batch))
         // API keys and OAuth clients of the caller's project: admin (routes/credentials).
         .route("/v1/keys", post(create::create_credential::<ApiKeys>).get(list::list_credentials::<ApiKeys>))
         .route(

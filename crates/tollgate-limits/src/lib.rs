@@ -50,6 +50,8 @@ pub enum LimiterError {
 pub trait RateLimiter: Send + Sync + 'static {
     /// Counts a request against `key`'s window and says whether it is admitted.
     async fn acquire(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError>;
+    /// Counts `n` requests at once, all or none (a batch of `n` operations).
+    async fn acquire_many(&self, key: &str, quota: Quota, n: u32) -> Result<Decision, LimiterError>;
     /// The window's state without counting a request.
     async fn peek(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError>;
     /// [`RateLimiter::acquire`] without awaiting, for backends that decide in memory: saves

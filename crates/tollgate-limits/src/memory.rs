@@ -46,6 +46,11 @@ impl MemoryLimiter {
 
     /// The decision at `now`; `consume` counts the request when admitted.
     pub fn check_at(&self, key: &str, quota: Quota, now: Instant, consume: bool) -> Decision {
+        self.check_many_at(key, quota, now, consume, 1)
+    }
+
+    /// The decision for `cost` requests at once at `now`: admitted only if all fit.
+    pub fn check_many_at(&self, key: &str, quota: Quota, now: Instant, consume: bool, cost: u32) -> Decision {
         let shard = &self.shards[(FxBuildHasher.hash_one(key) as usize) % SHARDS];
         let mut logs = shard.lock().unwrap_or_else(|p| p.into_inner());
         // One lookup in the common case; the key is copied only the first time it is seen.
@@ -70,17 +75,17 @@ impl MemoryLimiter {
                 log.used += n - excess;
             }
         }
-        let allowed = log.used < quota.limit;
+        let allowed = log.used.saturating_add(cost) <= quota.limit;
         if allowed && consume {
             let slot = quota.window / 1024;
             match log.slots.back_mut() {
                 Some((first, last, n)) if now.saturating_duration_since(*first) < slot => {
                     *last = now;
-                    *n += 1;
+                    *n += cost;
                 }
-                _ => log.slots.push_back((now, now, 1)),
+                _ => log.slots.push_back((now, now, cost)),
             }
-            log.used += 1;
+            log.used += cost;
         }
         let used = log.used;
         let reset_after = log
@@ -102,6 +107,10 @@ impl RateLimiter for MemoryLimiter {
         Ok(self.check_at(key, quota, Instant::now(), false))
     }
 
+    async fn acquire_many(&self, key: &str, quota: Quota, n: u32) -> Result<Decision, LimiterError> {
+        Ok(self.check_many_at(key, quota, Instant::now(), true, n))
+    }
+
     fn acquire_now(&self, key: &str, quota: Quota) -> Option<Decision> {
         Some(self.check_at(key, quota, Instant::now(), true))
     }
@@ -114,6 +123,18 @@ impl RateLimiter for MemoryLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_at_once_is_all_or_none() {
+        let l = MemoryLimiter::new();
+        let q = Quota { limit: 10, window: Duration::from_secs(60) };
+        let t = Instant::now();
+        assert!(l.check_many_at("k", q, t, true, 7).allowed);
+        assert!(!l.check_many_at("k", q, t, true, 4).allowed, "4 more would pass 10");
+        assert_eq!(l.check_at("k", q, t, false).used, 7, "a refused batch counts nothing");
+        assert!(l.check_many_at("k", q, t, true, 3).allowed);
+        assert!(!l.check_at("k", q, t, true).allowed);
+    }
 
     #[test]
     fn no_window_admits_more_than_the_limit() {

@@ -20,12 +20,15 @@ local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
+local cost = tonumber(ARGV[5])
 local allowed = 0
-if count < limit then
+if count + cost <= limit then
   allowed = 1
   if ARGV[4] == '1' then
-    redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
-    count = count + 1
+    for i = 1, cost do
+      redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3] .. ':' .. i)
+    end
+    count = count + cost
   end
 end
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
@@ -59,7 +62,7 @@ impl RedisLimiter {
         Ok(Self { conn, script: Script::new(SCRIPT), prefix: prefix.to_owned() })
     }
 
-    async fn run(&self, key: &str, quota: Quota, consume: bool) -> Result<Decision, LimiterError> {
+    async fn run(&self, key: &str, quota: Quota, consume: bool, cost: u32) -> Result<Decision, LimiterError> {
         let mut conn = self.conn.clone();
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
         invocation.arg(quota.limit).arg(quota.window.as_micros() as u64).arg(rand::random::<u64>()).arg(if consume {
@@ -67,6 +70,7 @@ impl RedisLimiter {
         } else {
             "0"
         });
+        invocation.arg(cost);
         let (allowed, used, reset_us): (i64, i64, i64) =
             tokio::time::timeout(TIMEOUT, invocation.invoke_async(&mut conn))
                 .await
@@ -84,13 +88,17 @@ impl RedisLimiter {
 #[async_trait]
 impl RateLimiter for RedisLimiter {
     async fn acquire(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
-        self.run(key, quota, true).await
+        self.run(key, quota, true, 1).await
     }
 
     async fn peek(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
-        let mut d = self.run(key, quota, false).await?;
+        let mut d = self.run(key, quota, false, 1).await?;
         d.allowed = true;
         Ok(d)
+    }
+
+    async fn acquire_many(&self, key: &str, quota: Quota, n: u32) -> Result<Decision, LimiterError> {
+        self.run(key, quota, true, n).await
     }
 
     fn backend(&self) -> &'static str {

@@ -23,6 +23,15 @@ pub enum StoreError {
     /// message is meant for the caller.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Operation `index` of a batch failed, so none of the batch was written.
+    #[error("operation {index} of the batch failed")]
+    Batch {
+        /// Its position in the batch, from 0.
+        index: usize,
+        /// Why it failed.
+        #[source]
+        error: Box<StoreError>,
+    },
     /// Another request with the same idempotency key committed first.
     #[error("idempotency key already used")]
     IdempotencyConflict,

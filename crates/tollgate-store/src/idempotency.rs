@@ -4,7 +4,6 @@
 
 use time::{Duration, OffsetDateTime};
 use tollgate_core::time_fmt::{now, to_unix_micros};
-use tollgate_core::Resource;
 
 use crate::conn::{Arg, Conn, Sql};
 use crate::{IdempotencyClaim, IdempotencyRecord, StoreError};
@@ -25,9 +24,9 @@ const SWEEP: Sql = Sql::same(
 const FIND: Sql =
     Sql::same("SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at >= $3");
 
-/// Records `claim` for `resource` in the write's transaction.
-pub(crate) async fn record(tx: &mut impl Conn, claim: IdempotencyClaim, resource: &Resource) -> Result<(), StoreError> {
-    let response = (claim.render)(resource);
+/// Records `claim` for what the write wrote, in the write's transaction.
+pub(crate) async fn record<T>(tx: &mut impl Conn, claim: IdempotencyClaim<T>, written: &T) -> Result<(), StoreError> {
+    let response = (claim.render)(written);
     let text = serde_json::to_string(&response).map_err(|e| StoreError::internal("encoding a response", e))?;
     let at = now();
     let stale = Arg::Int(to_unix_micros(at - RETENTION));

@@ -33,7 +33,7 @@ pub use error::{chain, CorruptRow, StoreError};
 pub use outbox::OutboxStore;
 pub use postgres::PgStore;
 pub use projects::ProjectStore;
-pub use resources::ResourceStore;
+pub use resources::{BatchOp, BatchResult, ResourceStore};
 pub use sqlite::SqliteStore;
 pub use tokens::TokenStore;
 pub use transfer::{ImportSummary, KeptState, TransferStore};
@@ -83,11 +83,12 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-/// Renders the response of a write from the stored resource, inside the write's transaction.
-pub type RenderResponse = Box<dyn FnOnce(&Resource) -> StoredResponse + Send>;
+/// Renders the response of a write from what it wrote (a resource, or a batch's results), inside
+/// the write's transaction.
+pub type RenderResponse<T = Resource> = Box<dyn FnOnce(&T) -> StoredResponse + Send>;
 
 /// An `Idempotency-Key` to record with a write, in the same transaction.
-pub struct IdempotencyClaim {
+pub struct IdempotencyClaim<T = Resource> {
     /// Credential, method and route the key is scoped to.
     pub scope: String,
     /// The client's key.
@@ -95,7 +96,7 @@ pub struct IdempotencyClaim {
     /// SHA-256 of the request (path and body).
     pub fingerprint: [u8; 32],
     /// The response to keep.
-    pub render: RenderResponse,
+    pub render: RenderResponse<T>,
 }
 
 /// A recorded idempotent request.

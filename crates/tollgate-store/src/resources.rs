@@ -43,6 +43,14 @@ pub trait ResourceStore: Send + Sync {
         id: ResourceId,
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError>;
+    /// Applies every operation in one transaction with one durable commit, each with the rules
+    /// and event of its single form: all of them, or (`StoreError::Batch`) none.
+    async fn apply_batch(
+        &self,
+        project: ProjectId,
+        ops: Vec<BatchOp>,
+        idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
+    ) -> Result<Vec<BatchResult>, StoreError>;
     /// The record of an idempotency key used since `since`.
     async fn find_idempotency(
         &self,
@@ -50,6 +58,38 @@ pub trait ResourceStore: Send + Sync {
         key: String,
         since: time::OffsetDateTime,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+/// One operation of a batch.
+#[derive(Debug, Clone)]
+pub enum BatchOp {
+    /// Create a resource.
+    Create(NewResource),
+    /// Merge-patch a resource.
+    Update {
+        /// Which.
+        id: ResourceId,
+        /// The patch and its precondition.
+        update: ResourceUpdate,
+    },
+    /// Delete a resource.
+    Delete {
+        /// Which.
+        id: ResourceId,
+        /// Its `If-Match` precondition.
+        precondition: Option<Precondition>,
+    },
+}
+
+/// What one operation of a batch did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchResult {
+    /// The created resource.
+    Created(Resource),
+    /// The resource after the patch.
+    Updated(Resource),
+    /// The deleted resource's id.
+    Deleted(ResourceId),
 }
 
 const GET: Sql =
@@ -118,6 +158,16 @@ impl<B: Backend> ResourceStore for Db<B> {
     ) -> Result<(), StoreError> {
         let publish = self.publish_events;
         self.write("delete_resource", move |tx| Box::pin(delete(tx, project, id, precondition, publish))).await
+    }
+
+    async fn apply_batch(
+        &self,
+        project: ProjectId,
+        ops: Vec<BatchOp>,
+        idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
+    ) -> Result<Vec<BatchResult>, StoreError> {
+        let publish = self.publish_events;
+        self.write("apply_batch", move |tx| Box::pin(batch(tx, project, ops, idempotency, publish))).await
     }
 
     async fn find_idempotency(
@@ -202,6 +252,32 @@ async fn delete(
     tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
     let event = new_event("resource.deleted", project, serde_json::json!({"id": id}));
     outbox::record(tx, &event, publish, None).await
+}
+
+async fn batch(
+    tx: &mut impl Conn,
+    project: ProjectId,
+    ops: Vec<BatchOp>,
+    idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
+    publish: bool,
+) -> Result<Vec<BatchResult>, StoreError> {
+    let mut results = Vec::with_capacity(ops.len());
+    for (index, op) in ops.into_iter().enumerate() {
+        let done = match op {
+            BatchOp::Create(new) => create(tx, project, new, None, publish).await.map(BatchResult::Created),
+            BatchOp::Update { id, update } => {
+                change(tx, project, id, update, None, publish).await.map(BatchResult::Updated)
+            }
+            BatchOp::Delete { id, precondition } => {
+                delete(tx, project, id, precondition, publish).await.map(|()| BatchResult::Deleted(id))
+            }
+        };
+        results.push(done.map_err(|error| StoreError::Batch { index, error: Box::new(error) })?);
+    }
+    if let Some(claim) = idempotency {
+        idempotency::record(tx, claim, &results).await?;
+    }
+    Ok(results)
 }
 
 fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreError> {

@@ -41,6 +41,9 @@ pub struct Principal {
 pub trait RequiredScope: Send + Sync + 'static {
     /// The scope, or `None` when any authenticated credential may call.
     const SCOPE: Option<Scope>;
+    /// Whether authentication counts the request against its limit; a route that stands for
+    /// several writes (a batch) counts them itself, all at once.
+    const COUNTED: bool = true;
 }
 
 /// Any authenticated credential.
@@ -53,6 +56,8 @@ impl RequiredScope for Any {
 pub struct Read;
 /// `resource:write`.
 pub struct Write;
+/// `resource:write`, for a request that counts its own writes.
+pub struct WriteMany;
 /// `admin`.
 pub struct Admin;
 
@@ -61,6 +66,10 @@ impl RequiredScope for Read {
 }
 impl RequiredScope for Write {
     const SCOPE: Option<Scope> = Some(Scope::ResourceWrite);
+}
+impl RequiredScope for WriteMany {
+    const SCOPE: Option<Scope> = Some(Scope::ResourceWrite);
+    const COUNTED: bool = false;
 }
 impl RequiredScope for Admin {
     const SCOPE: Option<Scope> = Some(Scope::Admin);
@@ -104,7 +113,9 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
         if let Some(scope) = S::SCOPE.filter(|s| !principal.scopes.contains(*s)) {
             return Err(ApiError::forbidden(scope));
         }
-        super::rate_limit::enforce(state, &principal, &credential, &parts.method, ctx.as_deref()).await?;
+        if S::COUNTED {
+            super::rate_limit::enforce(state, &principal, &credential, &parts.method, ctx.as_deref()).await?;
+        }
         Ok(Self { principal, _scope: PhantomData })
     }
 }

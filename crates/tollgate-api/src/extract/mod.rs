@@ -10,7 +10,7 @@ pub mod query;
 pub mod rate_limit;
 pub mod unique_members;
 
-pub use auth::{Admin, Any, Auth, Principal, Read, Write};
+pub use auth::{Admin, Any, Auth, Principal, Read, Write, WriteMany};
 pub use json::{AppJson, HashedJson, MaybeJson};
 pub use path::{CredentialPath, ResourcePath};
 pub use query::QueryPairs;

@@ -85,6 +85,43 @@ pub async fn enforce(
     }
 }
 
+/// Counts `n` writes at once for a request that stands for several (a batch, one per
+/// operation): all of them or, with the 429 to answer, none.
+pub async fn enforce_writes(
+    state: &AppState,
+    principal: &Principal,
+    n: u32,
+    ctx: Option<&RequestContext>,
+) -> Result<(), ApiError> {
+    let class = RouteClass::Write;
+    let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
+    let key = limiter_key(&principal.credential.to_string(), class);
+    match state.limiter.acquire_many(&key, quota, n).await {
+        Ok(d) if d.allowed => {
+            if let Some(ctx) = ctx {
+                ctx.set_rate_limit(class, d);
+            }
+            Ok(())
+        }
+        Ok(d) => {
+            if let Some(ctx) = ctx {
+                ctx.set_rate_limit(class, d);
+            }
+            state.metrics.ratelimit_rejection(class.as_str());
+            let e = exceeded(class, quota.limit, quota.window, d.reset_after);
+            Err(e.message(format!(
+                "This batch needs {} more writes than the quota has left",
+                n.saturating_sub(d.remaining())
+            )))
+        }
+        Err(e) if state.settings.limits.fail_open => {
+            tracing::warn!(error = %e, "rate limiter unavailable");
+            Ok(())
+        }
+        Err(_) => Err(exceeded(class, quota.limit, quota.window, Duration::from_secs(1))),
+    }
+}
+
 /// The 429 for `class`: `Retry-After` never earlier than the window frees a slot.
 pub fn exceeded(class: RouteClass, limit: u32, window: Duration, reset_after: Duration) -> ApiError {
     let retry = ceil_secs(reset_after).max(1);

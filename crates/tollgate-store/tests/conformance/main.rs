@@ -3,6 +3,7 @@
 //! tenant isolation, concurrent writers, and the outbox and idempotency rows written atomically
 //! with their change.
 
+mod batches;
 mod credentials;
 mod migrations;
 mod opening;
@@ -38,6 +39,8 @@ conformance!(
     resources::concurrent_updates_with_one_if_match_one_wins,
     resources::events_and_idempotency_commit_with_the_change,
     resources::a_corrupt_row_is_an_internal_error_with_its_cause,
+    batches::a_batch_applies_whole_or_not_at_all,
+    batches::concurrent_batches_over_one_resource_serialise,
     credentials::credential_lifecycle,
     credentials::another_projects_credentials_are_not_found,
     credentials::tokens_and_signing_keys,

@@ -4,6 +4,7 @@
 mod auth;
 mod auth_limits;
 mod bad_input;
+mod batches;
 mod cli;
 mod cluster;
 mod connections;

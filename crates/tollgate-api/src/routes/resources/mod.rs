@@ -1,5 +1,6 @@
 //! `/v1/resource`: create, get, list, update (merge patch) and delete.
 
+pub mod batch;
 pub mod create;
 pub mod delete;
 pub mod get;
