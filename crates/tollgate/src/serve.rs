@@ -69,9 +69,9 @@ impl Application {
             request_timeout: config.request_timeout,
             key_rotation_period: config.key_rotation_period,
             oauth,
-            limits: config.limits,
+            limits: config.limits(),
             metrics_on_main_port: config.metrics_listen.is_none(),
-            webhook_policy: config.webhook_policy,
+            webhook_policy: config.webhook_policy(),
             metrics_enabled: config.metrics_enabled,
             trusted_proxy_header: config.trusted_proxy_header.clone(),
         };
@@ -82,9 +82,9 @@ impl Application {
             let dispatcher = Dispatcher::new(
                 store.clone(),
                 DispatcherSettings {
-                    schedule: config.webhook_schedule.clone(),
-                    policy: config.webhook_policy,
-                    proxy: config.webhook_proxy.clone(),
+                    schedule: config.webhook_retry_schedule.clone(),
+                    policy: config.webhook_policy(),
+                    proxy: config.webhook_proxy_url().map_err(anyhow::Error::msg)?,
                     ..Default::default()
                 },
                 Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
@@ -92,19 +92,23 @@ impl Application {
             background.push(tokio::spawn(dispatcher.run(stopped.clone())));
         }
         if let Some(url) = &config.nats_url {
-            background.push(tokio::spawn(tollgate_events::nats::run(store.clone(), url.clone(), stopped.clone())));
+            background.push(tokio::spawn(tollgate_events::nats::run(
+                store.clone(),
+                url.expose().to_owned(),
+                stopped.clone(),
+            )));
         }
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
-                RedisLimiter::connect(url, "tollgate:rl:")
+                RedisLimiter::connect(url.expose(), "tollgate:rl:")
                     .await
                     .with_context(|| "connecting to Redis (setting `redis_url`)".to_string())?,
             ),
             None => Arc::new(MemoryLimiter::new()),
         };
-        let emf = config.emf.as_ref().map(|(namespace, every)| {
-            let emf = Arc::new(EmfAggregator::new(namespace));
-            spawn_emf_flusher(emf.clone(), metrics.clone(), *every, stdout);
+        let emf = config.emf().map(|(namespace, every)| {
+            let emf = Arc::new(EmfAggregator::new(&namespace));
+            spawn_emf_flusher(emf.clone(), metrics.clone(), every, stdout);
             emf
         });
         let state = AppState::new(store, limiter, metrics, emf, settings);

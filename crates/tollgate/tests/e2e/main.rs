@@ -6,6 +6,7 @@ mod auth_limits;
 mod bad_input;
 mod cli;
 mod cluster;
+mod config;
 mod connections;
 mod crash;
 mod docs;
