@@ -1,6 +1,7 @@
 //! The `tollgate` binary: parses the command line, loads configuration, and hands over to
 //! `serve` or a CLI command. Nothing else lives here.
 
+mod background;
 mod cli;
 mod commands;
 mod config;

@@ -213,3 +213,48 @@ async fn the_default_level_leaves_debug_lines_out() {
     assert!(logs.iter().any(|l| l.contains("\"route\":\"/v1/resource\"")), "no request line");
     assert!(!logs.iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "debug lines at the default level");
 }
+
+#[tokio::test]
+async fn sigterm_stops_background_work_and_flushes_the_last_emf_batch() {
+    // A free port for the separate metrics listener.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    // An interval far longer than the test: any EMF line comes from the final flush.
+    let mut s = server_with(&[
+        ("TOLLGATE_METRICS_EMF", "true"),
+        ("TOLLGATE_METRICS_EMF_INTERVAL", "1h"),
+        ("TOLLGATE_METRICS_LISTEN", &metrics_addr),
+        ("TOLLGATE_LOG_LEVEL", "debug"),
+    ])
+    .await;
+    s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None).await;
+    let scrape = reqwest::get(format!("http://{metrics_addr}/metrics")).await.unwrap();
+    assert_eq!(scrape.status(), 200);
+    let emf_lines = |logs: &[String]| logs.iter().filter(|l| l.contains("\"_aws\"")).count();
+    assert_eq!(emf_lines(&s.logs()), 0, "no EMF line before the interval");
+    let started = Instant::now();
+    let code = s.signal_and_wait("TERM", Duration::from_secs(30));
+    assert_eq!(code, Some(0), "exit within the drain period");
+    assert!(started.elapsed() < Duration::from_secs(10), "shutdown took {:?}", started.elapsed());
+    // The output threads read to the end of the pipes.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !s.logs().iter().any(|l| l.contains("\"stopped\"")) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logs = s.logs();
+    assert!(emf_lines(&logs) >= 1, "the last EMF batch was lost:\n{}", logs.join("\n"));
+    let routes: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .map(|v| v["Route"].clone())
+        .collect();
+    assert!(routes.contains(&Value::from("/v1/resource")), "the last request is in the last batch: {routes:?}");
+    for task in ["emf flusher", "metrics listener", "webhook dispatcher"] {
+        let stopped = logs
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| v["message"] == "background task stopped" && v["task"] == task);
+        assert!(stopped, "{task} was not stopped and awaited:\n{}", logs.join("\n"));
+    }
+    assert!(TcpStream::connect(&metrics_addr).is_err(), "the metrics port is still open");
+}
