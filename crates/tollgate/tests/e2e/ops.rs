@@ -258,3 +258,36 @@ async fn sigterm_stops_background_work_and_flushes_the_last_emf_batch() {
     }
     assert!(TcpStream::connect(&metrics_addr).is_err(), "the metrics port is still open");
 }
+
+#[tokio::test]
+async fn log_lines_inside_a_request_carry_its_id() {
+    let s = server_with(&[("TOLLGATE_LOG_LEVEL", "debug"), ("TOLLGATE_RATE_LIMIT_FAILED_AUTH", "1/1m")]).await;
+    let get = |id: &'static str, key: String| {
+        let request = s.http.get(s.url("/v1/resource")).header("x-request-id", id).header("x-api-key", key);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get("probe-ok", s.admin_key.clone()).await, 200);
+    let (head, last) = s.admin_key.split_at(s.admin_key.len() - 1);
+    let wrong = format!("{head}{}", if last == "x" { "y" } else { "x" });
+    assert_eq!(get("probe-fail-1", wrong.clone()).await, 401);
+    assert_eq!(get("probe-fail-2", wrong).await, 429);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines: Vec<Value> = s.logs().iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let id_of = |message: &str| {
+        let line = lines.iter().find(|v| v["message"] == message);
+        line.unwrap_or_else(|| panic!("no line {message:?}")).get("request_id").cloned()
+    };
+    // The auth extractor, the failed-authentication limiter after counting (info) and before
+    // refusing (debug): none of them is handed the id, the request's span carries it.
+    assert_eq!(id_of("authenticated"), Some("probe-ok".into()));
+    let counted = "too many failed authentications: the address is refused until the oldest leaves the window";
+    assert_eq!(id_of(counted), Some("probe-fail-1".into()));
+    assert_eq!(id_of("refused an authentication attempt: too many failures"), Some("probe-fail-2".into()));
+    // Lines outside any request carry none.
+    assert!(id_of("listening").is_none());
+    if tollgate_testkit::postgres_backend() {
+        // The driver's own query lines, emitted inside the store during the request, too.
+        let queries = lines.iter().filter(|v| v["target"].as_str().is_some_and(|t| t.starts_with("sqlx")));
+        assert!(queries.clone().any(|v| v["request_id"] == "probe-ok"), "no store line with the request's id");
+    }
+}
