@@ -342,10 +342,14 @@ def check_names(text):
         if re.search(r"\b(class|interface|enum|struct) %s\b" % name, sdk + text):
             continue  # a type (TollgateError, a test class), not an alert
         problems.append("alert rule %s is not in deploy/prometheus/alerts.yml" % name)
-    with open(os.path.join(ROOT, "crates", "tollgate", "src", "config.rs")) as f:
-        config = f.read()
-    keys = re.search(r"const ENV_KEYS: \[&str; \d+\] = \[(.*?)\];", config, flags=re.S)
-    known = {"TOLLGATE_" + k.upper() for k in re.findall(r'"(\w+)"', keys.group(1) if keys else "")}
+    # The settings' declarations (one line each in the settings! table): TOLLGATE_ + the name,
+    # and TOLLGATE_..._FILE for the secret ones.
+    with open(os.path.join(ROOT, "crates", "tollgate", "src", "config", "mod.rs")) as f:
+        declarations = re.findall(r'^\s+(\w+): [^=\n]+ = "[^"\n]*", (.*);$', f.read(), flags=re.M)
+    known = {"TOLLGATE_" + name.upper() for name, _ in declarations}
+    known |= {"TOLLGATE_%s_FILE" % name.upper() for name, rest in declarations if rest.endswith(", secret")}
+    if len(declarations) < 30:
+        problems.append("found only %d settings in crates/tollgate/src/config/mod.rs" % len(declarations))
     code = source_text("crates/*/src/**/*.rs", "sdk/python/src/**/*.py", "sdk/node/src/**/*.ts")
     known |= set(re.findall(r"\bTOLLGATE_[A-Z_]+[A-Z]\b", code)) | {"TOLLGATE_SRC", "TOLLGATE_BIN"}
     for name in sorted(set(re.findall(r"\bTOLLGATE_[A-Z_]+[A-Z]\b", text)) - known):

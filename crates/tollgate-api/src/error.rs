@@ -139,7 +139,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = current_request_id();
         if let Some(cause) = &self.cause {
-            tracing::error!(request_id = %request_id, error.code = %self.code, error.cause = %cause, "request failed");
+            // The request's span adds its `request_id` to the line.
+            tracing::error!(error.code = %self.code, error.cause = %cause, "request failed");
         }
         let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({
@@ -208,7 +209,7 @@ impl OAuthError {
 
     /// `server_error` (500); `cause` is logged once, here, and never sent.
     pub fn server_error(cause: &str) -> Self {
-        tracing::error!(request_id = %current_request_id(), error.cause = %cause, "oauth request failed");
+        tracing::error!(error.cause = %cause, "oauth request failed");
         Self {
             error: "server_error",
             description: "internal error".into(),

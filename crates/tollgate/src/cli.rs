@@ -1,9 +1,12 @@
-//! The command line: `tollgate serve` and the credential commands. Every setting has a doc that
-//! becomes its `--help` text.
+//! The command line: `tollgate serve`, `tollgate config` and the credential commands. The
+//! settings' flags and their `--help` text come from the settings' declarations
+//! ([`crate::config`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::flags::{GlobalFlags, SettingFlags};
 
 /// Tollgate: typed resources behind a REST API, with API keys.
 #[derive(Debug, Parser)]
@@ -13,9 +16,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "TOLLGATE_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// Directory that holds the database. [default: ./tollgate-data]
-    #[arg(long, global = true)]
-    pub data_dir: Option<PathBuf>,
+    /// The settings every command accepts as flags (`--data-dir`).
+    #[command(flatten)]
+    pub globals: GlobalFlags,
 
     /// What to do.
     #[command(subcommand)]
@@ -27,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Print the effective configuration: every setting, its value and where it came from
+    /// (default, file, env or flag), secrets masked. Exits 2 when a setting is invalid.
+    Config(ConfigArgs),
     /// Create, list, rotate, revoke and verify API keys (works whether or not the server runs).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -53,18 +59,23 @@ pub enum Command {
     Usage(UsageArgs),
 }
 
-/// Flags of `serve`.
+/// Flags of `serve`: every setting.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. [default: 127.0.0.1:8080]
-    #[arg(long)]
-    pub listen: Option<String>,
-    /// Log format: `json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub log_format: Option<LogFormat>,
-    /// Log at debug level (also `TOLLGATE_DEBUG=true`).
-    #[arg(long)]
-    pub debug: bool,
+    /// The settings, as flags.
+    #[command(flatten)]
+    pub settings: SettingFlags<false>,
+}
+
+/// Flags of `config`: every setting, as for `serve`, and the output format.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The settings, as flags.
+    #[command(flatten)]
+    pub settings: SettingFlags<false>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
 }
 
 /// Log output formats.

@@ -1,6 +1,7 @@
 //! The `tollgate` binary: parses the command line, loads configuration, and hands over to
 //! `serve` or a CLI command. Nothing else lives here.
 
+mod background;
 mod cli;
 mod commands;
 mod config;
@@ -11,20 +12,19 @@ mod serve;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::config::Config;
-use tollgate_core::redact::MaskedUrl;
+use crate::config::Loaded;
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    let config = match Config::load(&cli) {
-        Ok(c) => c,
+    let loaded = match config::load(&cli) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("tollgate: {e:#}");
             std::process::exit(2);
         }
     };
-    let code = match run(cli, config).await {
+    let code = match run(cli, loaded).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tollgate: {e:#}");
@@ -34,7 +34,8 @@ async fn main() {
     std::process::exit(code);
 }
 
-async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
+async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
+    let config = loaded.config;
     match cli.command {
         Command::Serve(_) => {
             let (guard, stdout) = logging::init(config.log_format, config.debug, &config.log_level);
@@ -46,16 +47,20 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<i32> {
                 rate_limiter = if config.redis_url.is_some() { "redis" } else { "memory" },
                 address = %addr,
                 data_dir = %config.data_dir.display(),
-                // Masked: these URLs may carry passwords.
-                database_url = config.database_url.as_deref().map(|u| display(MaskedUrl(u))),
-                redis_url = config.redis_url.as_deref().map(|u| display(MaskedUrl(u))),
-                nats_url = config.nats_url.as_deref().map(|u| display(MaskedUrl(u))),
-                webhook_proxy = config.webhook_proxy.as_ref().map(|u| display(MaskedUrl(u.as_str()))),
+                // `SecretUrl` displays itself masked: these URLs may carry passwords.
+                database_url = config.database_url.as_ref().map(display),
+                redis_url = config.redis_url.as_ref().map(display),
+                nats_url = config.nats_url.as_ref().map(display),
+                webhook_proxy = config.webhook_proxy.as_ref().map(display),
                 "listening"
             );
             app.run_until_stopped(serve::shutdown_signal()).await;
             tracing::info!("stopped");
             drop(guard);
+            Ok(0)
+        }
+        Command::Config(args) => {
+            config::show::print(&loaded.sources, args.output);
             Ok(0)
         }
         Command::Keys(command) => commands::credentials::run_keys(&config, command).await,

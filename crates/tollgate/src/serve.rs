@@ -22,11 +22,14 @@ use crate::commands::credentials::open_store_with;
 use tollgate_telemetry::emf::EmfAggregator;
 use tollgate_telemetry::Metrics;
 
+use crate::background::{stopped, Background};
 use crate::config::Config;
 use crate::connection::{self, Limits};
 
-/// How long shutdown waits for in-flight requests.
+/// How long shutdown waits for in-flight requests and background work.
 const DRAIN: Duration = Duration::from_secs(30);
+/// The least time background work gets to stop after the requests have drained.
+const BACKGROUND_FLOOR: Duration = Duration::from_secs(5);
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -34,9 +37,8 @@ pub struct Application {
     app: axum::Router,
     limits: Limits,
     max_connections: usize,
-    /// Tells the webhook dispatcher and the NATS sink to stop.
-    stop: tokio::sync::watch::Sender<bool>,
-    background: Vec<tokio::task::JoinHandle<()>>,
+    /// Everything started besides the connections: stopped and awaited on shutdown.
+    background: Background,
 }
 
 impl Application {
@@ -69,42 +71,43 @@ impl Application {
             request_timeout: config.request_timeout,
             key_rotation_period: config.key_rotation_period,
             oauth,
-            limits: config.limits,
+            limits: config.limits(),
             metrics_on_main_port: config.metrics_listen.is_none(),
-            webhook_policy: config.webhook_policy,
+            webhook_policy: config.webhook_policy(),
             metrics_enabled: config.metrics_enabled,
             trusted_proxy_header: config.trusted_proxy_header.clone(),
         };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut background = Vec::new();
+        let mut background = Background::default();
         if config.webhook_dispatch {
             let hook_metrics = metrics.clone();
             let dispatcher = Dispatcher::new(
                 store.clone(),
                 DispatcherSettings {
-                    schedule: config.webhook_schedule.clone(),
-                    policy: config.webhook_policy,
-                    proxy: config.webhook_proxy.clone(),
+                    schedule: config.webhook_retry_schedule.clone(),
+                    policy: config.webhook_policy(),
+                    proxy: config.webhook_proxy_url().map_err(anyhow::Error::msg)?,
                     ..Default::default()
                 },
                 Some(Arc::new(move |outcome| hook_metrics.webhook_attempt(outcome))),
             );
-            background.push(tokio::spawn(dispatcher.run(stopped.clone())));
+            background.spawn("webhook dispatcher", |stop| dispatcher.run(stop));
         }
         if let Some(url) = &config.nats_url {
-            background.push(tokio::spawn(tollgate_events::nats::run(store.clone(), url.clone(), stopped.clone())));
+            let (store, url) = (store.clone(), url.expose().to_owned());
+            background.spawn("nats sink", |stop| tollgate_events::nats::run(store, url, stop));
         }
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
-                RedisLimiter::connect(url, "tollgate:rl:")
+                RedisLimiter::connect(url.expose(), "tollgate:rl:")
                     .await
                     .with_context(|| "connecting to Redis (setting `redis_url`)".to_string())?,
             ),
             None => Arc::new(MemoryLimiter::new()),
         };
-        let emf = config.emf.as_ref().map(|(namespace, every)| {
-            let emf = Arc::new(EmfAggregator::new(namespace));
-            spawn_emf_flusher(emf.clone(), metrics.clone(), *every, stdout);
+        let emf = config.emf().map(|(namespace, every)| {
+            let emf = Arc::new(EmfAggregator::new(&namespace));
+            let (flushed, metrics) = (emf.clone(), metrics.clone());
+            background.spawn("emf flusher", move |stop| flush_emf(flushed, metrics, every, stdout, stop));
             emf
         });
         let state = AppState::new(store, limiter, metrics, emf, settings);
@@ -114,8 +117,8 @@ impl Application {
                 .with_context(|| format!("cannot listen on {addr} (setting `metrics_listen`)"))?;
             tracing::info!(address = %addr, "serving /metrics");
             let metrics_app = tollgate_api::metrics_app(state.clone());
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, metrics_app).await {
+            background.spawn("metrics listener", |stop| async move {
+                if let Err(e) = axum::serve(listener, metrics_app).with_graceful_shutdown(stopped(stop)).await {
                     tracing::error!(error = %e, "the metrics listener stopped");
                 }
             });
@@ -123,7 +126,7 @@ impl Application {
         let app = tollgate_api::app(state);
         let limits =
             Limits { header_read_timeout: config.header_read_timeout, idle_timeout: config.idle_timeout, drain: DRAIN };
-        Ok(Self { listener, app, limits, max_connections: config.max_connections, stop, background })
+        Ok(Self { listener, app, limits, max_connections: config.max_connections, background })
     }
 
     /// The address actually bound.
@@ -182,17 +185,19 @@ impl Application {
         }
         drop(self.listener);
         tracing::info!("shutting down: draining in-flight requests");
+        let deadline = tokio::time::Instant::now() + DRAIN;
         let _ = stopping.send(true);
         // Every connection holds a permit until it is gone: all of them back means all closed.
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
-        if tokio::time::timeout(DRAIN, permits.acquire_many(all)).await.is_err() {
+        if tokio::time::timeout_at(deadline, permits.acquire_many(all)).await.is_err() {
             tracing::warn!(drain_seconds = DRAIN.as_secs(), "requests still running after the drain period");
         }
-        // Attempts in progress finish (or their leases expire and another node retries them).
-        let _ = self.stop.send(true);
-        for task in self.background {
-            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
-        }
+        // Background work stops after the requests, so that the last EMF batch counts them.
+        // It gets the rest of the drain period, and a little time even when requests used it
+        // all: webhook attempts in progress finish (or their leases expire and another node
+        // retries them), the EMF flusher writes its last batch.
+        let floor = tokio::time::Instant::now() + BACKGROUND_FLOOR;
+        self.background.stop(deadline.max(floor)).await;
     }
 }
 
@@ -224,22 +229,34 @@ pub fn backend_name(config: &Config) -> &'static str {
 }
 
 /// Writes the EMF lines of each interval through the log writer, so that they never interleave
-/// with log lines and never block a request.
-fn spawn_emf_flusher(emf: Arc<EmfAggregator>, metrics: Arc<Metrics>, every: Duration, mut out: BatchWriter) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or_default();
-            for line in emf.flush(now_ms, &metrics.quota.summary()) {
-                let _ = out.write_all(format!("{line}\n").as_bytes());
-            }
+/// with log lines and never block a request; when told to stop, writes the last batch.
+async fn flush_emf(
+    emf: Arc<EmfAggregator>,
+    metrics: Arc<Metrics>,
+    every: Duration,
+    mut out: BatchWriter,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        let last = tokio::select! {
+            _ = tick.tick() => false,
+            () = &mut stop => true,
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
+        for line in emf.flush(now_ms, &metrics.quota.summary()) {
+            let _ = out.write_all(format!("{line}\n").as_bytes());
         }
-    });
+        if last {
+            return;
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

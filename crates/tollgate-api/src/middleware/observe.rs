@@ -1,5 +1,6 @@
-//! The outermost middleware: assigns the request id, shares a [`RequestContext`] with the
-//! extractors, records the request's metrics (Prometheus and, when enabled, EMF), and writes
+//! The outermost middleware: assigns the request id, opens the request's `tracing` span (whose
+//! one field, `request_id`, every log line written inside the request carries), shares a
+//! [`RequestContext`] with the extractors, records the request's metrics (Prometheus and, when enabled, EMF), and writes
 //! one structured log line per request (never bodies or credentials). Every field of that line
 //! is bounded: the method is one of the standard nine or `_OTHER`, the route is a template, the
 //! request id is at most 128 plain characters, the rest are ids and numbers.
@@ -11,6 +12,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 use super::request_id::{pick_request_id, scope, RequestContext, REQUEST_ID_HEADER};
 use crate::state::AppState;
@@ -26,7 +28,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let method = tollgate_telemetry::metrics::method_label(req.method().as_str());
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let mut response = scope(id.clone(), next.run(req)).await;
+    // Every line logged while the request is served (auth, limiter, store, handler) carries its
+    // id from this span. Its one field is the id, and it is an ERROR-level span so that it is
+    // on whenever any logging is: at `log_level = warn` the warnings still name their request.
+    let span = tracing::error_span!("request", request_id = &*id);
+    let mut response = scope(id.clone(), next.run(req)).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }

@@ -41,7 +41,7 @@ pub async fn open_store_with(
     }
     Ok(match &config.database_url {
         Some(url) => finish(
-            PgStore::connect(url, pool).await.context("opening PostgreSQL (setting `database_url`)")?,
+            PgStore::connect(url.expose(), pool).await.context("opening PostgreSQL (setting `database_url`)")?,
             observer,
             publish_events,
         ),

@@ -31,7 +31,7 @@ pub async fn run(config: &Config, command: WebhooksCommand) -> anyhow::Result<i3
             let types: Option<Vec<&str>> = events.as_deref().map(|e| e.split(',').map(str::trim).collect());
             let body = json!({"url": url, "event_types": types});
             let (url, event_types) =
-                parse_registration(&body, config.webhook_policy).await.map_err(|e| anyhow!("{e}"))?;
+                parse_registration(&body, config.webhook_policy()).await.map_err(|e| anyhow!("{e}"))?;
             let secret = generate_secret();
             let e = WebhookEndpoint {
                 id: format!("whk_{}", ulid::Ulid::new()),

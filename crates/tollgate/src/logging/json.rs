@@ -1,5 +1,7 @@
 //! One JSON object per event, fields at the top level: `timestamp` (RFC 3339, UTC,
-//! microseconds), `level`, `target`, `message` and the event's own fields. It writes the same
+//! microseconds), `level`, `target`, `request_id` when the event happens inside a request's
+//! span (the span's one field, kept with the span when it opens), `message` and the event's
+//! own fields. It writes the same
 //! shape as tracing-subscriber's flattened JSON format at a fraction of the cost: it is a
 //! [`Layer`] of its own that appends each line to the batch writer in one call (no per-event
 //! writer handle or second buffer), fields are written straight into the line instead of
@@ -12,8 +14,10 @@ use std::fmt::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use super::BatchWriter;
@@ -35,18 +39,72 @@ impl JsonLines {
     }
 }
 
-impl<S: Subscriber> Layer<S> for JsonLines {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+/// The `request_id` of a request's span, kept with the span for the lines logged inside it.
+struct SpanRequestId(Box<str>);
+
+/// Finds a span's `request_id` field.
+#[derive(Default)]
+struct FindRequestId(Option<Box<str>>);
+
+impl Visit for FindRequestId {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "request_id" {
+            self.0 = Some(value.into());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "request_id" {
+            self.0 = Some(format!("{value:?}").into());
+        }
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for JsonLines {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // Only spans that declare the field are visited: the request span, one per request.
+        if attrs.metadata().fields().field("request_id").is_none() {
+            return;
+        }
+        let mut found = FindRequestId::default();
+        attrs.record(&mut found);
+        if let (Some(request_id), Some(span)) = (found.0, ctx.span(id)) {
+            span.extensions_mut().insert(SpanRequestId(request_id));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         LINE.with_borrow_mut(|line| {
-            if format_line(line, event).is_ok() {
+            if format_line(line, event, |line| write_span_request_id(line, event, &ctx)).is_ok() {
                 self.out.append(line.as_bytes());
             }
         });
     }
 }
 
-/// Replaces `line` with `event` as one JSON object and a newline.
-fn format_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
+/// Writes `,"request_id":...` from the innermost enclosing span that has one, unless the event
+/// names its own.
+fn write_span_request_id<S: Subscriber + for<'a> LookupSpan<'a>>(
+    line: &mut String,
+    event: &Event<'_>,
+    ctx: &Context<'_, S>,
+) -> fmt::Result {
+    if event.metadata().fields().field("request_id").is_some() {
+        return Ok(());
+    }
+    let Some(scope) = ctx.event_scope(event) else { return Ok(()) };
+    for span in scope {
+        if let Some(SpanRequestId(id)) = span.extensions().get::<SpanRequestId>() {
+            line.push_str(",\"request_id\":");
+            return write_json_str(line, id);
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `line` with `event` as one JSON object and a newline; `context` writes the fields
+/// the event inherits from its spans.
+fn format_line(line: &mut String, event: &Event<'_>, context: impl FnOnce(&mut String) -> fmt::Result) -> fmt::Result {
     line.clear();
     line.push_str("{\"timestamp\":\"");
     write_timestamp(line, SystemTime::now())?;
@@ -57,6 +115,7 @@ fn format_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
     line.push_str("\",\"target\":\"");
     line.push_str(meta.target());
     line.push('"');
+    context(line)?;
     let mut fields = Fields { line, result: Ok(()) };
     event.record(&mut fields);
     fields.result?;
@@ -370,5 +429,50 @@ mod tests {
         assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
         assert_eq!(events[1]["level"], "WARN");
         assert_eq!(events[1]["error"], "\"a \\\"quoted\\\" reason\"");
+    }
+
+    #[test]
+    fn lines_inside_a_request_span_carry_its_id() {
+        use tracing::Instrument;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        #[derive(Clone)]
+        struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (writer, guard) = super::super::writer::batched(Sink(lines.clone()));
+        let subscriber = tracing_subscriber::registry().with(JsonLines::new(writer));
+        tracing::subscriber::with_default(subscriber, || {
+            let work = async {
+                tracing::warn!(target: "tollgate_store", "inside");
+                let inner = tracing::info_span!("query", db.operation = "select");
+                inner.in_scope(|| tracing::warn!("nested"));
+                tracing::info!(request_id = "own", "names its own");
+            };
+            let span = tracing::error_span!("request", request_id = "req_42");
+            block_on(work.instrument(span));
+            tracing::warn!("outside");
+        });
+        drop(guard);
+        let out = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+        let events: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(events[0]["request_id"], "req_42");
+        assert_eq!(events[1]["request_id"], "req_42", "from an enclosing span, not only the innermost");
+        assert_eq!(events[2]["request_id"], "own");
+        assert_eq!(out.lines().nth(2).unwrap().matches("request_id").count(), 1, "one request_id key");
+        assert!(events[3].get("request_id").is_none());
+    }
+
+    /// Polls a future that never waits to completion.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
     }
 }

@@ -7,6 +7,7 @@ mod bad_input;
 mod batches;
 mod cli;
 mod cluster;
+mod config;
 mod connections;
 mod crash;
 mod docs;

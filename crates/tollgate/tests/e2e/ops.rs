@@ -213,3 +213,81 @@ async fn the_default_level_leaves_debug_lines_out() {
     assert!(logs.iter().any(|l| l.contains("\"route\":\"/v1/resource\"")), "no request line");
     assert!(!logs.iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "debug lines at the default level");
 }
+
+#[tokio::test]
+async fn sigterm_stops_background_work_and_flushes_the_last_emf_batch() {
+    // A free port for the separate metrics listener.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    // An interval far longer than the test: any EMF line comes from the final flush.
+    let mut s = server_with(&[
+        ("TOLLGATE_METRICS_EMF", "true"),
+        ("TOLLGATE_METRICS_EMF_INTERVAL", "1h"),
+        ("TOLLGATE_METRICS_LISTEN", &metrics_addr),
+        ("TOLLGATE_LOG_LEVEL", "debug"),
+    ])
+    .await;
+    s.call(Method::GET, "/v1/resource", Some(&s.admin_key), None).await;
+    let scrape = reqwest::get(format!("http://{metrics_addr}/metrics")).await.unwrap();
+    assert_eq!(scrape.status(), 200);
+    let emf_lines = |logs: &[String]| logs.iter().filter(|l| l.contains("\"_aws\"")).count();
+    assert_eq!(emf_lines(&s.logs()), 0, "no EMF line before the interval");
+    let started = Instant::now();
+    let code = s.signal_and_wait("TERM", Duration::from_secs(30));
+    assert_eq!(code, Some(0), "exit within the drain period");
+    assert!(started.elapsed() < Duration::from_secs(10), "shutdown took {:?}", started.elapsed());
+    // The output threads read to the end of the pipes.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !s.logs().iter().any(|l| l.contains("\"stopped\"")) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logs = s.logs();
+    assert!(emf_lines(&logs) >= 1, "the last EMF batch was lost:\n{}", logs.join("\n"));
+    let routes: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .map(|v| v["Route"].clone())
+        .collect();
+    assert!(routes.contains(&Value::from("/v1/resource")), "the last request is in the last batch: {routes:?}");
+    for task in ["emf flusher", "metrics listener", "webhook dispatcher"] {
+        let stopped = logs
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| v["message"] == "background task stopped" && v["task"] == task);
+        assert!(stopped, "{task} was not stopped and awaited:\n{}", logs.join("\n"));
+    }
+    assert!(TcpStream::connect(&metrics_addr).is_err(), "the metrics port is still open");
+}
+
+#[tokio::test]
+async fn log_lines_inside_a_request_carry_its_id() {
+    let s = server_with(&[("TOLLGATE_LOG_LEVEL", "debug"), ("TOLLGATE_RATE_LIMIT_FAILED_AUTH", "1/1m")]).await;
+    let get = |id: &'static str, key: String| {
+        let request = s.http.get(s.url("/v1/resource")).header("x-request-id", id).header("x-api-key", key);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get("probe-ok", s.admin_key.clone()).await, 200);
+    let (head, last) = s.admin_key.split_at(s.admin_key.len() - 1);
+    let wrong = format!("{head}{}", if last == "x" { "y" } else { "x" });
+    assert_eq!(get("probe-fail-1", wrong.clone()).await, 401);
+    assert_eq!(get("probe-fail-2", wrong).await, 429);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines: Vec<Value> = s.logs().iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let id_of = |message: &str| {
+        let line = lines.iter().find(|v| v["message"] == message);
+        line.unwrap_or_else(|| panic!("no line {message:?}")).get("request_id").cloned()
+    };
+    // The auth extractor, the failed-authentication limiter after counting (info) and before
+    // refusing (debug): none of them is handed the id, the request's span carries it.
+    assert_eq!(id_of("authenticated"), Some("probe-ok".into()));
+    let counted = "too many failed authentications: the address is refused until the oldest leaves the window";
+    assert_eq!(id_of(counted), Some("probe-fail-1".into()));
+    assert_eq!(id_of("refused an authentication attempt: too many failures"), Some("probe-fail-2".into()));
+    // Lines outside any request carry none.
+    assert!(id_of("listening").is_none());
+    if tollgate_testkit::postgres_backend() {
+        // The driver's own query lines, emitted inside the store during the request, too.
+        let queries = lines.iter().filter(|v| v["target"].as_str().is_some_and(|t| t.starts_with("sqlx")));
+        assert!(queries.clone().any(|v| v["request_id"] == "probe-ok"), "no store line with the request's id");
+    }
+}
