@@ -13,6 +13,7 @@ pub mod precondition;
 pub mod project;
 pub mod redact;
 pub mod resource;
+pub mod schema;
 pub mod scope;
 pub mod time_fmt;
 pub mod validation;
