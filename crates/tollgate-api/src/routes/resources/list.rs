@@ -6,12 +6,12 @@ use serde::Serialize;
 use tollgate_core::{ListQuery, PageMode};
 
 use super::view::ResourceView;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
 
 /// One page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResourcePage {
     /// The resources, oldest first.
     pub items: Vec<ResourceView>,
@@ -26,6 +26,12 @@ pub struct ResourcePage {
 }
 
 /// Lists the caller's project's resources.
+#[utoipa::path(get, path = "/v1/resource", tag = "resources",
+    params(("page" = Option<u32>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100),
+           ("cursor" = Option<String>, Query, description = "Empty for the first page, then `next_cursor`"),
+           ("type" = Option<String>, Query), ("status" = Option<String>, Query)),
+    responses((status = 200, body = ResourcePage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_resources(
     auth: Auth<Read>,
     State(state): State<AppState>,
