@@ -56,7 +56,8 @@ pub struct Introspection {
 /// Describes a token.
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth", security(),
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = Introspection), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)))]
+    responses((status = 200, body = Introspection), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
+              (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn introspect_token(
     State(state): State<AppState>,
     attempt: AuthAttempt,

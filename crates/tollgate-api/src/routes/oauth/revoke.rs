@@ -16,7 +16,8 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/oauth/revoke", tag = "oauth", security(),
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody),
-              (status = 401, body = OAuthErrorBody)))]
+              (status = 401, body = OAuthErrorBody),
+              (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     attempt: AuthAttempt,

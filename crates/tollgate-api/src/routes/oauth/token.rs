@@ -32,7 +32,8 @@ pub struct TokenResponse {
 /// Issues an access token.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", security(),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
+              (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn issue_token(
     State(state): State<AppState>,
     attempt: AuthAttempt,
