@@ -5,12 +5,35 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use tollgate_auth::AuthError;
 use tollgate_core::{ErrorCode, Scope, ValidationErrors};
 use tollgate_store::{chain, StoreError};
 
 use crate::middleware::request_id::current_request_id;
+
+/// The body of every error answer outside `/oauth`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// The error itself.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable, one of the table's codes.
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+    /// Field -> reason for validation errors; other facts (`retry_after`, `required_scope`,
+    /// `current_version`, ...) otherwise.
+    #[schema(value_type = Object)]
+    pub details: Map<String, Value>,
+    /// Also in `X-Request-Id`.
+    pub request_id: String,
+}
 
 /// An error answer: a public code, a message, details, and extra headers.
 #[derive(Debug)]
@@ -143,14 +166,9 @@ impl IntoResponse for ApiError {
             tracing::error!(error.code = %self.code, error.cause = %cause, "request failed");
         }
         let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({
-            "error": {
-                "code": self.code.as_str(),
-                "message": self.message,
-                "details": self.details,
-                "request_id": request_id,
-            }
-        });
+        let body = ErrorEnvelope {
+            error: ErrorBody { code: self.code, message: self.message, details: self.details, request_id },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
@@ -159,6 +177,17 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The body of an RFC 6749 section 5.2 error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_scope`, `unsupported_grant_type`,
+    /// `rate_limit_exceeded` or `server_error`.
+    #[schema(value_type = String)]
+    pub error: &'static str,
+    /// For people.
+    pub error_description: String,
 }
 
 /// An RFC 6749 section 5.2 error, the shape the `/oauth/*` endpoints answer with instead of the
@@ -259,7 +288,7 @@ impl From<StoreError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
+        let body = OAuthErrorBody { error: self.error, error_description: self.description };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

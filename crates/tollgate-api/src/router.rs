@@ -3,7 +3,7 @@
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update, ApiKeys, OAuthClients};
+use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update};
 use crate::routes::webhooks::{create as wh_create, deliveries as wh_deliveries, manage as wh_manage};
 use crate::routes::{fallback, health, metrics, oauth, resources, usage};
 use crate::state::AppState;
@@ -29,25 +29,12 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
         // Many resource writes in one transaction: resource:write, one write per operation.
         .route("/v1/batch", post(resources::batch::apply_batch))
         // API keys and OAuth clients of the caller's project: admin (routes/credentials).
-        .route("/v1/keys", post(create::create_credential::<ApiKeys>).get(list::list_credentials::<ApiKeys>))
-        .route(
-            "/v1/keys/{id}",
-            get(get_one::get_credential::<ApiKeys>)
-                .patch(update::update_credential::<ApiKeys>)
-                .delete(revoke::revoke_credential::<ApiKeys>),
-        )
-        .route("/v1/keys/{id}/rotate", post(rotate::rotate_credential::<ApiKeys>))
-        .route(
-            "/v1/clients",
-            post(create::create_credential::<OAuthClients>).get(list::list_credentials::<OAuthClients>),
-        )
-        .route(
-            "/v1/clients/{id}",
-            get(get_one::get_credential::<OAuthClients>)
-                .patch(update::update_credential::<OAuthClients>)
-                .delete(revoke::revoke_credential::<OAuthClients>),
-        )
-        .route("/v1/clients/{id}/rotate", post(rotate::rotate_credential::<OAuthClients>))
+        .route("/v1/keys", post(create::create_api_key).get(list::list_api_keys))
+        .route("/v1/keys/{id}", get(get_one::get_api_key).patch(update::update_api_key).delete(revoke::revoke_api_key))
+        .route("/v1/keys/{id}/rotate", post(rotate::rotate_api_key))
+        .route("/v1/clients", post(create::create_client).get(list::list_clients))
+        .route("/v1/clients/{id}", get(get_one::get_client).patch(update::update_client).delete(revoke::revoke_client))
+        .route("/v1/clients/{id}/rotate", post(rotate::rotate_client))
         // Webhook endpoints and their deliveries: admin (routes/webhooks).
         .route("/v1/webhooks", post(wh_create::create_webhook).get(wh_manage::list_webhooks))
         .route("/v1/webhooks/{id}", get(wh_manage::get_webhook).delete(wh_manage::delete_webhook))

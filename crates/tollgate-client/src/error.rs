@@ -18,10 +18,15 @@ pub enum ErrorKind {
     NotFound,
     /// 400, 413, 415 or 422: the request is wrong; `details` names each bad field.
     Validation,
-    /// 409: e.g. `IDEMPOTENCY_KEY_IN_USE`.
+    /// 409: the change conflicts with the current state (`CONFLICT`, e.g. rotating a revoked
+    /// key), or `IDEMPOTENCY_KEY_IN_USE`.
     Conflict,
     /// 412: the version precondition named an older version.
     PreconditionFailed,
+    /// 414 `URI_TOO_LONG`: the path and query are longer than the server accepts.
+    UriTooLong,
+    /// 431 `HEADERS_TOO_LARGE`: the header section is larger than the server accepts.
+    HeadersTooLarge,
     /// 429: over the credential's limit; see [`Error::retry_after`].
     RateLimit,
     /// 5xx.
@@ -39,8 +44,34 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind of an error answer with this HTTP status (the table the Python and Node.js SDKs
-    /// map to their error classes).
+    /// The kind of an error answer with this envelope `code`, for every code of the server's
+    /// table (the `ErrorCode` enum of `docs/openapi.json`; a test checks none is missing).
+    /// `None` for a code this client does not know: [`ErrorKind::from_status`] decides then.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "AUTHENTICATION_FAILED" => ErrorKind::Authentication,
+            "PERMISSION_DENIED" => ErrorKind::Permission,
+            "NOT_FOUND" => ErrorKind::NotFound,
+            "VALIDATION_FAILED"
+            | "MALFORMED_JSON"
+            | "UNSUPPORTED_MEDIA_TYPE"
+            | "PAYLOAD_TOO_LARGE"
+            | "IDEMPOTENCY_KEY_REUSED" => ErrorKind::Validation,
+            "CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" => ErrorKind::Conflict,
+            "PRECONDITION_FAILED" => ErrorKind::PreconditionFailed,
+            "URI_TOO_LONG" => ErrorKind::UriTooLong,
+            "HEADERS_TOO_LARGE" => ErrorKind::HeadersTooLarge,
+            "RATE_LIMIT_EXCEEDED" => ErrorKind::RateLimit,
+            "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" => ErrorKind::Server,
+            // A wrong method, or a request the server gave up waiting for: nothing more specific
+            // to branch on than the status.
+            "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" => ErrorKind::Other,
+            _ => return None,
+        })
+    }
+
+    /// The kind of an error answer with this HTTP status: the fallback for a code this client
+    /// does not know (a newer server's) and for answers without the envelope.
     pub fn from_status(status: u16) -> Self {
         match status {
             401 => ErrorKind::Authentication,
@@ -49,6 +80,8 @@ impl ErrorKind {
             400 | 413 | 415 | 422 => ErrorKind::Validation,
             409 => ErrorKind::Conflict,
             412 => ErrorKind::PreconditionFailed,
+            414 => ErrorKind::UriTooLong,
+            431 => ErrorKind::HeadersTooLarge,
             429 => ErrorKind::RateLimit,
             500..=599 => ErrorKind::Server,
             _ => ErrorKind::Other,
@@ -59,8 +92,8 @@ impl ErrorKind {
 /// An error answer from the API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    /// What kind of failure it is: from the status, except that a refused token request (400 or
-    /// 401 from `/oauth/token`) is always [`ErrorKind::Authentication`].
+    /// What kind of failure it is: from the envelope's code, else from the status; a refused
+    /// token request (400 or 401 from `/oauth/token`) is always [`ErrorKind::Authentication`].
     pub kind: ErrorKind,
     /// HTTP status.
     pub status: u16,
@@ -161,7 +194,7 @@ impl Error {
             header("retry-after").and_then(|v| crate::retry_after::parse(&v, SystemTime::now())).or_else(|| {
                 details["retry_after"].as_f64().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
             });
-        let kind = ErrorKind::from_status(status);
+        let kind = ErrorKind::from_code(&code).unwrap_or_else(|| ErrorKind::from_status(status));
         Error::Api(Box::new(ApiError { kind, status, code, message, details, request_id, retry_after }))
     }
 }
@@ -202,6 +235,40 @@ mod tests {
         assert_eq!((e.code(), e.api().unwrap().message.as_str()), (Some("invalid_scope"), "no such scope"));
         let e = Error::from_response(502, &headers(&[("x-request-id", "req_2")]), b"<html>Bad Gateway</html>");
         assert_eq!((e.kind(), e.code(), e.request_id()), (ErrorKind::Server, Some("HTTP_502"), Some("req_2")));
+    }
+
+    /// Every code of the server's table, as the checked-in OpenAPI document lists it, has a kind.
+    #[test]
+    fn every_code_of_the_servers_table_is_mapped() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let codes = doc["components"]["schemas"]["ErrorCode"]["enum"].as_array().expect("the ErrorCode enum");
+        assert!(codes.len() >= 18, "{codes:?}");
+        let unmapped: Vec<&str> =
+            codes.iter().filter_map(Value::as_str).filter(|c| ErrorKind::from_code(c).is_none()).collect();
+        assert!(unmapped.is_empty(), "codes the client does not map: {unmapped:?}");
+    }
+
+    #[test]
+    fn the_code_decides_and_the_status_is_the_fallback() {
+        let envelope = |code: &str| {
+            format!(r#"{{"error":{{"code":"{code}","message":"m","details":{{}},"request_id":"req_1"}}}}"#)
+        };
+        let cases = [
+            (409, "CONFLICT", ErrorKind::Conflict),
+            (414, "URI_TOO_LONG", ErrorKind::UriTooLong),
+            (431, "HEADERS_TOO_LARGE", ErrorKind::HeadersTooLarge),
+            (413, "PAYLOAD_TOO_LARGE", ErrorKind::Validation),
+            (408, "REQUEST_TIMEOUT", ErrorKind::Other),
+            (409, "SOMETHING_NEWER", ErrorKind::Conflict),
+            (418, "SOMETHING_NEWER", ErrorKind::Other),
+        ];
+        for (status, code, kind) in cases {
+            let e = Error::from_response(status, &HeaderMap::new(), envelope(code).as_bytes());
+            assert_eq!((e.kind(), e.code()), (kind, Some(code)), "{status} {code}");
+        }
+        let e = Error::from_response(431, &HeaderMap::new(), envelope("HEADERS_TOO_LARGE").as_bytes());
+        assert_eq!(e.to_string(), "431 HEADERS_TOO_LARGE: m (request_id=req_1)");
     }
 
     #[test]

@@ -79,8 +79,8 @@ pub struct NewCredential {
     pub limits: CredentialLimits,
 }
 
-/// A credential's own rate limits per route class; `None` means the configured default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// A credential's own rate limits per route class; `None` (`null`) means the configured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct CredentialLimits {
     /// Reads (GET).
     pub read: Option<Limit>,
@@ -153,6 +153,22 @@ impl CredentialState {
         }
     }
 }
+
+impl serde::Serialize for CredentialState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// An enum of the wire forms.
+impl utoipa::PartialSchema for CredentialState {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let all = [CredentialState::Active, CredentialState::Expired, CredentialState::Revoked];
+        crate::schema::string_enum(all.iter().map(|s| s.as_str()), "Whether a credential can be used now.")
+    }
+}
+
+impl utoipa::ToSchema for CredentialState {}
 
 impl Credential {
     /// The credential's state at `now`.

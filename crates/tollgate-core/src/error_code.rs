@@ -111,6 +111,25 @@ impl ErrorCode {
     }
 }
 
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// In the OpenAPI document the code is an enum of this table's codes, so that clients (and the
+/// SDKs' tests) read the table from the document rather than from a copy.
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let statuses: Vec<String> =
+            ErrorCode::ALL.iter().map(|c| format!("`{}` ({})", c.as_str(), c.http_status())).collect();
+        let description = format!("Machine-readable error code, with its HTTP status: {}.", statuses.join(", "));
+        crate::schema::string_enum(ErrorCode::ALL.iter().map(|c| c.as_str()), &description)
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -130,5 +149,27 @@ mod tests {
             assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
             assert!((400..600).contains(&code.http_status()));
         }
+    }
+
+    /// `docs/INTEGRATION.md`'s error table has a row `| `CODE` | STATUS |` for every code.
+    #[test]
+    fn integration_guide_lists_every_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/INTEGRATION.md");
+        let guide = std::fs::read_to_string(path).expect("docs/INTEGRATION.md");
+        let missing: Vec<String> = ErrorCode::ALL
+            .iter()
+            .map(|c| format!("| `{}` | {} |", c.as_str(), c.http_status()))
+            .filter(|row| !guide.lines().any(|line| line.starts_with(row.as_str())))
+            .collect();
+        assert!(missing.is_empty(), "docs/INTEGRATION.md's error table lacks {missing:?}");
+    }
+
+    #[test]
+    fn the_schema_is_an_enum_of_the_table() {
+        let schema = serde_json::to_value(<ErrorCode as utoipa::PartialSchema>::schema()).unwrap();
+        let listed: Vec<&str> = schema["enum"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        let table: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, table);
+        assert_eq!(serde_json::to_value(ErrorCode::Conflict).unwrap(), "CONFLICT");
     }
 }

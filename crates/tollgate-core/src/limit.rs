@@ -82,6 +82,29 @@ impl fmt::Display for Limit {
     }
 }
 
+/// The wire form is the display form, e.g. `1000/3600s` or `unlimited`.
+impl serde::Serialize for Limit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A string that [`Limit::parse`] reads.
+impl utoipa::PartialSchema for Limit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .description(Some(
+                "`N/WINDOW` (`1000/h`, `500/1m`, `20/30s`, `N/d`; a window of 1 second to 7 days) or `unlimited`.",
+            ))
+            .examples([serde_json::json!("1000/h")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Limit {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

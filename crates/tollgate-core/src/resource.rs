@@ -59,18 +59,38 @@ impl ResourceStatus {
     }
 }
 
-/// A resource's client-settable content, every rule already checked.
-#[derive(Debug, Clone, PartialEq)]
+/// An enum of the wire forms.
+impl utoipa::PartialSchema for ResourceStatus {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let all = [ResourceStatus::Active, ResourceStatus::Archived];
+        crate::schema::string_enum(all.iter().map(|s| s.as_str()), "Whether a resource is in use.")
+    }
+}
+
+impl utoipa::ToSchema for ResourceStatus {}
+
+/// A resource's client-settable content, every rule already checked: the body of
+/// `POST /v1/resource` as `NewResource::parse` reads it.
+// Its schema is the body's in the OpenAPI document; a test checks that it names exactly
+// `WRITABLE_FIELDS` and requires what the parser requires.
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct NewResource {
-    /// 1-200 characters.
+    /// 1-200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// Lower-case identifier, at most 64 characters.
+    /// A lower-case identifier: `[a-z][a-z0-9_]*`, at most 64 characters.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub kind: String,
-    /// `active` or `archived`.
+    /// `active` (the default) or `archived`.
+    #[schema(required = false, default = "active")]
     pub status: ResourceStatus,
-    /// At most 50 filterable string pairs.
+    /// At most 50 filterable string pairs; keys 1-40 of `[A-Za-z0-9_.-]`, values at most 500
+    /// characters.
+    #[schema(required = false, value_type = BTreeMap<String, String>)]
     pub attributes: Attributes,
-    /// Any JSON value of at most 256 KiB.
+    /// Any JSON value of at most 256 KiB (default `null`).
+    #[schema(required = false)]
     pub data: Value,
 }
 
@@ -268,6 +288,22 @@ fn contains_nul(v: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The schema of the create body names the fields the parser reads, and requires the ones
+    /// it requires.
+    #[test]
+    fn schema_names_the_fields_the_parser_reads() {
+        let schema = serde_json::to_value(<NewResource as utoipa::PartialSchema>::schema()).unwrap();
+        let mut properties: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut writable = WRITABLE_FIELDS.to_vec();
+        properties.sort_unstable();
+        writable.sort_unstable();
+        assert_eq!(properties, writable);
+        assert_eq!(schema["required"], json!(["name", "type"]));
+        let e = NewResource::parse(&json!({})).unwrap_err();
+        let required: Vec<&str> = e.fields().keys().map(String::as_str).collect();
+        assert_eq!(required, ["name", "type"]);
+    }
 
     #[test]
     fn parses_minimal_and_defaults() {

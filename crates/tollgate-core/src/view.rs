@@ -18,9 +18,10 @@ pub struct ResourceView {
     #[serde(rename = "type")]
     pub kind: String,
     /// `active` or `archived`.
-    #[schema(value_type = String, pattern = "^(active|archived)$")]
+    #[schema(value_type = crate::resource::ResourceStatus)]
     pub status: &'static str,
     /// Flat string map.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub attributes: Attributes,
     /// Any JSON (at most 256 KiB).
     pub data: Value,

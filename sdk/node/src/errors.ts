@@ -1,7 +1,10 @@
 /**
  * The errors the SDK throws, one class per kind of failure a caller handles differently. Every
  * API error carries the server's envelope (`code`, `message`, `details`, `requestId`) so that a
- * log line or a support ticket can quote the exact request the server saw.
+ * log line or a support ticket can quote the exact request the server saw. The class follows the
+ * envelope's `code` (`BY_CODE` covers every code of the server's error table; a test checks it
+ * against docs/openapi.json); a code this SDK does not know, or an answer without the envelope, is
+ * classed by its HTTP status.
  */
 
 export interface TollgateErrorFields {
@@ -28,6 +31,12 @@ export class TollgateError extends Error {
     this.details = fields.details ?? {};
     this.requestId = fields.requestId;
   }
+
+  /** `Name: STATUS CODE message (request_id=...)`, what a log line needs to quote. */
+  override toString(): string {
+    const head = [this.status, this.code, this.message].filter((p) => p !== undefined && p !== "").join(" ");
+    return `${this.name}: ${head}${this.requestId ? ` (request_id=${this.requestId})` : ""}`;
+  }
 }
 
 /** 401: the key or token is missing, malformed, expired or revoked (also OAuth token failures). */
@@ -42,8 +51,17 @@ export class NotFoundError extends TollgateError {}
 /** 400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why. */
 export class ValidationError extends TollgateError {}
 
-/** 409: e.g. IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running. */
+/**
+ * 409: CONFLICT (the change conflicts with the current state, e.g. rotating a revoked key), or
+ * IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running.
+ */
 export class ConflictError extends TollgateError {}
+
+/** 414 URI_TOO_LONG: the path and query are longer than the server accepts. */
+export class UriTooLongError extends ValidationError {}
+
+/** 431 HEADERS_TOO_LARGE: the request's header section is larger than the server accepts. */
+export class HeadersTooLargeError extends ValidationError {}
 
 /** 412: `ifVersion` named an older version; `details.current_version` is the live one. */
 export class PreconditionFailedError extends TollgateError {}
@@ -68,6 +86,33 @@ export class APIConnectionError extends TollgateError {}
 /** No response within the client's timeout. */
 export class APITimeoutError extends APIConnectionError {}
 
+/** The class for each code of the server's error table. */
+const BY_CODE: Record<string, typeof TollgateError> = {
+  AUTHENTICATION_FAILED: AuthenticationError,
+  PERMISSION_DENIED: PermissionDeniedError,
+  NOT_FOUND: NotFoundError,
+  VALIDATION_FAILED: ValidationError,
+  MALFORMED_JSON: ValidationError,
+  UNSUPPORTED_MEDIA_TYPE: ValidationError,
+  PAYLOAD_TOO_LARGE: ValidationError,
+  IDEMPOTENCY_KEY_REUSED: ValidationError,
+  // A wrong method, or a request the server gave up waiting for: nothing more specific.
+  METHOD_NOT_ALLOWED: TollgateError,
+  REQUEST_TIMEOUT: TollgateError,
+  URI_TOO_LONG: UriTooLongError,
+  HEADERS_TOO_LARGE: HeadersTooLargeError,
+  PRECONDITION_FAILED: PreconditionFailedError,
+  CONFLICT: ConflictError,
+  IDEMPOTENCY_KEY_IN_USE: ConflictError,
+  RATE_LIMIT_EXCEEDED: RateLimitError,
+  INTERNAL_ERROR: ServerError,
+  SERVICE_UNAVAILABLE: ServerError,
+};
+
+/** The error codes this SDK maps to a class (every code of the server's table it was built for). */
+export const KNOWN_ERROR_CODES: readonly string[] = Object.freeze(Object.keys(BY_CODE));
+
+/** The fallback for codes this SDK does not know and answers without the envelope. */
 const BY_STATUS: Record<number, typeof TollgateError> = {
   400: ValidationError,
   401: AuthenticationError,
@@ -76,8 +121,11 @@ const BY_STATUS: Record<number, typeof TollgateError> = {
   409: ConflictError,
   412: PreconditionFailedError,
   413: ValidationError,
+  414: UriTooLongError,
   415: ValidationError,
   422: ValidationError,
+  429: RateLimitError,
+  431: HeadersTooLargeError,
 };
 
 /**
@@ -103,8 +151,8 @@ export function errorFromResponse(status: number, statusText: string, headers: H
   }
   requestId ??= headers.get("x-request-id") ?? undefined;
   const fields = { status, code, details, requestId };
-  if (status === 429) return new RateLimitError(message, { ...fields, retryAfter: retryAfterSeconds(headers, details) });
-  const Class = BY_STATUS[status] ?? (status >= 500 ? ServerError : TollgateError);
+  const Class = (Object.hasOwn(BY_CODE, code) ? BY_CODE[code] : undefined) ?? BY_STATUS[status] ?? (status >= 500 ? ServerError : TollgateError);
+  if (Class === RateLimitError) return new RateLimitError(message, { ...fields, retryAfter: retryAfterSeconds(headers, details) });
   return new Class(message, fields);
 }
 

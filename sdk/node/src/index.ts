@@ -13,12 +13,16 @@ export {
   APITimeoutError,
   AuthenticationError,
   ConflictError,
+  errorFromResponse,
+  HeadersTooLargeError,
+  KNOWN_ERROR_CODES,
   NotFoundError,
   PermissionDeniedError,
   PreconditionFailedError,
   RateLimitError,
   ServerError,
   TollgateError,
+  UriTooLongError,
   ValidationError,
 } from "./errors.js";
 export type { TollgateErrorFields } from "./errors.js";

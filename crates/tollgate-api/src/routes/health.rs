@@ -2,21 +2,56 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
 use tollgate_core::ErrorCode;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::state::AppState;
 
+/// The process answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "ok", "version": "0.1.0"}))]
+pub struct Health {
+    /// `ok`.
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    /// The server's version.
+    #[schema(value_type = String)]
+    pub version: &'static str,
+}
+
+/// The database answers too.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready`.
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    /// Each dependency checked.
+    pub checks: ReadinessChecks,
+}
+
+/// The dependencies `/ready` checks.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReadinessChecks {
+    /// `ok`.
+    #[schema(value_type = String)]
+    pub database: &'static str,
+}
+
 /// Liveness, without authentication.
-pub async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+#[utoipa::path(get, path = "/health", tag = "operations", security(),
+    responses((status = 200, description = "The process answers", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
 }
 
 /// Readiness: 200 when the database answers, else 503.
-pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/ready", tag = "operations", security(),
+    responses((status = 200, description = "The database answers", body = Readiness),
+              (status = 503, description = "The database does not answer", body = ErrorEnvelope)))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
     match state.store.ping().await {
-        Ok(()) => Ok(Json(json!({"status": "ready", "checks": {"database": "ok"}}))),
+        Ok(()) => Ok(Json(Readiness { status: "ready", checks: ReadinessChecks { database: "ok" } })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(ApiError::new(ErrorCode::ServiceUnavailable).detail("database", "unavailable"))

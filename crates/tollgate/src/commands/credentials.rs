@@ -176,7 +176,7 @@ async fn update<K: CredentialRoutes>(store: &dyn Store, a: UpdateArgs) -> anyhow
 
 fn print_secret<K: CredentialRoutes>(cred: Credential, secret: &SecretToken, output: Output, period: Duration) {
     if output == Output::Json {
-        println!("{}", with_secret::<K>(cred, secret, period));
+        println!("{}", json!(with_secret::<K>(cred, secret, period)));
         return;
     }
     let expires = cred.expires_at.map(rfc3339).unwrap_or_else(|| "never".into());

@@ -1,7 +1,7 @@
 //! `tollgate webhooks ...`: the same operations as `/v1/webhooks`, on the data store directly.
 
 use anyhow::anyhow;
-use serde_json::{json, Value};
+use serde_json::json;
 use tollgate_api::routes::webhooks::create::parse_registration;
 use tollgate_api::routes::webhooks::view::{delivery, endpoint};
 use tollgate_core::time_fmt::now;
@@ -30,8 +30,8 @@ pub async fn run(config: &Config, command: WebhooksCommand) -> anyhow::Result<i3
             let project = project_named(store, &project).await?;
             let types: Option<Vec<&str>> = events.as_deref().map(|e| e.split(',').map(str::trim).collect());
             let body = json!({"url": url, "event_types": types});
-            let (url, event_types) =
-                parse_registration(&body, config.webhook_policy()).await.map_err(|e| anyhow!("{e}"))?;
+            let registration = parse_registration(&body, config.webhook_policy()).await.map_err(|e| anyhow!("{e}"))?;
+            let (url, event_types) = (registration.url, registration.event_types);
             let secret = generate_secret();
             let e = WebhookEndpoint {
                 id: format!("whk_{}", ulid::Ulid::new()),
@@ -73,7 +73,7 @@ pub async fn run(config: &Config, command: WebhooksCommand) -> anyhow::Result<i3
         }
         WebhooksCommand::Deliveries { id, project } => {
             let project = project_named(store, &project).await?;
-            let items: Vec<Value> = store
+            let items: Vec<_> = store
                 .list_deliveries(project.id, id.clone(), 100)
                 .await
                 .map_err(|e| not_found(e, &format!("endpoint `{id}`")))?

@@ -54,7 +54,7 @@ async fn batches_apply_whole_or_not_at_all() {
     ]});
     let r = s.call(Method::POST, "/v1/batch", k, Some(&malformed)).await;
     let details = r.assert_error(400, "VALIDATION_FAILED").clone();
-    for field in ["operations[0].body.name", "operations[1].op", "operations[2].id", "operations[3].body"] {
+    for field in ["operations[0].body.name", "operations[1].op", "operations[2].id", "operations[3].op"] {
         assert!(details.get(field).is_some(), "{field}: {details}");
     }
     let too_many = json!({"operations": vec![json!({"op": "create", "body": widget("x")}); 101]});

@@ -16,12 +16,14 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     ConflictError,
+    HeadersTooLargeError,
     NotFoundError,
     PermissionDeniedError,
     PreconditionFailedError,
     RateLimitError,
     ServerError,
     TollgateError,
+    UriTooLongError,
     ValidationError,
 )
 from .models import Resource, ResourcePage, ResourceStatus
@@ -33,6 +35,7 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "ConflictError",
+    "HeadersTooLargeError",
     "NotFoundError",
     "PermissionDeniedError",
     "PreconditionFailedError",
@@ -44,6 +47,7 @@ __all__ = [
     "ServerError",
     "TollgateError",
     "UNSET",
+    "UriTooLongError",
     "ValidationError",
     "__version__",
 ]

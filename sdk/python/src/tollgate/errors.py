@@ -1,7 +1,10 @@
 """The exceptions the SDK raises, one class per kind of failure a caller handles differently.
 
 Every API error carries the server's envelope (`code`, `message`, `details`, `request_id`) so
-that a log line or a support ticket can quote the exact request the server saw.
+that a log line or a support ticket can quote the exact request the server saw. The class is
+chosen by the envelope's `code` (`_BY_CODE` covers every code of the server's error table; a
+test checks it against docs/openapi.json); a code this SDK does not know, or an answer without
+the envelope, is classed by its HTTP status.
 """
 
 from __future__ import annotations
@@ -60,7 +63,16 @@ class ValidationError(TollgateError):
 
 
 class ConflictError(TollgateError):
-    """409: e.g. IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running."""
+    """409: CONFLICT (the change conflicts with the current state, e.g. rotating a revoked key), or
+    IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running."""
+
+
+class UriTooLongError(ValidationError):
+    """414 URI_TOO_LONG: the path and query are longer than the server accepts."""
+
+
+class HeadersTooLargeError(ValidationError):
+    """431 HEADERS_TOO_LARGE: the request's header section is larger than the server accepts."""
 
 
 class PreconditionFailedError(TollgateError):
@@ -87,6 +99,29 @@ class APITimeoutError(APIConnectionError):
     """No response within the client's timeout."""
 
 
+_BY_CODE: dict[str, type[TollgateError]] = {
+    "AUTHENTICATION_FAILED": AuthenticationError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "NOT_FOUND": NotFoundError,
+    "VALIDATION_FAILED": ValidationError,
+    "MALFORMED_JSON": ValidationError,
+    "UNSUPPORTED_MEDIA_TYPE": ValidationError,
+    "PAYLOAD_TOO_LARGE": ValidationError,
+    "IDEMPOTENCY_KEY_REUSED": ValidationError,
+    # A wrong method, or a request the server gave up waiting for: nothing more specific.
+    "METHOD_NOT_ALLOWED": TollgateError,
+    "REQUEST_TIMEOUT": TollgateError,
+    "URI_TOO_LONG": UriTooLongError,
+    "HEADERS_TOO_LARGE": HeadersTooLargeError,
+    "PRECONDITION_FAILED": PreconditionFailedError,
+    "CONFLICT": ConflictError,
+    "IDEMPOTENCY_KEY_IN_USE": ConflictError,
+    "RATE_LIMIT_EXCEEDED": RateLimitError,
+    "INTERNAL_ERROR": ServerError,
+    "SERVICE_UNAVAILABLE": ServerError,
+}
+"""The class for each code of the server's error table."""
+
 _BY_STATUS: dict[int, type[TollgateError]] = {
     400: ValidationError,
     401: AuthenticationError,
@@ -95,10 +130,13 @@ _BY_STATUS: dict[int, type[TollgateError]] = {
     409: ConflictError,
     412: PreconditionFailedError,
     413: ValidationError,
+    414: UriTooLongError,
     415: ValidationError,
     422: ValidationError,
     429: RateLimitError,
+    431: HeadersTooLargeError,
 }
+"""The fallback for codes this SDK does not know and answers without the envelope."""
 
 
 def error_from_response(response: httpx.Response) -> TollgateError:
@@ -125,9 +163,9 @@ def error_from_response(response: httpx.Response) -> TollgateError:
         message = str(body.get("error_description") or error)
     request_id = request_id or response.headers.get("x-request-id")
     fields: dict[str, Any] = {"status": status, "code": code, "details": details, "request_id": request_id}
-    if status == 429:
-        return RateLimitError(message, retry_after=retry_after_seconds(response, details), **fields)
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else TollgateError)
+    cls = _BY_CODE.get(code) or _BY_STATUS.get(status) or (ServerError if status >= 500 else TollgateError)
+    if issubclass(cls, RateLimitError):
+        return cls(message, retry_after=retry_after_seconds(response, details), **fields)
     return cls(message, **fields)
 
 

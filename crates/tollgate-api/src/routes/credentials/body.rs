@@ -1,27 +1,34 @@
 //! Request bodies of the key and client endpoints, parsed by hand so that every bad or unknown field is
-//! named in one answer.
+//! named in one answer. Each type's OpenAPI schema is the body's; the tests below check that a
+//! schema names exactly the fields its parser reads.
 
 use serde_json::{Map, Value};
 use time::Duration;
 use tollgate_core::duration::parse_duration;
-use tollgate_core::{CredentialLimits, Limit, Scopes, ValidationErrors};
+use tollgate_core::{CredentialLimits, Limit, Scope, Scopes, ValidationErrors};
 
 /// Longest key name.
 const MAX_NAME: usize = 100;
 
 /// `POST /v1/keys` and `POST /v1/clients`.
+#[derive(utoipa::ToSchema)]
 pub struct CreateCredentialRequest {
-    /// Label.
+    /// A label: 1-100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// Scopes.
+    /// What it may do (also accepted: one string of scopes separated by spaces or commas).
+    #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Scopes,
-    /// Lifetime, if limited.
+    /// How long it works, e.g. `90d` (default: until revoked).
+    #[schema(value_type = Option<String>, example = "90d")]
     pub expires_in: Option<Duration>,
-    /// Its own rate limits.
+    /// Its own rate limits per route class (default: the server's).
+    #[schema(value_type = Option<CredentialLimits>)]
     pub limits: CredentialLimits,
 }
 
 /// `PATCH /v1/{keys,clients}/{id}`.
+#[derive(utoipa::ToSchema)]
 pub struct UpdateCredentialRequest {
     /// New limits; classes left out keep theirs.
     pub limits: CredentialLimits,
@@ -32,7 +39,8 @@ fn limits_field(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> Cred
     match obj.get("limits") {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
-            for (class, v) in m {
+            // `null` for a class is the same as leaving it out, as the view shows a default.
+            for (class, v) in m.iter().filter(|(_, v)| !v.is_null()) {
                 let parsed =
                     v.as_str().ok_or_else(|| "must be a string such as \"1000/h\"".to_owned()).and_then(Limit::parse);
                 match (class.as_str(), parsed) {
@@ -49,10 +57,13 @@ fn limits_field(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> Cred
 }
 
 impl UpdateCredentialRequest {
+    /// The members the body may have.
+    pub const FIELDS: &[&str] = &["limits"];
+
     /// Parses and checks the body.
     pub fn parse(body: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Some(obj) = object(body, &["limits"], &mut errors) else {
+        let Some(obj) = object(body, Self::FIELDS, &mut errors) else {
             return Err(errors);
         };
         if !obj.contains_key("limits") {
@@ -63,9 +74,11 @@ impl UpdateCredentialRequest {
     }
 }
 
-/// `POST /v1/{keys,clients}/{id}/rotate`.
+/// `POST /v1/{keys,clients}/{id}/rotate` (the body is optional).
+#[derive(utoipa::ToSchema)]
 pub struct RotateRequest {
-    /// How long the old secret keeps working.
+    /// How long the old secret keeps working, e.g. `1h` or `0s` (default `24h`).
+    #[schema(value_type = Option<String>, example = "24h")]
     pub grace: Duration,
 }
 
@@ -100,10 +113,13 @@ fn duration_field(
 }
 
 impl CreateCredentialRequest {
+    /// The members the body may have.
+    pub const FIELDS: &[&str] = &["name", "scopes", "expires_in", "limits"];
+
     /// Parses and checks the body.
     pub fn parse(body: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let Some(obj) = object(body, &["name", "scopes", "expires_in", "limits"], &mut errors) else {
+        let Some(obj) = object(body, Self::FIELDS, &mut errors) else {
             return Err(errors);
         };
         let name = match obj.get("name") {
@@ -156,16 +172,59 @@ impl CreateCredentialRequest {
 }
 
 impl RotateRequest {
+    /// The members the body may have.
+    pub const FIELDS: &[&str] = &["grace"];
+
     /// Parses the optional body; no body means the default grace period.
     pub fn parse(body: Option<&Value>) -> Result<Self, ValidationErrors> {
-        let Some(body) = body else {
+        // A JSON `null` body is no body, as the document's optional body allows.
+        let Some(body) = body.filter(|b| !b.is_null()) else {
             return Ok(Self { grace: DEFAULT_GRACE });
         };
         let mut errors = ValidationErrors::new();
-        let Some(obj) = object(body, &["grace"], &mut errors) else {
+        let Some(obj) = object(body, Self::FIELDS, &mut errors) else {
             return Err(errors);
         };
         let grace = duration_field(obj, "grace", true, &mut errors).unwrap_or(DEFAULT_GRACE);
         errors.into_result(Self { grace })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::openapi::schema_fields;
+
+    /// Each body's schema names exactly the members its parser reads, and requires those whose
+    /// absence the parser refuses.
+    #[test]
+    fn schemas_name_the_fields_the_parsers_read() {
+        let missing = |r: Result<(), ValidationErrors>| {
+            let mut v: Vec<String> = r.err().map(|e| e.fields().keys().cloned().collect()).unwrap_or_default();
+            v.sort();
+            v
+        };
+        let (fields, required) = schema_fields::<CreateCredentialRequest>();
+        assert_eq!((fields, required.clone()), sorted(CreateCredentialRequest::FIELDS, &["name", "scopes"]));
+        assert_eq!(missing(CreateCredentialRequest::parse(&json!({})).map(drop)), required);
+        let (fields, required) = schema_fields::<UpdateCredentialRequest>();
+        assert_eq!((fields, required.clone()), sorted(UpdateCredentialRequest::FIELDS, &["limits"]));
+        assert_eq!(missing(UpdateCredentialRequest::parse(&json!({})).map(drop)), required);
+        let (fields, required) = schema_fields::<RotateRequest>();
+        assert_eq!((fields, required), sorted(RotateRequest::FIELDS, &[]));
+        assert!(RotateRequest::parse(Some(&json!({}))).is_ok());
+        assert!(RotateRequest::parse(Some(&json!(null))).is_ok(), "the document allows a null body");
+        let limits = json!({"limits": {"read": null, "write": "10/h"}});
+        assert!(UpdateCredentialRequest::parse(&limits).unwrap().limits.read.is_none(), "null is the default");
+    }
+
+    fn sorted(fields: &[&str], required: &[&str]) -> (Vec<String>, Vec<String>) {
+        let mut f: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        let mut r: Vec<String> = required.iter().map(|s| s.to_string()).collect();
+        f.sort();
+        r.sort();
+        (f, r)
     }
 }

@@ -4,15 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::Value;
 use tollgate_auth::SecretToken;
 use tollgate_core::time_fmt::now;
 use tollgate_core::NewCredential;
 
 use super::body::CreateCredentialRequest;
-use super::view::with_secret;
-use super::CredentialRoutes;
-use crate::error::ApiError;
+use super::view::{with_secret, ApiKeyWithSecret, ClientWithSecret};
+use super::{ApiKeys, CredentialRoutes, OAuthClients};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Admin, AppJson, Auth};
 use crate::state::AppState;
 
@@ -21,7 +20,7 @@ pub async fn create_credential<K: CredentialRoutes>(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     AppJson(body): AppJson,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<K::WithSecret>), ApiError> {
     let req = CreateCredentialRequest::parse(&body)?;
     let secret = SecretToken::generate(K::SECRET);
     let new = NewCredential {
@@ -35,4 +34,30 @@ pub async fn create_credential<K: CredentialRoutes>(
     let cred = state.store.create_credential(new, secret.digest(), secret.hint()).await?;
     let body = with_secret::<K>(cred, &secret, state.settings.key_rotation_period);
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Creates an API key.
+#[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateCredentialRequest,
+    responses((status = 201, description = "The secret is in this answer only", body = ApiKeyWithSecret),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+pub async fn create_api_key(
+    auth: Auth<Admin>,
+    state: State<AppState>,
+    body: AppJson,
+) -> Result<(StatusCode, Json<ApiKeyWithSecret>), ApiError> {
+    create_credential::<ApiKeys>(auth, state, body).await
+}
+
+/// Creates an OAuth client.
+#[utoipa::path(post, path = "/v1/clients", tag = "clients", request_body = CreateCredentialRequest,
+    responses((status = 201, description = "The secret is in this answer only", body = ClientWithSecret),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+pub async fn create_client(
+    auth: Auth<Admin>,
+    state: State<AppState>,
+    body: AppJson,
+) -> Result<(StatusCode, Json<ClientWithSecret>), ApiError> {
+    create_credential::<OAuthClients>(auth, state, body).await
 }

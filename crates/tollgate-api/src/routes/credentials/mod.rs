@@ -1,6 +1,7 @@
 //! `/v1/keys` and `/v1/clients`: the API keys and OAuth clients of the caller's project, for
-//! `admin` credentials. Both kinds share one shape, so one set of handlers serves both,
-//! parametrised by [`CredentialRoutes`].
+//! `admin` credentials. Both kinds share one shape, so one generic handler per verb serves both,
+//! parametrised by [`CredentialRoutes`]; each verb file also holds the two routed handlers
+//! (`create_api_key`, `create_client`, ...) that name the operation and carry its description.
 
 pub mod body;
 pub mod create;
@@ -11,9 +12,11 @@ pub mod rotate;
 pub mod update;
 pub mod view;
 
+use serde::Serialize;
 use tollgate_auth::{generate_client_id, SecretKind};
 use tollgate_core::{CredentialId, CredentialKind, KeyId};
 
+use self::view::{ApiKeyWithSecret, ClientWithSecret, CredentialView};
 use crate::error::ApiError;
 
 /// What differs between the key and the client endpoints.
@@ -22,12 +25,12 @@ pub trait CredentialRoutes: Send + Sync + 'static {
     const KIND: CredentialKind;
     /// The kind of secret minted.
     const SECRET: SecretKind;
-    /// The JSON member holding the credential in create and rotate answers.
-    const NOUN: &'static str;
-    /// The JSON member holding the secret in create and rotate answers.
-    const SECRET_FIELD: &'static str;
+    /// The create and rotate answer: the credential with its new secret.
+    type WithSecret: Serialize + Send;
     /// Mints an id.
     fn mint_id() -> CredentialId;
+    /// The create and rotate answer for `view` and its new `secret`.
+    fn with_secret(view: CredentialView, secret: String) -> Self::WithSecret;
 }
 
 /// `/v1/keys`.
@@ -38,20 +41,24 @@ pub struct OAuthClients;
 impl CredentialRoutes for ApiKeys {
     const KIND: CredentialKind = CredentialKind::ApiKey;
     const SECRET: SecretKind = SecretKind::ApiKey;
-    const NOUN: &'static str = "key";
-    const SECRET_FIELD: &'static str = "secret";
+    type WithSecret = ApiKeyWithSecret;
     fn mint_id() -> CredentialId {
         CredentialId::ApiKey(KeyId::generate())
+    }
+    fn with_secret(key: CredentialView, secret: String) -> ApiKeyWithSecret {
+        ApiKeyWithSecret { key, secret }
     }
 }
 
 impl CredentialRoutes for OAuthClients {
     const KIND: CredentialKind = CredentialKind::OAuthClient;
     const SECRET: SecretKind = SecretKind::ClientSecret;
-    const NOUN: &'static str = "client";
-    const SECRET_FIELD: &'static str = "client_secret";
+    type WithSecret = ClientWithSecret;
     fn mint_id() -> CredentialId {
         CredentialId::OAuthClient(generate_client_id())
+    }
+    fn with_secret(client: CredentialView, client_secret: String) -> ClientWithSecret {
+        ClientWithSecret { client_id: client.id.clone(), client, client_secret }
     }
 }
 

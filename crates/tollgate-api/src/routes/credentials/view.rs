@@ -2,16 +2,15 @@
 //! rotation, in [`with_secret`]).
 
 use serde::Serialize;
-use serde_json::{json, Value};
 use time::Duration;
 use tollgate_auth::SecretToken;
 use tollgate_core::time_fmt::{now, rfc3339};
-use tollgate_core::{Credential, CredentialId};
+use tollgate_core::{Credential, CredentialId, CredentialLimits, CredentialState, Scope};
 
 use super::CredentialRoutes;
 
 /// A credential as the API sends it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CredentialView {
     /// `key_` + ULID, or the client id `tgc_...`.
     pub id: String,
@@ -21,11 +20,11 @@ pub struct CredentialView {
     /// Label.
     pub name: String,
     /// Scopes.
-    pub scopes: Vec<&'static str>,
+    pub scopes: Vec<Scope>,
     /// Prefix and last four characters of the current secret.
     pub hint: String,
     /// `active`, `expired` or `revoked`.
-    pub status: &'static str,
+    pub status: CredentialState,
     /// RFC 3339.
     pub created_at: String,
     /// When the current secret was issued.
@@ -39,7 +38,7 @@ pub struct CredentialView {
     /// True once the secret is older than the rotation period.
     pub rotation_due: bool,
     /// Its own rate limits (`null`: the server's default).
-    pub limits: Value,
+    pub limits: CredentialLimits,
 }
 
 impl CredentialView {
@@ -49,9 +48,9 @@ impl CredentialView {
         Self {
             id: cred.id.to_string(),
             client_id: matches!(cred.id, CredentialId::OAuthClient(_)).then(|| cred.id.to_string()),
-            status: cred.state(at).as_str(),
+            status: cred.state(at),
             rotation_due: cred.rotation_due(at, period),
-            scopes: cred.scopes.iter().map(|s| s.as_str()).collect(),
+            scopes: cred.scopes.iter().collect(),
             hint: cred.hint,
             name: cred.name,
             created_at: rfc3339(cred.created_at),
@@ -59,20 +58,40 @@ impl CredentialView {
             expires_at: cred.expires_at.map(rfc3339),
             last_used_at: cred.last_used_at.map(rfc3339),
             revoked_at: cred.revoked_at.map(rfc3339),
-            limits: json!({
-                "read": cred.limits.read.map(|l| l.to_string()),
-                "write": cred.limits.write.map(|l| l.to_string()),
-            }),
+            limits: cred.limits,
         }
     }
 }
 
-/// `{"key": view, "secret": "tgk_..."}` or `{"client": view, "client_id": .., "client_secret": ..}`.
-pub fn with_secret<K: CredentialRoutes>(cred: Credential, secret: &SecretToken, period: Duration) -> Value {
-    let id = cred.id.to_string();
-    let mut body = json!({ K::NOUN: CredentialView::new(cred, period), K::SECRET_FIELD: secret.expose() });
-    if K::NOUN == "client" {
-        body["client_id"] = json!(id);
-    }
-    body
+/// `GET /v1/keys`, `GET /v1/clients`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CredentialList {
+    /// Oldest first, revoked ones included.
+    pub items: Vec<CredentialView>,
+}
+
+/// An API key with its secret, at creation or rotation: the only time the secret is shown.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ApiKeyWithSecret {
+    /// The key.
+    pub key: CredentialView,
+    /// The key itself, `tgk_...`: send it as `X-API-Key`.
+    pub secret: String,
+}
+
+/// An OAuth client with its secret, at creation or rotation: the only time the secret is shown.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClientWithSecret {
+    /// The client.
+    pub client: CredentialView,
+    /// The id to authenticate with at `/oauth/token`.
+    pub client_id: String,
+    /// The secret, `tgs_...`.
+    pub client_secret: String,
+}
+
+/// The credential with its new secret, in the shape of its kind ([`ApiKeyWithSecret`] or
+/// [`ClientWithSecret`]).
+pub fn with_secret<K: CredentialRoutes>(cred: Credential, secret: &SecretToken, period: Duration) -> K::WithSecret {
+    K::with_secret(CredentialView::new(cred, period), secret.expose().to_owned())
 }

@@ -12,7 +12,7 @@ use tollgate_auth::{SecretKind, SecretToken};
 use tollgate_core::time_fmt::now;
 use tollgate_core::{ClientId, Credential, CredentialId, CredentialState};
 
-use super::params::OAuthParams;
+use super::params::ClientCredentials;
 use crate::error::OAuthError;
 use crate::extract::failed_auth::AuthAttempt;
 use crate::extract::{rate_limit, Principal};
@@ -34,7 +34,7 @@ pub async fn authenticate_client(
     state: &AppState,
     attempt: &AuthAttempt,
     headers: &HeaderMap,
-    params: &OAuthParams,
+    params: &ClientCredentials,
 ) -> Result<AuthenticatedClient, OAuthError> {
     attempt.check(state)?;
     let client = match verify_client(state, headers, params).await {
@@ -63,18 +63,18 @@ pub async fn authenticate_client(
 async fn verify_client(
     state: &AppState,
     headers: &HeaderMap,
-    params: &OAuthParams,
+    params: &ClientCredentials,
 ) -> Result<AuthenticatedClient, (OAuthError, bool)> {
     let basic = basic_credentials(headers).map_err(|e| (e, true))?;
     let used_basic = basic.is_some();
-    let in_body = params.get("client_secret").is_some();
+    let in_body = params.client_secret.is_some();
     let (id, secret) = match basic {
         Some(_) if in_body => {
             return Err((OAuthError::invalid_request("use one client authentication method, not two"), false))
         }
         Some(pair) => pair,
-        None => match (params.get("client_id"), params.get("client_secret")) {
-            (Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
+        None => match (&params.client_id, &params.client_secret) {
+            (Some(id), Some(secret)) => (id.clone(), secret.clone()),
             _ => return Err((OAuthError::invalid_client(false), false)),
         },
     };

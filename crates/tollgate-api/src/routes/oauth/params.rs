@@ -1,6 +1,7 @@
 //! The parameters of an OAuth request, from `application/x-www-form-urlencoded` (as RFC 6749
 //! requires) or a JSON object of strings (as the integration guide's curl example sends).
-//! A repeated parameter is `invalid_request`, as RFC 6749 section 3.2 says.
+//! A repeated parameter is `invalid_request`, as RFC 6749 section 3.2 says. The typed requests
+//! below are what each endpoint reads from them, and their schemas are the document's.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,84 @@ use crate::extract::json::MAX_BODY_BYTES;
 
 /// The request's parameters by name.
 pub struct OAuthParams(pub HashMap<String, String>);
+
+/// Client authentication in the body (`client_secret_post`), instead of HTTP Basic.
+#[derive(Debug, Default, utoipa::ToSchema)]
+pub struct ClientCredentials {
+    /// The client id, with `client_secret`.
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The client secret, with `client_id`.
+    #[schema(nullable = false)]
+    pub client_secret: Option<String>,
+}
+
+impl ClientCredentials {
+    /// The pair from the parameters (either may be missing).
+    pub fn from_params(params: &OAuthParams) -> Self {
+        Self {
+            client_id: params.get("client_id").map(str::to_owned),
+            client_secret: params.get("client_secret").map(str::to_owned),
+        }
+    }
+}
+
+/// `POST /oauth/token`: the client credentials grant.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// `client_credentials`.
+    #[schema(example = "client_credentials")]
+    pub grant_type: String,
+    /// Space-separated subset of the client's scopes (default: all of them).
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// Body client authentication.
+    #[serde(flatten)]
+    pub client: ClientCredentials,
+}
+
+impl TokenRequest {
+    /// Reads the parameters; `grant_type` is required.
+    pub fn from_params(params: &OAuthParams) -> Result<Self, OAuthError> {
+        let grant_type =
+            params.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+        Ok(Self {
+            grant_type: grant_type.to_owned(),
+            scope: params.get("scope").map(str::to_owned),
+            client: ClientCredentials::from_params(params),
+        })
+    }
+}
+
+/// `POST /oauth/revoke` and `POST /oauth/introspect`: one token.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct TokenParams {
+    /// The access token (required; checked after the client authenticates).
+    #[schema(value_type = String, required = true)]
+    pub token: Option<String>,
+    /// `access_token` (the only kind issued; other hints are ignored).
+    #[schema(nullable = false)]
+    pub token_type_hint: Option<String>,
+    /// Body client authentication.
+    #[serde(flatten)]
+    pub client: ClientCredentials,
+}
+
+impl TokenParams {
+    /// Reads the parameters.
+    pub fn from_params(params: &OAuthParams) -> Self {
+        Self {
+            token: params.get("token").map(str::to_owned),
+            token_type_hint: params.get("token_type_hint").map(str::to_owned),
+            client: ClientCredentials::from_params(params),
+        }
+    }
+
+    /// The token, or `invalid_request`.
+    pub fn token(&self) -> Result<&str, OAuthError> {
+        self.token.as_deref().ok_or_else(|| OAuthError::invalid_request("token is required"))
+    }
+}
 
 impl OAuthParams {
     /// A parameter, if present and non-empty.

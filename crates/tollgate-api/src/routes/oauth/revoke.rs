@@ -6,21 +6,27 @@ use axum::http::{HeaderMap, StatusCode};
 use tollgate_core::time_fmt::from_unix_micros;
 
 use super::client_auth::authenticate_client;
-use super::params::OAuthParams;
-use crate::error::OAuthError;
+use super::params::{OAuthParams, TokenParams};
+use crate::error::{OAuthError, OAuthErrorBody};
 use crate::extract::failed_auth::AuthAttempt;
 use crate::oauth::verify::verify;
 use crate::state::AppState;
 
 /// Revokes a token.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth", security(),
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody),
+              (status = 401, body = OAuthErrorBody),
+              (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     attempt: AuthAttempt,
     headers: HeaderMap,
     params: OAuthParams,
 ) -> Result<StatusCode, OAuthError> {
-    let client = authenticate_client(&state, &attempt, &headers, &params).await?;
-    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let req = TokenParams::from_params(&params);
+    let client = authenticate_client(&state, &attempt, &headers, &req.client).await?;
+    let token = req.token()?;
     match verify(&state, token).await {
         Ok(t) if t.client == client.id => {
             // Verifiers accept a token until `exp` plus the leeway, so it stays denied until then.

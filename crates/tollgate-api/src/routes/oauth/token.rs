@@ -5,30 +5,47 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 use tollgate_auth::jwt::AccessClaims;
 use tollgate_core::{Scope, Scopes};
 
 use super::client_auth::authenticate_client;
-use super::params::OAuthParams;
-use crate::error::OAuthError;
+use super::params::{OAuthParams, TokenRequest};
+use crate::error::{OAuthError, OAuthErrorBody};
 use crate::extract::failed_auth::AuthAttempt;
 use crate::state::AppState;
 
+/// An access token (RFC 6749 section 5.1).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// The RFC 9068 JWT.
+    pub access_token: String,
+    /// `Bearer`.
+    #[schema(value_type = String)]
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+}
+
 /// Issues an access token.
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth", security(),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
+              (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn issue_token(
     State(state): State<AppState>,
     attempt: AuthAttempt,
     headers: HeaderMap,
     params: OAuthParams,
 ) -> Result<Response, OAuthError> {
-    match params.get("grant_type") {
-        None => return Err(OAuthError::invalid_request("grant_type is required")),
-        Some("client_credentials") => {}
-        Some(_) => return Err(OAuthError::unsupported_grant_type()),
+    let req = TokenRequest::from_params(&params)?;
+    if req.grant_type != "client_credentials" {
+        return Err(OAuthError::unsupported_grant_type());
     }
-    let client = authenticate_client(&state, &attempt, &headers, &params).await?;
-    let granted = requested_scopes(params.get("scope"), &client.credential.scopes)?;
+    let client = authenticate_client(&state, &attempt, &headers, &req.client).await?;
+    let granted = requested_scopes(req.scope.as_deref(), &client.credential.scopes)?;
     let oauth = &state.settings.oauth;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let ttl = oauth.token_ttl.whole_seconds();
@@ -49,13 +66,8 @@ pub async fn issue_token(
         .issue(&claims)
         .map_err(|e| OAuthError::from(tollgate_store::StoreError::internal("signing a token", e)))?;
     tracing::info!(credential.id = %client.id, scope = %claims.scope, "issued an access token");
-    let mut response = Json(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "scope": claims.scope,
-    }))
-    .into_response();
+    let body = TokenResponse { access_token: token, token_type: "Bearer", expires_in: ttl, scope: claims.scope };
+    let mut response = Json(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

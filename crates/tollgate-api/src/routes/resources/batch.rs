@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::Extension;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tollgate_core::{NewResource, Precondition, ResourceId, ValidationErrors};
 use tollgate_store::{BatchOp, BatchResult, ResourceUpdate, StoreError, StoredResponse};
 
 use super::view::ResourceView;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::rate_limit::enforce_writes;
 use crate::extract::{Auth, HashedJson, WriteMany};
 use crate::idempotency::{self, after_conflict, into_response, Begun, Reservation};
@@ -24,7 +24,76 @@ use crate::state::AppState;
 /// Most operations in one batch.
 pub const MAX_OPERATIONS: usize = 100;
 
+/// The body: the operations, applied in order.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// 1 to 100 operations; each is read on its own, so every bad one is named.
+    #[schema(value_type = Vec<Operation>, min_items = 1, max_items = 100)]
+    pub operations: Vec<Value>,
+}
+
+/// One operation.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Operation {
+    /// Create a resource from `body`.
+    Create {
+        /// What `POST /v1/resource` takes.
+        #[schema(value_type = tollgate_core::NewResource)]
+        body: Value,
+    },
+    /// Merge-patch resource `id` with `body`, if it is at version `if_match` (when given).
+    Update {
+        /// `res_...`.
+        id: String,
+        /// The version the patch was made against.
+        if_match: Option<i64>,
+        /// A JSON merge patch, as `PATCH /v1/resource/{id}` takes.
+        #[schema(value_type = tollgate_core::patch::ResourcePatch)]
+        body: Map<String, Value>,
+    },
+    /// Delete resource `id`, if it is at version `if_match` (when given).
+    Delete {
+        /// `res_...`.
+        id: String,
+        /// The version the deletion was decided on.
+        if_match: Option<i64>,
+    },
+}
+
+/// What the batch did, operation by operation.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    /// One result per operation, in order.
+    pub results: Vec<OperationResult>,
+}
+
+/// What one operation did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OperationResult {
+    /// `create`, `update` or `delete`.
+    pub op: &'static str,
+    /// The status its single form answers with: 201, 200 or 204.
+    pub status: u16,
+    /// The resource after a create or update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceView>,
+    /// The deleted resource's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
 /// Applies a batch in the caller's project.
+#[utoipa::path(post, path = "/v1/batch", tag = "resources", request_body = BatchRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 of [A-Za-z0-9_-]; a retry with the same key and body replays the first answer")),
+    responses((status = 200, description = "Every operation applied, in order", body = BatchResponse),
+              (status = 400, description = "A malformed operation (`operations[i].field`), or one that broke a rule (`details.index`); nothing applied", body = ErrorEnvelope),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 404, description = "Operation `details.index` names no resource; nothing applied", body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 412, description = "Operation `details.index` had a stale `if_match`; nothing applied", body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+              (status = 429, description = "The write quota cannot hold every operation; nothing applied", body = ErrorEnvelope)))]
 pub async fn apply_batch(
     auth: Auth<WriteMany>,
     ctx: Option<Extension<Arc<RequestContext>>>,
@@ -49,39 +118,45 @@ pub async fn apply_batch(
     }
 }
 
-/// `{"results": [...]}`, each `{"op", "status", "resource"}` (or `"id"` for a delete).
+/// The answer (also what an idempotent retry gets again).
 fn stored(results: &[BatchResult]) -> StoredResponse {
-    let view = |r: &tollgate_core::Resource| serde_json::to_value(ResourceView::from(r.clone())).unwrap_or_default();
-    let items: Vec<Value> = results
-        .iter()
-        .map(|r| match r {
-            BatchResult::Created(r) => json!({"op": "create", "status": 201, "resource": view(r)}),
-            BatchResult::Updated(r) => json!({"op": "update", "status": 200, "resource": view(r)}),
-            BatchResult::Deleted(id) => json!({"op": "delete", "status": 204, "id": id.to_string()}),
-        })
-        .collect();
+    let result = |r: &BatchResult| match r {
+        BatchResult::Created(r) => {
+            OperationResult { op: "create", status: 201, resource: Some(r.clone().into()), id: None }
+        }
+        BatchResult::Updated(r) => {
+            OperationResult { op: "update", status: 200, resource: Some(r.clone().into()), id: None }
+        }
+        BatchResult::Deleted(id) => {
+            OperationResult { op: "delete", status: 204, resource: None, id: Some(id.to_string()) }
+        }
+    };
+    let body = BatchResponse { results: results.iter().map(result).collect() };
     StoredResponse {
         status: 200,
         headers: vec![("content-type".to_owned(), "application/json".to_owned())],
-        body: json!({"results": items}).to_string(),
+        body: serde_json::to_string(&body).unwrap_or_default(),
     }
 }
 
 /// Checks every operation before anything is written; errors name `operations[i].field`.
 fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
-    let mut errors = ValidationErrors::new();
-    let list = match body.as_object().map(|o| (o.get("operations"), o.len())) {
-        Some((Some(Value::Array(list)), 1)) => list,
-        _ => return Err(ValidationErrors::single("operations", "the body must be {\"operations\": [...]}").into()),
-    };
+    let request: BatchRequest = serde_json::from_value(body.clone()).map_err(|e| {
+        ValidationErrors::single("operations", format!("the body must be {{\"operations\": [...]}}: {e}"))
+    })?;
+    let list = request.operations;
     if list.is_empty() || list.len() > MAX_OPERATIONS {
         return Err(
             ValidationErrors::single("operations", format!("must hold 1 to {MAX_OPERATIONS} operations")).into()
         );
     }
+    let mut errors = ValidationErrors::new();
     let mut ops = Vec::with_capacity(list.len());
-    for (i, op) in list.iter().enumerate() {
-        match parse_one(op) {
+    for (i, op) in list.into_iter().enumerate() {
+        let parsed = serde_json::from_value::<Operation>(op)
+            .map_err(|e| ValidationErrors::single("op", e.to_string()))
+            .and_then(check);
+        match parsed {
             Ok(op) => ops.push(op),
             Err(e) => {
                 for (field, reason) in e.fields() {
@@ -93,32 +168,18 @@ fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
     errors.into_result(ops).map_err(ApiError::from)
 }
 
-fn parse_one(op: &Value) -> Result<BatchOp, ValidationErrors> {
-    let Some(obj) = op.as_object() else { return Err(ValidationErrors::single("op", "each operation is an object")) };
-    let kind = obj.get("op").and_then(Value::as_str).unwrap_or_default();
-    let allowed: &[&str] = match kind {
-        "create" => &["op", "body"],
-        "update" => &["op", "id", "if_match", "body"],
-        "delete" => &["op", "id", "if_match"],
-        _ => return Err(ValidationErrors::single("op", "must be \"create\", \"update\" or \"delete\"")),
-    };
+/// An operation's own rules: a valid resource, a resource id, a version of 1 or more.
+fn check(op: Operation) -> Result<BatchOp, ValidationErrors> {
     let mut errors = ValidationErrors::new();
-    for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        errors.add(key.clone(), format!("is not a member of a {kind} operation"));
-    }
-    let id = || obj.get("id").and_then(Value::as_str).and_then(ResourceId::parse);
-    let precondition = match obj.get("if_match") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64().filter(|n| *n >= 1) {
-            Some(n) => Some(Precondition::Versions(vec![n])),
-            None => {
-                errors.add("if_match", "must be a version number (1 or more)");
-                None
-            }
-        },
+    let mut id = |s: &str| {
+        let id = ResourceId::parse(s);
+        if id.is_none() {
+            errors.add("id", "must be a resource id (res_...)");
+        }
+        id
     };
-    let op = match kind {
-        "create" => match NewResource::parse(obj.get("body").unwrap_or(&Value::Null)) {
+    let op = match op {
+        Operation::Create { body } => match NewResource::parse(&body) {
             Ok(new) => Some(BatchOp::Create(new)),
             Err(e) => {
                 for (field, reason) in e.fields() {
@@ -127,26 +188,24 @@ fn parse_one(op: &Value) -> Result<BatchOp, ValidationErrors> {
                 None
             }
         },
-        _ => {
-            if id().is_none() {
-                errors.add("id", "must be a resource id (res_...)");
-            }
-            match (kind, id(), obj.get("body")) {
-                ("delete", Some(id), _) => Some(BatchOp::Delete { id, precondition }),
-                ("update", Some(id), Some(Value::Object(patch))) => Some(BatchOp::Update {
-                    id,
-                    update: ResourceUpdate { patch: Value::Object(Map::clone(patch)), precondition },
-                }),
-                ("update", _, _) => {
-                    errors.add("body", "must be a JSON merge patch object");
-                    None
-                }
-                _ => None,
-            }
+        Operation::Update { id: raw, if_match, body } => id(&raw).map(|id| BatchOp::Update {
+            id,
+            update: ResourceUpdate { patch: Value::Object(body), precondition: version(if_match, &mut errors) },
+        }),
+        Operation::Delete { id: raw, if_match } => {
+            id(&raw).map(|id| BatchOp::Delete { id, precondition: version(if_match, &mut errors) })
         }
     };
     match op {
         Some(op) if errors.is_empty() => Ok(op),
         _ => Err(errors),
     }
+}
+
+fn version(if_match: Option<i64>, errors: &mut ValidationErrors) -> Option<Precondition> {
+    let v = if_match?;
+    if v < 1 {
+        errors.add("if_match", "must be a version number (1 or more)");
+    }
+    Some(Precondition::Versions(vec![v]))
 }

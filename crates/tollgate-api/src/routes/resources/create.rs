@@ -6,13 +6,19 @@ use axum::response::Response;
 use tollgate_core::NewResource;
 use tollgate_store::StoreError;
 
-use super::view::stored;
-use crate::error::ApiError;
+use super::view::{stored, ResourceView};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, HashedJson, Write};
 use crate::idempotency::{self, after_conflict, into_response, Begun, Reservation};
 use crate::state::AppState;
 
 /// Creates a resource in the caller's project.
+#[utoipa::path(post, path = "/v1/resource", tag = "resources", request_body = tollgate_core::NewResource,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 of [A-Za-z0-9_-]; a retry with the same key and body replays the first answer")),
+    responses((status = 201, description = "Created; `Location` and `ETag` headers", body = ResourceView),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn create_resource(
     auth: Auth<Write>,
     State(state): State<AppState>,

@@ -4,11 +4,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::if_match;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, ResourcePath, Write};
 use crate::state::AppState;
 
 /// Deletes a resource.
+#[utoipa::path(delete, path = "/v1/resource/{id}", tag = "resources", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 412, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)))]
 pub async fn delete_resource(
     auth: Auth<Write>,
     State(state): State<AppState>,

@@ -5,12 +5,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tollgate_core::precondition::etag;
 
-use super::view::with_etag;
-use crate::error::ApiError;
+use super::view::{with_etag, ResourceView};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, Read, ResourcePath};
 use crate::state::AppState;
 
 /// Reads one resource of the caller's project.
+#[utoipa::path(get, path = "/v1/resource/{id}", tag = "resources", params(("id" = String, Path, description = "res_ + ULID")),
+    responses((status = 200, description = "With `ETag`", body = ResourceView), (status = 304, description = "Matches If-None-Match"),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)))]
 pub async fn get_resource(
     auth: Auth<Read>,
     State(state): State<AppState>,

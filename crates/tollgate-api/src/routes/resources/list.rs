@@ -7,14 +7,16 @@ use tollgate_core::query::project_fields;
 use tollgate_core::{ListQuery, PageMode};
 
 use super::view::ResourceView;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
 
 /// One page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResourcePage {
-    /// The resources, in the order asked (id order by default); only the `fields` asked for.
+    /// The resources, in the order asked (id order by default); with `fields=`, each holds only
+    /// `id` and the fields asked for.
+    #[schema(value_type = Vec<ResourceView>)]
     pub items: Vec<Item>,
     /// The page number (offset paging), or `null` when paging by cursor.
     pub page: Option<u32>,
@@ -41,6 +43,16 @@ pub enum Item {
 }
 
 /// Lists the caller's project's resources.
+#[utoipa::path(get, path = "/v1/resource", tag = "resources",
+    params(("page" = Option<u32>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100),
+           ("cursor" = Option<String>, Query, description = "Empty for the first page, then `next_cursor`"),
+           ("type" = Option<String>, Query), ("status" = Option<String>, Query),
+           ("sort" = Option<String>, Query, description = "Keys among created_at, updated_at, name, type, status, attributes.KEY; `-` for descending; comma-separated"),
+           ("created_after" = Option<String>, Query, format = DateTime), ("created_before" = Option<String>, Query, format = DateTime),
+           ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
+           ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)")),
+    responses((status = 200, body = ResourcePage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_resources(
     auth: Auth<Read>,
     State(state): State<AppState>,

@@ -7,13 +7,20 @@ use axum::response::Response;
 use tollgate_store::{ResourceUpdate, StoreError};
 
 use super::if_match;
-use super::view::stored;
-use crate::error::ApiError;
+use super::view::{stored, ResourceView};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, HashedJson, ResourcePath, Write};
 use crate::idempotency::{self, after_conflict, into_response, Begun, Reservation};
 use crate::state::AppState;
 
 /// Changes a resource; 412 when `If-Match` names an older version.
+#[utoipa::path(patch, path = "/v1/resource/{id}", tag = "resources",
+    request_body(content = tollgate_core::patch::ResourcePatch, content_type = "application/merge-patch+json"),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = ResourceView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 412, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn update_resource(
     auth: Auth<Write>,
     State(state): State<AppState>,

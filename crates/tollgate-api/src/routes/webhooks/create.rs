@@ -3,23 +3,40 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tollgate_core::time_fmt::now;
 use tollgate_core::webhook::{WebhookEndpoint, EVENT_TYPES};
 use tollgate_core::ValidationErrors;
 use tollgate_events::signing::generate_secret;
 use tollgate_events::target::{resolve, TargetPolicy};
 
-use super::view::endpoint;
-use crate::error::ApiError;
+use super::view::{endpoint, WebhookWithSecret};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Admin, AppJson, Auth};
 use crate::state::AppState;
 
+/// `POST /v1/webhooks`, as [`parse_registration`] reads it.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct CreateWebhookRequest {
+    /// An http(s) URL of at most 2048 characters, not resolving to internal addresses unless
+    /// the server allows them.
+    #[schema(max_length = 2048)]
+    pub url: String,
+    /// Some of `resource.created`, `resource.updated`, `resource.deleted` (default: all).
+    #[schema(value_type = Option<Vec<String>>, min_items = 1)]
+    pub event_types: Vec<String>,
+}
+
+impl CreateWebhookRequest {
+    /// The members the body may have.
+    pub const FIELDS: &[&str] = &["url", "event_types"];
+}
+
 /// Checks a registration: an allowed URL and known event types (all of them by default).
-pub async fn parse_registration(body: &Value, policy: TargetPolicy) -> Result<(String, Vec<String>), ValidationErrors> {
+pub async fn parse_registration(body: &Value, policy: TargetPolicy) -> Result<CreateWebhookRequest, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let Some(obj) = body.as_object() else { return Err(ValidationErrors::single("body", "must be a JSON object")) };
-    for key in obj.keys().filter(|k| !["url", "event_types"].contains(&k.as_str())) {
+    for key in obj.keys().filter(|k| !CreateWebhookRequest::FIELDS.contains(&k.as_str())) {
         errors.add(key.clone(), "unknown field");
     }
     let url = match obj.get("url").and_then(Value::as_str) {
@@ -50,18 +67,22 @@ pub async fn parse_registration(body: &Value, policy: TargetPolicy) -> Result<(S
         }
     };
     match url {
-        Some(url) if errors.is_empty() => Ok((url, types)),
+        Some(url) if errors.is_empty() => Ok(CreateWebhookRequest { url, event_types: types }),
         _ => Err(errors),
     }
 }
 
 /// Registers an endpoint.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
+    responses((status = 201, description = "The signing secret is in this answer only", body = WebhookWithSecret),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn create_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     AppJson(body): AppJson,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (url, event_types) = parse_registration(&body, state.settings.webhook_policy).await?;
+) -> Result<(StatusCode, Json<WebhookWithSecret>), ApiError> {
+    let CreateWebhookRequest { url, event_types } = parse_registration(&body, state.settings.webhook_policy).await?;
     let secret = generate_secret();
     let e = WebhookEndpoint {
         id: format!("whk_{}", ulid::Ulid::new()),
@@ -73,5 +94,20 @@ pub async fn create_webhook(
         disabled_at: None,
     };
     let e = state.store.create_webhook(e).await?;
-    Ok((StatusCode::CREATED, Json(json!({"webhook": endpoint(&e), "secret": secret}))))
+    Ok((StatusCode::CREATED, Json(WebhookWithSecret { webhook: endpoint(&e), secret })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openapi::schema_fields;
+
+    /// The schema names exactly the members `parse_registration` reads; only `url` is required.
+    #[test]
+    fn schema_names_the_fields_the_parser_reads() {
+        let (fields, required) = schema_fields::<CreateWebhookRequest>();
+        let mut expected: Vec<String> = CreateWebhookRequest::FIELDS.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!((fields, required), (expected, vec!["url".to_owned()]));
+    }
 }
