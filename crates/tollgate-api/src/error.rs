@@ -139,6 +139,9 @@ impl From<StoreError> for ApiError {
                 .header(header::ETAG, tollgate_core::precondition::etag(current)),
             StoreError::Validation(v) => ApiError::validation(v),
             StoreError::Conflict(msg) => ApiError::new(ErrorCode::Conflict).message(msg),
+            StoreError::SchemaViolations(violations) => ApiError::new(ErrorCode::ValidationFailed)
+                .message("The resource does not match its registered type")
+                .detail("errors", serde_json::to_value(violations).unwrap_or_default()),
             StoreError::Batch { index, error } => {
                 let inner = ApiError::from(*error);
                 if inner.code == ErrorCode::InternalError {

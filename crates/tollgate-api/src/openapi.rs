@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::credentials::{create, get, list, revoke, rotate, update};
 use crate::routes::webhooks::{create as webhook_create, deliveries, manage};
-use crate::routes::{health, oauth, resources, usage};
+use crate::routes::{health, oauth, resources, types, usage};
 
 /// The document.
 #[derive(OpenApi)]
@@ -16,7 +16,9 @@ use crate::routes::{health, oauth, resources, usage};
     info(title = "Tollgate", description = "Typed resources behind a REST API, with API keys, OAuth 2.0 client credentials, quotas and webhooks."),
     paths(
         health::health, health::ready,
-        resources::create::create_resource, resources::batch::apply_batch, resources::list::list_resources, resources::get::get_resource,
+        resources::create::create_resource, resources::batch::apply_batch,
+        types::manage::create_type, types::manage::list_types, types::manage::get_type, types::manage::update_type,
+        types::manage::delete_type, types::project::get_project, types::project::update_project, resources::list::list_resources, resources::get::get_resource,
         resources::update::update_resource, resources::delete::delete_resource,
         create::create_api_key, list::list_api_keys, get::get_api_key, update::update_api_key, revoke::revoke_api_key,
         rotate::rotate_api_key,
@@ -32,6 +34,7 @@ use crate::routes::{health, oauth, resources, usage};
     security(("api_key" = []), ("bearer" = [])),
     tags(
         (name = "resources", description = "Typed resources"),
+        (name = "types", description = "Resource types: JSON Schemas for data, attribute rules (admin)"),
         (name = "keys", description = "API keys of the caller's project (admin)"),
         (name = "clients", description = "OAuth clients of the caller's project (admin)"),
         (name = "oauth", description = "OAuth 2.0 authorization server"),

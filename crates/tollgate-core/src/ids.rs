@@ -7,6 +7,15 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
+/// A ULID greater than every one this process minted before, even within one millisecond (a
+/// plain ULID's random part would order those at random), so that id order is creation order.
+pub fn monotonic_ulid() -> Ulid {
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
+    // The random part overflows only after 2^80 ids in one millisecond; a fresh ULID then.
+    generator.get_or_insert_with(ulid::Generator::new).generate().unwrap_or_else(|_| Ulid::new())
+}
+
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -18,9 +27,9 @@ macro_rules! prefixed_id {
             /// The prefix every id of this kind starts with.
             pub const PREFIX: &'static str = $prefix;
 
-            /// Mints a new id; ids minted later sort after earlier ones.
+            /// Mints a new id; ids minted later in this process sort after earlier ones.
             pub fn generate() -> Self {
-                Self(Ulid::new())
+                Self(monotonic_ulid())
             }
 
             /// Parses `prefix` + 26-character ULID; anything else is `None`.
@@ -110,6 +119,15 @@ impl ClientId {
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod monotonic_tests {
+    #[test]
+    fn ids_minted_in_a_row_sort_in_that_order() {
+        let ids: Vec<_> = (0..10_000).map(|_| super::ResourceId::generate()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 }
 

@@ -14,6 +14,7 @@ pub mod project;
 pub mod query;
 pub mod redact;
 pub mod resource;
+pub mod resource_type;
 pub mod schema;
 pub mod scope;
 pub mod time_fmt;

@@ -43,19 +43,28 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Db<B> {
     pub(crate) backend: B,
     observer: Option<Observer>,
-    pub(crate) publish_events: bool,
+    pub(crate) ctx: WriteCtx,
+}
+
+/// What the rules of a resource write need beyond the transaction.
+#[derive(Clone, Default)]
+pub struct WriteCtx {
+    /// Keep events for the message queue (else they are born published).
+    pub publish: bool,
+    /// Compiled resource types.
+    pub types: Arc<crate::types::TypeCache>,
 }
 
 impl<B: Clone> Clone for Db<B> {
     fn clone(&self) -> Self {
-        Self { backend: self.backend.clone(), observer: self.observer.clone(), publish_events: self.publish_events }
+        Self { backend: self.backend.clone(), observer: self.observer.clone(), ctx: self.ctx.clone() }
     }
 }
 
 impl<B: Backend> Db<B> {
     /// The store over `backend`.
     pub fn new(backend: B) -> Self {
-        Self { backend, observer: None, publish_events: false }
+        Self { backend, observer: None, ctx: WriteCtx::default() }
     }
 
     /// The backend underneath.
@@ -71,7 +80,7 @@ impl<B: Backend> Db<B> {
 
     /// Keeps events in the outbox until a message-queue sink marks them published.
     pub fn with_event_publishing(mut self, publish: bool) -> Self {
-        self.publish_events = publish;
+        self.ctx.publish = publish;
         self
     }
 

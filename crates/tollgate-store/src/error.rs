@@ -19,6 +19,9 @@ pub enum StoreError {
     /// The change would break a rule of the domain.
     #[error("validation failed: {0}")]
     Validation(ValidationErrors),
+    /// The resource breaks its registered type: every violation, each with its JSON Pointer.
+    #[error("the resource breaks its type ({} violations)", .0.len())]
+    SchemaViolations(Vec<tollgate_core::resource_type::Violation>),
     /// The change conflicts with the row's state (rotating a revoked key, a taken name); the
     /// message is meant for the caller.
     #[error("conflict: {0}")]

@@ -12,7 +12,7 @@ use tollgate_core::{ProjectId, Resource};
 pub fn new_event(kind: &str, project: ProjectId, data: Value) -> Event {
     let payload = json!({"type": kind, "timestamp": rfc3339(now()), "data": data});
     Event {
-        id: format!("evt_{}", ulid::Ulid::new()),
+        id: format!("evt_{}", tollgate_core::ids::monotonic_ulid()),
         project_id: project,
         kind: kind.to_owned(),
         payload: payload.to_string(),

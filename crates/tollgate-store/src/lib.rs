@@ -1,5 +1,5 @@
 //! Everything Tollgate keeps, behind one [`Store`] made of one trait per area of the service
-//! ([`ResourceStore`], [`CredentialStore`], [`TokenStore`], [`ProjectStore`], [`OutboxStore`],
+//! ([`ResourceStore`], [`TypeStore`], [`CredentialStore`], [`TokenStore`], [`ProjectStore`], [`OutboxStore`],
 //! [`TransferStore`]). Each area's rules (what a write checks, which events and idempotency
 //! records go with it) are written once, in that area's module, against [`conn::Conn`]; a
 //! backend supplies only connections and transactions: SQLite (embedded, the default) in
@@ -22,6 +22,7 @@ pub mod rows;
 pub mod sqlite;
 pub mod tokens;
 pub mod transfer;
+pub mod types;
 
 use serde_json::Value;
 use tollgate_auth::SecretDigest;
@@ -37,16 +38,17 @@ pub use resources::{BatchOp, BatchResult, ResourceStore};
 pub use sqlite::SqliteStore;
 pub use tokens::TokenStore;
 pub use transfer::{ImportSummary, KeptState, TransferStore};
+pub use types::TypeStore;
 
 /// Everything Tollgate keeps. Methods take the caller's project: a row of another project is
 /// `NotFound`, exactly like a missing one.
 pub trait Store:
-    ResourceStore + CredentialStore + TokenStore + ProjectStore + OutboxStore + TransferStore + 'static
+    ResourceStore + TypeStore + CredentialStore + TokenStore + ProjectStore + OutboxStore + TransferStore + 'static
 {
 }
 
 impl<T> Store for T where
-    T: ResourceStore + CredentialStore + TokenStore + ProjectStore + OutboxStore + TransferStore + 'static
+    T: ResourceStore + TypeStore + CredentialStore + TokenStore + ProjectStore + OutboxStore + TransferStore + 'static
 {
 }
 

@@ -9,10 +9,10 @@ use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
 use crate::conn::{Arg, Conn, Sql};
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, WriteCtx};
 use crate::events::{new_event, resource_event};
 use crate::rows::resource_columns;
-use crate::{idempotency, outbox, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
+use crate::{idempotency, outbox, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
 /// Resources of a project. A row of another project is `NotFound`, exactly like a missing one.
 #[async_trait]
@@ -127,8 +127,11 @@ impl<B: Backend> ResourceStore for Db<B> {
         new: NewResource,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        let publish = self.publish_events;
-        self.write("create_resource", move |tx| Box::pin(create(tx, project, new, idempotency, publish))).await
+        let ctx = self.ctx.clone();
+        self.write("create_resource", move |tx| {
+            Box::pin(async move { create(tx, project, new, idempotency, &ctx).await })
+        })
+        .await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
@@ -146,8 +149,11 @@ impl<B: Backend> ResourceStore for Db<B> {
         update: ResourceUpdate,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        let publish = self.publish_events;
-        self.write("update_resource", move |tx| Box::pin(change(tx, project, id, update, idempotency, publish))).await
+        let ctx = self.ctx.clone();
+        self.write("update_resource", move |tx| {
+            Box::pin(async move { change(tx, project, id, update, idempotency, &ctx).await })
+        })
+        .await
     }
 
     async fn delete_resource(
@@ -156,7 +162,7 @@ impl<B: Backend> ResourceStore for Db<B> {
         id: ResourceId,
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
-        let publish = self.publish_events;
+        let publish = self.ctx.publish;
         self.write("delete_resource", move |tx| Box::pin(delete(tx, project, id, precondition, publish))).await
     }
 
@@ -166,8 +172,9 @@ impl<B: Backend> ResourceStore for Db<B> {
         ops: Vec<BatchOp>,
         idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
     ) -> Result<Vec<BatchResult>, StoreError> {
-        let publish = self.publish_events;
-        self.write("apply_batch", move |tx| Box::pin(batch(tx, project, ops, idempotency, publish))).await
+        let ctx = self.ctx.clone();
+        self.write("apply_batch", move |tx| Box::pin(async move { batch(tx, project, ops, idempotency, &ctx).await }))
+            .await
     }
 
     async fn find_idempotency(
@@ -190,8 +197,9 @@ async fn create(
     project: ProjectId,
     new: NewResource,
     idempotency: Option<IdempotencyClaim>,
-    publish: bool,
+    ctx: &WriteCtx,
 ) -> Result<Resource, StoreError> {
+    types::check(tx, &ctx.types, project, &new).await?;
     let at = now();
     let resource = Resource {
         id: ResourceId::generate(),
@@ -203,7 +211,7 @@ async fn create(
     };
     write_row(tx, &INSERT, &resource).await?;
     write_attributes(tx, &resource).await?;
-    outbox::record(tx, &resource_event("resource.created", &resource), publish, None).await?;
+    outbox::record(tx, &resource_event("resource.created", &resource), ctx.publish, None).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &resource).await?;
     }
@@ -216,7 +224,7 @@ async fn change(
     id: ResourceId,
     update: ResourceUpdate,
     idempotency: Option<IdempotencyClaim>,
-    publish: bool,
+    ctx: &WriteCtx,
 ) -> Result<Resource, StoreError> {
     let current = get(tx, &LOCK, project, id).await?;
     check(update.precondition.as_ref(), current.version)?;
@@ -224,10 +232,11 @@ async fn change(
     // A patch that changes nothing is not a change: no new version, no event.
     let changed = content != current.content;
     let resource = if changed {
+        types::check(tx, &ctx.types, project, &content).await?;
         let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
         write_row(tx, &UPSERT, &updated).await?;
         rewrite_attributes(tx, &updated).await?;
-        outbox::record(tx, &resource_event("resource.updated", &updated), publish, None).await?;
+        outbox::record(tx, &resource_event("resource.updated", &updated), ctx.publish, None).await?;
         updated
     } else {
         current
@@ -259,17 +268,17 @@ async fn batch(
     project: ProjectId,
     ops: Vec<BatchOp>,
     idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
-    publish: bool,
+    ctx: &WriteCtx,
 ) -> Result<Vec<BatchResult>, StoreError> {
     let mut results = Vec::with_capacity(ops.len());
     for (index, op) in ops.into_iter().enumerate() {
         let done = match op {
-            BatchOp::Create(new) => create(tx, project, new, None, publish).await.map(BatchResult::Created),
+            BatchOp::Create(new) => create(tx, project, new, None, ctx).await.map(BatchResult::Created),
             BatchOp::Update { id, update } => {
-                change(tx, project, id, update, None, publish).await.map(BatchResult::Updated)
+                change(tx, project, id, update, None, ctx).await.map(BatchResult::Updated)
             }
             BatchOp::Delete { id, precondition } => {
-                delete(tx, project, id, precondition, publish).await.map(|()| BatchResult::Deleted(id))
+                delete(tx, project, id, precondition, ctx.publish).await.map(|()| BatchResult::Deleted(id))
             }
         };
         results.push(done.map_err(|error| StoreError::Batch { index, error: Box::new(error) })?);

@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use tollgate_core::{ProjectId, ValidationErrors};
 
 use crate::conn::{Arg, Conn, Sql};
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
 use crate::rows::{credential_columns, resource_columns, RawCredential, RawResource};
-use crate::{credentials, resources, StoreError};
+use crate::{credentials, resources, types, StoreError};
 
 /// What an import wrote, and where it kept the installation's own, later state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,7 +124,8 @@ impl<B: Backend> TransferStore for Db<B> {
     }
 
     async fn import(&self, records: Vec<ExportRecord>) -> Result<ImportSummary, StoreError> {
-        self.write("import", move |tx| Box::pin(import(tx, records))).await
+        let ctx = self.ctx.clone();
+        self.write("import", move |tx| Box::pin(async move { import(tx, records, &ctx).await })).await
     }
 }
 
@@ -143,7 +144,7 @@ async fn export_meta(c: &mut impl Conn, project: Option<String>) -> Result<Vec<E
     Ok(out)
 }
 
-async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>) -> Result<ImportSummary, StoreError> {
+async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) -> Result<ImportSummary, StoreError> {
     let existing: HashMap<String, String> = tx.fetch_all(&PROJECT_NAMES, &[]).await?.into_iter().collect();
     let mut summary = ImportSummary::default();
     for r in remap_projects(records, &existing) {
@@ -164,6 +165,7 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>) -> Result<Import
             ExportRecord::Resource(raw) => {
                 // Checked the way reads check it, so an import never stores what the API could not.
                 let resource = raw.into_resource()?;
+                types::check(tx, &ctx.types, resource.project_id, &resource.content).await?;
                 resources::write_row(tx, &resources::UPSERT, &resource).await?;
                 resources::rewrite_attributes(tx, &resource).await?;
             }

@@ -6,5 +6,6 @@ pub mod health;
 pub mod metrics;
 pub mod oauth;
 pub mod resources;
+pub mod types;
 pub mod usage;
 pub mod webhooks;

@@ -12,6 +12,7 @@ mod queries;
 mod resources;
 mod support;
 mod transfer;
+mod types;
 
 /// Declares each test once per backend: `sqlite::name` and `postgres::name`.
 macro_rules! conformance {
@@ -52,4 +53,5 @@ conformance!(
     queries::cursor_pages_skip_and_repeat_nothing_while_others_insert,
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,
+    types::writes_are_checked_against_their_registered_type,
 );

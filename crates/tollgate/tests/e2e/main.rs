@@ -29,6 +29,7 @@ mod secrets_in_logs;
 mod signing_algorithm;
 mod stored_secrets;
 mod transfer;
+mod types;
 mod webhook_targets;
 mod webhooks;
 mod wire;

@@ -257,7 +257,15 @@ async fn signing_key_rotation_keeps_old_tokens_until_they_expire() {
     // Once the old token has expired, it is refused and its key leaves the JWKS.
     tokio::time::sleep(Duration::from_millis(7200).saturating_sub(issued.elapsed())).await;
     with_bearer(&s, Method::GET, "/v1/resource", &old, None).await.assert_error(401, "AUTHENTICATION_FAILED");
-    let jwks: Value = s.http.get(s.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    // Each server reloads its key set every few seconds; allow it that long under load.
+    let mut jwks: Value = Value::Null;
+    for _ in 0..50 {
+        jwks = s.http.get(s.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        if jwks["keys"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_eq!(jwks["keys"][0]["kid"], kid(&new).as_str());
     let fresh = token(&s, &id, &secret).await;

@@ -1,0 +1,291 @@
+//! Resource types: a JSON Schema (2020-12) for a type's `data` and rules for its attributes,
+//! registered per project. A registration is checked before it is stored: bounded in size and
+//! depth, no remote `$ref` (nothing is ever fetched), and `pattern`s compiled by a regex engine
+//! that never backtracks, so validating one resource stays fast whatever the schema. A write of
+//! a registered type is checked against it, every violation listed with its JSON Pointer.
+
+use std::collections::BTreeMap;
+
+use jsonschema::{Draft, PatternOptions, Validator};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::resource::{is_attribute_key, is_identifier, NewResource, MAX_TYPE_CHARS};
+use crate::validation::ValidationErrors;
+use crate::ProjectId;
+
+/// Largest schema accepted, as JSON text.
+pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
+/// Deepest nesting of a schema.
+pub const MAX_SCHEMA_DEPTH: usize = 32;
+/// Longest description.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+/// Most violations reported for one write.
+pub const MAX_VIOLATIONS: usize = 100;
+
+/// What an attribute of a registered type must be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeRule {
+    /// Every resource of the type has it.
+    #[serde(default)]
+    pub required: bool,
+    /// Its value is one of these.
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<String>>,
+}
+
+/// A type's registration, as a client sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDefinition {
+    /// The JSON Schema of `data`.
+    pub schema: Value,
+    /// Rules per attribute key.
+    pub attributes: BTreeMap<String, AttributeRule>,
+    /// What the type is for.
+    pub description: String,
+}
+
+/// A registered type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceType {
+    /// Its project.
+    pub project_id: ProjectId,
+    /// The `type` of its resources.
+    pub name: String,
+    /// 1 at registration, +1 with each new schema.
+    pub version: i64,
+    /// The definition.
+    pub definition: TypeDefinition,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+    /// When its definition last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// One way a resource breaks its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Violation {
+    /// Where, as a JSON Pointer (RFC 6901) into the resource: `/data/cpus`, `/attributes/region`.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A type name, checked as resource types are.
+pub fn parse_type_name(name: &str) -> Result<String, ValidationErrors> {
+    if is_identifier(name, MAX_TYPE_CHARS) {
+        Ok(name.to_owned())
+    } else {
+        Err(ValidationErrors::single("name", "must be a lower-case identifier of at most 64 characters"))
+    }
+}
+
+/// The body of `POST /v1/types` (with `name`) and `PUT /v1/types/{name}` (without).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypeRequest {
+    /// The `type` its resources carry: a lower-case identifier (in the path for `PUT`).
+    pub name: Option<String>,
+    /// A JSON Schema (2020-12) for `data`; at most 64 KiB, references only inside itself.
+    #[schema(value_type = Object)]
+    pub schema: Option<Value>,
+    /// Rules per attribute key.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeRule>,
+    /// What the type is for.
+    pub description: Option<String>,
+}
+
+impl TypeDefinition {
+    /// Parses a [`TypeRequest`] (its `name` required when `with_name`, refused otherwise),
+    /// refusing schemas that are too large, too deep, refer outside themselves or do not compile.
+    pub fn parse(body: &Value, with_name: bool) -> Result<(Option<String>, Self), ValidationErrors> {
+        let request: TypeRequest =
+            serde_json::from_value(body.clone()).map_err(|e| ValidationErrors::single("body", e.to_string()))?;
+        let mut errors = ValidationErrors::new();
+        let name = match (&request.name, with_name) {
+            (Some(n), true) => parse_type_name(n).map_err(|e| errors.add("name", e.fields()["name"].clone())).ok(),
+            (None, true) => {
+                errors.add("name", "is required");
+                None
+            }
+            (Some(_), false) => {
+                errors.add("name", "is in the path; it cannot change");
+                None
+            }
+            (None, false) => None,
+        };
+        let schema = request.schema.unwrap_or(Value::Bool(true));
+        if let Err(reason) = check_schema(&schema) {
+            errors.add("schema", reason);
+        }
+        if let Some(bad) = request.attributes.keys().find(|k| !is_attribute_key(k)) {
+            errors.add("attributes", format!("`{bad}` is not an attribute key"));
+        }
+        let description = request.description.unwrap_or_default();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            errors.add("description", format!("at most {MAX_DESCRIPTION_CHARS} characters"));
+        }
+        errors.into_result((name, TypeDefinition { schema, attributes: request.attributes, description }))
+    }
+}
+
+/// Why a schema is refused, if it is.
+fn check_schema(schema: &Value) -> Result<(), String> {
+    if !schema.is_object() && !schema.is_boolean() {
+        return Err("must be a JSON Schema (an object or a boolean)".into());
+    }
+    let size = serde_json::to_string(schema).map(|s| s.len()).unwrap_or(usize::MAX);
+    if size > MAX_SCHEMA_BYTES {
+        return Err(format!("is {size} bytes; at most {MAX_SCHEMA_BYTES}"));
+    }
+    if depth(schema) > MAX_SCHEMA_DEPTH {
+        return Err(format!("nests deeper than {MAX_SCHEMA_DEPTH} levels"));
+    }
+    if let Some(r) = remote_ref(schema) {
+        return Err(format!(
+            "refers to `{r}`: only references inside the schema (`#...`) are allowed; nothing is fetched"
+        ));
+    }
+    compile(schema).map(drop)
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The first `$ref` or `$dynamicRef` that leaves the document, and any `$id` (which would let a
+/// reference name another document).
+fn remote_ref(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .find_map(|(k, v)| match (k.as_str(), v) {
+                ("$ref" | "$dynamicRef", Value::String(r)) if !r.starts_with('#') => Some(r.clone()),
+                ("$id", Value::String(r)) => Some(r.clone()),
+                _ => None,
+            })
+            .or_else(|| m.values().find_map(remote_ref)),
+        Value::Array(a) => a.iter().find_map(remote_ref),
+        _ => None,
+    }
+}
+
+/// Compiles a schema with the non-backtracking regex engine (a pattern needing backtracking,
+/// such as a lookaround or a back-reference, does not compile and is refused).
+fn compile(schema: &Value) -> Result<Validator, String> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .with_pattern_options(PatternOptions::regex().size_limit(1 << 20))
+        .build(schema)
+        .map_err(|e| format!("does not compile: {e}"))
+}
+
+/// A registered type ready to check writes.
+pub struct CompiledType {
+    validator: Validator,
+    attributes: BTreeMap<String, AttributeRule>,
+}
+
+impl CompiledType {
+    /// Compiles a stored definition.
+    pub fn new(definition: &TypeDefinition) -> Result<Self, String> {
+        Ok(Self { validator: compile(&definition.schema)?, attributes: definition.attributes.clone() })
+    }
+
+    /// Every way `content` breaks the type (at most [`MAX_VIOLATIONS`]).
+    pub fn check(&self, content: &NewResource) -> Vec<Violation> {
+        let mut out: Vec<Violation> = self
+            .validator
+            .iter_errors(&content.data)
+            .take(MAX_VIOLATIONS)
+            .map(|e| Violation { pointer: format!("/data{}", e.instance_path().as_str()), message: e.to_string() })
+            .collect();
+        for (key, rule) in &self.attributes {
+            let pointer = format!("/attributes/{}", key.replace('~', "~0").replace('/', "~1"));
+            match content.attributes.get(key) {
+                None if rule.required => out.push(Violation { pointer, message: "is required by the type".into() }),
+                Some(v) if rule.one_of.as_ref().is_some_and(|allowed| !allowed.contains(v)) => out.push(Violation {
+                    pointer,
+                    message: format!("must be one of {}", rule.one_of.as_deref().unwrap_or_default().join(", ")),
+                }),
+                _ => {}
+            }
+        }
+        out.truncate(MAX_VIOLATIONS);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ResourceStatus;
+
+    fn content(data: Value, attrs: &[(&str, &str)]) -> NewResource {
+        NewResource {
+            name: "n".into(),
+            kind: "machine".into(),
+            status: ResourceStatus::Active,
+            attributes: attrs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            data,
+        }
+    }
+
+    fn definition(body: Value) -> TypeDefinition {
+        TypeDefinition::parse(&body, false).unwrap().1
+    }
+
+    #[test]
+    fn every_violation_is_listed_with_its_pointer() {
+        let def = definition(json!({
+            "schema": {"type": "object", "required": ["cpus"], "additionalProperties": false,
+                       "properties": {"cpus": {"type": "integer", "minimum": 1}, "tags": {"type": "array", "items": {"type": "string"}}}},
+            "attributes": {"region": {"required": true, "enum": ["eu", "us"]}, "tier": {"enum": ["gold"]}}
+        }));
+        let t = CompiledType::new(&def).unwrap();
+        assert!(t.check(&content(json!({"cpus": 4}), &[("region", "eu")])).is_empty());
+        let v = t.check(&content(json!({"cpus": 0, "tags": ["a", 7], "extra": 1}), &[("tier", "silver")]));
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        for p in ["/data/cpus", "/data/tags/1", "/data", "/attributes/region", "/attributes/tier"] {
+            assert!(pointers.contains(&p), "{p} missing from {pointers:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_schemas_are_refused_at_registration() {
+        let refused = |schema: Value| TypeDefinition::parse(&json!({"schema": schema}), false).is_err();
+        assert!(refused(json!({"$ref": "https://example.com/s.json"})));
+        assert!(refused(json!({"properties": {"a": {"$ref": "other.json#/x"}}})));
+        assert!(refused(json!({"$id": "https://example.com/x"})));
+        assert!(refused(json!({"type": "string", "pattern": "(?=a)b"})), "lookaround needs backtracking");
+        assert!(refused(json!({"type": "string", "pattern": "(a)\\1"})), "back-references need backtracking");
+        assert!(refused(json!({"type": "nonsense"})), "not a valid schema");
+        let mut deep = json!({"type": "object"});
+        for _ in 0..40 {
+            deep = json!({"properties": {"x": deep}});
+        }
+        assert!(refused(deep));
+        let huge: Vec<String> = (0..20_000).map(|i| format!("value-{i}")).collect();
+        assert!(refused(json!({"enum": huge})), "over 64 KiB");
+        // A local reference is fine.
+        assert!(!refused(json!({"$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}})));
+    }
+
+    #[test]
+    fn a_catastrophic_pattern_validates_in_linear_time() {
+        let t = CompiledType::new(&definition(json!({"schema": {"type": "string", "pattern": "^(a+)+$"}}))).unwrap();
+        let evil = format!("{}!", "a".repeat(100_000));
+        let started = std::time::Instant::now();
+        assert_eq!(t.check(&content(json!(evil), &[])).len(), 1);
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    }
+}

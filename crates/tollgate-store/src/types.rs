@@ -1,0 +1,284 @@
+//! Resource types: registrations per project ([`TypeStore`]) and the check every resource write
+//! makes against its type, inside the write's transaction. Compiled validators are cached per
+//! (project, type, version); each write reads only the type's version (one indexed row), so a
+//! new schema registered through any node applies on every node at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tollgate_core::resource_type::{CompiledType, ResourceType, TypeDefinition, Violation};
+use tollgate_core::time_fmt::{from_unix_micros, now, to_unix_micros};
+use tollgate_core::{NewResource, ProjectId};
+
+use crate::conn::{Arg, Conn, FromRow, Row, Sql};
+use crate::db::{Backend, Db};
+use crate::StoreError;
+
+/// Resource types of a project, and the project's rule for unregistered ones.
+#[async_trait]
+pub trait TypeStore: Send + Sync {
+    /// Registers a type at version 1; `Conflict` when the name is registered already.
+    async fn create_type(
+        &self,
+        project: ProjectId,
+        name: String,
+        definition: TypeDefinition,
+    ) -> Result<ResourceType, StoreError>;
+    /// The project's types, by name.
+    async fn list_types(&self, project: ProjectId) -> Result<Vec<ResourceType>, StoreError>;
+    /// One type.
+    async fn get_type(&self, project: ProjectId, name: String) -> Result<ResourceType, StoreError>;
+    /// A new definition: the next version. Existing resources are not re-checked; their next write is.
+    async fn update_type(
+        &self,
+        project: ProjectId,
+        name: String,
+        definition: TypeDefinition,
+    ) -> Result<ResourceType, StoreError>;
+    /// Removes a type; `Conflict` while resources of it exist.
+    async fn delete_type(&self, project: ProjectId, name: String) -> Result<(), StoreError>;
+    /// Whether writes of an unregistered type are refused in the project.
+    async fn require_registered_types(&self, project: ProjectId) -> Result<bool, StoreError>;
+    /// Sets that rule.
+    async fn set_require_registered_types(&self, project: ProjectId, required: bool) -> Result<(), StoreError>;
+}
+
+macro_rules! type_columns {
+    () => {
+        "project_id, name, version, schema, attributes, description, created_at, updated_at"
+    };
+}
+
+const INSERT: Sql = Sql::same(concat!(
+    "INSERT INTO resource_types (",
+    type_columns!(),
+    ") VALUES ($1, $2, 1, $3, $4, $5, $6, $6) ON CONFLICT (project_id, name) DO NOTHING"
+));
+const GET: Sql =
+    Sql::same(concat!("SELECT ", type_columns!(), " FROM resource_types WHERE project_id = $1 AND name = $2"));
+const LIST: Sql =
+    Sql::same(concat!("SELECT ", type_columns!(), " FROM resource_types WHERE project_id = $1 ORDER BY name"));
+const UPDATE: Sql = Sql::same(
+    "UPDATE resource_types SET version = version + 1, schema = $1, attributes = $2, description = $3, updated_at = $4
+     WHERE project_id = $5 AND name = $6",
+);
+const IN_USE: Sql = Sql::same("SELECT count(*) FROM resources WHERE project_id = $1 AND type = $2");
+const DELETE: Sql = Sql::same("DELETE FROM resource_types WHERE project_id = $1 AND name = $2");
+const RULE: Sql = Sql::same("SELECT require_registered_types FROM projects WHERE id = $1");
+const SET_RULE: Sql = Sql::same("UPDATE projects SET require_registered_types = $1 WHERE id = $2");
+/// What a write needs to know: the project's rule and the type's version, in one indexed read.
+const VERSION: Sql = Sql::same(
+    "SELECT p.require_registered_types, t.version FROM projects p
+     LEFT JOIN resource_types t ON t.project_id = p.id AND t.name = $1 WHERE p.id = $2",
+);
+
+/// `project_id, name, version, schema, attributes, description, created_at, updated_at`.
+impl FromRow for ResourceType {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        let name = r.text(1)?;
+        let corrupt = |what| StoreError::corrupt("resource_types", &name, what);
+        Ok(ResourceType {
+            project_id: ProjectId::parse(&r.text(0)?).ok_or_else(|| corrupt("project_id"))?,
+            version: r.int(2)?,
+            definition: TypeDefinition {
+                schema: serde_json::from_str(&r.text(3)?).map_err(|_| corrupt("schema"))?,
+                attributes: serde_json::from_str(&r.text(4)?).map_err(|_| corrupt("attributes"))?,
+                description: r.text(5)?,
+            },
+            created_at: from_unix_micros(r.int(6)?),
+            updated_at: from_unix_micros(r.int(7)?),
+            name,
+        })
+    }
+}
+
+/// `require_registered_types, version`.
+struct TypeVersion(bool, Option<i64>);
+
+impl FromRow for TypeVersion {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        Ok(TypeVersion(r.int(0)? != 0, r.opt_int(1)?))
+    }
+}
+
+/// A compiled type and the version it was compiled from.
+type Compiled = (i64, Arc<CompiledType>);
+
+/// Compiled validators by (project, type).
+#[derive(Default)]
+pub struct TypeCache {
+    compiled: Mutex<HashMap<(ProjectId, String), Compiled>>,
+}
+
+impl TypeCache {
+    fn get(&self, project: ProjectId, name: &str, version: i64) -> Option<Arc<CompiledType>> {
+        let compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        compiled.get(&(project, name.to_owned())).filter(|(v, _)| *v == version).map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, project: ProjectId, name: &str, version: i64, compiled: Arc<CompiledType>) {
+        let mut all = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        // Types are few per project; bound the cache anyway against a flood of registrations.
+        if all.len() >= 10_000 {
+            all.clear();
+        }
+        all.insert((project, name.to_owned()), (version, compiled));
+    }
+}
+
+/// Checks `content` against its type, if registered (or refuses an unregistered type where the
+/// project requires registration). Runs inside the write's transaction.
+pub(crate) async fn check(
+    tx: &mut impl Conn,
+    cache: &TypeCache,
+    project: ProjectId,
+    content: &NewResource,
+) -> Result<(), StoreError> {
+    let project_text = project.to_string();
+    let Some(TypeVersion(required, version)) =
+        tx.fetch_optional(&VERSION, &[Arg::Text(&content.kind), Arg::Text(&project_text)]).await?
+    else {
+        return Ok(());
+    };
+    let Some(version) = version else {
+        if required {
+            let message =
+                format!("type `{}` is not registered, and this project requires registered types", content.kind);
+            return Err(StoreError::SchemaViolations(vec![Violation { pointer: "/type".into(), message }]));
+        }
+        return Ok(());
+    };
+    let compiled = match cache.get(project, &content.kind, version) {
+        Some(c) => c,
+        None => {
+            let t: ResourceType = tx.fetch_one(&GET, &[Arg::Text(&project_text), Arg::Text(&content.kind)]).await?;
+            let compiled = CompiledType::new(&t.definition)
+                .map_err(|e| StoreError::internal("compiling a stored resource type", e))?;
+            let compiled = Arc::new(compiled);
+            cache.put(project, &content.kind, t.version, compiled.clone());
+            compiled
+        }
+    };
+    let violations = compiled.check(content);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::SchemaViolations(violations))
+    }
+}
+
+fn encode(d: &TypeDefinition) -> Result<(String, String), StoreError> {
+    let err = |e| StoreError::internal("encoding a type", e);
+    Ok((serde_json::to_string(&d.schema).map_err(err)?, serde_json::to_string(&d.attributes).map_err(err)?))
+}
+
+#[async_trait]
+impl<B: Backend> TypeStore for Db<B> {
+    async fn create_type(
+        &self,
+        project: ProjectId,
+        name: String,
+        definition: TypeDefinition,
+    ) -> Result<ResourceType, StoreError> {
+        self.write("create_type", move |tx| {
+            Box::pin(async move {
+                let (schema, attributes) = encode(&definition)?;
+                let p = project.to_string();
+                let args = [
+                    Arg::Text(&p),
+                    Arg::Text(&name),
+                    Arg::Text(&schema),
+                    Arg::Text(&attributes),
+                    Arg::Text(&definition.description),
+                    Arg::Int(to_unix_micros(now())),
+                ];
+                if tx.execute(&INSERT, &args).await? == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "type `{name}` is registered already; PUT a new version"
+                    )));
+                }
+                tx.fetch_one(&GET, &[Arg::Text(&p), Arg::Text(&name)]).await
+            })
+        })
+        .await
+    }
+
+    async fn list_types(&self, project: ProjectId) -> Result<Vec<ResourceType>, StoreError> {
+        self.read("list_types", move |c| {
+            Box::pin(async move { c.fetch_all(&LIST, &[Arg::Text(&project.to_string())]).await })
+        })
+        .await
+    }
+
+    async fn get_type(&self, project: ProjectId, name: String) -> Result<ResourceType, StoreError> {
+        self.read("get_type", move |c| {
+            Box::pin(async move { c.fetch_one(&GET, &[Arg::Text(&project.to_string()), Arg::Text(&name)]).await })
+        })
+        .await
+    }
+
+    async fn update_type(
+        &self,
+        project: ProjectId,
+        name: String,
+        definition: TypeDefinition,
+    ) -> Result<ResourceType, StoreError> {
+        self.write("update_type", move |tx| {
+            Box::pin(async move {
+                let (schema, attributes) = encode(&definition)?;
+                let p = project.to_string();
+                let args = [
+                    Arg::Text(&schema),
+                    Arg::Text(&attributes),
+                    Arg::Text(&definition.description),
+                    Arg::Int(to_unix_micros(now())),
+                    Arg::Text(&p),
+                    Arg::Text(&name),
+                ];
+                if tx.execute(&UPDATE, &args).await? == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.fetch_one(&GET, &[Arg::Text(&p), Arg::Text(&name)]).await
+            })
+        })
+        .await
+    }
+
+    async fn delete_type(&self, project: ProjectId, name: String) -> Result<(), StoreError> {
+        self.write("delete_type", move |tx| {
+            Box::pin(async move {
+                let p = project.to_string();
+                let _: ResourceType = tx.fetch_one(&GET, &[Arg::Text(&p), Arg::Text(&name)]).await?;
+                let in_use: i64 = tx.fetch_one(&IN_USE, &[Arg::Text(&p), Arg::Text(&name)]).await?;
+                if in_use > 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "{in_use} resources of type `{name}` exist; delete them first"
+                    )));
+                }
+                tx.execute(&DELETE, &[Arg::Text(&p), Arg::Text(&name)]).await.map(drop)
+            })
+        })
+        .await
+    }
+
+    async fn require_registered_types(&self, project: ProjectId) -> Result<bool, StoreError> {
+        self.read("require_registered_types", move |c| {
+            Box::pin(async move { Ok(c.fetch_one::<i64>(&RULE, &[Arg::Text(&project.to_string())]).await? != 0) })
+        })
+        .await
+    }
+
+    async fn set_require_registered_types(&self, project: ProjectId, required: bool) -> Result<(), StoreError> {
+        self.write("set_require_registered_types", move |tx| {
+            Box::pin(async move {
+                let args = [Arg::Int(i64::from(required)), Arg::Text(&project.to_string())];
+                if tx.execute(&SET_RULE, &args).await? == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}

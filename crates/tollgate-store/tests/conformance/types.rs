@@ -1,0 +1,64 @@
+//! Resource types: registration, versions, the check every write makes (create, update, batch
+//! and import alike), the project rule for unregistered types, and deletion.
+
+use serde_json::json;
+use tollgate_core::resource_type::TypeDefinition;
+use tollgate_store::{BatchOp, ResourceUpdate, StoreError};
+
+use crate::support::{machine, Fixture};
+
+fn definition(max_cpus: i64) -> TypeDefinition {
+    let body = json!({"schema": {"type": "object", "properties": {"cpus": {"type": "integer", "maximum": max_cpus}}},
+                      "attributes": {"region": {"required": true}}});
+    TypeDefinition::parse(&body, false).unwrap().1
+}
+
+fn violations(e: StoreError) -> Vec<String> {
+    match e {
+        StoreError::SchemaViolations(v) => v.into_iter().map(|v| v.pointer).collect(),
+        StoreError::Batch { error, .. } => violations(*error),
+        other => panic!("{other:?}"),
+    }
+}
+
+pub async fn writes_are_checked_against_their_registered_type(f: Fixture) {
+    let s = &f.store;
+    let (p, other) = (f.project("p").await, f.project("other").await);
+    let t = s.create_type(p, "machine".into(), definition(16)).await.unwrap();
+    assert_eq!(t.version, 1);
+    assert!(matches!(s.create_type(p, "machine".into(), definition(16)).await, Err(StoreError::Conflict(_))));
+
+    let mut too_big = machine("a", "eu");
+    too_big.data = json!({"cpus": 32});
+    too_big.attributes.clear();
+    let e = s.create_resource(p, too_big.clone(), None).await.unwrap_err();
+    assert_eq!(violations(e), ["/data/cpus", "/attributes/region"]);
+    assert_eq!(f.count("resources"), 0);
+    // Another project has no such type: the same write is accepted there.
+    s.create_resource(other, too_big, None).await.unwrap();
+
+    let ok = s.create_resource(p, machine("b", "eu"), None).await.unwrap();
+    let patch = ResourceUpdate { patch: json!({"data": {"cpus": 64}}), precondition: None };
+    assert_eq!(violations(s.update_resource(p, ok.id, patch.clone(), None).await.unwrap_err()), ["/data/cpus"]);
+    let batch = vec![BatchOp::Create(machine("c", "eu")), BatchOp::Update { id: ok.id, update: patch.clone() }];
+    assert_eq!(violations(s.apply_batch(p, batch, None).await.unwrap_err()), ["/data/cpus"]);
+
+    // A new version applies to the next write, on every node (the version is read per write).
+    assert_eq!(s.update_type(p, "machine".into(), definition(128)).await.unwrap().version, 2);
+    assert_eq!(s.update_resource(p, ok.id, patch, None).await.unwrap().version, 2);
+
+    // Unregistered types pass until the project requires registration.
+    let mut disk = machine("d", "eu");
+    disk.kind = "disk".into();
+    s.create_resource(p, disk.clone(), None).await.unwrap();
+    s.set_require_registered_types(p, true).await.unwrap();
+    assert!(s.require_registered_types(p).await.unwrap());
+    assert_eq!(violations(s.create_resource(p, disk, None).await.unwrap_err()), ["/type"]);
+
+    // Deletion waits for the type's resources.
+    assert!(matches!(s.delete_type(p, "machine".into()).await, Err(StoreError::Conflict(_))));
+    s.delete_resource(p, ok.id, None).await.unwrap();
+    s.delete_type(p, "machine".into()).await.unwrap();
+    assert!(matches!(s.get_type(p, "machine".into()).await, Err(StoreError::NotFound)));
+    assert!(s.list_types(other).await.unwrap().is_empty());
+}
