@@ -53,8 +53,19 @@ pub trait OutboxStore: Send + Sync {
     async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError>;
 }
 
-const INSERT_EVENT: Sql = Sql::same(
-    "INSERT INTO events (id, project_id, type, payload, created_at, published_at) VALUES ($1, $2, $3, $4, $5, $6)",
+/// The event's place in commit order (see `event_log`). On PostgreSQL the transaction takes its
+/// id before the number, so a transaction holding a smaller number is one `horizon` covers.
+const NEXT_SEQ: Sql = Sql::each(
+    "SELECT COALESCE((SELECT seq FROM events ORDER BY seq DESC LIMIT 1), 0) + 1",
+    "SELECT nextval('events_seq') FROM (SELECT pg_current_xact_id() AS xid OFFSET 0) AS x",
+);
+/// `horizon`, on PostgreSQL, is read in this later statement's snapshot: every transaction that
+/// took a smaller `seq` had started by then.
+const INSERT_EVENT: Sql = Sql::each(
+    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq,
+     horizon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq,
+     horizon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, pg_snapshot_xmax(pg_current_snapshot())::text::bigint)",
 );
 /// A pending delivery of event `$1` (project `$3`, type `$5`) at `$2` for every active endpoint
 /// subscribed to its type, or for endpoint `$4` alone. Endpoints are matched on the event's own
@@ -199,8 +210,23 @@ pub(crate) async fn record(
     let project = event.project_id.to_string();
     let (id, kind) = (Arg::Text(&event.id), Arg::Text(&event.kind));
     let published = Arg::OptInt((!publish).then_some(at));
-    tx.execute(&INSERT_EVENT, &[id, Arg::Text(&project), kind, Arg::Text(&event.payload), Arg::Int(at), published])
-        .await?;
+    let seq: i64 = tx.fetch_one(&NEXT_SEQ, &[]).await?;
+    let (resource_id, resource_type) = match &event.resource {
+        Some((id, kind)) => (Some(id.as_str()), Some(kind.as_str())),
+        None => (None, None),
+    };
+    let args = [
+        id,
+        Arg::Text(&project),
+        kind,
+        Arg::Text(&event.payload),
+        Arg::Int(at),
+        published,
+        Arg::OptText(resource_id),
+        Arg::OptText(resource_type),
+        Arg::Int(seq),
+    ];
+    tx.execute(&INSERT_EVENT, &args).await?;
     tx.execute(&INSERT_DELIVERIES, &[id, Arg::Int(at), Arg::Text(&project), Arg::OptText(only_endpoint), kind])
         .await
         .map(drop)

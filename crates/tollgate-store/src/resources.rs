@@ -11,7 +11,7 @@ use tollgate_core::{ListQuery, NewResource, Page, PageMode, Precondition, Projec
 
 use crate::conn::{Arg, Builder, Conn, Sql};
 use crate::db::{Backend, Db};
-use crate::events::{new_event, resource_event};
+use crate::events::{deleted_event, resource_event};
 use crate::rows::resource_columns;
 use crate::{idempotency, outbox, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
@@ -201,8 +201,7 @@ async fn delete(
     let id = id.to_string();
     tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
     tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
-    let event = new_event("resource.deleted", project, serde_json::json!({"id": id}));
-    outbox::record(tx, &event, publish, None).await
+    outbox::record(tx, &deleted_event(&current), publish, None).await
 }
 
 fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreError> {
