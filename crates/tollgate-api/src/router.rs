@@ -5,7 +5,7 @@ use axum::Router;
 
 use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update, ApiKeys, OAuthClients};
 use crate::routes::webhooks::{create as wh_create, deliveries as wh_deliveries, manage as wh_manage};
-use crate::routes::{fallback, health, metrics, oauth, resources, usage};
+use crate::routes::{events, fallback, health, metrics, oauth, resources, usage};
 use crate::state::AppState;
 
 /// Every route, without middleware; `/metrics` only when it is served on this port.
@@ -26,6 +26,10 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
                 .patch(resources::update::update_resource)
                 .delete(resources::delete::delete_resource),
         )
+        // The project's events, listed and live (SSE): resource:read (routes/events).
+        .route("/v1/events", get(events::list::list_events))
+        .route("/v1/events/stream", get(events::stream::stream_events))
+        .route("/v1/events/{id}", get(events::get::get_event))
         // API keys and OAuth clients of the caller's project: admin (routes/credentials).
         .route("/v1/keys", post(create::create_credential::<ApiKeys>).get(list::list_credentials::<ApiKeys>))
         .route(

@@ -134,8 +134,12 @@ impl EventQuery {
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let mut seen = std::collections::HashSet::new();
-        let mut q =
-            EventQuery { filter: EventFilter::default(), order: EventOrder::default(), limit: DEFAULT_LIMIT, after_seq: None };
+        let mut q = EventQuery {
+            filter: EventFilter::default(),
+            order: EventOrder::default(),
+            limit: DEFAULT_LIMIT,
+            after_seq: None,
+        };
         for (key, value) in pairs {
             if !seen.insert(key.as_str()) {
                 errors.add(key.clone(), "given more than once");
@@ -224,7 +228,8 @@ mod tests {
         assert_eq!(parsed.order, EventOrder::OldestFirst);
         assert_eq!(parsed.after_seq, Some(42));
         assert!(q(&[("after", "2026-01-01T00:00:00Z")]).unwrap().filter.after.is_some());
-        for bad in [("limit", "0"), ("limit", "101"), ("order", "up"), ("cursor", "x"), ("after", "yesterday"), ("typo", "1")]
+        for bad in
+            [("limit", "0"), ("limit", "101"), ("order", "up"), ("cursor", "x"), ("after", "yesterday"), ("typo", "1")]
         {
             assert!(q(&[bad]).is_err(), "{bad:?}");
         }

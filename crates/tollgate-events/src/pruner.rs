@@ -60,7 +60,8 @@ pub async fn prune_once(
     loop {
         let step = store.prune_expired_batch(at, settings.batch).await?;
         total.add(step);
-        let full = step.idempotency_keys >= u64::from(settings.batch) || step.revoked_tokens >= u64::from(settings.batch);
+        let full =
+            step.idempotency_keys >= u64::from(settings.batch) || step.revoked_tokens >= u64::from(settings.batch);
         if !full || stopping() {
             break;
         }

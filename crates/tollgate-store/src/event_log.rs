@@ -197,4 +197,3 @@ async fn list(c: &mut impl Conn, project: ProjectId, q: EventQuery) -> Result<Pa
     let next_cursor = has_next.then(|| items.last().map(|e| encode_cursor(e.seq))).flatten();
     Ok(Page { items, has_next, next_cursor })
 }
-

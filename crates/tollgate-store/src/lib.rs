@@ -30,8 +30,8 @@ use tollgate_core::{Credential, Precondition, Resource};
 
 pub use credentials::CredentialStore;
 pub use db::{Db, Observer};
-pub use event_log::EventStore;
 pub use error::{chain, CorruptRow, StoreError};
+pub use event_log::EventStore;
 pub use outbox::OutboxStore;
 pub use postgres::PgStore;
 pub use projects::ProjectStore;

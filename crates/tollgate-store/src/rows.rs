@@ -4,8 +4,8 @@
 //! exactly the columns, in the order, that the mapping reads.
 
 use time::OffsetDateTime;
-use tollgate_core::time_fmt::from_unix_micros;
 use tollgate_core::event_log::LoggedEvent;
+use tollgate_core::time_fmt::from_unix_micros;
 use tollgate_core::webhook::{Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Attributes, Credential, CredentialId, CredentialLimits, Limit, NewResource, Project, ProjectId, Resource,

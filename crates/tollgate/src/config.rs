@@ -52,6 +52,11 @@ struct RawConfig {
     nats_url: Option<String>,
     metrics_enabled: bool,
     log_level: String,
+    event_retention: String,
+    delivery_retention: String,
+    prune_interval: String,
+    prune_batch: u32,
+    event_streams_per_credential: usize,
 }
 
 impl Default for RawConfig {
@@ -90,11 +95,21 @@ impl Default for RawConfig {
             nats_url: None,
             metrics_enabled: true,
             log_level: "info".into(),
+            event_retention: "30d".into(),
+            delivery_retention: "30d".into(),
+            prune_interval: "1m".into(),
+            prune_batch: 500,
+            event_streams_per_credential: 10,
         }
     }
 }
 
-const ENV_KEYS: [&str; 33] = [
+const ENV_KEYS: [&str; 38] = [
+    "event_retention",
+    "delivery_retention",
+    "prune_interval",
+    "prune_batch",
+    "event_streams_per_credential",
     "rate_limit_failed_auth",
     "trusted_proxy_header",
     "idle_timeout",
@@ -191,6 +206,14 @@ pub struct Config {
     pub metrics_enabled: bool,
     /// Lowest level logged: trace, debug, info, warn, error or off (`debug` overrides it).
     pub log_level: String,
+    /// How long events, and finished webhook deliveries with their attempts, are kept.
+    pub retention: tollgate_store::retention::Retention,
+    /// Time between two passes of the pruner.
+    pub prune_interval: Duration,
+    /// Rows of each kind the pruner deletes per transaction (1-10000).
+    pub prune_batch: u32,
+    /// Live event streams one credential may hold open on a node (then 429).
+    pub event_streams_per_credential: usize,
 }
 
 /// Flags that override everything else; `None` leaves lower layers alone.
@@ -338,7 +361,21 @@ impl RawConfig {
         if !(1..=1_000_000).contains(&self.max_connections) {
             return Err(anyhow!("invalid configuration: `max_connections` must be from 1 to 1000000"));
         }
+        if !(1..=10_000).contains(&self.prune_batch) {
+            return Err(anyhow!("invalid configuration: `prune_batch` must be from 1 to 10000"));
+        }
+        if !(1..=10_000).contains(&self.event_streams_per_credential) {
+            return Err(anyhow!("invalid configuration: `event_streams_per_credential` must be from 1 to 10000"));
+        }
+        let retention = tollgate_store::retention::Retention {
+            events: positive_duration("event_retention", &self.event_retention)?,
+            deliveries: positive_duration("delivery_retention", &self.delivery_retention)?,
+        };
         Ok(Config {
+            retention,
+            prune_interval: std("prune_interval", &self.prune_interval)?,
+            prune_batch: self.prune_batch,
+            event_streams_per_credential: self.event_streams_per_credential,
             listen,
             idle_timeout: std("idle_timeout", &self.idle_timeout)?,
             max_connections: self.max_connections,
@@ -375,4 +412,13 @@ impl RawConfig {
             debug: self.debug,
         })
     }
+}
+
+/// A retention: a duration of at least one second.
+fn positive_duration(name: &str, value: &str) -> anyhow::Result<time::Duration> {
+    let d = parse_duration(value, false).map_err(|e| anyhow!("invalid configuration: `{name}`: {e}"))?;
+    if d < time::Duration::seconds(1) {
+        return Err(anyhow!("invalid configuration: `{name}` must be at least 1s"));
+    }
+    Ok(d)
 }

@@ -37,6 +37,8 @@ pub struct Application {
     /// Tells the webhook dispatcher and the NATS sink to stop.
     stop: tokio::sync::watch::Sender<bool>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Live event streams, ended when draining starts.
+    hub: tollgate_events::EventHub,
 }
 
 impl Application {
@@ -107,7 +109,9 @@ impl Application {
             spawn_emf_flusher(emf.clone(), metrics.clone(), *every, stdout);
             emf
         });
-        let state = AppState::new(store, limiter, metrics, emf, settings);
+        let (hub, pruner) = events_and_retention(config, &store, &metrics, &stopped).await?;
+        background.extend(pruner);
+        let state = AppState::new(store, limiter, metrics, emf, settings).with_event_hub(hub.clone());
         if let Some(addr) = config.metrics_listen {
             let listener = TcpListener::bind(addr)
                 .await
@@ -123,7 +127,7 @@ impl Application {
         let app = tollgate_api::app(state);
         let limits =
             Limits { header_read_timeout: config.header_read_timeout, idle_timeout: config.idle_timeout, drain: DRAIN };
-        Ok(Self { listener, app, limits, max_connections: config.max_connections, stop, background })
+        Ok(Self { listener, app, limits, max_connections: config.max_connections, stop, background, hub })
     }
 
     /// The address actually bound.
@@ -183,6 +187,8 @@ impl Application {
         drop(self.listener);
         tracing::info!("shutting down: draining in-flight requests");
         let _ = stopping.send(true);
+        // Event streams never finish by themselves: end them so their connections can close.
+        self.hub.close_streams();
         // Every connection holds a permit until it is gone: all of them back means all closed.
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout(DRAIN, permits.acquire_many(all)).await.is_err() {
@@ -194,6 +200,34 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
     }
+}
+
+/// The live stream's hub and the pruner, each a task `serve` owns until `stopped`.
+async fn events_and_retention(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    metrics: &Arc<Metrics>,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(tollgate_events::EventHub, Vec<tokio::task::JoinHandle<()>>)> {
+    let settings = tollgate_events::HubSettings {
+        max_streams_per_credential: config.event_streams_per_credential,
+        event_retention: config.retention.events,
+    };
+    let hub = tollgate_events::EventHub::start(store.clone(), settings).await.context("starting the event stream")?;
+    let pruner = tollgate_events::pruner::PrunerSettings {
+        retention: config.retention,
+        interval: config.prune_interval,
+        batch: config.prune_batch,
+        ..Default::default()
+    };
+    let m = metrics.clone();
+    let observe: tollgate_events::pruner::PruneObserver =
+        Arc::new(move |pruned, rows| m.pruned(&pruned.by_table(), rows));
+    let tasks = vec![
+        tokio::spawn(hub.clone().run(stopped.clone())),
+        tokio::spawn(tollgate_events::pruner::run(store.clone(), pruner, Some(observe), stopped.clone())),
+    ];
+    Ok((hub, tasks))
 }
 
 /// On the first start of an empty installation: the `default` project and an admin key, whose
