@@ -1,16 +1,18 @@
 //! The event log: the events the outbox records, read back in commit order for `GET /v1/events`
 //! and the live stream.
 //!
-//! Order is `seq`, taken when the event is written (`outbox::record`). On SQLite the one writer
+//! Order is `seq`, set when the event is written (`outbox::record`). On SQLite the one writer
 //! numbers events inside its transactions, so every reader sees a prefix of `seq`. On PostgreSQL
-//! transactions take numbers from a sequence and may commit in another order, so a reader could
-//! see 7 before 6 commits. Each event therefore carries `horizon`: the first transaction id not
-//! yet started when it was written. A transaction holding a smaller `seq` had started by then,
-//! so once the reader's snapshot `xmin` reaches an event's `horizon`, every smaller `seq` is
-//! either visible or never will be: the event is *settled*. [`EventStore::settled_events`] hands
-//! out only what lies at or below the newest settled event, so a reader that resumes after the
-//! last `seq` it saw misses nothing and sees nothing twice. The number is taken after the
-//! change's row locks, so two changes of one resource are numbered in the order they commit.
+//! transactions commit in another order than they write, so a reader could see a later event
+//! before an earlier transaction commits. There `seq` is the writing transaction's id times 65536
+//! plus the event's place in it, and a reader hands out only events below its snapshot's `xmin`
+//! times 65536: every transaction older than `xmin` has ended, so nothing can still appear below
+//! that line, and a reader that resumes after the last `seq` it saw misses nothing and sees
+//! nothing twice. Such events are *settled*; newer ones wait until the transactions before them
+//! end (milliseconds). The order is that of the transactions' ids, which for two changes of one
+//! resource is the order they commit in: the second takes its id only once the first's row lock
+//! is released, since its first statement locks the row. A transaction records at most 65536
+//! events.
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -76,13 +78,13 @@ const AFTER: Sql = Sql::each(
     concat!(
         "SELECT ",
         event_log_columns!(),
-        ", CASE WHEN horizon <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint THEN 1 ELSE 0 END
+        ", CASE WHEN seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 65536 THEN 1 ELSE 0 END::bigint
          FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
     ),
 );
 const SETTLED_POSITION: Sql = Sql::each(
     "SELECT COALESCE((SELECT seq FROM events ORDER BY seq DESC LIMIT 1), 0)",
-    "SELECT COALESCE((SELECT seq FROM events WHERE horizon <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    "SELECT COALESCE((SELECT seq FROM events WHERE seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 65536
      ORDER BY seq DESC LIMIT 1), 0)",
 );
 const PROJECT_RANGE: Sql = Sql::same(concat!(

@@ -53,19 +53,15 @@ pub trait OutboxStore: Send + Sync {
     async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError>;
 }
 
-/// The event's place in commit order (see `event_log`). On PostgreSQL the transaction takes its
-/// id before the number, so a transaction holding a smaller number is one `horizon` covers.
-const NEXT_SEQ: Sql = Sql::each(
-    "SELECT COALESCE((SELECT seq FROM events ORDER BY seq DESC LIMIT 1), 0) + 1",
-    "SELECT nextval('events_seq') FROM (SELECT pg_current_xact_id() AS xid OFFSET 0) AS x",
-);
-/// `horizon`, on PostgreSQL, is read in this later statement's snapshot: every transaction that
-/// took a smaller `seq` had started by then.
+/// The event's place in the log, `seq` (see `event_log`): on SQLite the next number, on
+/// PostgreSQL the transaction's id times 65536 plus the event's place in the transaction.
 const INSERT_EVENT: Sql = Sql::each(
-    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq,
-     horizon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
-    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq,
-     horizon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, pg_snapshot_xmax(pg_current_snapshot())::text::bigint)",
+    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events))",
+    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE((SELECT MAX(seq) + 1 FROM events
+     WHERE seq >= t.x * 65536 AND seq < t.x * 65536 + 65536), t.x * 65536)
+     FROM (SELECT pg_current_xact_id()::text::bigint AS x) AS t))",
 );
 /// A pending delivery of event `$1` (project `$3`, type `$5`) at `$2` for every active endpoint
 /// subscribed to its type, or for endpoint `$4` alone. Endpoints are matched on the event's own
@@ -210,7 +206,6 @@ pub(crate) async fn record(
     let project = event.project_id.to_string();
     let (id, kind) = (Arg::Text(&event.id), Arg::Text(&event.kind));
     let published = Arg::OptInt((!publish).then_some(at));
-    let seq: i64 = tx.fetch_one(&NEXT_SEQ, &[]).await?;
     let (resource_id, resource_type) = match &event.resource {
         Some((id, kind)) => (Some(id.as_str()), Some(kind.as_str())),
         None => (None, None),
@@ -224,7 +219,6 @@ pub(crate) async fn record(
         published,
         Arg::OptText(resource_id),
         Arg::OptText(resource_type),
-        Arg::Int(seq),
     ];
     tx.execute(&INSERT_EVENT, &args).await?;
     tx.execute(&INSERT_DELIVERIES, &[id, Arg::Int(at), Arg::Text(&project), Arg::OptText(only_endpoint), kind])

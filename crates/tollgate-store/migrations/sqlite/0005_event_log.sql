@@ -1,9 +1,7 @@
 -- The events API and the live stream. `seq` is each event's place in commit order: the one
--- writer assigns the next number inside the write's transaction, so a reader always sees a
--- prefix of it. `horizon` matters only on PostgreSQL (see 0005 there) and is 0 here. The
--- resource an event is about, and its type, are columns so that the API's filters need no JSON.
+-- writer numbers events inside its transactions, so a reader always sees a prefix of it. The
+-- resource an event is about, and its type, are columns so that the filters need no JSON.
 ALTER TABLE events ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE events ADD COLUMN horizon INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN resource_id TEXT;
 ALTER TABLE events ADD COLUMN resource_type TEXT;
 UPDATE events SET seq = r.n FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM events) AS r

@@ -4,6 +4,7 @@
 //! with their change.
 
 mod credentials;
+mod event_log;
 mod migrations;
 mod opening;
 mod outbox;
@@ -42,6 +43,9 @@ conformance!(
     credentials::tokens_and_signing_keys,
     credentials::projects_and_bootstrap,
     outbox::webhooks_deliveries_and_attempts,
+    event_log::events_list_filter_and_page,
+    event_log::settled_reads_miss_nothing_under_racing_writers,
+    event_log::retention_prunes_old_rows_and_keeps_recent_and_pending,
     outbox::publishing_to_the_message_queue,
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,
