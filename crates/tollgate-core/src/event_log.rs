@@ -66,7 +66,7 @@ pub struct EventFilter {
 impl EventFilter {
     /// Whether `e` passes (its project is checked by the caller).
     pub fn matches(&self, e: &LoggedEvent) -> bool {
-        (self.types.is_empty() || self.types.iter().any(|t| *t == e.kind))
+        (self.types.is_empty() || self.types.contains(&e.kind))
             && self.resource_id.as_ref().is_none_or(|r| e.resource_id.as_ref() == Some(r))
             && self.resource_type.as_ref().is_none_or(|t| e.resource_type.as_ref() == Some(t))
             && self.after.is_none_or(|a| e.created_at >= a)
