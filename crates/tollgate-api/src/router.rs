@@ -5,7 +5,7 @@ use axum::Router;
 
 use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update};
 use crate::routes::webhooks::{create as wh_create, deliveries as wh_deliveries, manage as wh_manage};
-use crate::routes::{fallback, health, metrics, oauth, resources, types, usage};
+use crate::routes::{events, fallback, health, metrics, oauth, resources, types, usage};
 use crate::state::AppState;
 
 /// Every route, without middleware; `/metrics` only when it is served on this port.
@@ -35,6 +35,10 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
             get(types::manage::get_type).put(types::manage::update_type).delete(types::manage::delete_type),
         )
         .route("/v1/project", get(types::project::get_project).patch(types::project::update_project))
+        // The project's events, listed and live (SSE): resource:read (routes/events).
+        .route("/v1/events", get(events::list::list_events))
+        .route("/v1/events/stream", get(events::stream::stream_events))
+        .route("/v1/events/{id}", get(events::get::get_event))
         // API keys and OAuth clients of the caller's project: admin (routes/credentials).
         .route("/v1/keys", post(create::create_api_key).get(list::list_api_keys))
         .route("/v1/keys/{id}", get(get_one::get_api_key).patch(update::update_api_key).delete(revoke::revoke_api_key))

@@ -109,6 +109,8 @@ pub struct AppState {
     pub credential_touches: Arc<Mutex<HashMap<CredentialId, Instant>>>,
     /// Source addresses refused for too many failed authentications, on this node.
     pub blocked_addresses: Arc<crate::extract::failed_auth::BlockedAddresses>,
+    /// The live event stream's fan-out; `None` serves no streams (503).
+    pub event_hub: Option<tollgate_events::EventHub>,
 }
 
 impl AppState {
@@ -132,6 +134,13 @@ impl AppState {
             idempotency_in_flight: Arc::default(),
             credential_touches: Arc::default(),
             blocked_addresses: Arc::default(),
+            event_hub: None,
         }
+    }
+
+    /// Serves live event streams from `hub`.
+    pub fn with_event_hub(mut self, hub: tollgate_events::EventHub) -> Self {
+        self.event_hub = Some(hub);
+        self
     }
 }

@@ -43,11 +43,13 @@ pub enum ErrorCode {
     InternalError,
     /// A dependency (the database) is not available right now.
     ServiceUnavailable,
+    /// What was asked for is no longer kept: a `Last-Event-ID` older than the event retention.
+    Gone,
 }
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::AuthenticationFailed,
         ErrorCode::PermissionDenied,
         ErrorCode::NotFound,
@@ -66,6 +68,7 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::InternalError,
         ErrorCode::ServiceUnavailable,
+        ErrorCode::Gone,
     ];
 
     /// The wire form, e.g. `AUTHENTICATION_FAILED`.
@@ -107,6 +110,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => ("REQUEST_TIMEOUT", 408, "Request timed out"),
             ErrorCode::InternalError => ("INTERNAL_ERROR", 500, "Internal error"),
             ErrorCode::ServiceUnavailable => ("SERVICE_UNAVAILABLE", 503, "Service unavailable"),
+            ErrorCode::Gone => ("GONE", 410, "The requested history is no longer kept"),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod credential;
 pub mod duration;
 pub mod error_code;
+pub mod event_log;
 pub mod ids;
 pub mod limit;
 pub mod page;

@@ -20,6 +20,8 @@ pub struct Event {
     pub kind: String,
     /// `{"type","timestamp","data"}`, exactly the bytes sent.
     pub payload: String,
+    /// The resource the event is about and its type, kept for the events API's filters.
+    pub resource: Option<(String, String)>,
 }
 
 /// A registered endpoint.

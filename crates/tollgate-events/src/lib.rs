@@ -4,10 +4,13 @@
 //! so an acknowledged change is never without its event, and delivery is at least once.
 
 pub mod dispatcher;
+pub mod hub;
 pub mod nats;
+pub mod pruner;
 pub mod ranges;
 pub mod schedule;
 pub mod signing;
 pub mod target;
 
 pub use dispatcher::{Dispatcher, DispatcherSettings};
+pub use hub::{EventHub, HubSettings};

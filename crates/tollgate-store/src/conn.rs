@@ -96,6 +96,12 @@ impl FromRow for i64 {
     }
 }
 
+impl FromRow for (i64, i64) {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        Ok((r.int(0)?, r.int(1)?))
+    }
+}
+
 impl FromRow for (String, String) {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
         Ok((r.text(0)?, r.text(1)?))
@@ -132,6 +138,15 @@ pub trait Conn: Send {
     ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
         let text = sql.text(self.dialect());
         self.fetch_optional_text(text, args)
+    }
+
+    /// Runs a query given as text that must return a row.
+    fn fetch_one_text<T: FromRow>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<T, StoreError>> + Send {
+        async move { self.fetch_optional_text(sql, args).await?.ok_or(StoreError::NotFound) }
     }
 
     /// Runs a statement; the number of rows changed. An empty text runs nothing.

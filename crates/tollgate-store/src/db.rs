@@ -37,6 +37,13 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Idle and busy connections of the reader pool.
     fn pool_state(&self) -> Option<(u32, u32)>;
+
+    /// A signal that changes whenever another process sends a notification on `channel`;
+    /// `None` when no other process writes this database.
+    fn listen(&self, channel: &'static str) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let _ = channel;
+        None
+    }
 }
 
 /// Tollgate's data on one backend.
@@ -44,6 +51,8 @@ pub struct Db<B> {
     pub(crate) backend: B,
     observer: Option<Observer>,
     pub(crate) ctx: WriteCtx,
+    /// Bumped after every committed write, so the event stream looks for new events at once.
+    pub(crate) committed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// What the rules of a resource write need beyond the transaction.
@@ -57,14 +66,24 @@ pub struct WriteCtx {
 
 impl<B: Clone> Clone for Db<B> {
     fn clone(&self) -> Self {
-        Self { backend: self.backend.clone(), observer: self.observer.clone(), ctx: self.ctx.clone() }
+        Self {
+            backend: self.backend.clone(),
+            observer: self.observer.clone(),
+            ctx: self.ctx.clone(),
+            committed: self.committed.clone(),
+        }
     }
 }
 
 impl<B: Backend> Db<B> {
     /// The store over `backend`.
     pub fn new(backend: B) -> Self {
-        Self { backend, observer: None, ctx: WriteCtx::default() }
+        Self {
+            backend,
+            observer: None,
+            ctx: WriteCtx::default(),
+            committed: Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
     }
 
     /// The backend underneath.
@@ -90,7 +109,11 @@ impl<B: Backend> Db<B> {
         R: Send + 'static,
         F: for<'t> FnOnce(&'t mut B::Tx) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
     {
-        self.timed(op, self.backend.write(f)).await
+        let out = self.timed(op, self.backend.write(f)).await;
+        if out.is_ok() {
+            self.committed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        out
     }
 
     /// Runs the read `op`.

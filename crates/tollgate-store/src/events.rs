@@ -16,11 +16,20 @@ pub fn new_event(kind: &str, project: ProjectId, data: Value) -> Event {
         project_id: project,
         kind: kind.to_owned(),
         payload: payload.to_string(),
+        resource: None,
     }
 }
 
 /// The event of a created or updated resource: the whole resource as the API shows it.
 pub fn resource_event(kind: &str, r: &Resource) -> Event {
     let view = serde_json::to_value(ResourceView::from(r.clone())).unwrap_or(Value::Null);
-    new_event(kind, r.project_id, view)
+    Event { resource: Some((r.id.to_string(), r.content.kind.clone())), ..new_event(kind, r.project_id, view) }
+}
+
+/// The event of a deleted resource: its id only, as webhooks have always carried it; the type is
+/// kept beside it for the events API's `resource_type` filter.
+pub fn deleted_event(r: &Resource) -> Event {
+    let id = r.id.to_string();
+    let event = new_event("resource.deleted", r.project_id, serde_json::json!({"id": id}));
+    Event { resource: Some((id, r.content.kind.clone())), ..event }
 }

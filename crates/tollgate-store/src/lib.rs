@@ -10,6 +10,7 @@ pub mod conn;
 pub mod credentials;
 pub mod db;
 mod error;
+pub mod event_log;
 pub mod events;
 pub mod export;
 mod idempotency;
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod postgres;
 pub mod projects;
 pub mod resources;
+pub mod retention;
 pub mod rows;
 pub mod sqlite;
 pub mod tokens;
@@ -31,10 +33,12 @@ use tollgate_core::{Credential, Precondition, Resource};
 pub use credentials::CredentialStore;
 pub use db::{Db, Observer};
 pub use error::{chain, CorruptRow, StoreError};
+pub use event_log::EventStore;
 pub use outbox::OutboxStore;
 pub use postgres::PgStore;
 pub use projects::ProjectStore;
 pub use resources::{BatchOp, BatchResult, ResourceStore};
+pub use retention::RetentionStore;
 pub use sqlite::SqliteStore;
 pub use tokens::TokenStore;
 pub use transfer::{ImportSummary, KeptState, TransferStore};
@@ -43,12 +47,30 @@ pub use types::TypeStore;
 /// Everything Tollgate keeps. Methods take the caller's project: a row of another project is
 /// `NotFound`, exactly like a missing one.
 pub trait Store:
-    ResourceStore + TypeStore + CredentialStore + TokenStore + ProjectStore + OutboxStore + TransferStore + 'static
+    ResourceStore
+    + TypeStore
+    + CredentialStore
+    + TokenStore
+    + ProjectStore
+    + OutboxStore
+    + TransferStore
+    + EventStore
+    + RetentionStore
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: ResourceStore + TypeStore + CredentialStore + TokenStore + ProjectStore + OutboxStore + TransferStore + 'static
+    T: ResourceStore
+        + TypeStore
+        + CredentialStore
+        + TokenStore
+        + ProjectStore
+        + OutboxStore
+        + TransferStore
+        + EventStore
+        + RetentionStore
+        + 'static
 {
 }
 

@@ -53,8 +53,15 @@ pub trait OutboxStore: Send + Sync {
     async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError>;
 }
 
-const INSERT_EVENT: Sql = Sql::same(
-    "INSERT INTO events (id, project_id, type, payload, created_at, published_at) VALUES ($1, $2, $3, $4, $5, $6)",
+/// The event's place in the log, `seq` (see `event_log`): on SQLite the next number, on
+/// PostgreSQL the transaction's id times 65536 plus the event's place in the transaction.
+const INSERT_EVENT: Sql = Sql::each(
+    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events))",
+    "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE((SELECT MAX(seq) + 1 FROM events
+     WHERE seq >= t.x * 65536 AND seq < t.x * 65536 + 65536), t.x * 65536)
+     FROM (SELECT pg_current_xact_id()::text::bigint AS x) AS t))",
 );
 /// A pending delivery of event `$1` (project `$3`, type `$5`) at `$2` for every active endpoint
 /// subscribed to its type, or for endpoint `$4` alone. Endpoints are matched on the event's own
@@ -199,8 +206,21 @@ pub(crate) async fn record(
     let project = event.project_id.to_string();
     let (id, kind) = (Arg::Text(&event.id), Arg::Text(&event.kind));
     let published = Arg::OptInt((!publish).then_some(at));
-    tx.execute(&INSERT_EVENT, &[id, Arg::Text(&project), kind, Arg::Text(&event.payload), Arg::Int(at), published])
-        .await?;
+    let (resource_id, resource_type) = match &event.resource {
+        Some((id, kind)) => (Some(id.as_str()), Some(kind.as_str())),
+        None => (None, None),
+    };
+    let args = [
+        id,
+        Arg::Text(&project),
+        kind,
+        Arg::Text(&event.payload),
+        Arg::Int(at),
+        published,
+        Arg::OptText(resource_id),
+        Arg::OptText(resource_type),
+    ];
+    tx.execute(&INSERT_EVENT, &args).await?;
     tx.execute(&INSERT_DELIVERIES, &[id, Arg::Int(at), Arg::Text(&project), Arg::OptText(only_endpoint), kind])
         .await
         .map(drop)

@@ -10,7 +10,7 @@ use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resou
 
 use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
-use crate::events::{new_event, resource_event};
+use crate::events::{deleted_event, resource_event};
 use crate::rows::resource_columns;
 use crate::{idempotency, outbox, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
@@ -259,8 +259,7 @@ async fn delete(
     let id = id.to_string();
     tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
     tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
-    let event = new_event("resource.deleted", project, serde_json::json!({"id": id}));
-    outbox::record(tx, &event, publish, None).await
+    outbox::record(tx, &deleted_event(&current), publish, None).await
 }
 
 async fn batch(

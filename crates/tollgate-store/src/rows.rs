@@ -4,6 +4,7 @@
 //! exactly the columns, in the order, that the mapping reads.
 
 use time::OffsetDateTime;
+use tollgate_core::event_log::LoggedEvent;
 use tollgate_core::time_fmt::from_unix_micros;
 use tollgate_core::webhook::{Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
@@ -40,7 +41,13 @@ macro_rules! signing_key_columns {
         "kid, algorithm, private_der, public_jwk, created_at, retire_at"
     };
 }
-pub(crate) use {credential_columns, endpoint_columns, resource_columns, signing_key_columns};
+/// The columns of a logged event, in [`LoggedEvent`]'s order.
+macro_rules! event_log_columns {
+    () => {
+        "seq, id, project_id, type, resource_id, resource_type, created_at, payload"
+    };
+}
+pub(crate) use {credential_columns, endpoint_columns, event_log_columns, resource_columns, signing_key_columns};
 
 /// A resource row as stored (also the export format's resource record).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -257,7 +264,42 @@ impl FromRow for WebhookEndpoint {
 impl FromRow for Event {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
         let id = r.text(0)?;
-        Ok(Event { project_id: project_of("events", &id, r.text(1)?)?, kind: r.text(2)?, payload: r.text(3)?, id })
+        Ok(Event {
+            project_id: project_of("events", &id, r.text(1)?)?,
+            kind: r.text(2)?,
+            payload: r.text(3)?,
+            id,
+            resource: None,
+        })
+    }
+}
+
+/// [`event_log_columns`].
+impl FromRow for LoggedEvent {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        let id = r.text(1)?;
+        Ok(LoggedEvent {
+            seq: r.int(0)?,
+            project_id: project_of("events", &id, r.text(2)?)?,
+            kind: r.text(3)?,
+            resource_id: r.opt_text(4)?,
+            resource_type: r.opt_text(5)?,
+            created_at: from_unix_micros(r.int(6)?),
+            payload: r.text(7)?,
+            id,
+        })
+    }
+}
+
+/// A logged event and whether it is settled (a ninth column, 1 or 0).
+pub(crate) struct Settling {
+    pub event: LoggedEvent,
+    pub settled: bool,
+}
+
+impl FromRow for Settling {
+    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
+        Ok(Settling { event: LoggedEvent::from_row(r)?, settled: r.int(8)? == 1 })
     }
 }
 
@@ -276,6 +318,7 @@ impl FromRow for DeliveryJob {
                 kind: r.text(7)?,
                 payload: r.text(8)?,
                 id: event_id,
+                resource: None,
             },
         })
     }

@@ -40,6 +40,9 @@ pub struct Metrics {
     db_pool: IntGaugeVec,
     quota_max_ratio: prometheus::GaugeVec,
     quota_credentials: IntGaugeVec,
+    store_rows: IntGaugeVec,
+    pruned_rows: IntCounterVec,
+    event_streams: IntGauge,
     /// Per-credential quota use, reduced to bounded gauges at scrape time.
     pub quota: QuotaTracker,
 }
@@ -112,6 +115,18 @@ impl Metrics {
                 &["class", "level"],
             )
             .expect("valid metric"),
+            store_rows: IntGaugeVec::new(
+                Opts::new("tollgate_store_rows", "Rows of each table that grows (events, deliveries, ...)."),
+                &["table"],
+            )
+            .expect("valid metric"),
+            pruned_rows: IntCounterVec::new(
+                Opts::new("tollgate_pruned_rows_total", "Rows deleted by the pruner, by table."),
+                &["table"],
+            )
+            .expect("valid metric"),
+            event_streams: IntGauge::new("tollgate_event_streams", "Live event streams open on this node.")
+                .expect("valid metric"),
             quota: QuotaTracker::default(),
             request_series: RequestSeriesCache::default(),
             registry,
@@ -132,6 +147,9 @@ impl Metrics {
             Box::new(m.db_pool.clone()),
             Box::new(m.quota_max_ratio.clone()),
             Box::new(m.quota_credentials.clone()),
+            Box::new(m.store_rows.clone()),
+            Box::new(m.pruned_rows.clone()),
+            Box::new(m.event_streams.clone()),
             Box::new(info),
         ] {
             m.registry.register(c).expect("unique metric names");
@@ -200,6 +218,22 @@ impl Metrics {
         self.db_pool.with_label_values(&["in_use"]).set(i64::from(in_use));
     }
 
+    /// One pruner pass: rows it deleted and rows left, by table.
+    pub fn pruned(&self, pruned: &[(&str, u64)], rows: &[(&str, i64)]) {
+        for (table, n) in pruned {
+            self.pruned_rows.with_label_values(&[table]).inc_by(*n);
+        }
+        for (table, n) in rows {
+            self.store_rows.with_label_values(&[table]).set(*n);
+        }
+    }
+
+    /// Counts an open event stream until the guard is dropped.
+    pub fn event_stream_opened(&self) -> OpenStream<'_> {
+        self.event_streams.inc();
+        OpenStream(&self.event_streams)
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         for (class, summary) in self.quota.summary() {
@@ -210,6 +244,15 @@ impl Metrics {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// An open event stream, counted until dropped.
+pub struct OpenStream<'a>(&'a IntGauge);
+
+impl Drop for OpenStream<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -57,6 +57,17 @@ pub enum Command {
     /// Quota use of every credential of the admin key's project, most used first (asks the
     /// running server, whose limiter holds the counters).
     Usage(UsageArgs),
+    /// Delete what is past retention now (events, finished webhook deliveries and attempts,
+    /// expired idempotency records and denylisted token ids); `--dry-run` only counts it.
+    Prune(PruneArgs),
+}
+
+/// Flags of `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Count what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Flags of `serve`: every setting.

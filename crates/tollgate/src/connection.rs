@@ -162,32 +162,76 @@ struct Tracked<S> {
     peer: std::net::SocketAddr,
 }
 
-impl<S: hyper::service::Service<hyper::Request<B>>, B> hyper::service::Service<hyper::Request<B>> for Tracked<S> {
-    type Response = S::Response;
+impl<S, B, RB> hyper::service::Service<hyper::Request<B>> for Tracked<S>
+where
+    S: hyper::service::Service<hyper::Request<B>, Response = hyper::Response<RB>>,
+{
+    type Response = hyper::Response<TrackedBody<RB>>;
     type Error = S::Error;
     type Future = InFlight<S::Future>;
 
     fn call(&self, mut req: hyper::Request<B>) -> Self::Future {
         self.activity.started();
         req.extensions_mut().insert(axum::extract::ConnectInfo(self.peer));
-        InFlight { inner: self.inner.call(req), _ends: Ends(self.activity.clone()) }
+        InFlight { inner: self.inner.call(req), ends: Some(Ends(self.activity.clone())) }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A request's future; the request ends when it completes or is dropped.
+    /// A request's future; the request ends when its response body is done (a long response,
+    /// such as an event stream, is in flight while it is sent), or when either is dropped.
     struct InFlight<F> {
         #[pin]
         inner: F,
-        _ends: Ends,
+        ends: Option<Ends>,
     }
 }
 
-impl<F: Future> Future for InFlight<F> {
-    type Output = F::Output;
+impl<F, RB, E> Future for InFlight<F>
+where
+    F: Future<Output = Result<hyper::Response<RB>, E>>,
+{
+    type Output = Result<hyper::Response<TrackedBody<RB>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.project().inner.poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.inner.poll(cx) {
+            Poll::Ready(Ok(response)) => {
+                let ends = this.ends.take();
+                Poll::Ready(Ok(response.map(|inner| TrackedBody { inner, _ends: ends })))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that keeps its request in flight until it is finished or dropped.
+    struct TrackedBody<B> {
+        #[pin]
+        inner: B,
+        _ends: Option<Ends>,
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -74,6 +74,7 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Export(args) => commands::transfer::export(&config, args).await,
+        Command::Prune(args) => commands::prune::run(&config, args).await.map(|()| 0),
         Command::Import(args) => commands::transfer::import(&config, args).await,
     }
 }

@@ -39,6 +39,8 @@ pub struct Application {
     max_connections: usize,
     /// Everything started besides the connections: stopped and awaited on shutdown.
     background: Background,
+    /// Live event streams, ended when draining starts.
+    hub: tollgate_events::EventHub,
 }
 
 impl Application {
@@ -110,7 +112,8 @@ impl Application {
             background.spawn("emf flusher", move |stop| flush_emf(flushed, metrics, every, stdout, stop));
             emf
         });
-        let state = AppState::new(store, limiter, metrics, emf, settings);
+        let hub = events_and_retention(config, &store, &metrics, &mut background).await?;
+        let state = AppState::new(store, limiter, metrics, emf, settings).with_event_hub(hub.clone());
         if let Some(addr) = config.metrics_listen {
             let listener = TcpListener::bind(addr)
                 .await
@@ -126,7 +129,7 @@ impl Application {
         let app = tollgate_api::app(state);
         let limits =
             Limits { header_read_timeout: config.header_read_timeout, idle_timeout: config.idle_timeout, drain: DRAIN };
-        Ok(Self { listener, app, limits, max_connections: config.max_connections, background })
+        Ok(Self { listener, app, limits, max_connections: config.max_connections, background, hub })
     }
 
     /// The address actually bound.
@@ -187,6 +190,8 @@ impl Application {
         tracing::info!("shutting down: draining in-flight requests");
         let deadline = tokio::time::Instant::now() + DRAIN;
         let _ = stopping.send(true);
+        // Event streams never finish by themselves: end them so their connections can close.
+        self.hub.close_streams();
         // Every connection holds a permit until it is gone: all of them back means all closed.
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout_at(deadline, permits.acquire_many(all)).await.is_err() {
@@ -199,6 +204,34 @@ impl Application {
         let floor = tokio::time::Instant::now() + BACKGROUND_FLOOR;
         self.background.stop(deadline.max(floor)).await;
     }
+}
+
+/// The live stream's hub and the pruner, each a task `serve` owns until it stops.
+async fn events_and_retention(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    metrics: &Arc<Metrics>,
+    background: &mut Background,
+) -> anyhow::Result<tollgate_events::EventHub> {
+    let settings = tollgate_events::HubSettings {
+        max_streams_per_credential: config.event_streams_per_credential,
+        event_retention: config.event_retention,
+    };
+    let hub = tollgate_events::EventHub::start(store.clone(), settings).await.context("starting the event stream")?;
+    let pruner = tollgate_events::pruner::PrunerSettings {
+        retention: config.retention(),
+        interval: config.prune_interval,
+        batch: u32::try_from(config.prune_batch).unwrap_or(u32::MAX),
+        ..Default::default()
+    };
+    let m = metrics.clone();
+    let observe: tollgate_events::pruner::PruneObserver =
+        Arc::new(move |pruned, rows| m.pruned(&pruned.by_table(), rows));
+    let tail = hub.clone();
+    background.spawn("event stream", move |stop| tail.run(stop));
+    let store = store.clone();
+    background.spawn("pruner", move |stop| tollgate_events::pruner::run(store, pruner, Some(observe), stop));
+    Ok(hub)
 }
 
 /// On the first start of an empty installation: the `default` project and an admin key, whose

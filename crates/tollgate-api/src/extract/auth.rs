@@ -157,7 +157,9 @@ fn presented(headers: &HeaderMap) -> Result<Presented<'_>, AuthError> {
     }
 }
 
-async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
+/// Authenticates the credential `headers` carry (also used again by long requests, such as an
+/// event stream, to notice a revocation).
+pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
     let principal = match presented(headers).map_err(ApiError::unauthenticated)? {
         Presented::ApiKey(raw) => authenticate_key(raw, state).await?,
         Presented::Token(raw) => authenticate_token(raw, state).await?,

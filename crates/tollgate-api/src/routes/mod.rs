@@ -1,6 +1,7 @@
 //! Handlers, one file per verb, grouped by area. `router.rs` is the table of contents.
 
 pub mod credentials;
+pub mod events;
 pub mod fallback;
 pub mod health;
 pub mod metrics;

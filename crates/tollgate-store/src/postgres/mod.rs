@@ -69,6 +69,48 @@ impl Backend for PgBackend {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         Some((idle, size.saturating_sub(idle)))
     }
+
+    fn listen(&self, channel: &'static str) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let (tx, rx) = tokio::sync::watch::channel(0);
+        tokio::spawn(listen(self.pool.clone(), channel, tx));
+        Some(rx)
+    }
+}
+
+/// Bumps `signal` on every notification on `channel` until every receiver is gone; a lost
+/// connection is opened again (and the signal bumped, since notifications may have been missed).
+async fn listen(pool: PgPool, channel: &'static str, signal: tokio::sync::watch::Sender<u64>) {
+    let bump = |s: &tokio::sync::watch::Sender<u64>| s.send_modify(|n| *n = n.wrapping_add(1));
+    while !signal.is_closed() {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for events from other nodes; retrying");
+                tokio::time::sleep(StdDuration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(channel).await {
+            tracing::warn!(error = %e, "cannot listen for events from other nodes; retrying");
+            tokio::time::sleep(StdDuration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            tokio::select! {
+                got = listener.try_recv() => match got {
+                    Ok(Some(_)) => bump(&signal),
+                    // The connection was lost and is opened again on the next call.
+                    Ok(None) => bump(&signal),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for events from other nodes failed; retrying");
+                        bump(&signal);
+                        break;
+                    }
+                },
+                () = signal.closed() => return,
+            }
+        }
+    }
 }
 
 /// Maps driver errors: connection trouble and serialisation failures are retryable.

@@ -40,6 +40,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0002_idempotency.sql")),
         M::up(include_str!("../../migrations/sqlite/0003_events.sql")),
         M::up(include_str!("../../migrations/sqlite/0004_outbox_without_rowid.sql")),
+        M::up(include_str!("../../migrations/sqlite/0005_event_log.sql")),
         M::up(include_str!("../../migrations/sqlite/0006_resource_types.sql")),
     ])
 }

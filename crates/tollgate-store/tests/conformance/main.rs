@@ -5,6 +5,7 @@
 
 mod batches;
 mod credentials;
+mod event_log;
 mod migrations;
 mod opening;
 mod outbox;
@@ -47,6 +48,9 @@ conformance!(
     credentials::tokens_and_signing_keys,
     credentials::projects_and_bootstrap,
     outbox::webhooks_deliveries_and_attempts,
+    event_log::events_list_filter_and_page,
+    event_log::settled_reads_miss_nothing_under_racing_writers,
+    event_log::retention_prunes_old_rows_and_keeps_recent_and_pending,
     outbox::publishing_to_the_message_queue,
     queries::every_order_matches_the_model_through_every_page,
     queries::ranges_filters_and_totals_match_the_model,

@@ -8,7 +8,7 @@ use tollgate_store::StoreError;
 
 use crate::support::{machine, Fixture};
 
-fn endpoint(project: ProjectId, n: u8) -> WebhookEndpoint {
+pub(crate) fn endpoint(project: ProjectId, n: u8) -> WebhookEndpoint {
     WebhookEndpoint {
         id: format!("whk_{}", ulid::Ulid::new()),
         project_id: project,
@@ -21,7 +21,7 @@ fn endpoint(project: ProjectId, n: u8) -> WebhookEndpoint {
     }
 }
 
-fn outcome(job: &tollgate_core::webhook::DeliveryJob, code: u16, next: NextStep) -> Attempted {
+pub(crate) fn outcome(job: &tollgate_core::webhook::DeliveryJob, code: u16, next: NextStep) -> Attempted {
     Attempted {
         endpoint_id: job.endpoint_id.clone(),
         delivery_id: job.id.clone(),

@@ -72,6 +72,11 @@ impl Fixture {
         }
     }
 
+    /// The PostgreSQL database's URL (`None` on SQLite).
+    pub fn database_url(&self) -> Option<String> {
+        self.db.as_ref().map(|db| db.url.clone())
+    }
+
     /// The number of rows of `table`.
     pub fn count(&self, table: &str) -> i64 {
         self.sql(&format!("SELECT count(*) FROM {table}"))[0].parse().unwrap()

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod projects;
+pub mod prune;
 pub mod signing_keys;
 pub mod transfer;
 pub mod usage;

@@ -198,11 +198,26 @@ settings! {
         webhook_proxy: Option<SecretUrl> = "", optional(secret_url(&["http://", "https://"])), secret;
         /// NATS for the JetStream event sink, nats://... (unset: none).
         nats_url: Option<SecretUrl> = "", optional(secret_url(&["nats://", "tls://"])), secret;
+        /// How long events are kept, which is also how far back a stream can resume.
+        event_retention: time::Duration = "30d", period;
+        /// How long finished webhook deliveries and their attempts are kept (pending ones always).
+        delivery_retention: time::Duration = "30d", period;
+        /// Time between two passes of the pruner.
+        prune_interval: Duration = "1m", timeout;
+        /// Rows of each kind the pruner deletes per transaction.
+        prune_batch: usize = "500", count(1, 10_000);
+        /// Live event streams one credential may hold open on a node (then 429).
+        event_streams_per_credential: usize = "10", count(1, 10_000);
     }
 }
 
 /// Settings read together.
 impl Config {
+    /// How long events and finished deliveries are kept.
+    pub fn retention(&self) -> tollgate_store::retention::Retention {
+        tollgate_store::retention::Retention { events: self.event_retention, deliveries: self.delivery_retention }
+    }
+
     /// The default rate limits and the limiter's failure policy.
     pub fn limits(&self) -> tollgate_api::state::LimitSettings {
         tollgate_api::state::LimitSettings {

@@ -69,3 +69,20 @@ async fn two_nodes_act_as_one_service() {
     let r = a.http.get(a.url("/v1/resource")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn events_written_through_one_node_reach_streams_on_another() {
+    let (a, b) = two_nodes().await;
+    let mut stream = crate::events::Sse::open(&b, &b.admin_key, None, "").await.unwrap();
+    // PostgreSQL: LISTEN/NOTIFY; one SQLite file: the once-a-second look.
+    let within =
+        if tollgate_testkit::postgres_backend() { Duration::from_secs(1) } else { Duration::from_millis(1500) };
+    for i in 0..3 {
+        let written = Instant::now();
+        let created = a.call(Method::POST, "/v1/resource", Some(&a.admin_key), Some(&widget(&format!("n{i}")))).await;
+        let (_, kind, data) = stream.next(Duration::from_secs(5)).await.expect("the event reaches node b");
+        assert!(written.elapsed() < within, "{:?}", written.elapsed());
+        assert_eq!(kind, "resource.created");
+        assert_eq!(data["data"]["id"], created.body["id"]);
+    }
+}

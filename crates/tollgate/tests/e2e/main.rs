@@ -12,6 +12,7 @@ mod connections;
 mod crash;
 mod docs;
 mod early_refusals;
+mod events;
 mod idempotency;
 mod keys;
 mod limits_input;

@@ -1,0 +1,25 @@
+//! `GET /v1/events/{id}`: one event of the caller's project.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde_json::Value;
+use tollgate_core::event_log::is_event_id;
+
+use super::view::event_json;
+use crate::error::ApiError;
+use crate::extract::{Auth, Read};
+use crate::state::AppState;
+
+/// Reads one event.
+pub async fn get_event(
+    auth: Auth<Read>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    // Not an event id: nothing to look up, exactly like a missing one.
+    if !is_event_id(&id) {
+        return Err(ApiError::not_found());
+    }
+    let event = state.store.get_event(auth.principal.project_id, id).await?;
+    Ok(Json(event_json(&event)?))
+}

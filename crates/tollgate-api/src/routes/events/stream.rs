@@ -1,0 +1,188 @@
+//! `GET /v1/events/stream`: the project's events live, as Server-Sent Events (`id:` the event
+//! id, `event:` its type, `data:` the event JSON), with a comment every 15 s so idle proxies keep
+//! the connection.
+//!
+//! Resuming with `Last-Event-ID` (or `last_event_id=`): the stream subscribes to the node's hub
+//! first, which says up to which `seq` it has published; it replays the project's events after
+//! the client's from the store up to there, then continues with the live events after it. The
+//! two meet at one `seq`, so nothing is missed or sent twice. An id older than the event
+//! retention answers `410 GONE`.
+//!
+//! Each credential holds at most `max_streams_per_credential` streams on a node (then 429); every
+//! stream authenticates its request again every few seconds and ends once that fails (revoked,
+//! expired); all end when the server shuts down; a stream that falls too far behind ends too,
+//! and the client resumes.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{broadcast, mpsc};
+use tollgate_core::event_log::{event_id_time, is_event_id, parse_stream_query, EventFilter, LoggedEvent};
+use tollgate_core::time_fmt::now;
+use tollgate_core::{ErrorCode, ProjectId, ValidationErrors};
+use tollgate_events::hub::{EventHub, StreamPermit, Subscription};
+
+use crate::error::ApiError;
+use crate::extract::{Auth, QueryPairs, Read};
+use crate::state::AppState;
+
+/// The keep-alive comment's period.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often a stream's credential is checked again.
+const RECHECK: Duration = Duration::from_secs(5);
+/// Events read from the store per replay query.
+const REPLAY_PAGE: u32 = 256;
+/// Events waiting for a slow client, per stream.
+const QUEUE: usize = 32;
+
+/// Opens the live stream of the caller's project's events.
+pub async fn stream_events(
+    auth: Auth<Read>,
+    State(state): State<AppState>,
+    QueryPairs(pairs): QueryPairs,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let hub = state.event_hub.clone().ok_or_else(|| ApiError::new(ErrorCode::ServiceUnavailable))?;
+    let (filter, from_query) = parse_stream_query(&pairs)?;
+    let last = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+        Some(Ok(id)) if is_event_id(id) => Some(id.to_owned()),
+        Some(Ok("")) | None => from_query,
+        Some(_) => return Err(ValidationErrors::single("Last-Event-ID", "must be an event id (evt_...)").into()),
+    };
+    let max = hub.settings().max_streams_per_credential;
+    let permit = hub.try_open(&auth.principal.credential.to_string()).ok_or_else(|| {
+        ApiError::new(ErrorCode::RateLimitExceeded)
+            .message(format!("This credential already holds {max} open event streams"))
+            .detail("max_streams", max)
+            .header(header::RETRY_AFTER, "5")
+    })?;
+    let project = auth.principal.project_id;
+    let subscription = hub.subscribe();
+    let start = match &last {
+        Some(id) => resume_point(&hub, project, id).await?,
+        None => subscription.position,
+    };
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let stream = Stream { hub, project, filter, _permit: permit, state, headers, tx };
+    tokio::spawn(stream.run(start, subscription));
+    let body =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx)) });
+    Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response())
+}
+
+/// Where a stream resumed after `id` starts: that event's `seq`, or `410 GONE` when it is no
+/// longer kept.
+async fn resume_point(hub: &EventHub, project: ProjectId, id: &str) -> Result<i64, ApiError> {
+    if let Some(seq) = hub.store().event_seq(project, id.to_owned()).await? {
+        return Ok(seq);
+    }
+    let retention = hub.settings().event_retention;
+    match event_id_time(id) {
+        Some(minted) if minted < now() - retention => Err(ApiError::new(ErrorCode::Gone)
+            .message("Events after this Last-Event-ID are no longer kept; list or stream from now")
+            .detail("last_event_id", id)
+            .detail("retention_seconds", retention.whole_seconds())),
+        _ => Err(ApiError::not_found().message("No event with this Last-Event-ID in this project")),
+    }
+}
+
+/// One open stream, fed by its own task.
+struct Stream {
+    hub: EventHub,
+    project: ProjectId,
+    filter: EventFilter,
+    /// Counts against the credential's streams until the stream ends.
+    _permit: StreamPermit,
+    state: AppState,
+    headers: HeaderMap,
+    tx: mpsc::Sender<SseEvent>,
+}
+
+impl Stream {
+    async fn run(mut self, start: i64, mut sub: Subscription) {
+        let metrics = self.state.metrics.clone();
+        let _open = metrics.event_stream_opened();
+        let until = sub.position;
+        if !self.replay(start, until, &mut sub).await {
+            return;
+        }
+        let mut last = start.max(until);
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+        loop {
+            let event = tokio::select! {
+                got = sub.events.recv() => match got {
+                    Ok(e) => e,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::info!(missed = n, "closing an event stream that fell behind; the client can resume");
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = recheck.tick() => {
+                    if !self.still_authorized().await {
+                        return;
+                    }
+                    continue;
+                }
+                _ = sub.closing.changed() => return,
+                () = self.tx.closed() => return,
+            };
+            if event.seq <= last {
+                continue;
+            }
+            last = event.seq;
+            if !self.send(&event, &mut sub).await {
+                return;
+            }
+        }
+    }
+
+    /// Sends the project's events in `(after, until]` from the store; false once the stream ends.
+    async fn replay(&mut self, mut after: i64, until: i64, sub: &mut Subscription) -> bool {
+        while after < until {
+            let page = match self.hub.store().project_events(self.project, after, until, REPLAY_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not replay events; the client can resume");
+                    return false;
+                }
+            };
+            let Some(end) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            for e in &page {
+                if !self.send(e, sub).await {
+                    return false;
+                }
+            }
+            after = end;
+        }
+        true
+    }
+
+    /// Queues `e` if it is this stream's; false once the client is gone or the server stops.
+    async fn send(&mut self, e: &LoggedEvent, sub: &mut Subscription) -> bool {
+        if e.project_id != self.project || !self.filter.matches(e) {
+            return true;
+        }
+        let sse = SseEvent::default().id(e.id.as_str()).event(e.kind.as_str()).data(e.to_json());
+        tokio::select! {
+            sent = self.tx.send(sse) => sent.is_ok(),
+            _ = sub.closing.changed() => false,
+        }
+    }
+
+    /// Authenticates the stream's request again: false once its credential is refused. A store
+    /// that does not answer keeps the stream (closing every stream would only make every client
+    /// reconnect into the same outage).
+    async fn still_authorized(&self) -> bool {
+        match crate::extract::auth::authenticate(&self.headers, &self.state).await {
+            Ok(p) => p.project_id == self.project,
+            Err(e) => e.code() != ErrorCode::AuthenticationFailed,
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The event log as clients read it: an event with its place in commit order (`seq`), the
+//! filters `GET /v1/events` and the live stream share, and the list request with its cursor.
+//! Parsing refuses unknown parameters, like every other listing.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::ids::ProjectId;
+use crate::validation::ValidationErrors;
+
+/// Events per page when the client does not say.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Most events per page.
+pub const MAX_LIMIT: u32 = 100;
+/// Most `type` values one filter names.
+pub const MAX_TYPES: usize = 20;
+const CURSOR_VERSION: &str = "e1:";
+
+/// An event as the log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    /// Its place in commit order: a later commit never has a smaller `seq` than one already read.
+    pub seq: i64,
+    /// `evt_` + ULID.
+    pub id: String,
+    /// The project it happened in.
+    pub project_id: ProjectId,
+    /// E.g. `resource.updated`.
+    pub kind: String,
+    /// The resource it is about, if any.
+    pub resource_id: Option<String>,
+    /// That resource's type, if any.
+    pub resource_type: Option<String>,
+    /// When it was recorded.
+    pub created_at: OffsetDateTime,
+    /// The webhook payload `{"type","timestamp","data"}`.
+    pub payload: String,
+}
+
+impl LoggedEvent {
+    /// The wire form: the webhook payload with the event's `id` first.
+    pub fn to_json(&self) -> String {
+        let rest = self.payload.trim_start().strip_prefix('{').unwrap_or("}");
+        let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+        format!("{{\"id\":\"{}\"{sep}{rest}", self.id)
+    }
+}
+
+/// Which events a listing or a stream wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only these types (any of them); empty for all.
+    pub types: Vec<String>,
+    /// Only events about this resource.
+    pub resource_id: Option<String>,
+    /// Only events about resources of this type.
+    pub resource_type: Option<String>,
+    /// Only events recorded at or after this time.
+    pub after: Option<OffsetDateTime>,
+    /// Only events recorded before this time.
+    pub before: Option<OffsetDateTime>,
+}
+
+impl EventFilter {
+    /// Whether `e` passes (its project is checked by the caller).
+    pub fn matches(&self, e: &LoggedEvent) -> bool {
+        (self.types.is_empty() || self.types.contains(&e.kind))
+            && self.resource_id.as_ref().is_none_or(|r| e.resource_id.as_ref() == Some(r))
+            && self.resource_type.as_ref().is_none_or(|t| e.resource_type.as_ref() == Some(t))
+            && self.after.is_none_or(|a| e.created_at >= a)
+            && self.before.is_none_or(|b| e.created_at < b)
+    }
+
+    /// Reads one filter parameter; `false` when `key` is not a filter.
+    fn take(&mut self, key: &str, value: &str, errors: &mut ValidationErrors) -> bool {
+        match key {
+            "type" => {
+                let types: Vec<String> = value.split(',').map(|t| t.trim().to_owned()).collect();
+                if types.len() > MAX_TYPES || types.iter().any(|t| !is_event_type(t)) {
+                    errors.add("type", format!("must be up to {MAX_TYPES} event types like resource.created"));
+                } else {
+                    self.types = types;
+                }
+            }
+            "resource_id" if (1..=64).contains(&value.len()) => self.resource_id = Some(value.to_owned()),
+            "resource_id" => errors.add("resource_id", "must be a resource id"),
+            "resource_type" if crate::resource::is_identifier(value, crate::resource::MAX_TYPE_CHARS) => {
+                self.resource_type = Some(value.to_owned());
+            }
+            "resource_type" => errors.add("resource_type", "must be a lower-case identifier"),
+            "after" | "before" => match OffsetDateTime::parse(value, &Rfc3339) {
+                Ok(t) if key == "after" => self.after = Some(t),
+                Ok(t) => self.before = Some(t),
+                Err(_) => errors.add(key, "must be an RFC 3339 time like 2026-01-31T12:00:00Z"),
+            },
+            _ => return false,
+        }
+        true
+    }
+}
+
+fn is_event_type(t: &str) -> bool {
+    (1..=64).contains(&t.len())
+        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventOrder {
+    /// Most recent first (the default).
+    #[default]
+    NewestFirst,
+    /// In commit order.
+    OldestFirst,
+}
+
+/// A parsed `GET /v1/events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// The filters.
+    pub filter: EventFilter,
+    /// The order.
+    pub order: EventOrder,
+    /// Events per page, 1-100.
+    pub limit: u32,
+    /// Continue after this `seq` (exclusive), in `order`.
+    pub after_seq: Option<i64>,
+}
+
+impl EventQuery {
+    /// Parses `limit`, `order` (`newest` or `oldest`), `cursor` and the filters.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut q = EventQuery {
+            filter: EventFilter::default(),
+            order: EventOrder::default(),
+            limit: DEFAULT_LIMIT,
+            after_seq: None,
+        };
+        for (key, value) in pairs {
+            if !seen.insert(key.as_str()) {
+                errors.add(key.clone(), "given more than once");
+                continue;
+            }
+            match key.as_str() {
+                "limit" => match value.parse::<u32>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
+                    _ => errors.add("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")),
+                },
+                "order" => match value.as_str() {
+                    "newest" => q.order = EventOrder::NewestFirst,
+                    "oldest" => q.order = EventOrder::OldestFirst,
+                    _ => errors.add("order", "must be \"newest\" or \"oldest\""),
+                },
+                "cursor" if value.is_empty() => {}
+                "cursor" => match decode_cursor(value) {
+                    Some(seq) => q.after_seq = Some(seq),
+                    None => errors.add("cursor", "is not a cursor this server issued"),
+                },
+                _ => {
+                    if !q.filter.take(key, value, &mut errors) {
+                        errors.add(key.clone(), "unknown query parameter");
+                    }
+                }
+            }
+        }
+        errors.into_result(q)
+    }
+}
+
+/// A parsed `GET /v1/events/stream`: the filters and the `last_event_id` query parameter.
+pub fn parse_stream_query(pairs: &[(String, String)]) -> Result<(EventFilter, Option<String>), ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let mut filter = EventFilter::default();
+    let mut last = None;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "last_event_id" if is_event_id(value) => last = Some(value.clone()),
+            "last_event_id" => errors.add("last_event_id", "must be an event id (evt_...)"),
+            _ => {
+                if !filter.take(key, value, &mut errors) {
+                    errors.add(key.clone(), "unknown query parameter");
+                }
+            }
+        }
+    }
+    errors.into_result((filter, last))
+}
+
+/// Whether `s` looks like an event id: `evt_` + a ULID.
+pub fn is_event_id(s: &str) -> bool {
+    s.strip_prefix("evt_").is_some_and(|u| ulid::Ulid::from_string(u).is_ok())
+}
+
+/// When the event `id` was minted (its ULID's time), if it is an event id.
+pub fn event_id_time(id: &str) -> Option<OffsetDateTime> {
+    let ulid = ulid::Ulid::from_string(id.strip_prefix("evt_")?).ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ulid.timestamp_ms()) * 1_000_000).ok()
+}
+
+/// The opaque cursor after `seq`.
+pub fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{seq}"))
+}
+
+fn decode_cursor(s: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
+    std::str::from_utf8(&bytes).ok()?.strip_prefix(CURSOR_VERSION)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<EventQuery, ValidationErrors> {
+        let v: Vec<(String, String)> = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        EventQuery::parse(&v)
+    }
+
+    #[test]
+    fn parses_filters_order_and_cursor() {
+        let c = encode_cursor(42);
+        let parsed = q(&[("type", "resource.created,resource.deleted"), ("order", "oldest"), ("cursor", &c)]).unwrap();
+        assert_eq!(parsed.filter.types, ["resource.created", "resource.deleted"]);
+        assert_eq!(parsed.order, EventOrder::OldestFirst);
+        assert_eq!(parsed.after_seq, Some(42));
+        assert!(q(&[("after", "2026-01-01T00:00:00Z")]).unwrap().filter.after.is_some());
+        for bad in
+            [("limit", "0"), ("limit", "101"), ("order", "up"), ("cursor", "x"), ("after", "yesterday"), ("typo", "1")]
+        {
+            assert!(q(&[bad]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn wire_form_puts_the_id_first() {
+        let e = LoggedEvent {
+            seq: 1,
+            id: "evt_1".into(),
+            project_id: ProjectId::generate(),
+            kind: "resource.created".into(),
+            resource_id: None,
+            resource_type: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            payload: r#"{"type":"resource.created","data":{}}"#.into(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["id"], "evt_1");
+        assert_eq!(v["type"], "resource.created");
+    }
+
+    #[test]
+    fn event_ids_carry_their_time() {
+        let id = format!("evt_{}", ulid::Ulid::new());
+        assert!(is_event_id(&id));
+        assert!(!is_event_id("evt_nope"));
+        let t = event_id_time(&id).unwrap();
+        assert!((OffsetDateTime::now_utc() - t).whole_seconds().abs() < 5);
+    }
+}

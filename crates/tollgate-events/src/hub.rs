@@ -1,0 +1,222 @@
+//! The live event stream's fan-out on one node: one task (the tail) reads new events from the
+//! store in commit order and broadcasts them; every open stream subscribes and filters. One
+//! query per wake-up serves every stream, however many are open.
+//!
+//! The tail wakes when a write of this process commits, when another node announces events
+//! (PostgreSQL `LISTEN/NOTIFY`), and once a second in case a notification was lost. It hands out
+//! settled events only (see `tollgate_store::event_log`), and records how far it has published
+//! under the same lock it publishes under, so a stream that subscribes learns exactly which
+//! events it will receive live: everything after [`Subscription::position`]. What came before
+//! it replays from the store, and the seam has neither a gap nor a duplicate.
+//!
+//! The broadcast buffer is shared and bounded: a stream that falls further behind than
+//! [`BUFFER`] events is disconnected (and can resume with `Last-Event-ID`), so a slow consumer
+//! costs no memory of its own.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tollgate_core::event_log::LoggedEvent;
+use tollgate_store::Store;
+
+/// Events a stream may fall behind by before it is disconnected.
+pub const BUFFER: usize = 1024;
+/// Events read per query.
+const PAGE: u32 = 512;
+/// How often the tail looks without being told to.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Settings of the live stream.
+#[derive(Debug, Clone, Copy)]
+pub struct HubSettings {
+    /// Streams one credential may hold open on this node.
+    pub max_streams_per_credential: usize,
+    /// How long events are kept: a `Last-Event-ID` older than this is gone.
+    pub event_retention: time::Duration,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self { max_streams_per_credential: 10, event_retention: time::Duration::days(30) }
+    }
+}
+
+/// The fan-out. Cloning shares it.
+#[derive(Clone)]
+pub struct EventHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    settings: HubSettings,
+    sender: broadcast::Sender<Arc<LoggedEvent>>,
+    /// The last `seq` published; taken with the lock that publishing holds.
+    position: Mutex<i64>,
+    open: Mutex<HashMap<String, usize>>,
+    closing: watch::Sender<bool>,
+}
+
+/// A new stream's view of the hub: events after `position` arrive on `events`.
+pub struct Subscription {
+    /// Every event with a larger `seq` comes through `events`; none at or below it does.
+    pub position: i64,
+    /// The live events (of every project: filter them).
+    pub events: broadcast::Receiver<Arc<LoggedEvent>>,
+    /// Turns true when the server shuts down.
+    pub closing: watch::Receiver<bool>,
+}
+
+/// One open stream of a credential, counted until dropped.
+pub struct StreamPermit {
+    inner: Arc<Inner>,
+    key: String,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.inner.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl EventHub {
+    /// A hub over `store`, starting after the newest settled event. Run [`EventHub::run`].
+    pub async fn start(store: Arc<dyn Store>, settings: HubSettings) -> Result<Self, tollgate_store::StoreError> {
+        let position = store.settled_position().await?;
+        let (sender, _) = broadcast::channel(BUFFER);
+        let inner = Inner {
+            store,
+            settings,
+            sender,
+            position: Mutex::new(position),
+            open: Mutex::default(),
+            closing: watch::Sender::new(false),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> HubSettings {
+        self.inner.settings
+    }
+
+    /// The store events are read from.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Counts a stream of credential `key`; `None` when it already holds the most allowed.
+    pub fn try_open(&self, key: &str) -> Option<StreamPermit> {
+        let mut open = self.inner.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key.to_owned()).or_insert(0);
+        if *n >= self.inner.settings.max_streams_per_credential {
+            return None;
+        }
+        *n += 1;
+        Some(StreamPermit { inner: self.inner.clone(), key: key.to_owned() })
+    }
+
+    /// Streams open on this node.
+    pub fn open_streams(&self) -> usize {
+        self.inner.open.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    }
+
+    /// Subscribes to live events.
+    pub fn subscribe(&self) -> Subscription {
+        let position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
+        Subscription {
+            position: *position,
+            events: self.inner.sender.subscribe(),
+            closing: self.inner.closing.subscribe(),
+        }
+    }
+
+    /// Ends every open stream (the server is shutting down).
+    pub fn close_streams(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    /// The tail: publishes new events until `stop` turns true (or every stream is closed).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let store = self.inner.store.clone();
+        let mut local = store.local_commits();
+        let mut remote = store.remote_commits();
+        let shared = remote.is_some();
+        loop {
+            tokio::select! {
+                changed = local.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if shared {
+                        // Other nodes look as soon as they hear; a lost notice costs at most POLL.
+                        if let Err(e) = store.announce_events().await {
+                            tracing::warn!(error = %e, "could not announce events to other nodes");
+                        }
+                    }
+                }
+                () = changed(&mut remote) => {}
+                () = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            self.publish_new().await;
+        }
+    }
+
+    /// Publishes every settled event after the position; waits briefly for unsettled ones,
+    /// which belong to transactions that are about to end.
+    async fn publish_new(&self) {
+        let mut waits = 0_u32;
+        loop {
+            let after = *self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
+            let read = match self.inner.store.settled_events(after, PAGE).await {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read new events for the live stream");
+                    return;
+                }
+            };
+            let full = read.events.len() == PAGE as usize;
+            if !read.events.is_empty() {
+                let mut position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
+                for e in read.events {
+                    *position = e.seq;
+                    // No receiver is not an error: nobody is listening right now.
+                    let _ = self.inner.sender.send(Arc::new(e));
+                }
+            }
+            if full {
+                continue;
+            }
+            if !read.pending || waits >= 200 {
+                return;
+            }
+            waits += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Resolves when `signal` changes; never when there is none (or it has gone).
+async fn changed(signal: &mut Option<watch::Receiver<u64>>) {
+    match signal {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                *signal = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,284 @@
+//! The events API and the live stream: listing, resume with `Last-Event-ID` without a gap or a
+//! duplicate while writes race the reconnects, across `kill -9`, 410 past retention, the limit
+//! of streams per credential, revocation, shutdown and `tollgate prune`.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+use tollgate_testkit::TestServer;
+
+use crate::{key_with, server, server_with, widget};
+
+/// A Server-Sent Events reader over one response.
+pub struct Sse {
+    response: reqwest::Response,
+    buf: String,
+}
+
+/// One SSE event: id, type, data.
+pub type Event = (String, String, Value);
+
+impl Sse {
+    /// Opens the stream with `key`, resuming after `last` if given.
+    pub async fn open(s: &TestServer, key: &str, last: Option<&str>, query: &str) -> Result<Self, reqwest::Response> {
+        let mut req = s.http.get(s.url(&format!("/v1/events/stream{query}"))).header("x-api-key", key);
+        if let Some(id) = last {
+            req = req.header("last-event-id", id);
+        }
+        let response = req.timeout(Duration::from_secs(3600)).send().await.unwrap();
+        if response.status() != 200 {
+            return Err(response);
+        }
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Ok(Self { response, buf: String::new() })
+    }
+
+    /// The next event within `wait`; `None` on timeout or when the stream ends.
+    pub async fn next(&mut self, wait: Duration) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut kind, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        id = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        kind = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if id.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some((id, kind, serde_json::from_str(&data).unwrap()));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await.ok()?.ok()??;
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Whether the server ends the stream within `wait`.
+    pub async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(_))) => continue,
+                Ok(_) => return true,
+            }
+        }
+    }
+}
+
+/// Every event id of the project, in log order.
+async fn all_event_ids(s: &TestServer) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut path = "/v1/events?order=oldest&limit=100".to_owned();
+    loop {
+        let r = s.call(Method::GET, &path, Some(&s.admin_key), None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        ids.extend(r.body["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        match r.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/events?order=oldest&limit=100&cursor={c}"),
+            None => return ids,
+        }
+    }
+}
+
+async fn create(s: &TestServer, name: &str) -> Value {
+    let r = s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget(name))).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body
+}
+
+#[tokio::test]
+async fn events_list_get_and_filters() {
+    let s = server().await;
+    let a = create(&s, "a").await;
+    create(&s, "b").await;
+    let path = format!("/v1/resource/{}", a["id"].as_str().unwrap());
+    assert_eq!(s.call(Method::DELETE, &path, Some(&s.admin_key), None).await.status, 204);
+    let r = s.call(Method::GET, "/v1/events?limit=2", Some(&s.admin_key), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["type"], "resource.deleted", "newest first");
+    assert!(r.body["has_next"].as_bool().unwrap());
+    let id = items[1]["id"].as_str().unwrap();
+    let one = s.call(Method::GET, &format!("/v1/events/{id}"), Some(&s.admin_key), None).await;
+    assert_eq!(one.body, items[1]);
+    let q = format!("/v1/events?resource_id={}&order=oldest", a["id"].as_str().unwrap());
+    let types: Vec<Value> = s.call(Method::GET, &q, Some(&s.admin_key), None).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert_eq!(types, ["resource.created", "resource.deleted"]);
+    s.call(Method::GET, "/v1/events?sort=x", Some(&s.admin_key), None).await.assert_error(400, "VALIDATION_FAILED");
+    s.call(Method::GET, "/v1/events/evt_nope", Some(&s.admin_key), None).await.assert_error(404, "NOT_FOUND");
+    let write_only = key_with(&s, &["resource:write"]).await;
+    s.call(Method::GET, "/v1/events", Some(&write_only), None).await.assert_error(403, "PERMISSION_DENIED");
+}
+
+#[tokio::test]
+async fn stream_resumes_without_gap_or_duplicate_while_writes_race() {
+    let s = server().await;
+    const WRITES: usize = 1200;
+    let writer = {
+        let (http, url, key) = (s.http.clone(), s.url("/v1/resource"), s.admin_key.clone());
+        tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for w in 0..4 {
+                let (http, url, key) = (http.clone(), url.clone(), key.clone());
+                tasks.push(tokio::spawn(async move {
+                    for i in 0..WRITES / 4 {
+                        let body = widget(&format!("w{w}-{i}"));
+                        let r = http.post(&url).header("x-api-key", &key).json(&body).send().await.unwrap();
+                        assert_eq!(r.status(), 201);
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        })
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut last: Option<String> = None;
+    // Read a few events at a time, disconnect, reconnect with the last id, while writes go on.
+    while seen.len() < WRITES {
+        let mut stream = Sse::open(&s, &s.admin_key, last.as_deref(), "").await.unwrap();
+        for _ in 0..37 {
+            match stream.next(Duration::from_secs(10)).await {
+                Some((id, kind, data)) => {
+                    assert_eq!(kind, "resource.created");
+                    assert_eq!(data["id"], id.as_str());
+                    last = Some(id.clone());
+                    seen.push(id);
+                }
+                None => break,
+            }
+            if seen.len() == WRITES {
+                break;
+            }
+        }
+        if last.is_none() {
+            continue;
+        }
+    }
+    writer.await.unwrap();
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "an event was sent twice");
+    let all = all_event_ids(&s).await;
+    assert_eq!(seen, all, "every event exactly once, in log order");
+}
+
+#[tokio::test]
+async fn stream_resumes_after_kill_9_and_restart() {
+    let mut s = server().await;
+    for i in 0..5 {
+        create(&s, &format!("before-{i}")).await;
+    }
+    let first = all_event_ids(&s).await[0].clone();
+    let mut stream = Sse::open(&s, &s.admin_key, Some(&first), "").await.unwrap();
+    let mut seen = vec![first];
+    for _ in 0..4 {
+        seen.push(stream.next(Duration::from_secs(5)).await.unwrap().0);
+    }
+    s.kill9();
+    assert!(stream.ends_within(Duration::from_secs(5)).await);
+    s.restart().await;
+    for i in 0..5 {
+        create(&s, &format!("after-{i}")).await;
+    }
+    let mut stream = Sse::open(&s, &s.admin_key, seen.last().map(String::as_str), "").await.unwrap();
+    for _ in 0..5 {
+        seen.push(stream.next(Duration::from_secs(5)).await.unwrap().0);
+    }
+    assert!(stream.next(Duration::from_millis(300)).await.is_none(), "nothing more, nothing twice");
+    assert_eq!(seen, all_event_ids(&s).await);
+}
+
+#[tokio::test]
+async fn live_events_arrive_quickly_and_filters_apply() {
+    let s = server().await;
+    let mut stream = Sse::open(&s, &s.admin_key, None, "?type=resource.deleted").await.unwrap();
+    let a = create(&s, "a").await;
+    let started = Instant::now();
+    let path = format!("/v1/resource/{}", a["id"].as_str().unwrap());
+    assert_eq!(s.call(Method::DELETE, &path, Some(&s.admin_key), None).await.status, 204);
+    let (_, kind, data) = stream.next(Duration::from_secs(5)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_eq!(kind, "resource.deleted");
+    assert_eq!(data["data"]["id"], a["id"]);
+}
+
+#[tokio::test]
+async fn gone_past_retention_and_not_found_for_unknown_ids() {
+    let s = server_with(&[("TOLLGATE_EVENT_RETENTION", "1h")]).await;
+    let old = format!("evt_{}", ulid::Ulid::from_parts(1_000_000, 7));
+    let r = Sse::open(&s, &s.admin_key, Some(&old), "").await.err().unwrap();
+    assert_eq!(r.status(), 410);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "GONE");
+    let r = Sse::open(&s, &s.admin_key, None, &format!("?last_event_id={old}")).await.err().unwrap();
+    assert_eq!(r.status(), 410);
+    let unknown = format!("evt_{}", ulid::Ulid::new());
+    assert_eq!(Sse::open(&s, &s.admin_key, Some(&unknown), "").await.err().unwrap().status(), 404);
+    assert_eq!(Sse::open(&s, &s.admin_key, Some("nope"), "").await.err().unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn stream_limit_per_credential_and_revocation_closes_streams() {
+    let s = server_with(&[("TOLLGATE_EVENT_STREAMS_PER_CREDENTIAL", "2")]).await;
+    let key = key_with(&s, &["resource:read"]).await;
+    let mut one = Sse::open(&s, &key, None, "").await.unwrap();
+    let mut two = Sse::open(&s, &key, None, "").await.unwrap();
+    let third = Sse::open(&s, &key, None, "").await.err().unwrap();
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    // Another credential is counted apart.
+    let _admin = Sse::open(&s, &s.admin_key, None, "").await.unwrap();
+    let keys = s.call(Method::GET, "/v1/keys", Some(&s.admin_key), None).await;
+    let id = keys.body["items"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.call(Method::DELETE, &format!("/v1/keys/{id}"), Some(&s.admin_key), None).await.status, 200);
+    assert!(one.ends_within(Duration::from_secs(8)).await, "a revoked credential's stream is closed");
+    assert!(two.ends_within(Duration::from_secs(2)).await);
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams() {
+    let mut s = server().await;
+    let mut stream = Sse::open(&s, &s.admin_key, None, "").await.unwrap();
+    let started = Instant::now();
+    assert!(s.signal_and_wait("TERM", Duration::from_secs(10)).is_some(), "the server stops within the drain");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(stream.ends_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn prune_dry_run_counts_and_prune_deletes_old_events() {
+    let s = server_with(&[("TOLLGATE_EVENT_RETENTION", "1h")]).await;
+    for i in 0..3 {
+        create(&s, &format!("m{i}")).await;
+    }
+    let old = tollgate_core::time_fmt::to_unix_micros(time::OffsetDateTime::now_utc() - time::Duration::days(2));
+    let backdate = format!("UPDATE events SET created_at = {old} WHERE seq < (SELECT MAX(seq) FROM events)");
+    match s.database_url() {
+        Some(url) => drop(tollgate_testkit::psql(url, &backdate)),
+        None => drop(rusqlite::Connection::open(s.data_dir().join("tollgate.db")).unwrap().execute(&backdate, [])),
+    }
+    let env = [("TOLLGATE_EVENT_RETENTION", "1h")];
+    let dry = s.cli(&["prune", "--dry-run"], None, &env);
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success(), "{out}");
+    assert!(out.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["events", "2", "3"]), "{out}");
+    let run = s.cli(&["prune"], None, &env);
+    assert!(run.status.success());
+    assert_eq!(s.count_rows("events"), 1);
+}
