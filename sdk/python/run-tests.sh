@@ -28,6 +28,28 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
   fi
 fi
 
+# TOLLGATE_SDK_WHEELHOUSE=dir (the built wheel and its dependencies' wheels, scripts/package):
+# the suite runs against the wheel installed offline (--no-index) into a fresh virtualenv, not
+# against this folder.
+if [ -n "${TOLLGATE_SDK_WHEELHOUSE:-}" ]; then
+  venv=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-py-venv.XXXXXX")
+  trap 'rm -rf "$venv"' EXIT
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index \
+    --find-links "$TOLLGATE_SDK_WHEELHOUSE" tollgate
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest>=8"
+  if ! "$venv/bin/python" -c 'import sys, tollgate; sys.exit("site-packages" not in tollgate.__file__)'; then
+    echo "error: tollgate is not imported from the installed wheel" >&2
+    exit 1
+  fi
+  set +e
+  "$venv/bin/python" -m pytest -q -rs "$@"
+  rc=$?
+  set -e
+  [ "$rc" -ne 5 ] || { echo "error: pytest collected no tests" >&2; exit 1; }
+  exit "$rc"
+fi
+
 venv="${TOLLGATE_CACHE:-$HOME/.cache/tollgate}/py-venv"
 stamp="$venv/.tollgate-sdk-pyproject"
 if [ ! -x "$venv/bin/pytest" ] || ! cmp -s pyproject.toml "$stamp"; then
