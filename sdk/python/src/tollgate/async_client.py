@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -12,7 +13,16 @@ import httpx
 
 from . import _operations as ops
 from ._base import DEFAULT_TIMEOUT, ClientBase
-from ._http import Call, build_request, connection_error, default_headers, never_sent
+from ._http import (
+    Call,
+    build_request,
+    connection_error,
+    default_headers,
+    log_response,
+    log_retry,
+    never_sent,
+    warn_deprecation,
+)
 from ._oauth import token_error
 from ._operations import UNSET, Unset
 from .errors import TollgateError, error_from_response
@@ -220,6 +230,7 @@ class AsyncClient(ClientBase):
         renewed_token = False
         while True:
             auth = await self._auth_headers() if call.authenticate else {}
+            started = time.monotonic()
             try:
                 response = await self._http.send(build_request(self._http, call, auth))
             except httpx.TransportError as exc:
@@ -228,6 +239,8 @@ class AsyncClient(ClientBase):
                 if wait is None:
                     raise error from exc
             else:
+                log_response(call, response, started)
+                warn_deprecation(call, response)
                 if response.is_success:
                     return response
                 if response.status_code == 401 and self.uses_oauth and call.authenticate and not renewed_token:
@@ -239,6 +252,7 @@ class AsyncClient(ClientBase):
                 wait = policy.delay(retries, error, replayable=call.may_replay)
                 if wait is None:
                     raise error
+            log_retry(call, error, wait, retries)
             await anyio.sleep(wait)
             retries += 1
 

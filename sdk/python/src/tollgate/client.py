@@ -13,7 +13,16 @@ import httpx
 
 from . import _operations as ops
 from ._base import DEFAULT_TIMEOUT, ClientBase
-from ._http import Call, build_request, connection_error, default_headers, never_sent
+from ._http import (
+    Call,
+    build_request,
+    connection_error,
+    default_headers,
+    log_response,
+    log_retry,
+    never_sent,
+    warn_deprecation,
+)
 from ._oauth import token_error
 from ._operations import UNSET, Unset
 from .errors import TollgateError, error_from_response
@@ -219,6 +228,7 @@ class Client(ClientBase):
         renewed_token = False
         while True:
             auth = self._auth_headers() if call.authenticate else {}
+            started = time.monotonic()
             try:
                 response = self._http.send(build_request(self._http, call, auth))
             except httpx.TransportError as exc:
@@ -227,6 +237,8 @@ class Client(ClientBase):
                 if wait is None:
                     raise error from exc
             else:
+                log_response(call, response, started)
+                warn_deprecation(call, response)
                 if response.is_success:
                     return response
                 if response.status_code == 401 and self.uses_oauth and call.authenticate and not renewed_token:
@@ -238,6 +250,7 @@ class Client(ClientBase):
                 wait = policy.delay(retries, error, replayable=call.may_replay)
                 if wait is None:
                     raise error
+            log_retry(call, error, wait, retries)
             time.sleep(wait)
             retries += 1
 
