@@ -7,7 +7,7 @@
  */
 
 export { Client } from "./client.js";
-export type { ClientOptions } from "./config.js";
+export type { ClientOptions, Logger } from "./config.js";
 export {
   APIConnectionError,
   APITimeoutError,
