@@ -5,6 +5,8 @@
 # with node's own runner. TOLLGATE_TEST_OAUTH=1 also runs the OAuth tests against /oauth/token.
 # TOLLGATE_SDK_PACKAGE=tarball runs them against that npm package installed in a fresh project.
 set -euo pipefail
+# A relative path is the caller's, not this folder's.
+[ -z "${TOLLGATE_SDK_PACKAGE:-}" ] || TOLLGATE_SDK_PACKAGE=$(realpath -m "$TOLLGATE_SDK_PACKAGE")
 cd "$(dirname "$0")"
 
 export TOLLGATE_BIN="${TOLLGATE_BIN:-$HOME/.cache/tollgate/target/debug/tollgate}"

@@ -4,6 +4,8 @@
 # reinstalls only when pyproject.toml changes. Extra arguments go to pytest.
 # TOLLGATE_TEST_OAUTH=1 also runs the OAuth tests against the server's /oauth/token.
 set -euo pipefail
+# A relative path is the caller's, not this folder's.
+[ -z "${TOLLGATE_SDK_WHEELHOUSE:-}" ] || TOLLGATE_SDK_WHEELHOUSE=$(realpath -m "$TOLLGATE_SDK_WHEELHOUSE")
 cd "$(dirname "$0")"
 
 export TOLLGATE_BIN="${TOLLGATE_BIN:-$HOME/.cache/tollgate/target/debug/tollgate}"
