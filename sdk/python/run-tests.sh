@@ -4,6 +4,8 @@
 # reinstalls only when pyproject.toml changes. Extra arguments go to pytest.
 # TOLLGATE_TEST_OAUTH=1 also runs the OAuth tests against the server's /oauth/token.
 set -euo pipefail
+# A relative path is the caller's, not this folder's.
+[ -z "${TOLLGATE_SDK_WHEELHOUSE:-}" ] || TOLLGATE_SDK_WHEELHOUSE=$(realpath -m "$TOLLGATE_SDK_WHEELHOUSE")
 cd "$(dirname "$0")"
 
 export TOLLGATE_BIN="${TOLLGATE_BIN:-$HOME/.cache/tollgate/target/debug/tollgate}"
@@ -26,6 +28,28 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     echo "error: $python has no venv/ensurepip module; install python3-venv" >&2
     exit 1
   fi
+fi
+
+# TOLLGATE_SDK_WHEELHOUSE=dir (the built wheel and its dependencies' wheels, scripts/package):
+# the suite runs against the wheel installed offline (--no-index) into a fresh virtualenv, not
+# against this folder.
+if [ -n "${TOLLGATE_SDK_WHEELHOUSE:-}" ]; then
+  venv=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-py-venv.XXXXXX")
+  trap 'rm -rf "$venv"' EXIT
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index \
+    --find-links "$TOLLGATE_SDK_WHEELHOUSE" tollgate
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest>=8"
+  if ! "$venv/bin/python" -c 'import sys, tollgate; sys.exit("site-packages" not in tollgate.__file__)'; then
+    echo "error: tollgate is not imported from the installed wheel" >&2
+    exit 1
+  fi
+  set +e
+  "$venv/bin/python" -m pytest -q -rs "$@"
+  rc=$?
+  set -e
+  [ "$rc" -ne 5 ] || { echo "error: pytest collected no tests" >&2; exit 1; }
+  exit "$rc"
 fi
 
 venv="${TOLLGATE_CACHE:-$HOME/.cache/tollgate}/py-venv"

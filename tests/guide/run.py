@@ -9,14 +9,15 @@ Fenced blocks whose info string carries `test` are then executed in document ord
 - ```bash test```: `bash -euo pipefail`; every variable a block assigns is kept for the blocks
   after it (each block starts from the state the previous one left, via `export -p`), as if the
   reader typed them into one terminal;
-- ```python test```: with the Python SDK's virtualenv (PYTHON);
-- ```js test``` / ```javascript test```: as an ES module, from a directory where `@tollgate/sdk`
-  resolves to sdk/node;
+- ```python test```: with the virtualenv the guide's Install step made (`.venv`, the wheel from
+  TOLLGATE_PACKAGES installed offline);
+- ```js test``` / ```javascript test```: as an ES module (`example.mjs`) in the npm project the
+  Install step made (the tarball from TOLLGATE_PACKAGES installed);
 - ```rust test:examples/NAME.rs```: must equal crates/tollgate-client/examples/NAME.rs (after
   trimming), and the example binary cargo built ($CARGO_TARGET_DIR/debug/examples/NAME) is run.
 Every block runs in the same temporary directory and sees TOLLGATE_ENDPOINT, TOLLGATE_URL,
 TOLLGATE_API_KEY (the server's first admin key), TOLLGATE_DATA_DIR, TOLLGATE_SRC (this
-checkout, for the install commands) and `tollgate` on the PATH; python, js and rust blocks also
+checkout), TOLLGATE_PACKAGES (the built packages, for the install commands) and `tollgate` on the PATH; python, js and rust blocks also
 see the variables the bash blocks before them assigned.
 
 Commands the guide shows without running (marked in the text as not run here):
@@ -53,7 +54,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GUIDE = os.environ.get("GUIDE_FILE", os.path.join(ROOT, "docs", "INTEGRATION.md"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/tollgate/target"))
 TOLLGATE = os.path.abspath(os.environ.get("TOLLGATE_BIN", os.path.join(TARGET, "debug", "tollgate")))
-PYTHON = os.environ.get("PYTHON", os.path.expanduser("~/.cache/tollgate/py-venv/bin/python"))
+PACKAGES = os.path.abspath(os.environ.get("TOLLGATE_PACKAGES", os.path.join(ROOT, "target", "packages")))
 EXAMPLES = os.path.join(TARGET, "debug", "examples")
 MIN_BLOCKS = 25
 TIMEOUT = 180
@@ -223,7 +224,10 @@ def run_block(language, tag, code, work, env, state_file):
         script = 'set -a\n[ -f "$GUIDE_STATE" ] && source "$GUIDE_STATE"\n%s\nexport -p > "$GUIDE_STATE"\n' % code
         return run(["bash", "-euo", "pipefail", "-c", script])
     if language == "python":
-        return run([PYTHON, "-c", code])
+        venv = os.path.join(work, ".venv", "bin", "python")
+        if not os.path.exists(venv):
+            return failed("no %s: the guide's Install step (Python) must run before this block" % venv)
+        return run([venv, "-c", code])
     if language in ("js", "javascript"):
         path = os.path.join(work, "example.mjs")
         with open(path, "w") as f:
@@ -351,7 +355,7 @@ def check_names(text):
     if len(declarations) < 30:
         problems.append("found only %d settings in crates/tollgate/src/config/mod.rs" % len(declarations))
     code = source_text("crates/*/src/**/*.rs", "sdk/python/src/**/*.py", "sdk/node/src/**/*.ts")
-    known |= set(re.findall(r"\bTOLLGATE_[A-Z_]+[A-Z]\b", code)) | {"TOLLGATE_SRC", "TOLLGATE_BIN"}
+    known |= set(re.findall(r"\bTOLLGATE_[A-Z_]+[A-Z]\b", code)) | {"TOLLGATE_SRC", "TOLLGATE_BIN", "TOLLGATE_PACKAGES"}
     for name in sorted(set(re.findall(r"\bTOLLGATE_[A-Z_]+[A-Z]\b", text)) - known):
         problems.append("environment variable %s is read nowhere in the code" % name)
     return problems
@@ -386,15 +390,15 @@ def main():
     if len(servers) != 1:
         sys.exit("INTEGRATION.md needs exactly one ```bash server``` block, found %d" % len(servers))
     work = tempfile.mkdtemp(prefix="tollgate-guide-")
-    # `@tollgate/sdk` resolves to this checkout's sdk/node for the js blocks.
-    os.makedirs(os.path.join(work, "node_modules", "@tollgate"))
-    os.symlink(os.path.join(ROOT, "sdk", "node"), os.path.join(work, "node_modules", "@tollgate", "sdk"))
+    # The SDKs come from the packages the guide's Install step installs into `work` (its .venv
+    # and node_modules), never from this checkout's source folders.
     proc, url, admin = start_server(servers[0][3], work)
     report("INTEGRATION.md:%d bash server (%s)" % (servers[0][0], url), True)
     state_file = os.path.join(work, "state.sh")
     env = clean_env()
     env.update({"TOLLGATE_ENDPOINT": url, "TOLLGATE_URL": url, "TOLLGATE_API_KEY": admin,
                 "TOLLGATE_DATA_DIR": os.path.join(work, "tollgate-data"), "TOLLGATE_SRC": ROOT,
+                "TOLLGATE_PACKAGES": PACKAGES,
                 "GUIDE_STATE": state_file})
     ran = 0
     try:

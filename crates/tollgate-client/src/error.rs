@@ -109,11 +109,58 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
+impl ApiError {
+    /// For a failed batch: the position of the operation that failed (`details.index`).
+    pub fn operation_index(&self) -> Option<usize> {
+        self.details.get("index").and_then(Value::as_u64).and_then(|i| usize::try_from(i).ok())
+    }
+
+    /// For a validation error: each bad field (a parameter name or a JSON Pointer) and why,
+    /// from the `details` map and from a `details.errors` list of `{pointer, message}`.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        if self.kind != ErrorKind::Validation {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        if let Some(errors) = self.details.get("errors").and_then(Value::as_array) {
+            for e in errors {
+                if let Some(pointer) = e.get("pointer").and_then(Value::as_str) {
+                    let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
+                    found.push((pointer.to_owned(), message.to_owned()));
+                }
+            }
+        }
+        if let Some(map) = self.details.as_object() {
+            found.extend(map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))));
+        }
+        found
+    }
+}
+
+/// `STATUS CODE: message[: field: why; ...] (operation i) (request_id=...)`, what a log line
+/// or a support ticket needs to quote.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)?;
+        let fields = self.fields();
+        for (i, (field, why)) in fields.iter().enumerate() {
+            write!(f, "{}{field}: {why}", if i == 0 { ": " } else { "; " })?;
+        }
+        if let Some(index) = self.operation_index() {
+            write!(f, " (operation {index})")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request_id={id})")?;
+        }
+        Ok(())
+    }
+}
+
 /// Everything the client can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The API answered with an error.
-    #[error("{} {}: {}{}", .0.status, .0.code, .0.message, .0.request_id.as_deref().map(|r| format!(" (request_id={r})")).unwrap_or_default())]
+    #[error("{0}")]
     Api(Box<ApiError>),
     /// The request got no response.
     #[error("connection failed: {0}")]
@@ -162,6 +209,11 @@ impl Error {
     /// The request id, when the server answered.
     pub fn request_id(&self) -> Option<&str> {
         self.api().and_then(|e| e.request_id.as_deref())
+    }
+
+    /// For a failed batch: the position of the operation that failed.
+    pub fn operation_index(&self) -> Option<usize> {
+        self.api().and_then(ApiError::operation_index)
     }
 
     /// How long to wait before retrying a rate-limited request.
@@ -269,6 +321,20 @@ mod tests {
         }
         let e = Error::from_response(431, &HeaderMap::new(), envelope("HEADERS_TOO_LARGE").as_bytes());
         assert_eq!(e.to_string(), "431 HEADERS_TOO_LARGE: m (request_id=req_1)");
+    }
+
+    #[test]
+    fn the_string_form_names_fields_and_the_failed_operation() {
+        let body = br#"{"error":{"code":"VALIDATION_FAILED","message":"Validation failed","details":{"sort":"unknown key","errors":[{"pointer":"/data/cpus","message":"must be an integer"}]},"request_id":"req_1"}}"#;
+        let e = Error::from_response(400, &HeaderMap::new(), body);
+        assert_eq!(
+            e.to_string(),
+            "400 VALIDATION_FAILED: Validation failed: /data/cpus: must be an integer; sort: unknown key (request_id=req_1)"
+        );
+        let body = br#"{"error":{"code":"NOT_FOUND","message":"Operation 2 failed","details":{"index":2},"request_id":"req_2"}}"#;
+        let e = Error::from_response(404, &HeaderMap::new(), body);
+        assert_eq!(e.operation_index(), Some(2));
+        assert_eq!(e.to_string(), "404 NOT_FOUND: Operation 2 failed (operation 2) (request_id=req_2)");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! ```
 
 mod auth;
+mod batch;
 mod config;
 mod error;
 mod pagination;
@@ -28,6 +29,7 @@ mod retry_after;
 mod transport;
 mod types;
 
+pub use batch::{BatchItem, BatchOp, BatchResult, MAX_BATCH_OPERATIONS};
 pub use config::{ClientBuilder, DEFAULT_ENDPOINT};
 pub use error::{ApiError, Error, ErrorKind};
 pub use raw::RawRequest;

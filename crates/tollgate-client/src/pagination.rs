@@ -3,6 +3,7 @@
 //! on the thousandth page as on the first.
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
 
 use crate::{Client, Error, ListParams, Resource};
 
@@ -11,18 +12,28 @@ use crate::{Client, Error, ListParams, Resource};
 const DEFAULT_PER_PAGE: u32 = 100;
 
 impl Client {
-    /// Every resource matching `params` (its `page` and `cursor` are ignored), in id order,
-    /// fetched one page of `params.per_page` (default 100) at a time as the stream is polled.
+    /// Every resource matching `params` (its `page`, `cursor` and `include_total` are ignored),
+    /// in its `sort` order (id order by default), fetched one page of `params.per_page` (default 100) at a time as the stream is polled.
     /// Boxed, so that it can be polled in place (`while let Some(r) = stream.try_next().await?`).
     pub fn list_all(&self, params: ListParams) -> BoxStream<'static, Result<Resource, Error>> {
+        self.list_all_as(params)
+    }
+
+    /// [`Client::list_all`] with the items read as `T` (for sparse fieldsets, see
+    /// [`Client::list_as`]).
+    pub fn list_all_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        params: ListParams,
+    ) -> BoxStream<'static, Result<T, Error>> {
         let client = self.clone();
         let per_page = Some(params.per_page.unwrap_or(DEFAULT_PER_PAGE));
-        let first = ListParams { page: None, per_page, cursor: Some(String::new()), ..params };
+        // The total would cost a scan per page: the stream has no use for it.
+        let first = ListParams { page: None, per_page, cursor: Some(String::new()), include_total: false, ..params };
         stream::try_unfold(Some(first), move |next| {
             let client = client.clone();
             async move {
                 let Some(params) = next else { return Ok(None) };
-                let page = client.list(&params).await?;
+                let page = client.list_as::<T>(&params).await?;
                 let following = match page.next_cursor {
                     Some(cursor) if page.has_next => Some(ListParams { cursor: Some(cursor), ..params }),
                     _ => None,

@@ -8,7 +8,7 @@ use crate::{Client, Error, ListParams, NewResource, Resource, ResourcePage, Reso
 
 const JSON: &str = "application/json";
 const MERGE_PATCH: &str = "application/merge-patch+json";
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 impl Client {
     /// `GET /v1/resource/{id}`.
@@ -53,6 +53,12 @@ impl Client {
 
     /// `GET /v1/resource`: one page.
     pub async fn list(&self, params: &ListParams) -> Result<ResourcePage, Error> {
+        self.list_as(params).await
+    }
+
+    /// `GET /v1/resource`: one page, its items read as `T`: for sparse fieldsets
+    /// ([`ListParams::field`]), a `serde_json::Map` or a struct of the fields asked for.
+    pub async fn list_as<T: DeserializeOwned>(&self, params: &ListParams) -> Result<ResourcePage<T>, Error> {
         let mut call = Call::new(Method::GET, "/v1/resource");
         call.query = params.query();
         self.call(call).await
@@ -77,7 +83,7 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
 }
 
 /// A fresh random (version 4) UUID, as the Python and Node.js SDKs send.
-fn new_idempotency_key() -> String {
+pub(crate) fn new_idempotency_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 

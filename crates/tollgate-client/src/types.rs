@@ -149,6 +149,22 @@ pub struct ListParams {
     pub attributes: BTreeMap<String, String>,
     /// Keyset paging: `Some("")` for the first page, then each page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Order keys among `created_at`, `updated_at`, `name`, `type`, `status`, `attributes.KEY`,
+    /// each with `-` for descending; empty for id order. Cursors follow any sort.
+    pub sort: Vec<String>,
+    /// Only resources created after this RFC 3339 time.
+    pub created_after: Option<String>,
+    /// Only resources created before this RFC 3339 time.
+    pub created_before: Option<String>,
+    /// Only resources updated after this RFC 3339 time.
+    pub updated_after: Option<String>,
+    /// Only resources updated before this RFC 3339 time.
+    pub updated_before: Option<String>,
+    /// Sparse fieldsets (`name`, `attributes.region`, `data.cpus`): items hold `id` and these
+    /// only, so read them with [`crate::Client::list_as`] into a map or a type of your own.
+    pub fields: Vec<String>,
+    /// Also count the matching resources ([`ResourcePage::total`]; costs a scan).
+    pub include_total: bool,
 }
 
 impl ListParams {
@@ -193,6 +209,48 @@ impl ListParams {
         self
     }
 
+    /// Adds an order key (`name`, `-created_at`, `attributes.region`); the first added sorts first.
+    pub fn sort(mut self, key: impl Into<String>) -> Self {
+        self.sort.push(key.into());
+        self
+    }
+
+    /// Only resources created after `time` (RFC 3339).
+    pub fn created_after(mut self, time: impl Into<String>) -> Self {
+        self.created_after = Some(time.into());
+        self
+    }
+
+    /// Only resources created before `time` (RFC 3339).
+    pub fn created_before(mut self, time: impl Into<String>) -> Self {
+        self.created_before = Some(time.into());
+        self
+    }
+
+    /// Only resources updated after `time` (RFC 3339).
+    pub fn updated_after(mut self, time: impl Into<String>) -> Self {
+        self.updated_after = Some(time.into());
+        self
+    }
+
+    /// Only resources updated before `time` (RFC 3339).
+    pub fn updated_before(mut self, time: impl Into<String>) -> Self {
+        self.updated_before = Some(time.into());
+        self
+    }
+
+    /// Adds a field to the sparse fieldset.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.fields.push(field.into());
+        self
+    }
+
+    /// Asks for the count of matching resources.
+    pub fn include_total(mut self) -> Self {
+        self.include_total = true;
+        self
+    }
+
     pub(crate) fn query(&self) -> Vec<(String, String)> {
         let mut q = Vec::new();
         let mut put = |k: &str, v: Option<String>| {
@@ -205,6 +263,13 @@ impl ListParams {
         put("type", self.r#type.clone());
         put("status", self.status.map(|s| s.as_str().to_owned()));
         put("cursor", self.cursor.clone());
+        put("sort", (!self.sort.is_empty()).then(|| self.sort.join(",")));
+        put("created_after", self.created_after.clone());
+        put("created_before", self.created_before.clone());
+        put("updated_after", self.updated_after.clone());
+        put("updated_before", self.updated_before.clone());
+        put("fields", (!self.fields.is_empty()).then(|| self.fields.join(",")));
+        put("include_total", self.include_total.then(|| "true".to_owned()));
         for (k, v) in &self.attributes {
             q.push((format!("attributes[{k}]"), v.clone()));
         }
@@ -212,11 +277,12 @@ impl ListParams {
     }
 }
 
-/// One page of a listing.
+/// One page of a listing: of [`Resource`]s, or with `fields` of whatever
+/// [`crate::Client::list_as`] reads them into.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ResourcePage {
-    /// The resources, in id order.
-    pub items: Vec<Resource>,
+pub struct ResourcePage<T = Resource> {
+    /// The resources, in the order asked (id order by default).
+    pub items: Vec<T>,
     /// The page number (offset paging only).
     #[serde(default)]
     pub page: Option<u32>,
@@ -227,4 +293,7 @@ pub struct ResourcePage {
     /// The cursor of the next page (keyset paging), `None` on the last.
     #[serde(default)]
     pub next_cursor: Option<String>,
+    /// How many resources match, when asked with [`ListParams::include_total`].
+    #[serde(default)]
+    pub total: Option<u64>,
 }

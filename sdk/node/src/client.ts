@@ -5,13 +5,17 @@ import { resolveSettings, type ClientOptions, type Settings } from "./config.js"
 import { Transport } from "./http.js";
 import * as ops from "./operations.js";
 import type {
+  BatchOperation,
+  BatchResult,
   CreateResourceInput,
   DeleteOptions,
   IterResourcesParams,
   ListResourcesParams,
+  PartialResource,
   RequestOptions,
   Resource,
   ResourcePage,
+  SparseListResourcesParams,
   ResourcePatch,
   UpdateOptions,
   WriteOptions,
@@ -70,19 +74,37 @@ export class Client {
     return this.transport.send(ops.deleteResource(id, options));
   }
 
-  /** One page, by number (`page`) or by cursor (`cursor: ""` for the first page). */
-  listResources(params?: ListResourcesParams, options?: RequestOptions): Promise<ResourcePage> {
+  /**
+   * One page, by number (`page`) or by cursor (`cursor: ""` for the first page), filtered,
+   * sorted (`sort`), bounded in time (`createdAfter`...), with only some `fields` (the items
+   * are then partial) and the `total` count when `includeTotal` is set.
+   */
+  listResources(params: SparseListResourcesParams, options?: RequestOptions): Promise<ResourcePage<PartialResource>>;
+  listResources(params?: ListResourcesParams, options?: RequestOptions): Promise<ResourcePage>;
+  listResources(params?: ListResourcesParams, options?: RequestOptions): Promise<ResourcePage<unknown>> {
     return this.transport.send(ops.listResources(params, options));
   }
 
   /**
-   * Every matching resource, oldest first, fetched page by page by cursor (stable while
+   * Applies 1 to 100 operations (`batchCreate`, `batchUpdate`, `batchDelete`) in one
+   * transaction: all of them, answered in order, or none, rejecting with the failing
+   * operation's error and its position in `err.operationIndex`. Each counts as one write.
+   */
+  batch(operations: BatchOperation[], options?: WriteOptions): Promise<BatchResult> {
+    return this.transport.send(ops.batch(operations, options));
+  }
+
+  /**
+   * Every matching resource, oldest first unless `sort` says otherwise, fetched page by page by cursor (stable while
    * resources are added, unlike page numbers): `for await (const r of client.iterResources())`.
    */
-  async *iterResources(params: IterResourcesParams = {}, options?: RequestOptions): AsyncGenerator<Resource, void, undefined> {
+  iterResources(params: IterResourcesParams & { fields: string | string[] }, options?: RequestOptions): AsyncGenerator<PartialResource, void, undefined>;
+  iterResources(params?: IterResourcesParams, options?: RequestOptions): AsyncGenerator<Resource, void, undefined>;
+  async *iterResources(params: IterResourcesParams = {}, options?: RequestOptions): AsyncGenerator<unknown, void, undefined> {
+    ops.checkKeys(params, ops.ITER_KEYS, "iterResources");
     let cursor = "";
     for (;;) {
-      const page = await this.listResources({ perPage: 100, ...params, cursor }, options);
+      const page: ResourcePage<unknown> = await this.listResources({ perPage: 100, ...params, cursor }, options);
       yield* page.items;
       if (!page.next_cursor) return;
       cursor = page.next_cursor;

@@ -3,6 +3,7 @@
  * that a configuration mistake fails there rather than on the first request.
  */
 
+import { checkKeys } from "./operations.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 
 /** Where `tollgate serve` listens by default. */
@@ -30,7 +31,24 @@ export interface ClientOptions {
   maxRetryWait?: number;
   /** A fetch implementation (default: the global one), e.g. one with a proxy dispatcher. */
   fetch?: typeof fetch;
+  /**
+   * Where the client reports what it does (`console` works): `debug` gets every response
+   * (method, path, status, request id, duration; never a secret or a body), `warn` each retry
+   * with its reason and wait, and each deprecated endpoint once per process. Default: nothing.
+   */
+  logger?: Logger;
 }
+
+/** What the client logs through; any object with these methods (console, pino, winston). */
+export interface Logger {
+  debug(message: string): void;
+  warn(message: string): void;
+}
+
+const OPTION_KEYS = [
+  "apiKey", "clientId", "clientSecret", "scope", "endpoint", "timeout",
+  "maxRetries", "backoffBase", "backoffCap", "maxRetryWait", "fetch", "logger",
+] as const;
 
 export type Credentials =
   | { kind: "apiKey"; apiKey: string }
@@ -42,10 +60,12 @@ export interface Settings {
   timeout: number;
   retry: RetryPolicy;
   fetch: typeof fetch;
+  logger: Logger | undefined;
 }
 
 /** Options win over the environment; an explicit OAuth client wins over `TOLLGATE_API_KEY`. */
 export function resolveSettings(options: ClientOptions, env: NodeJS.ProcessEnv = process.env): Settings {
+  checkKeys(options, OPTION_KEYS, "Client");
   const { apiKey, clientId, clientSecret } = options;
   if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
     throw new TypeError("give either apiKey or clientId/clientSecret, not both");
@@ -63,8 +83,19 @@ export function resolveSettings(options: ClientOptions, env: NodeJS.ProcessEnv =
   if (!Number.isInteger(retry.maxRetries) || retry.maxRetries < 0) throw new RangeError("maxRetries must be a whole number, 0 or more");
   const timeout = options.timeout ?? DEFAULT_TIMEOUT;
   if (!(timeout > 0)) throw new RangeError("timeout must be positive");
-  const endpoint = (options.endpoint || env.TOLLGATE_ENDPOINT || DEFAULT_ENDPOINT).replace(/\/+$/, "");
-  return { endpoint, credentials, timeout, retry, fetch: options.fetch ?? globalThis.fetch };
+  const endpoint = normalizeEndpoint(options.endpoint || env.TOLLGATE_ENDPOINT || DEFAULT_ENDPOINT);
+  return { endpoint, credentials, timeout, retry, fetch: options.fetch ?? globalThis.fetch, logger: options.logger };
+}
+
+/**
+ * The base URL without a trailing `/` or `/v1`: paths already start with `/v1`, and
+ * `https://host/v1` is what people copy from the API reference.
+ */
+export function normalizeEndpoint(endpoint: string): string {
+  let url = endpoint.trim().replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(url)) throw new TypeError(`endpoint must be an http:// or https:// URL, not ${JSON.stringify(endpoint)}`);
+  if (url.endsWith("/v1")) url = url.slice(0, -3);
+  return url;
 }
 
 function pickCredentials(options: ClientOptions, env: NodeJS.ProcessEnv): Credentials {

@@ -32,10 +32,25 @@ export class TollgateError extends Error {
     this.requestId = fields.requestId;
   }
 
-  /** `Name: STATUS CODE message (request_id=...)`, what a log line needs to quote. */
+  /** For a failed batch: the position of the operation that failed (`details.index`). */
+  get operationIndex(): number | undefined {
+    const index = this.details.index;
+    return typeof index === "number" && Number.isInteger(index) ? index : undefined;
+  }
+
+  /**
+   * `Name: STATUS CODE message[: field: why; ...] (operation i) (request_id=...)`, what a log
+   * line or a support ticket needs to quote.
+   */
   override toString(): string {
     const head = [this.status, this.code, this.message].filter((p) => p !== undefined && p !== "").join(" ");
-    return `${this.name}: ${head}${this.requestId ? ` (request_id=${this.requestId})` : ""}`;
+    const index = this.operationIndex === undefined ? "" : ` (operation ${this.operationIndex})`;
+    return `${this.name}: ${head}${this.extra()}${index}${this.requestId ? ` (request_id=${this.requestId})` : ""}`;
+  }
+
+  /** What the string form adds after the message. */
+  protected extra(): string {
+    return "";
   }
 }
 
@@ -49,7 +64,26 @@ export class PermissionDeniedError extends TollgateError {}
 export class NotFoundError extends TollgateError {}
 
 /** 400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why. */
-export class ValidationError extends TollgateError {}
+export class ValidationError extends TollgateError {
+  /**
+   * Each bad field (a parameter name or a JSON Pointer) and why it was refused: the `details`
+   * map, and the `details.errors` list of `{pointer, message}` that schema validation answers with.
+   */
+  get fields(): Record<string, string> {
+    const found: Record<string, string> = {};
+    const errors = this.details.errors;
+    if (Array.isArray(errors)) {
+      for (const e of errors) if (isObject(e) && typeof e.pointer === "string") found[e.pointer] = String(e.message ?? "");
+    }
+    for (const [key, value] of Object.entries(this.details)) if (typeof value === "string") found[key] = value;
+    return found;
+  }
+
+  protected override extra(): string {
+    const fields = Object.entries(this.fields);
+    return fields.length ? `: ${fields.map(([k, v]) => `${k}: ${v}`).join("; ")}` : "";
+  }
+}
 
 /**
  * 409: CONFLICT (the change conflicts with the current state, e.g. rotating a revoked key), or

@@ -13,6 +13,9 @@ import { VERSION } from "./version.js";
 
 export const USER_AGENT = `tollgate-node/${VERSION}`;
 
+/** Endpoints already warned about as deprecated in this process. */
+const WARNED = new Set<string>();
+
 export interface Call<T> {
   method: string;
   path: string;
@@ -58,9 +61,14 @@ export class Transport {
       const auth = authenticate ? await this.auth.headers() : {};
       let error: TollgateError;
       let mayReplay = replayable;
+      const started = performance.now();
       const outcome = await this.attempt(call, auth);
       if ("response" in outcome) {
         const { response, text } = outcome;
+        this.settings.logger?.debug(
+          `${call.method} ${call.path} -> ${response.status} (request_id=${response.headers.get("x-request-id")}, ${(performance.now() - started).toFixed(1)} ms)`,
+        );
+        this.warnDeprecation(call, response.headers);
         if (response.ok) return call.parse(text);
         if (response.status === 401 && authenticate && !renewedCredentials && this.auth.invalidate(auth)) {
           // The cached token was revoked or expired early: get a new one, once.
@@ -74,9 +82,21 @@ export class Transport {
       }
       const wait = retryDelay(this.settings.retry, retries, error, mayReplay);
       if (wait === undefined) throw error;
+      this.settings.logger?.warn(`${call.method} ${call.path}: retry ${retries + 1} in ${(wait / 1000).toFixed(2)} s after ${String(error)}`);
       await sleep(wait, undefined, call.signal ? { signal: call.signal } : undefined);
       retries += 1;
     }
+  }
+
+  /** Once per process and endpoint: the server said this call is deprecated (RFC 9745, RFC 8594). */
+  private warnDeprecation(call: Call<unknown>, headers: Headers): void {
+    const deprecation = headers.get("deprecation");
+    const key = `${call.method} ${call.path}`;
+    if (deprecation === null || WARNED.has(key)) return;
+    WARNED.add(key);
+    const sunset = headers.get("sunset");
+    const link = headers.get("link");
+    this.settings.logger?.warn(`${key} is deprecated (Deprecation: ${deprecation}${sunset ? `; Sunset: ${sunset}` : ""}${link ? `; see ${link}` : ""})`);
   }
 
   /** One request; a network failure is returned, not thrown, so the caller decides on a retry. */
@@ -100,10 +120,10 @@ export class Transport {
     } catch (cause) {
       if (call.signal?.aborted) throw call.signal.reason; // cancelled by the caller: never retried
       if (timeout.aborted) {
-        return { error: new APITimeoutError(`request timed out after ${this.settings.timeout} ms`, { cause }), neverSent: false };
+        return { error: new APITimeoutError(`request timed out after ${this.settings.timeout} ms (${call.method} ${url.origin}${url.pathname})`, { cause }), neverSent: false };
       }
       const code = errorCode(cause);
-      const message = `connection failed: ${code ?? (cause instanceof Error ? cause.message : String(cause))}`;
+      const message = `connection failed (${call.method} ${url.origin}${url.pathname}): ${code ?? (cause instanceof Error ? cause.message : String(cause))}`;
       return { error: new APIConnectionError(message, { cause }), neverSent: code !== undefined && NOT_SENT_CODES.has(code) };
     }
   }

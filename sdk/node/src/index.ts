@@ -7,7 +7,7 @@
  */
 
 export { Client } from "./client.js";
-export type { ClientOptions } from "./config.js";
+export type { ClientOptions, Logger } from "./config.js";
 export {
   APIConnectionError,
   APITimeoutError,
@@ -26,19 +26,25 @@ export {
   ValidationError,
 } from "./errors.js";
 export type { TollgateErrorFields } from "./errors.js";
+export { batchCreate, batchDelete, batchUpdate, MAX_BATCH_OPERATIONS } from "./operations.js";
 export type { RawRequest } from "./operations.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export type {
+  BatchItem,
+  BatchOperation,
+  BatchResult,
   CreateResourceInput,
   DeleteOptions,
   IterResourcesParams,
   JsonValue,
   ListResourcesParams,
+  PartialResource,
   RequestOptions,
   Resource,
   ResourcePage,
   ResourcePatch,
   ResourceStatus,
+  SparseListResourcesParams,
   UpdateOptions,
   WriteOptions,
 } from "./types.js";

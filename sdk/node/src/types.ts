@@ -1,4 +1,10 @@
-/** The API's JSON shapes. Field names are the wire names, so they match the API reference. */
+/**
+ * The API's JSON shapes. Naming: what the API returns keeps the wire names (snake_case:
+ * `created_at`, `next_cursor`), so a document reads the same as in the API reference, the OpenAPI
+ * document, the other SDKs and a webhook payload, and can be stored or forwarded as is; what you
+ * pass to a method (options, parameters) is camelCase, as JavaScript APIs are. A snake_case
+ * option (`per_page`) is refused with the camelCase name to use instead, never ignored.
+ */
 
 export type ResourceStatus = "active" | "archived";
 
@@ -22,13 +28,20 @@ export interface Resource {
   version: number;
 }
 
-/** One page of a listing. `page` is null when paging by cursor; `next_cursor` is null on the last page. */
-export interface ResourcePage {
-  items: Resource[];
+/** A resource listed with `fields`: its `id` and only the fields asked for. */
+export type PartialResource = Partial<Resource> & { id: string };
+
+/**
+ * One page of a listing. `page` is null when paging by cursor; `next_cursor` is null on the last
+ * page; `total` is there only when asked for (`includeTotal: true`).
+ */
+export interface ResourcePage<T = Resource> {
+  items: T[];
   page: number | null;
   per_page: number;
   has_next: boolean;
   next_cursor: string | null;
+  total?: number;
 }
 
 export interface CreateResourceInput {
@@ -62,9 +75,46 @@ export interface ListResourcesParams {
   attributes?: Record<string, string>;
   /** Cursor paging: "" for the first page, then each page's `next_cursor`. */
   cursor?: string;
+  /**
+   * Order: keys among `created_at`, `updated_at`, `name`, `type`, `status`, `attributes.KEY`,
+   * each with `-` for descending (an array, or one comma-separated string). Cursors follow any sort.
+   */
+  sort?: string | string[];
+  /** Time ranges: a Date or an RFC 3339 string. */
+  createdAfter?: Date | string;
+  createdBefore?: Date | string;
+  updatedAfter?: Date | string;
+  updatedBefore?: Date | string;
+  /** Sparse fieldsets (`["name", "attributes.region", "data.cpus"]`): items hold `id` and these only. */
+  fields?: string | string[];
+  /** Also count the matching resources (`page.total`; costs a scan). */
+  includeTotal?: boolean;
 }
 
-export type IterResourcesParams = Omit<ListResourcesParams, "page" | "cursor">;
+/** List parameters with `fields`: the page's items are partial. */
+export type SparseListResourcesParams = ListResourcesParams & { fields: string | string[] };
+
+export type IterResourcesParams = Omit<ListResourcesParams, "page" | "cursor" | "includeTotal">;
+
+/**
+ * One operation of a batch, in the API's form; build them with `batchCreate`, `batchUpdate` and
+ * `batchDelete`.
+ */
+export type BatchOperation =
+  | { op: "create"; body: CreateResourceInput }
+  | { op: "update"; id: string; if_match?: number; body: ResourcePatch }
+  | { op: "delete"; id: string; if_match?: number };
+
+/** What one operation did: the status its single form answers with, and the resource or id. */
+export type BatchItem =
+  | { op: "create"; status: 201; resource: Resource }
+  | { op: "update"; status: 200; resource: Resource }
+  | { op: "delete"; status: 204; id: string };
+
+/** Every operation applied; `results[i]` is operation `i`. */
+export interface BatchResult {
+  results: BatchItem[];
+}
 
 /** Per-call options. */
 export interface RequestOptions {

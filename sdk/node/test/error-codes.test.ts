@@ -23,8 +23,8 @@ import {
 
 import { cleanSdkEnv, TollgateServer } from "./support/tollgate-server.js";
 
-/** build/test/ -> the repository's docs/openapi.json. */
-const OPENAPI = new URL("../../../../docs/openapi.json", import.meta.url);
+/** The repository's docs/openapi.json: TOLLGATE_OPENAPI (set by run-tests.sh), else from build/test/. */
+const OPENAPI = process.env.TOLLGATE_OPENAPI ?? new URL("../../../../docs/openapi.json", import.meta.url);
 
 function envelope(status: number, code: string, headers: Record<string, string> = {}): TollgateError {
   const body = JSON.stringify({ error: { code, message: "m", details: {}, request_id: "req_1" } });

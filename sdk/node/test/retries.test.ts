@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { afterEach, beforeEach, describe, test } from "node:test";
 
 import {
@@ -189,7 +190,8 @@ describe("retries", () => {
     const sent = fault.apiRequests()[0]!.headers;
     assert.equal(sent["user-agent"], `tollgate-node/${VERSION}`);
     assert.equal(sent["x-api-key"], "tgk_test");
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    // The package.json of whichever @tollgate/sdk the tests import (the checkout or the installed tarball).
+    const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("@tollgate/sdk/package.json"), "utf8")) as { version: string };
     assert.equal(VERSION, pkg.version);
   });
 });

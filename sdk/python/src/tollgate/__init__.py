@@ -6,7 +6,7 @@
             print(resource.id, resource.name)
 """
 
-from ._operations import UNSET
+from ._operations import UNSET, batch_create, batch_delete, batch_update
 from ._retry import RetryPolicy
 from ._version import __version__
 from .async_client import AsyncClient
@@ -26,17 +26,20 @@ from .errors import (
     UriTooLongError,
     ValidationError,
 )
-from .models import Resource, ResourcePage, ResourceStatus
+from .models import BatchItem, BatchResult, PartialResource, Resource, ResourcePage, ResourceStatus
 
 __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
+    "BatchItem",
+    "BatchResult",
     "Client",
     "ConflictError",
     "HeadersTooLargeError",
     "NotFoundError",
+    "PartialResource",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitError",
@@ -50,4 +53,7 @@ __all__ = [
     "UriTooLongError",
     "ValidationError",
     "__version__",
+    "batch_create",
+    "batch_delete",
+    "batch_update",
 ]

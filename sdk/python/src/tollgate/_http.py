@@ -4,6 +4,8 @@ call (so its Idempotency-Key is fixed across retries) and sent by either client.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,6 +19,9 @@ from .errors import APIConnectionError, APITimeoutError
 T = TypeVar("T")
 
 USER_AGENT = f"tollgate-python/{__version__}"
+
+logger = logging.getLogger("tollgate")
+"""The SDK's logger: DEBUG for every response, WARNING for each retry and each deprecation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,46 @@ def never_sent(exc: httpx.TransportError) -> bool:
 
 
 def connection_error(exc: httpx.TransportError) -> APIConnectionError:
+    """The error for a request that got no answer, naming the URL it was sent to."""
+    try:
+        url = f" ({exc.request.method} {exc.request.url.copy_with(query=None)})"
+    except RuntimeError:  # no request attached
+        url = ""
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"request timed out: {exc or type(exc).__name__}")
-    return APIConnectionError(f"connection failed: {exc or type(exc).__name__}")
+        return APITimeoutError(f"request timed out{url}: {exc or type(exc).__name__}")
+    return APIConnectionError(f"connection failed{url}: {exc or type(exc).__name__}")
+
+
+def log_response(call: Call[Any], response: httpx.Response, started: float) -> None:
+    """One debug line per response: method, path, status, request id and duration (never a
+    header value or a body, which may hold secrets)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s %s -> %s (request_id=%s, %.1f ms)", call.method, call.path, response.status_code,
+            response.headers.get("x-request-id"), (time.monotonic() - started) * 1000,
+        )
+
+
+def log_retry(call: Call[Any], error: Exception, wait: float, retry: int) -> None:
+    """One warning per retry: why, and how long the client waits first."""
+    logger.warning("%s %s: retry %d in %.2f s after %s", call.method, call.path, retry + 1, wait, error)
+
+
+def warn_deprecation(call: Call[Any], response: httpx.Response) -> None:
+    """Once per process and endpoint: the server said this call is deprecated (RFC 9745)."""
+    deprecation = response.headers.get("deprecation")
+    if deprecation is None:
+        return
+    key = (call.method, call.path)
+    if key in _warned:
+        return
+    _warned.add(key)
+    sunset = response.headers.get("sunset")
+    link = response.headers.get("link")
+    logger.warning(
+        "%s %s is deprecated (Deprecation: %s%s%s)", call.method, call.path, deprecation,
+        f"; Sunset: {sunset}" if sunset else "", f"; see {link}" if link else "",
+    )
+
+
+_warned: set[tuple[str, str]] = set()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +15,7 @@ import httpx
 
 from ._http import Call, json_body, parse_json
 from ._retry import IDEMPOTENCY_HEADER
-from .models import Resource, ResourcePage, ResourceStatus
+from .models import BatchResult, Resource, ResourcePage, ResourceStatus
 
 
 class Unset(enum.Enum):
@@ -85,6 +87,7 @@ def list_resources(
     status: ResourceStatus | None,
     attributes: Mapping[str, str] | None,
     cursor: str | None,
+    query: ListQuery | None = None,
 ) -> Call[ResourcePage]:
     params: list[tuple[str, str]] = []
     for key, value in (("page", page), ("per_page", per_page), ("type", type), ("status", status)):
@@ -94,7 +97,122 @@ def list_resources(
         params.append((f"attributes[{key}]", value))
     if cursor is not None:
         params.append(("cursor", cursor))  # "" asks for the first page in cursor mode
-    return Call("GET", "/v1/resource", lambda r: ResourcePage.from_json(r.json()), params=params)
+    query = query or ListQuery()
+    params.extend(query.params())
+    sparse = query.fields is not None
+    return Call("GET", "/v1/resource", lambda r: ResourcePage.from_json(r.json(), sparse=sparse), params=params)
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The listing's query options beyond filters and paging (shared by list and iter):
+    `sort` keys (`name`, `-created_at`, `attributes.region`), time ranges (aware datetimes or
+    RFC 3339 strings), `fields` for sparse items and `include_total`."""
+
+    sort: str | Sequence[str] | None = None
+    created_after: datetime | str | None = None
+    created_before: datetime | str | None = None
+    updated_after: datetime | str | None = None
+    updated_before: datetime | str | None = None
+    fields: str | Sequence[str] | None = None
+    include_total: bool = False
+
+    def params(self) -> list[tuple[str, str]]:
+        params: list[tuple[str, str]] = []
+        if self.sort is not None:
+            params.append(("sort", _comma_list("sort", self.sort)))
+        for name in ("created_after", "created_before", "updated_after", "updated_before"):
+            value = getattr(self, name)
+            if value is not None:
+                params.append((name, _rfc3339(name, value)))
+        if self.fields is not None:
+            params.append(("fields", _comma_list("fields", self.fields)))
+        if self.include_total:
+            params.append(("include_total", "true"))
+        return params
+
+
+def _comma_list(name: str, value: str | Sequence[str]) -> str:
+    items = [value] if isinstance(value, str) else list(value)
+    if not items or not all(isinstance(i, str) and i for i in items):
+        raise ValueError(f"{name} must be a non-empty string or a list of non-empty strings")
+    return ",".join(items)
+
+
+def _rfc3339(name: str, value: datetime | str) -> str:
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime or an RFC 3339 string, not {type(value).__name__}")
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc))")
+    return value.isoformat()
+
+
+BatchOperation = Mapping[str, Any]
+"""One operation of a batch, as the API takes it; build them with `tollgate.batch_create`,
+`batch_update` and `batch_delete`."""
+
+
+def batch_create(
+    name: str,
+    type: str,
+    *,
+    status: ResourceStatus | None = None,
+    attributes: Mapping[str, str] | None = None,
+    data: Any = None,
+) -> dict[str, Any]:
+    """A batch operation creating a resource (what `create_resource` takes)."""
+    body: dict[str, Any] = {"name": name, "type": type}
+    if status is not None:
+        body["status"] = status
+    if attributes is not None:
+        body["attributes"] = dict(attributes)
+    if data is not None:
+        body["data"] = data
+    return {"op": "create", "body": body}
+
+
+def batch_update(
+    resource_id: str,
+    *,
+    if_version: int | None = None,
+    name: str | Unset = UNSET,
+    type: str | Unset = UNSET,
+    status: ResourceStatus | Unset = UNSET,
+    attributes: Mapping[str, str | None] | Unset = UNSET,
+    data: Any = UNSET,
+) -> dict[str, Any]:
+    """A batch operation merge-patching a resource (what `update_resource` takes)."""
+    op: dict[str, Any] = {"op": "update", "id": resource_id}
+    if if_version is not None:
+        op["if_match"] = int(if_version)
+    op["body"] = merge_patch(name=name, type=type, status=status, attributes=attributes, data=data)
+    return op
+
+
+def batch_delete(resource_id: str, *, if_version: int | None = None) -> dict[str, Any]:
+    """A batch operation deleting a resource."""
+    op: dict[str, Any] = {"op": "delete", "id": resource_id}
+    if if_version is not None:
+        op["if_match"] = int(if_version)
+    return op
+
+
+MAX_BATCH_OPERATIONS = 100
+
+
+def batch(operations: Sequence[BatchOperation], *, idempotency_key: str | None) -> Call[BatchResult]:
+    """`POST /v1/batch`: all operations or none. An Idempotency-Key (random unless given) makes the
+    retry of a batch whose answer was lost a replay, not a second application."""
+    ops = [dict(op) for op in operations]
+    if not 1 <= len(ops) <= MAX_BATCH_OPERATIONS:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH_OPERATIONS} operations, not {len(ops)}")
+    headers = {"Content-Type": _JSON, IDEMPOTENCY_HEADER: idempotency_key or _new_key()}
+    return Call(
+        "POST", "/v1/batch", lambda r: BatchResult.from_json(r.json()), headers=headers,
+        content=json_body({"operations": ops}),
+    )
 
 
 def raw(

@@ -70,4 +70,15 @@ def resolve_settings(
     endpoint = endpoint or os.environ.get("TOLLGATE_ENDPOINT") or DEFAULT_ENDPOINT
     if timeout <= 0:
         raise ValueError("timeout must be positive")
-    return Settings(endpoint=endpoint.rstrip("/"), credentials=credentials, timeout=timeout, retry=retry)
+    return Settings(endpoint=normalize_endpoint(endpoint), credentials=credentials, timeout=timeout, retry=retry)
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """The base URL without a trailing `/` or `/v1`: paths already start with `/v1`, and
+    `https://host/v1` is what people copy from the API reference."""
+    endpoint = endpoint.strip().rstrip("/")
+    if not endpoint.startswith(("http://", "https://")):
+        raise ValueError(f"endpoint must be an http:// or https:// URL, not {endpoint!r}")
+    if endpoint.endswith("/v1"):
+        endpoint = endpoint[: -len("/v1")]
+    return endpoint

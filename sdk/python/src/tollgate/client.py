@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -12,11 +13,20 @@ import httpx
 
 from . import _operations as ops
 from ._base import DEFAULT_TIMEOUT, ClientBase
-from ._http import Call, build_request, connection_error, default_headers, never_sent
+from ._http import (
+    Call,
+    build_request,
+    connection_error,
+    default_headers,
+    log_response,
+    log_retry,
+    never_sent,
+    warn_deprecation,
+)
 from ._oauth import token_error
 from ._operations import UNSET, Unset
 from .errors import TollgateError, error_from_response
-from .models import Resource, ResourcePage, ResourceStatus
+from .models import BatchResult, Resource, ResourcePage, ResourceStatus
 
 T = TypeVar("T")
 
@@ -117,11 +127,30 @@ class Client(ClientBase):
         status: ResourceStatus | None = None,
         attributes: Mapping[str, str] | None = None,
         cursor: str | None = None,
+        sort: str | Sequence[str] | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        updated_after: datetime | str | None = None,
+        updated_before: datetime | str | None = None,
+        fields: str | Sequence[str] | None = None,
+        include_total: bool = False,
     ) -> ResourcePage:
-        """One page, by number (`page`) or by cursor (`cursor=""` for the first page)."""
+        """One page, by number (`page`) or by cursor (`cursor=""` for the first page).
+
+        `sort`: keys among `created_at`, `updated_at`, `name`, `type`, `status`,
+        `attributes.KEY`, each with `-` for descending (a list or a comma-separated string);
+        cursors follow any sort. `created_after` ... `updated_before`: aware datetimes or RFC 3339
+        strings. `fields`: only `id` and these fields per item (items are then
+        `PartialResource`s). `include_total`: also count the matches (`page.total`; a scan).
+        """
+        query = ops.ListQuery(
+            sort=sort, created_after=created_after, created_before=created_before,
+            updated_after=updated_after, updated_before=updated_before, fields=fields, include_total=include_total,
+        )
         return self._run(
             ops.list_resources(
-                page=page, per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor
+                page=page, per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor,
+                query=query,
             )
         )
 
@@ -132,18 +161,35 @@ class Client(ClientBase):
         type: str | None = None,
         status: ResourceStatus | None = None,
         attributes: Mapping[str, str] | None = None,
+        sort: str | Sequence[str] | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        updated_after: datetime | str | None = None,
+        updated_before: datetime | str | None = None,
+        fields: str | Sequence[str] | None = None,
     ) -> Iterator[Resource]:
-        """Every matching resource, oldest first, fetched page by page by cursor (stable while
-        resources are added, unlike page numbers)."""
+        """Every matching resource, oldest first unless `sort` says otherwise, fetched page by
+        page by cursor (stable while resources are added, unlike page numbers). `sort`, the
+        ranges and `fields` are those of `list_resources`."""
         cursor = ""
         while True:
             page = self.list_resources(
-                per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor
+                per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor,
+                sort=sort, created_after=created_after, created_before=created_before,
+            updated_after=updated_after, updated_before=updated_before, fields=fields,
             )
             yield from page.items
             if not page.next_cursor:
                 return
             cursor = page.next_cursor
+
+    def batch(
+        self, operations: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> BatchResult:
+        """Applies 1 to 100 operations (`batch_create`, `batch_update`, `batch_delete`) in one
+        transaction: all of them, answered in order, or none, raising the failing operation's
+        error with its position in `err.operation_index`. Each operation counts as one write."""
+        return self._run(ops.batch(operations, idempotency_key=idempotency_key))
 
     def request(
         self,
@@ -182,6 +228,7 @@ class Client(ClientBase):
         renewed_token = False
         while True:
             auth = self._auth_headers() if call.authenticate else {}
+            started = time.monotonic()
             try:
                 response = self._http.send(build_request(self._http, call, auth))
             except httpx.TransportError as exc:
@@ -190,6 +237,8 @@ class Client(ClientBase):
                 if wait is None:
                     raise error from exc
             else:
+                log_response(call, response, started)
+                warn_deprecation(call, response)
                 if response.is_success:
                     return response
                 if response.status_code == 401 and self.uses_oauth and call.authenticate and not renewed_token:
@@ -201,6 +250,7 @@ class Client(ClientBase):
                 wait = policy.delay(retries, error, replayable=call.may_replay)
                 if wait is None:
                     raise error
+            log_retry(call, error, wait, retries)
             time.sleep(wait)
             retries += 1
 

@@ -40,9 +40,22 @@ class TollgateError(Exception):
         self.details: dict[str, Any] = dict(details or {})
         self.request_id = request_id
 
+    @property
+    def operation_index(self) -> int | None:
+        """For a failed batch: the position of the operation that failed (`details.index`)."""
+        index = self.details.get("index")
+        return index if isinstance(index, int) and not isinstance(index, bool) else None
+
+    def _extra(self) -> str:
+        """What the string form adds after the message (the fields of a validation error)."""
+        return ""
+
     def __str__(self) -> str:
+        """`STATUS CODE message[: fields] (request_id=...)`: what a log line or ticket needs."""
         parts = [f"{self.status}" if self.status else None, self.code, self.message]
-        text = " ".join(p for p in parts if p)
+        text = " ".join(p for p in parts if p) + self._extra()
+        if self.operation_index is not None:
+            text += f" (operation {self.operation_index})"
         return f"{text} (request_id={self.request_id})" if self.request_id else text
 
 
@@ -59,7 +72,27 @@ class NotFoundError(TollgateError):
 
 
 class ValidationError(TollgateError):
-    """400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why."""
+    """400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why
+    (`fields` reads that map, and also the `details.errors` list of `{pointer, message}` that
+    schema validation answers with)."""
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Each bad field (a parameter name or a JSON Pointer) and why it was refused."""
+        found: dict[str, str] = {}
+        errors = self.details.get("errors")
+        if isinstance(errors, list):
+            for e in errors:
+                if isinstance(e, Mapping) and "pointer" in e:
+                    found[str(e["pointer"])] = str(e.get("message", ""))
+        for key, value in self.details.items():
+            if isinstance(value, str):
+                found[key] = value
+        return found
+
+    def _extra(self) -> str:
+        fields = self.fields
+        return ": " + "; ".join(f"{k}: {v}" for k, v in fields.items()) if fields else ""
 
 
 class ConflictError(TollgateError):

@@ -1,0 +1,8 @@
+// An ES module consumer of the installed package: compiled by tsc (types of the "import"
+// condition) and run by node.
+import { Client, NotFoundError, TollgateError, VERSION, type Resource } from "@tollgate/sdk";
+
+const client = new Client({ apiKey: "tgk_x", endpoint: "http://127.0.0.1:9" });
+const check: (r: Resource) => string = (r) => r.id;
+if (typeof check !== "function" || !(new NotFoundError("x") instanceof TollgateError)) throw new Error("bad import");
+console.log(`esm ok ${VERSION} ${client.endpoint}`);
