@@ -16,6 +16,7 @@ use crate::config::Loaded;
 
 #[tokio::main]
 async fn main() {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let loaded = match config::load(&cli) {
         Ok(loaded) => loaded,
@@ -32,6 +33,24 @@ async fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// A command whose output is piped into `head` and the like stops quietly when the reader goes,
+/// as command-line tools do, instead of reporting the broken pipe as a crash.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
