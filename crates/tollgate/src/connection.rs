@@ -57,7 +57,7 @@ pub fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 /// Serves `stream` until the client closes it, it idles out, or `stopping` turns true. The
 /// `permit` (one of `max_connections`) is held until the connection is gone.
 pub async fn serve(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: std::net::SocketAddr,
     app: axum::Router,
     builder: auto::Builder<TokioExecutor>,
@@ -65,6 +65,10 @@ pub async fn serve(
     mut stopping: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
+    if let crate::first_line::FirstLine::Close = crate::first_line::check(&mut stream, limits.header_read_timeout).await
+    {
+        return;
+    }
     let activity = Arc::new(Activity {
         opened: Instant::now(),
         requests: AtomicU64::new(0),

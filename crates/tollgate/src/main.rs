@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod connection;
+mod first_line;
 mod logging;
 mod serve;
 

@@ -43,9 +43,17 @@ async fn a_body_shorter_than_its_content_length_gets_the_envelope() {
 async fn what_hyper_answers_itself_is_bare_and_closes() {
     let s = server().await;
     let many_headers: String = (0..101).map(|i| format!("X-H{i}: 1\r\n")).collect();
+    // An unsupported version is answered before hyper sees it, in the envelope.
+    for request in ["GET /health HTTP/1.2\r\nHost: x\r\n\r\n", "GET /health HTTP/2.0\r\nHost: x\r\n\r\n"] {
+        let mut c = connect(&s, Duration::from_secs(5));
+        send(&mut c, request.as_bytes());
+        let r = read_response(&mut c).expect("an answer");
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(r.header("x-request-id").is_some_and(|id| id.starts_with("req_")));
+        r.assert_envelope(400, "VALIDATION_FAILED");
+        assert!(is_closed(&mut c, Duration::from_secs(3)), "the connection stayed open");
+    }
     let cases = [
-        ("an unsupported version", "GET /health HTTP/1.2\r\nHost: x\r\n\r\n".to_owned(), 400),
-        ("HTTP/2.0 in an HTTP/1 request line", "GET /health HTTP/2.0\r\nHost: x\r\n\r\n".to_owned(), 400),
         ("a URI over 64 KiB", format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70 * 1024)), 414),
         ("more than 100 headers", format!("GET /health HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"), 431),
     ];
