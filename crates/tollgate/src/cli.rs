@@ -48,6 +48,9 @@ pub enum Command {
     /// Register, list, delete and test webhook endpoints; list and replay deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Resource types: JSON Schemas for `data` and attribute rules, checked on every write.
+    #[command(subcommand)]
+    Types(TypesCommand),
     /// Print the OpenAPI 3.1 document (what /openapi.json serves).
     Openapi,
     /// Write projects, settings, keys and clients (digests only) and resources as JSON Lines.
@@ -131,6 +134,55 @@ pub enum ClientsCommand {
     Revoke(RevokeArgs),
     /// Change a client's own rate limits.
     Update(UpdateArgs),
+}
+
+/// `tollgate types ...`.
+#[derive(Debug, Subcommand)]
+pub enum TypesCommand {
+    /// Register a type from a definition file (`{"schema", "attributes", "description"}`).
+    Create {
+        /// The type's name (the `type` of its resources).
+        name: String,
+        /// A JSON file holding the definition.
+        #[arg(long)]
+        schema: PathBuf,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// List the project's types (JSON).
+    List {
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Print one type (JSON).
+    Get {
+        /// The type's name.
+        name: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Give a type a new definition (its next version).
+    Update {
+        /// The type's name.
+        name: String,
+        /// A JSON file holding the definition.
+        #[arg(long)]
+        schema: PathBuf,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
+    /// Remove a type (refused while resources of it exist).
+    Delete {
+        /// The type's name.
+        name: String,
+        /// Project.
+        #[arg(long, default_value = "default")]
+        project: String,
+    },
 }
 
 /// `tollgate webhooks ...`.

@@ -89,6 +89,7 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
         Command::SigningKeys(command) => commands::signing_keys::run(&config, command).await,
         Command::Usage(args) => commands::usage::run(&config, args).await,
         Command::Webhooks(command) => commands::webhooks::run(&config, command).await,
+        Command::Types(command) => commands::types::run(&config, command).await,
         Command::Openapi => {
             print!("{}", tollgate_api::openapi::json());
             Ok(0)

@@ -6,6 +6,7 @@ pub mod projects;
 pub mod prune;
 pub mod signing_keys;
 pub mod transfer;
+pub mod types;
 pub mod usage;
 pub mod verify;
 pub mod webhooks;

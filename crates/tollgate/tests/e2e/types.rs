@@ -102,3 +102,27 @@ async fn hostile_schemas_are_refused_at_registration() {
     s.call(Method::POST, "/v1/resource", k, Some(&body)).await.assert_error(400, "VALIDATION_FAILED");
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn the_cli_manages_types_like_the_api() {
+    let s = server().await;
+    let dir = tollgate_testkit::private_tempdir();
+    let file = dir.path().join("machine.json");
+    std::fs::write(&file, r#"{"type": "object", "required": ["cpus"]}"#).unwrap();
+    let path = file.to_str().unwrap();
+    let out = s.cli(&["types", "create", "machine", "--schema", path], None, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["version"], 1);
+    // The server sees it at once.
+    let k = Some(s.admin_key.as_str());
+    let r = s.call(Method::POST, "/v1/resource", k, Some(&json!({"name": "m", "type": "machine", "data": {}}))).await;
+    assert_eq!(pointers(r.assert_error(400, "VALIDATION_FAILED")), ["/data"]);
+    let out = s.cli(&["types", "update", "machine", "--schema", path], None, &[]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["version"], 2);
+    let out = s.cli(&["types", "list"], None, &[]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()[0]["name"], "machine");
+    assert!(s.cli(&["types", "delete", "machine"], None, &[]).status.success());
+    let out = s.cli(&["types", "get", "machine"], None, &[]);
+    assert!(!out.status.success());
+}
