@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Conflict,
     /// 412: the version precondition named an older version.
     PreconditionFailed,
+    /// 410 `GONE`: an event stream was resumed from an id older than the retention window.
+    Gone,
     /// 414 `URI_TOO_LONG`: the path and query are longer than the server accepts.
     UriTooLong,
     /// 431 `HEADERS_TOO_LARGE`: the header section is larger than the server accepts.
@@ -59,6 +61,7 @@ impl ErrorKind {
             | "IDEMPOTENCY_KEY_REUSED" => ErrorKind::Validation,
             "CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" => ErrorKind::Conflict,
             "PRECONDITION_FAILED" => ErrorKind::PreconditionFailed,
+            "GONE" => ErrorKind::Gone,
             "URI_TOO_LONG" => ErrorKind::UriTooLong,
             "HEADERS_TOO_LARGE" => ErrorKind::HeadersTooLarge,
             "RATE_LIMIT_EXCEEDED" => ErrorKind::RateLimit,
@@ -79,6 +82,7 @@ impl ErrorKind {
             404 => ErrorKind::NotFound,
             400 | 413 | 415 | 422 => ErrorKind::Validation,
             409 => ErrorKind::Conflict,
+            410 => ErrorKind::Gone,
             412 => ErrorKind::PreconditionFailed,
             414 => ErrorKind::UriTooLong,
             431 => ErrorKind::HeadersTooLarge,

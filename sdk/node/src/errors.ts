@@ -91,6 +91,12 @@ export class ValidationError extends TollgateError {
  */
 export class ConflictError extends TollgateError {}
 
+/**
+ * 410 GONE: an event stream was resumed from an id older than the retention window; some events
+ * were missed, so read the current state again and resume from the newest event.
+ */
+export class GoneError extends TollgateError {}
+
 /** 414 URI_TOO_LONG: the path and query are longer than the server accepts. */
 export class UriTooLongError extends ValidationError {}
 
@@ -141,6 +147,7 @@ const BY_CODE: Record<string, typeof TollgateError> = {
   RATE_LIMIT_EXCEEDED: RateLimitError,
   INTERNAL_ERROR: ServerError,
   SERVICE_UNAVAILABLE: ServerError,
+  GONE: GoneError,
 };
 
 /** The error codes this SDK maps to a class (every code of the server's table it was built for). */
@@ -153,6 +160,7 @@ const BY_STATUS: Record<number, typeof TollgateError> = {
   403: PermissionDeniedError,
   404: NotFoundError,
   409: ConflictError,
+  410: GoneError,
   412: PreconditionFailedError,
   413: ValidationError,
   414: UriTooLongError,

@@ -13,6 +13,7 @@ export {
   APITimeoutError,
   AuthenticationError,
   ConflictError,
+  GoneError,
   errorFromResponse,
   HeadersTooLargeError,
   KNOWN_ERROR_CODES,

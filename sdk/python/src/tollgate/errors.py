@@ -100,6 +100,11 @@ class ConflictError(TollgateError):
     IDEMPOTENCY_KEY_IN_USE while the first request with that key is still running."""
 
 
+class GoneError(TollgateError):
+    """410 GONE: an event stream was resumed from an id older than the retention window; some
+    events were missed, so read the current state again and resume from the newest event."""
+
+
 class UriTooLongError(ValidationError):
     """414 URI_TOO_LONG: the path and query are longer than the server accepts."""
 
@@ -152,6 +157,7 @@ _BY_CODE: dict[str, type[TollgateError]] = {
     "RATE_LIMIT_EXCEEDED": RateLimitError,
     "INTERNAL_ERROR": ServerError,
     "SERVICE_UNAVAILABLE": ServerError,
+    "GONE": GoneError,
 }
 """The class for each code of the server's error table."""
 
@@ -161,6 +167,7 @@ _BY_STATUS: dict[int, type[TollgateError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    410: GoneError,
     412: PreconditionFailedError,
     413: ValidationError,
     414: UriTooLongError,
