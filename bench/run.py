@@ -722,11 +722,12 @@ def main():
     ap.add_argument("--keep-logs", action="store_true", help="keep Tollgate's request logs in bench/out/ (large)")
     args = ap.parse_args()
     OPTS.duration, OPTS.runs, OPTS.keep_logs = (3, 1, args.keep_logs) if args.quick else (args.duration, args.runs, args.keep_logs)
-    needed = [(TOLLGATE, "tollgate (build it, or run bench/run.sh)")] + ([] if args.compare else [(PB, "pocketbase (run bench/run.sh)")])
+    alone = args.compare or args.overheads
+    needed = [(TOLLGATE, "tollgate (build it, or run bench/run.sh)")] + ([] if alone else [(PB, "pocketbase (run bench/run.sh)")])
     for path, what in needed:
         if not os.path.exists(path):
             sys.exit("missing: %s at %s" % (what, path))
-    for tool in ("wrk", "taskset") + (() if args.compare else ("nginx",)):
+    for tool in ("wrk", "taskset") + (() if alone else ("nginx",)):
         if not shutil.which(tool):
             sys.exit("missing: %s (run bench/run.sh)" % tool)
     os.makedirs(OUT, exist_ok=True)
