@@ -18,6 +18,7 @@ pub mod resource;
 pub mod resource_type;
 pub mod schema;
 pub mod scope;
+pub mod search;
 pub mod time_fmt;
 pub mod validation;
 pub mod view;

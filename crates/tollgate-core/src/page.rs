@@ -67,6 +67,9 @@ pub struct ListQuery {
     pub fields: Option<Vec<FieldPath>>,
     /// Count every matching resource (a scan), only when asked.
     pub include_total: bool,
+    /// Full-text search (`q`): only resources holding every word and phrase, by relevance
+    /// unless `sort` says otherwise.
+    pub search: Option<crate::search::SearchQuery>,
 }
 
 /// One page of a listing, in id order (creation order).
@@ -98,6 +101,7 @@ impl ListQuery {
             updated_before: None,
             fields: None,
             include_total: false,
+            search: None,
         }
     }
 
@@ -129,6 +133,10 @@ impl ListQuery {
                     Ok(fields) => q.fields = Some(fields),
                     Err(e) => errors.add("fields", e),
                 },
+                "q" => match crate::search::SearchQuery::parse(value) {
+                    Ok(search) => q.search = Some(search),
+                    Err(e) => errors.add("q", e),
+                },
                 "include_total" => match value.as_str() {
                     "true" => q.include_total = true,
                     "false" => q.include_total = false,
@@ -158,6 +166,9 @@ impl ListQuery {
             }
         }
         let cursor_given = seen.contains("cursor");
+        if cursor_given && q.search.is_some() && q.sort.is_empty() {
+            errors.add("cursor", "results by relevance page by `page`; give a `sort` to page by cursor");
+        }
         q.mode = match (page, cursor_given) {
             (Some(_), true) => {
                 errors.add("cursor", "cannot be combined with page");

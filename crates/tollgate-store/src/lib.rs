@@ -21,6 +21,7 @@ pub mod projects;
 pub mod resources;
 pub mod retention;
 pub mod rows;
+mod search;
 pub mod sqlite;
 pub mod tokens;
 pub mod transfer;

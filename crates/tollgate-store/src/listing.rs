@@ -16,6 +16,8 @@ pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) ->
     let project = project.to_string();
     let collate = if c.dialect() == Dialect::Postgres { " COLLATE \"C\"" } else { "" };
     let exprs: Vec<String> = q.sort.iter().enumerate().map(|(i, k)| expression(&k.field, i, collate)).collect();
+    let dialect = c.dialect();
+    let search = q.search.as_ref().map(|s| if dialect == Dialect::Sqlite { s.fts5() } else { s.tsquery() });
     let cursor = match &q.mode {
         PageMode::Cursor { after: Some(after) } => Some((after.values.as_slice(), after.id.to_string())),
         _ => None,
@@ -28,11 +30,18 @@ pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) ->
             sql.arg(Arg::Text(name)).push(&format!(") s{i} ON s{i}.rid = resources.id"));
         }
     }
+    if let Some(search) = &search {
+        search_join(&mut sql, dialect, &project, search);
+    }
     filters(&mut sql, &project, &q);
     if let Some((values, id)) = &cursor {
         after_cursor(&mut sql, &q.sort, &exprs, values, id);
     }
     sql.push(" ORDER BY ");
+    // Without a sort, search results come by relevance (FTS5's bm25 is lower for better).
+    if search.is_some() && q.sort.is_empty() {
+        sql.push(if dialect == Dialect::Sqlite { "s.rank ASC, " } else { "s.rank DESC, " });
+    }
     for (key, expr) in q.sort.iter().zip(&exprs) {
         sql.push(expr).push(if key.descending { " DESC, " } else { " ASC, " });
     }
@@ -47,8 +56,25 @@ pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) ->
     let has_next = items.len() > q.per_page as usize;
     items.truncate(q.per_page as usize);
     let next_cursor = if has_next { items.last().map(|r| encode_cursor(&q.sort, r)) } else { None };
-    let total = if q.include_total { Some(count(c, &project, &q).await?) } else { None };
+    let total = if q.include_total { Some(count(c, &project, &q, search.as_deref()).await?) } else { None };
     Ok(Page { items, has_next, next_cursor, total })
+}
+
+/// Joins the full-text matches of `search` (in the dialect's query language) as `s`, with their
+/// relevance as `s.rank`.
+fn search_join<'a>(sql: &mut Builder<'a>, dialect: Dialect, project: &'a str, search: &'a str) {
+    if dialect == Dialect::Sqlite {
+        sql.push(
+            " JOIN (SELECT m.resource_id AS sid, bm25(resource_search) AS rank FROM resource_search
+             JOIN resource_search_map m ON m.rowid = resource_search.rowid WHERE resource_search MATCH ",
+        );
+        sql.arg(Arg::Text(search)).push(" AND m.project_id = ").arg(Arg::Text(project));
+    } else {
+        sql.push(" JOIN (SELECT resource_id AS sid, ts_rank(doc, to_tsquery('english', ");
+        sql.arg(Arg::Text(search)).push(")) AS rank FROM resource_search WHERE project_id = ").arg(Arg::Text(project));
+        sql.push(" AND doc @@ to_tsquery('english', ").arg(Arg::Text(search)).push(")");
+    }
+    sql.push(") s ON s.sid = resources.id");
 }
 
 /// The SQL expression of a sort key; `i` names its attribute join.
@@ -137,9 +163,13 @@ fn after_cursor<'a>(sql: &mut Builder<'a>, sort: &[SortKey], exprs: &[String], v
     sql.push(")");
 }
 
-async fn count(c: &mut impl Conn, project: &str, q: &ListQuery) -> Result<u64, StoreError> {
+async fn count(c: &mut impl Conn, project: &str, q: &ListQuery, search: Option<&str>) -> Result<u64, StoreError> {
+    let dialect = c.dialect();
     let mut sql = Builder::default();
     sql.push("SELECT count(*) FROM resources");
+    if let Some(search) = search {
+        search_join(&mut sql, dialect, project, search);
+    }
     filters(&mut sql, project, q);
     let n: Vec<i64> = c.fetch_all_text(&sql.text, &sql.args).await?;
     Ok(n.first().copied().unwrap_or(0).try_into().unwrap_or(0))

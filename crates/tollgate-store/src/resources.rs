@@ -12,7 +12,7 @@ use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::events::{deleted_event, resource_event};
 use crate::rows::resource_columns;
-use crate::{idempotency, outbox, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
+use crate::{idempotency, outbox, search, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
 /// Resources of a project. A row of another project is `NotFound`, exactly like a missing one.
 #[async_trait]
@@ -210,6 +210,7 @@ async fn create(
         version: 1,
     };
     write_row(tx, &INSERT, &resource).await?;
+    search::index(tx, &resource, true).await?;
     write_attributes(tx, &resource).await?;
     outbox::record(tx, &resource_event("resource.created", &resource), ctx.publish, None).await?;
     if let Some(claim) = idempotency {
@@ -235,6 +236,7 @@ async fn change(
         types::check(tx, &ctx.types, project, &content).await?;
         let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
         write_row(tx, &UPSERT, &updated).await?;
+        search::index(tx, &updated, false).await?;
         rewrite_attributes(tx, &updated).await?;
         outbox::record(tx, &resource_event("resource.updated", &updated), ctx.publish, None).await?;
         updated
@@ -258,6 +260,7 @@ async fn delete(
     check(precondition.as_ref(), current.version)?;
     let id = id.to_string();
     tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
+    search::remove(tx, &id).await?;
     tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
     outbox::record(tx, &deleted_event(&current), publish, None).await
 }

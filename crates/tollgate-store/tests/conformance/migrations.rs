@@ -65,7 +65,14 @@ async fn check(s: &dyn Store, seed: &Seed) {
         ("old", 3, serde_json::json!({"cpus": 4}))
     );
     let q = ListQuery { attributes: vec![("region".into(), "eu".into())], ..ListQuery::first(10) };
-    assert_eq!(s.list_resources(seed.project, q).await.unwrap().items, [r]);
+    assert_eq!(s.list_resources(seed.project, q).await.unwrap().items, std::slice::from_ref(&r));
+    // Written before search existed, and indexed by the upgrade (name, attributes, data).
+    let search = |text: &str| ListQuery {
+        search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
+        mode: tollgate_core::PageMode::Offset { page: 1 },
+        ..ListQuery::first(10)
+    };
+    assert_eq!(s.list_resources(seed.project, search("old eu")).await.unwrap().items, [r]);
     let key = s.find_credential_by_digest(digest_of("old-secret"), OffsetDateTime::now_utc()).await.unwrap().unwrap();
     assert_eq!(key.credential.limits.read.map(|l| l.to_string()), Some("5/60s".into()));
     assert_eq!(s.live_signing_keys(OffsetDateTime::now_utc()).await.unwrap()[0].private_der, [1, 2, 3]);

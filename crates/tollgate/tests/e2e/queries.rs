@@ -67,3 +67,28 @@ async fn sort_ranges_fields_and_totals() {
         assert!(r.assert_error(400, "VALIDATION_FAILED").get(param).is_some(), "{query}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn full_text_search_over_http() {
+    let s = server().await;
+    let k = Some(s.admin_key.as_str());
+    for (name, os) in [("Build server", "Debian"), ("Mail server", "Alpine"), ("Printer", "none")] {
+        let body = json!({"name": name, "type": "machine", "data": {"os": os}});
+        assert_eq!(s.call(Method::POST, "/v1/resource", k, Some(&body)).await.status, 201);
+    }
+    // Findable the moment the 201 is sent; ranked, then by id.
+    let r = s.call(Method::GET, "/v1/resource?q=servers&include_total=true", k, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["total"], 2);
+    let r = s.call(Method::GET, "/v1/resource?q=%22build%20server%22%20debian", k, None).await;
+    assert_eq!(r.body["items"][0]["name"], "Build server");
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    // With a sort, results page by cursor; by relevance, by page number.
+    let r = s.call(Method::GET, "/v1/resource?q=server&sort=name&per_page=1&cursor=", k, None).await;
+    assert_eq!(r.body["items"][0]["name"], "Build server");
+    assert!(r.body["next_cursor"].is_string());
+    for (query, param) in [("q=server&cursor=", "cursor"), ("q=the", "q"), (&*format!("q={}", "a".repeat(501)), "q")] {
+        let r = s.call(Method::GET, &format!("/v1/resource?{query}"), k, None).await;
+        assert!(r.assert_error(400, "VALIDATION_FAILED").get(param).is_some(), "{query}: {}", r.text);
+    }
+}

@@ -50,7 +50,8 @@ pub enum Item {
            ("sort" = Option<String>, Query, description = "Keys among created_at, updated_at, name, type, status, attributes.KEY; `-` for descending; comma-separated"),
            ("created_after" = Option<String>, Query, format = DateTime), ("created_before" = Option<String>, Query, format = DateTime),
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
-           ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)")),
+           ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
+           ("q" = Option<String>, Query, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed; by relevance unless `sort` is given (then cursors work too)")),
     responses((status = 200, body = ResourcePage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_resources(
