@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tollgate/target}"
 export TOLLGATE_BIN="${TOLLGATE_BIN:-$HOME/.cache/tollgate/target/debug/tollgate}"
 [ -x "$TOLLGATE_BIN" ] || cargo build -q -j1 -p tollgate
-for example in retrieve create paginate errors; do
+for example in retrieve create paginate errors events; do
   if [ -f "crates/tollgate-client/examples/$example.rs" ] && [ ! -x "$CARGO_TARGET_DIR/debug/examples/$example" ]; then
     cargo build -q -j1 -p tollgate-client --examples
     break

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::credentials::{create, get, list, revoke, rotate, update};
 use crate::routes::webhooks::{create as webhook_create, deliveries, manage};
-use crate::routes::{health, oauth, resources, types, usage};
+use crate::routes::{events, health, oauth, resources, types, usage};
 
 /// The document.
 #[derive(OpenApi)]
@@ -29,6 +29,7 @@ use crate::routes::{health, oauth, resources, types, usage};
         manage::test_webhook, deliveries::list_deliveries, deliveries::replay_delivery,
         oauth::token::issue_token, oauth::revoke::revoke_token, oauth::introspect::introspect_token,
         oauth::metadata::server_metadata, oauth::metadata::jwks,
+        events::list::list_events, events::get::get_event, events::stream::stream_events,
     ),
     modifiers(&Security),
     security(("api_key" = []), ("bearer" = [])),
@@ -40,6 +41,7 @@ use crate::routes::{health, oauth, resources, types, usage};
         (name = "oauth", description = "OAuth 2.0 authorization server"),
         (name = "usage", description = "Quota usage"),
         (name = "webhooks", description = "Webhook endpoints and deliveries (admin)"),
+        (name = "events", description = "The project's events: a list, one by one, and live as Server-Sent Events"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

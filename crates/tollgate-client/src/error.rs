@@ -172,6 +172,9 @@ pub enum Error {
     /// The request timed out.
     #[error("timed out: {0}")]
     Timeout(#[source] reqwest::Error),
+    /// An event stream's server sent nothing, not even its keep-alive, for this long.
+    #[error("timed out: nothing received for {0:?}")]
+    Stalled(std::time::Duration),
     /// The client is misconfigured.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -186,7 +189,7 @@ impl Error {
         match self {
             Error::Api(e) => e.kind,
             Error::Connection(_) => ErrorKind::Connection,
-            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Timeout(_) | Error::Stalled(_) => ErrorKind::Timeout,
             Error::Config(_) => ErrorKind::Config,
             Error::Decode(_) => ErrorKind::Decode,
         }

@@ -2,7 +2,9 @@
 //! SDKs: built from an API key or an OAuth 2.0 client id and secret (the token is fetched and
 //! renewed before it expires), typed errors, retries with exponential backoff and full jitter,
 //! an `Idempotency-Key` on every create and update, a stream that pages through every resource
-//! by cursor, and [`Client::request`] for the endpoints without a typed method.
+//! by cursor, the events API and its live stream ([`Client::events`]: a stream of [`Event`]s
+//! that reconnects and resumes after `Last-Event-ID`), and [`Client::request`] for the
+//! endpoints without a typed method.
 //!
 //! ```no_run
 //! use tollgate_client::{Client, NewResource};
@@ -21,17 +23,22 @@ mod auth;
 mod batch;
 mod config;
 mod error;
+mod event_stream;
+mod events;
 mod pagination;
 mod raw;
 mod resources;
 mod retry;
 mod retry_after;
+mod sse;
 mod transport;
 mod types;
 
 pub use batch::{BatchItem, BatchOp, BatchResult, MAX_BATCH_OPERATIONS};
 pub use config::{ClientBuilder, DEFAULT_ENDPOINT};
 pub use error::{ApiError, Error, ErrorKind};
+pub use event_stream::StreamParams;
+pub use events::{Event, EventOrder, EventPage, EventParams, Events};
 pub use raw::RawRequest;
 pub use reqwest::Method;
 pub use retry::RetryPolicy;

@@ -59,7 +59,7 @@ impl RetryPolicy {
 }
 
 /// Whether the same request may succeed later.
-fn is_transient(error: &Error) -> bool {
+pub(crate) fn is_transient(error: &Error) -> bool {
     match error.kind() {
         ErrorKind::Connection | ErrorKind::Timeout | ErrorKind::RateLimit => true,
         ErrorKind::Server => matches!(error.status(), Some(500 | 502 | 503 | 504)),

@@ -1,12 +1,17 @@
 //! Sending one call: its attempts, the credential on each, the retry policy between them, and
 //! turning an error answer into an [`Error`].
 
+use std::time::Duration;
+
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 
 use crate::auth::Auth;
 use crate::retry::RetryPolicy;
 use crate::Error;
+
+/// How long a stream's request may live: far longer than any connection will.
+const STREAM_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
@@ -77,10 +82,16 @@ impl Transport {
 
     /// One attempt; also returns the OAuth token it used.
     async fn attempt(&self, call: &Call) -> (Result<Vec<u8>, Error>, Option<String>) {
-        let mut request = self
-            .http
-            .request(call.method.clone(), format!("{}{}", self.endpoint, call.path))
-            .header("accept", "application/json");
+        match self.prepare(call, "application/json").await {
+            Ok((request, token)) => (self.receive(request).await, token),
+            Err(e) => (Err(e), None),
+        }
+    }
+
+    /// The request for `call` with its credential; also returns the OAuth token it carries.
+    async fn prepare(&self, call: &Call, accept: &str) -> Result<(reqwest::RequestBuilder, Option<String>), Error> {
+        let mut request =
+            self.http.request(call.method.clone(), format!("{}{}", self.endpoint, call.path)).header("accept", accept);
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
@@ -95,15 +106,41 @@ impl Transport {
                 request = request.header("x-api-key", key);
                 None
             }
-            Auth::OAuth(client) => match client.token(&self.http, &self.endpoint).await {
-                Ok(token) => {
-                    request = request.bearer_auth(&token);
-                    Some(token)
-                }
-                Err(e) => return (Err(e), None),
-            },
+            Auth::OAuth(client) => {
+                let token = client.token(&self.http, &self.endpoint).await?;
+                request = request.bearer_auth(&token);
+                Some(token)
+            }
         };
-        (self.receive(request).await, token)
+        Ok((request, token))
+    }
+
+    /// Opens a long-lived `text/event-stream` answer: one attempt (the caller reconnects), with
+    /// the client's timeout on the answer's headers only, and a refused OAuth token renewed once.
+    pub(crate) async fn open_stream(&self, call: &Call, timeout: Duration) -> Result<reqwest::Response, Error> {
+        let mut renewed_token = false;
+        loop {
+            let (request, token) = self.prepare(call, "text/event-stream").await?;
+            // The body may stay open for days: only the wait for the headers is bounded.
+            let send = request.timeout(STREAM_LIFETIME).send();
+            let response = match tokio::time::timeout(timeout, send).await {
+                Ok(sent) => sent.map_err(transport_error)?,
+                Err(_) => return Err(Error::Stalled(timeout)),
+            };
+            let status = response.status().as_u16();
+            if (200..300).contains(&status) {
+                return Ok(response);
+            }
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(transport_error)?;
+            let error = Error::from_response(status, &headers, &body);
+            if let (Some(token), Auth::OAuth(client), 401, false) = (&token, &self.auth, status, renewed_token) {
+                renewed_token = true;
+                client.invalidate(token).await;
+                continue;
+            }
+            return Err(error);
+        }
     }
 
     async fn receive(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, Error> {

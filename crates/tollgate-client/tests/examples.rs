@@ -46,4 +46,6 @@ async fn every_example_runs() {
     assert!(listed.trim_end().ends_with("2 machines"), "{listed}");
     let handled = run(&s, "errors", &[]);
     assert!(handled.starts_with("not found: 404 NOT_FOUND"), "{handled}");
+    let events = run(&s, "events", &[]);
+    assert!(events.contains("streamed evt_"), "{events}");
 }

@@ -2,6 +2,7 @@
 
 import { ApiKeyAuth, OAuthAuth } from "./auth.js";
 import { resolveSettings, type ClientOptions, type Settings } from "./config.js";
+import { Events } from "./events.js";
 import { Transport } from "./http.js";
 import * as ops from "./operations.js";
 import type {
@@ -33,6 +34,8 @@ export class Client {
   readonly endpoint: string;
   private readonly settings: Settings;
   private readonly transport: Transport;
+  /** The events API and the live stream: `client.events.list()`, `.iter()`, `.get()`, `.stream()`. */
+  readonly events: Events;
 
   constructor(options: ClientOptions = {}) {
     this.settings = resolveSettings(options);
@@ -43,6 +46,7 @@ export class Client {
         ? new OAuthAuth(credentials, (call) => transport.send(call))
         : new ApiKeyAuth(credentials.apiKey),
     );
+    this.events = new Events(this.transport, this.settings.retry);
   }
 
   /** Whether this client authenticates with OAuth client credentials (rather than an API key). */

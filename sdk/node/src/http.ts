@@ -88,6 +88,43 @@ export class Transport {
     }
   }
 
+  /**
+   * Opens a long-lived `text/event-stream` answer: one attempt (the caller reconnects), the
+   * client's timeout bounding only the wait for the headers, a refused OAuth token renewed once.
+   * Resolves to the 2xx response, whose body stays open until `signal` aborts or the server ends it.
+   */
+  async openStream(path: string, query: Array<[string, string]>, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    const url = new URL(this.settings.endpoint + path);
+    for (const [key, value] of query) url.searchParams.append(key, value);
+    let renewedCredentials = false;
+    for (;;) {
+      const auth = await this.auth.headers();
+      const timer = new AbortController();
+      const timeout = setTimeout(() => timer.abort(), this.settings.timeout);
+      let response: Response;
+      try {
+        response = await this.settings.fetch(url, {
+          headers: { "user-agent": USER_AGENT, accept: "text/event-stream", ...headers, ...auth },
+          signal: AbortSignal.any([signal, timer.signal]),
+        });
+      } catch (cause) {
+        if (signal.aborted) throw signal.reason;
+        const where = `GET ${url.origin}${url.pathname}`;
+        if (timer.signal.aborted) throw new APITimeoutError(`request timed out after ${this.settings.timeout} ms (${where})`, { cause });
+        throw new APIConnectionError(`connection failed (${where}): ${errorCode(cause) ?? String(cause)}`, { cause });
+      } finally {
+        clearTimeout(timeout);
+      }
+      if (response.ok) return response;
+      const text = await response.text();
+      if (response.status === 401 && !renewedCredentials && this.auth.invalidate(auth)) {
+        renewedCredentials = true;
+        continue;
+      }
+      throw errorFromResponse(response.status, response.statusText, response.headers, text);
+    }
+  }
+
   /** Once per process and endpoint: the server said this call is deprecated (RFC 9745, RFC 8594). */
   private warnDeprecation(call: Call<unknown>, headers: Headers): void {
     const deprecation = headers.get("deprecation");

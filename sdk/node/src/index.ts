@@ -8,6 +8,8 @@
 
 export { Client } from "./client.js";
 export type { ClientOptions, Logger } from "./config.js";
+export { Events, EventStream } from "./events.js";
+export type { Event, EventFilters, EventPage, ListEventsParams, StreamEventsParams } from "./events.js";
 export {
   APIConnectionError,
   APITimeoutError,

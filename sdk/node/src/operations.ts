@@ -132,7 +132,7 @@ function version(ifVersion: number | undefined): { if_match?: number } {
   return { if_match: ifVersion };
 }
 
-function commaList(name: string, value: string | string[]): string {
+export function commaList(name: string, value: string | string[]): string {
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0 || !items.every((i) => typeof i === "string" && i !== "")) {
     throw new TypeError(`${name} must be a non-empty string or an array of non-empty strings`);
@@ -140,7 +140,7 @@ function commaList(name: string, value: string | string[]): string {
   return items.join(",");
 }
 
-function rfc3339(name: string, value: Date | string): string {
+export function rfc3339(name: string, value: Date | string): string {
   if (typeof value === "string") return value;
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
   throw new TypeError(`${name} must be a valid Date or an RFC 3339 string`);

@@ -23,7 +23,7 @@ def tollgate_bin() -> str:
 
 
 class TollgateServer:
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.bin = tollgate_bin()
         if not os.access(self.bin, os.X_OK):
             raise RuntimeError(f"no tollgate binary at {self.bin}: build it or set TOLLGATE_BIN")
@@ -33,20 +33,34 @@ class TollgateServer:
         self.admin_key = ""
         self._listening = threading.Event()
         self._key_found = threading.Event()
-        self.proc = subprocess.Popen(
-            [self.bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir, "--log-format", "json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self._env(),
-        )
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._extra_env = dict(env or {})
+        self._spawn("127.0.0.1:0")
         try:
             self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
+
+    def _spawn(self, listen: str) -> None:
+        self.proc = subprocess.Popen(
+            [self.bin, "serve", "--listen", listen, "--data-dir", self.data_dir, "--log-format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**self._env(), **self._extra_env},
+        )
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def restart(self) -> None:
+        """`kill -9`, then the binary again on the same port and data directory: a crash that
+        clients at the same URL must ride out."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self._listening.clear()
+        self._spawn(self.url.removeprefix("http://"))
+        self._listening.set()  # the address is known; /health says when it is up
+        self._wait_until_ready()
 
     @staticmethod
     def _env() -> dict[str, str]:

@@ -31,23 +31,26 @@ export class TollgateServer {
   private constructor(
     readonly bin: string,
     readonly dataDir: string,
-    private readonly proc: ChildProcess,
+    private proc: ChildProcess,
     readonly url: string,
     readonly adminKey: string,
+    private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  static async start(): Promise<TollgateServer> {
+  /** `env`: extra settings for the server, e.g. `{ TOLLGATE_EVENT_RETENTION: "1h" }`. */
+  static async start(env: Record<string, string> = {}): Promise<TollgateServer> {
     const bin = tollgateBin();
     accessSync(bin, constants.X_OK);
     const dataDir = mkdtempSync(join(tmpdir(), "tollgate-sdk-node-"));
+    const fullEnv = { ...serverEnv(), ...env };
     const proc = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"], {
-      env: serverEnv(),
+      env: fullEnv,
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
       const [url, adminKey] = await withTimeout(Promise.all([listeningUrl(proc), adminKeyOf(proc)]), 30_000, "tollgate did not start");
       await waitForHealth(url);
-      return new TollgateServer(bin, dataDir, proc, url, adminKey);
+      return new TollgateServer(bin, dataDir, proc, url, adminKey, fullEnv);
     } catch (error) {
       proc.kill("SIGKILL");
       rmSync(dataDir, { recursive: true, force: true });
@@ -77,6 +80,21 @@ export class TollgateServer {
     const clientSecret = body.client_secret ?? body.secret;
     if (!clientId || !clientSecret) throw new Error(`unexpected \`clients create\` output: ${out}`);
     return { clientId, clientSecret };
+  }
+
+  /** `kill -9`, then the binary again on the same port and data directory: a crash that clients at the same URL must ride out. */
+  async restart(): Promise<void> {
+    const exited = new Promise((resolve) => this.proc.once("exit", resolve));
+    this.proc.kill("SIGKILL");
+    await exited;
+    const listen = this.url.replace("http://", "");
+    this.proc = spawn(this.bin, ["serve", "--listen", listen, "--data-dir", this.dataDir, "--log-format", "json"], {
+      env: this.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.proc.stdout!.resume();
+    this.proc.stderr!.resume();
+    await waitForHealth(this.url);
   }
 
   async stop(): Promise<void> {

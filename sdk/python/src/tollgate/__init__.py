@@ -6,6 +6,9 @@
             print(resource.id, resource.name)
 """
 
+from ._events import Event, EventPage
+from ._events_async import AsyncEvents, AsyncEventStream
+from ._events_sync import Events, EventStream
 from ._operations import UNSET, batch_create, batch_delete, batch_update
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -33,11 +36,17 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncEventStream",
+    "AsyncEvents",
     "AuthenticationError",
     "BatchItem",
     "BatchResult",
     "Client",
     "ConflictError",
+    "Event",
+    "EventPage",
+    "EventStream",
+    "Events",
     "GoneError",
     "HeadersTooLargeError",
     "NotFoundError",

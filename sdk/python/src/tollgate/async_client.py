@@ -24,6 +24,7 @@ from ._http import (
     warn_deprecation,
 )
 from ._oauth import token_error
+from ._events_async import AsyncEvents
 from ._operations import UNSET, Unset
 from .errors import TollgateError, error_from_response
 from .models import BatchResult, Resource, ResourcePage, ResourceStatus
@@ -72,6 +73,8 @@ class AsyncClient(ClientBase):
             base_url=self.endpoint, timeout=timeout, headers=default_headers(), transport=transport
         )
         self._token_lock: anyio.Lock | None = None  # made on first use, inside the event loop
+        self.events = AsyncEvents(self)
+        """The events API and the live stream: `await client.events.list()`, `.iter()`, `.get()`, `.stream()`."""
 
     # --- resources -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from ._http import (
     warn_deprecation,
 )
 from ._oauth import token_error
+from ._events_sync import Events
 from ._operations import UNSET, Unset
 from .errors import TollgateError, error_from_response
 from .models import BatchResult, Resource, ResourcePage, ResourceStatus
@@ -71,6 +72,8 @@ class Client(ClientBase):
             base_url=self.endpoint, timeout=timeout, headers=default_headers(), transport=transport
         )
         self._token_lock = threading.Lock()
+        self.events = Events(self)
+        """The events API and the live stream: `client.events.list()`, `.iter()`, `.get()`, `.stream()`."""
 
     # --- resources -------------------------------------------------------------------------
 

@@ -6,11 +6,15 @@ use serde_json::Value;
 use tollgate_core::event_log::is_event_id;
 
 use super::view::event_json;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, Read};
 use crate::state::AppState;
 
 /// Reads one event.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path, description = "evt_ + ULID")),
+    responses((status = 200, description = "The event: `{\"id\",\"type\",\"timestamp\",\"data\"}`", body = Object),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)))]
 pub async fn get_event(
     auth: Auth<Read>,
     State(state): State<AppState>,

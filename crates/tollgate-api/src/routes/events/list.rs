@@ -6,11 +6,20 @@ use axum::Json;
 use tollgate_core::event_log::EventQuery;
 
 use super::view::{event_json, EventPage};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
 
 /// Lists the caller's project's events.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    params(("type" = Option<String>, Query, description = "Event types, comma-separated (e.g. `resource.created,resource.deleted`)"),
+           ("resource_id" = Option<String>, Query), ("resource_type" = Option<String>, Query),
+           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime),
+           ("order" = Option<String>, Query, description = "`newest` (the default) or `oldest`"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Default 50"),
+           ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`")),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_events(
     auth: Auth<Read>,
     State(state): State<AppState>,

@@ -26,7 +26,7 @@ use tollgate_core::time_fmt::now;
 use tollgate_core::{ErrorCode, ProjectId, ValidationErrors};
 use tollgate_events::hub::{EventHub, StreamPermit, Subscription};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
 
@@ -40,6 +40,19 @@ const REPLAY_PAGE: u32 = 256;
 const QUEUE: usize = 32;
 
 /// Opens the live stream of the caller's project's events.
+#[utoipa::path(get, path = "/v1/events/stream", tag = "events",
+    params(("type" = Option<String>, Query, description = "Event types, comma-separated (e.g. `resource.created,resource.deleted`)"),
+           ("resource_id" = Option<String>, Query), ("resource_type" = Option<String>, Query),
+           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime),
+           ("last_event_id" = Option<String>, Query, description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
+           ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event: the ones since are replayed, then live ones follow")),
+    responses((status = 200, content_type = "text/event-stream", body = String,
+               description = "Server-Sent Events, open until the client leaves: per change `id:` the event id, `event:` its type, `data:` the event JSON; a `:` comment every 15 s"),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 404, description = "No event with this Last-Event-ID in this project", body = ErrorEnvelope),
+              (status = 410, description = "`GONE`: the Last-Event-ID is older than the event retention", body = ErrorEnvelope),
+              (status = 429, description = "Rate limit, or this credential already holds its open streams (`Retry-After`)", body = ErrorEnvelope),
+              (status = 503, description = "This node has no event hub", body = ErrorEnvelope)))]
 pub async fn stream_events(
     auth: Auth<Read>,
     State(state): State<AppState>,

@@ -7,9 +7,11 @@ use tollgate_core::event_log::LoggedEvent;
 use crate::error::ApiError;
 
 /// A page of events.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventPage {
-    /// The events, in the order asked for.
+    /// The events, in the order asked for: each `{"id","type","timestamp","data"}`, the payload
+    /// webhooks carry with its id.
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Value>,
     /// Whether another page follows.
     pub has_next: bool,
