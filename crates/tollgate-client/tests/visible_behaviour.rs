@@ -4,7 +4,7 @@
 
 mod common;
 
-use tollgate_client::{Client, ErrorKind};
+use tollgate_client::{Client, ErrorKind, Method, RawRequest};
 
 #[tokio::test]
 async fn an_endpoint_ending_in_v1_is_the_same_server() {
@@ -23,4 +23,26 @@ async fn a_refused_connection_names_the_url() {
     let e = c.get("res_1").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection);
     assert!(e.to_string().contains("http://127.0.0.1:9/v1/resource/res_1"), "{e}");
+}
+
+#[tokio::test]
+async fn a_deprecated_call_is_logged_once_and_every_response_at_debug() {
+    let s = common::server().await;
+    let c = common::admin(&s);
+    let body = serde_json::json!({"name": "legacy", "scopes": "resource:read"});
+    let ((), logs) = common::capture_logs(async {
+        for _ in 0..3 {
+            c.request(RawRequest::new(Method::POST, "/v1/keys").json(body.clone())).await.unwrap();
+        }
+    })
+    .await;
+    let warnings: Vec<_> = logs.lines().filter(|l| l.contains("WARN") && l.contains("is deprecated")).collect();
+    assert_eq!(warnings.len(), 1, "once per process and endpoint:\n{logs}");
+    let w = warnings[0];
+    assert!(w.contains("POST /v1/keys is deprecated (Deprecation: @1796083200; Sunset: Wed, 30 Jun 2027"), "{w}");
+    assert!(w.contains("/CHANGELOG.md#deprecation-scopes-string"), "{w}");
+    let debug: Vec<_> = logs.lines().filter(|l| l.contains("DEBUG") && l.contains("POST /v1/keys -> 201")).collect();
+    assert_eq!(debug.len(), 3, "{logs}");
+    assert!(debug.iter().all(|l| l.contains("request_id=req_")), "the server's request id:\n{logs}");
+    assert!(!logs.contains(&s.admin_key), "the API key was logged");
 }
