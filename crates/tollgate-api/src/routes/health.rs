@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// The process answers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"status": "ok", "version": "0.1.0"}))]
+#[schema(example = json!({"status": "ok", "version": "0.2.0"}))]
 pub struct Health {
     /// `ok`.
     #[schema(value_type = String)]
