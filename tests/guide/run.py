@@ -15,7 +15,7 @@ Fenced blocks whose info string carries `test` are then executed in document ord
   Install step made (the tarball from TOLLGATE_PACKAGES installed);
 - ```rust test:examples/NAME.rs```: must equal crates/tollgate-client/examples/NAME.rs (after
   trimming), and the example binary cargo built ($CARGO_TARGET_DIR/debug/examples/NAME) is run.
-Every block runs in the same temporary directory and sees TOLLGATE_ENDPOINT, TOLLGATE_URL,
+Every block runs in the same temporary directory and sees TOLLGATE_ENDPOINT,
 TOLLGATE_API_KEY (the server's first admin key), TOLLGATE_DATA_DIR, TOLLGATE_SRC (this
 checkout), TOLLGATE_PACKAGES (the built packages, for the install commands) and `tollgate` on the PATH; python, js and rust blocks also
 see the variables the bash blocks before them assigned.
@@ -396,7 +396,7 @@ def main():
     report("INTEGRATION.md:%d bash server (%s)" % (servers[0][0], url), True)
     state_file = os.path.join(work, "state.sh")
     env = clean_env()
-    env.update({"TOLLGATE_ENDPOINT": url, "TOLLGATE_URL": url, "TOLLGATE_API_KEY": admin,
+    env.update({"TOLLGATE_ENDPOINT": url, "TOLLGATE_API_KEY": admin,
                 "TOLLGATE_DATA_DIR": os.path.join(work, "tollgate-data"), "TOLLGATE_SRC": ROOT,
                 "TOLLGATE_PACKAGES": PACKAGES,
                 "GUIDE_STATE": state_file})
@@ -417,6 +417,9 @@ def main():
                         "from outside); its last log lines:\n%s\n" % (proc.returncode, tail(work))
             report(label, result.returncode == 0 and not note,
                    "%s(exit %s)\n--- stdout\n%s--- stderr\n%s" % (note, result.returncode, result.stdout, result.stderr))
+        problems = unmeant_rate_limits(work, env)
+        report("INTEGRATION.md walkthrough on the default limits: no credential hit its limit unmeant",
+               not problems, "\n".join("  " + p for p in problems))
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -425,6 +428,36 @@ def main():
         report("INTEGRATION.md: at least %d tested blocks" % MIN_BLOCKS, False, "  only %d ran" % ran)
     print("guide: %d passed, %d failed" % (passed, failures))
     return 1 if failures else 0
+
+
+MEANT_TO_HIT_LIMITS = {"bulk-job"}
+"""Credentials the guide limits on purpose to show a 429 (Error Handling)."""
+
+
+def unmeant_rate_limits(work, env):
+    """Every 429 in the server's request log, by credential: the walkthrough (run on the server's
+    default limits: the server block sets none, and clean_env passes no TOLLGATE_ variable) must
+    not hit a quota except with the credentials it limits on purpose."""
+    limited = {}
+    with open(os.path.join(work, "tollgate-server.log"), errors="replace") as f:
+        for line in f:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("status_code") == 429 and event.get("key_id"):
+                limited[event["key_id"]] = limited.get(event["key_id"], 0) + 1
+    if not limited:
+        return []
+    names = {}
+    cli = lambda *args: json.loads(subprocess.run(["tollgate", *args, "--output", "json"], env=env, cwd=work,
+                                                  capture_output=True, check=True).stdout)
+    for project in cli("projects", "list"):
+        for kind in ("keys", "clients"):
+            for cred in cli(kind, "list", "--project", project["name"]):
+                names[cred.get("id") or cred.get("client_id")] = cred["name"]
+    return ["%s (%s) was refused with 429 %d times" % (key, names.get(key, "unknown"), n)
+            for key, n in sorted(limited.items()) if names.get(key) not in MEANT_TO_HIT_LIMITS]
 
 
 def tail(work, lines=5):

@@ -2,6 +2,7 @@
 //! one mapping from errors to the JSON envelope. Dependencies point one way:
 //! core <- store, auth <- api <- the `tollgate` binary.
 
+pub mod deprecation;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -18,6 +18,8 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/openapi.json", get(health::openapi))
+        // The changelog that deprecation `Link`s point into.
+        .route(crate::deprecation::CHANGELOG_PATH, get(health::changelog))
         // Resources: resource:read / resource:write (routes/resources).
         .route("/v1/resource", post(resources::create::create_resource).get(resources::list::list_resources))
         .route(

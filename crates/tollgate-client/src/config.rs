@@ -118,17 +118,84 @@ impl ClientBuilder {
             _ => return Err(Error::Config("an OAuth client needs both its id and its secret".into())),
         };
         let endpoint = self.endpoint.or_else(|| env("TOLLGATE_ENDPOINT")).unwrap_or_else(|| DEFAULT_ENDPOINT.into());
-        let endpoint = endpoint.trim_end_matches('/').to_owned();
-        url::Url::parse(&endpoint).map_err(|e| Error::Config(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
+        let endpoint = normalize_endpoint(&endpoint)?;
         let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
         if timeout.is_zero() {
             return Err(Error::Config("timeout must be positive".into()));
         }
+        check_retry_policy(&self.retry)?;
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("tollgate-rust/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         Ok(Client { inner: std::sync::Arc::new(Transport { http, endpoint, auth, retry: self.retry }) })
+    }
+}
+
+/// The base URL without a trailing `/` or `/v1`: paths already start with `/v1`, and
+/// `https://host/v1` is what people copy from the API reference. Only `http` and `https`.
+pub(crate) fn normalize_endpoint(endpoint: &str) -> Result<String, Error> {
+    let trimmed = endpoint.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
+    let parsed =
+        url::Url::parse(trimmed).map_err(|e| Error::Config(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::Config(format!("endpoint must be an http:// or https:// URL, not {endpoint:?}")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A policy that could not work as meant is refused when the client is built, not found out
+/// on the first retry.
+fn check_retry_policy(p: &RetryPolicy) -> Result<(), Error> {
+    if p.max_retries > MAX_RETRIES {
+        return Err(Error::Config(format!("max_retries must be at most {MAX_RETRIES}, not {}", p.max_retries)));
+    }
+    if p.backoff_base.is_zero() {
+        return Err(Error::Config("backoff_base must be positive".into()));
+    }
+    if p.backoff_cap < p.backoff_base {
+        return Err(Error::Config(format!(
+            "backoff_cap ({:?}) must not be below backoff_base ({:?})",
+            p.backoff_cap, p.backoff_base
+        )));
+    }
+    Ok(())
+}
+
+/// More retries than this would only hide an outage behind minutes of backoff.
+const MAX_RETRIES: u32 = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_lose_a_trailing_slash_and_v1() {
+        for given in ["http://h:8080", "http://h:8080/", "http://h:8080/v1", "http://h:8080/v1/", " http://h:8080 "] {
+            assert_eq!(normalize_endpoint(given).unwrap(), "http://h:8080", "{given}");
+        }
+        assert_eq!(normalize_endpoint("https://h/api/v1").unwrap(), "https://h/api");
+        assert!(normalize_endpoint("h:8080").is_err());
+        assert!(normalize_endpoint("ftp://h").is_err());
+        assert!(normalize_endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn options_that_cannot_work_are_refused_at_build() {
+        let b = || Client::builder().endpoint("http://127.0.0.1:9").api_key("tgk_x");
+        let refused = |r: Result<Client, Error>| match r {
+            Err(Error::Config(m)) => m,
+            other => panic!("expected a configuration error, got {other:?}"),
+        };
+        assert!(refused(b().timeout(Duration::ZERO).build()).contains("timeout"));
+        assert!(refused(b().max_retries(11).build()).contains("max_retries"));
+        assert!(refused(b().backoff_base(Duration::ZERO).build()).contains("backoff_base"));
+        let m = refused(b().backoff_base(Duration::from_secs(2)).backoff_cap(Duration::from_secs(1)).build());
+        assert!(m.contains("backoff_cap"), "{m}");
+        assert!(refused(b().endpoint("localhost:8080").build()).contains("endpoint"));
+        assert!(refused(b().oauth_client("tgc_x", "tgs_y").build()).contains("not both"));
+        assert!(b().max_retries(0).build().is_ok());
     }
 }

@@ -1,7 +1,9 @@
 //! Sending one call: its attempts, the credential on each, the retry policy between them, and
 //! turning an error answer into an [`Error`].
 
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::Method;
@@ -72,6 +74,18 @@ impl Transport {
             let never_sent = matches!(&error, Error::Connection(e) if e.is_connect());
             match self.retry.delay(retry, &error, replayable || never_sent) {
                 Some(wait) => {
+                    tracing::warn!(
+                        target: "tollgate_client",
+                        method = %call.method,
+                        path = %call.path,
+                        retry = retry + 1,
+                        wait_ms = wait.as_millis() as u64,
+                        reason = %error,
+                        "retrying {} {} in {:.2} s after: {error}",
+                        call.method,
+                        call.path,
+                        wait.as_secs_f64()
+                    );
                     tokio::time::sleep(wait).await;
                     retry += 1;
                 }
@@ -83,7 +97,7 @@ impl Transport {
     /// One attempt; also returns the OAuth token it used.
     async fn attempt(&self, call: &Call) -> (Result<Vec<u8>, Error>, Option<String>) {
         match self.prepare(call, "application/json").await {
-            Ok((request, token)) => (self.receive(request).await, token),
+            Ok((request, token)) => (self.receive(call, request).await, token),
             Err(e) => (Err(e), None),
         }
     }
@@ -143,9 +157,12 @@ impl Transport {
         }
     }
 
-    async fn receive(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, Error> {
+    async fn receive(&self, call: &Call, request: reqwest::RequestBuilder) -> Result<Vec<u8>, Error> {
+        let started = Instant::now();
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
+        log_response(call, status, response.headers(), started);
+        warn_deprecation(call, response.headers());
         if (200..300).contains(&status) {
             return Ok(response.bytes().await.map_err(transport_error)?.to_vec());
         }
@@ -154,6 +171,50 @@ impl Transport {
         let body = response.bytes().await.map_err(transport_error)?;
         Err(Error::from_response(status, &headers, &body))
     }
+}
+
+/// One debug event per response: method, path, status, request id and duration; never a header
+/// value that could be a credential, never a body.
+fn log_response(call: &Call, status: u16, headers: &HeaderMap, started: Instant) {
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::debug!(
+        target: "tollgate_client",
+        method = %call.method,
+        path = %call.path,
+        status,
+        request_id,
+        duration_ms,
+        "{} {} -> {status} (request_id={request_id}, {duration_ms:.1} ms)",
+        call.method,
+        call.path
+    );
+}
+
+/// Once per process and endpoint: the server said this call is deprecated (RFC 9745, with the
+/// RFC 8594 sunset and the changelog link when it sends them).
+fn warn_deprecation(call: &Call, headers: &HeaderMap) {
+    let Some(deprecation) = headers.get("deprecation").and_then(|v| v.to_str().ok()) else { return };
+    static WARNED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+    let first = WARNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert((call.method.to_string(), call.path.clone()));
+    if !first {
+        return;
+    }
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let sunset = header("sunset").map(|s| format!("; Sunset: {s}")).unwrap_or_default();
+    let link = header("link").map(|l| format!("; see {l}")).unwrap_or_default();
+    tracing::warn!(
+        target: "tollgate_client",
+        method = %call.method,
+        path = %call.path,
+        deprecation,
+        "{} {} is deprecated (Deprecation: {deprecation}{sunset}{link})",
+        call.method,
+        call.path
+    );
 }
 
 /// A failure with no answer: timed out, or the connection failed (or the request could not be

@@ -1,6 +1,8 @@
 //! Retries against a local fault-injecting HTTP server: 429 with `Retry-After`, 503, dropped
 //! connections; what is retried, how long it waits, and the headers every attempt carries.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -190,4 +192,23 @@ async fn a_raw_post_is_retried_only_with_an_idempotency_key() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3, "the keyed POST was retried once after its 503");
     assert!(seen[1..].iter().all(|s| s.idempotency_key.as_deref() == Some("k-1")), "{seen:?}");
+}
+
+#[tokio::test]
+async fn each_retry_is_a_warning_with_its_reason_and_wait_and_no_secret() {
+    let (url, _) = fault_server(vec![Fault::Status(503, "x-request-id: req_fault\r\n")]).await;
+    let (fetched, logs) = common::capture_logs(client(&url, 3).get("res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R")).await;
+    fetched.unwrap();
+    let warn = logs.lines().find(|l| l.contains("WARN")).unwrap_or_else(|| panic!("no warning in:\n{logs}"));
+    assert!(warn.contains("retrying GET /v1/resource/res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R in"), "{warn}");
+    assert!(warn.contains("503 FAULT_503") && warn.contains("wait_ms=") && warn.contains("retry=1"), "{warn}");
+    let debug: Vec<_> = logs.lines().filter(|l| l.contains("DEBUG") && l.contains("tollgate_client")).collect();
+    assert_eq!(debug.len(), 2, "one per response:\n{logs}");
+    assert!(
+        debug[0].contains("GET /v1/resource/res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R -> 503 (request_id=req_fault"),
+        "{}",
+        debug[0]
+    );
+    assert!(debug[1].contains("-> 200") && debug[1].contains("duration_ms="), "{}", debug[1]);
+    assert!(!logs.contains("tgk_fault"), "the API key was logged:\n{logs}");
 }

@@ -89,9 +89,14 @@ pub struct CredentialLimits {
 }
 
 impl CredentialLimits {
-    /// Parses `read=5000/h,write=500/1m` (either part may be left out; `unlimited` allowed).
+    /// Parses `read=5000/h,write=500/1m` (either part may be left out; `unlimited` allowed), or
+    /// one limit for both classes: `unlimited`, `5000/h`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut limits = Self::default();
+        if !s.contains('=') && !s.trim().is_empty() {
+            let both = Limit::parse(s.trim())?;
+            return Ok(Self { read: Some(both), write: Some(both) });
+        }
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (class, value) = part.split_once('=').ok_or_else(|| format!("`{part}` is not CLASS=LIMIT"))?;
             let limit = Limit::parse(value)?;
@@ -185,5 +190,25 @@ impl Credential {
     /// True once the current secret is older than the rotation period.
     pub fn rotation_due(&self, now: OffsetDateTime, period: Duration) -> bool {
         self.state(now) == CredentialState::Active && now - self.rotated_at >= period
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_class_or_one_for_both() {
+        let both = CredentialLimits::parse("unlimited").unwrap();
+        assert_eq!((both.read, both.write), (Some(Limit::Unlimited), Some(Limit::Unlimited)));
+        let hourly = CredentialLimits::parse("5000/h").unwrap();
+        assert_eq!(hourly.read, hourly.write);
+        assert!(hourly.read.is_some());
+        let split = CredentialLimits::parse("read=5000/h, write=unlimited").unwrap();
+        assert_eq!(split.write, Some(Limit::Unlimited));
+        assert!(split.read.is_some_and(|r| r != Limit::Unlimited));
+        assert_eq!(CredentialLimits::parse("write=2/1m").unwrap().read, None);
+        assert!(CredentialLimits::parse("lots").is_err());
+        assert!(CredentialLimits::parse("admin=unlimited").is_err());
     }
 }

@@ -149,4 +149,6 @@ pub struct NewApiKeyTemplate {
     pub digest: SecretDigest,
     /// Display hint of that secret.
     pub hint: String,
+    /// Its own rate limits (the caller decides what suits administration).
+    pub limits: tollgate_core::CredentialLimits,
 }

@@ -118,7 +118,7 @@ async fn bootstrap(tx: &mut impl Conn, key: NewApiKeyTemplate) -> Result<bool, S
         name: "admin (first start)".into(),
         scopes: Scopes::all(),
         expires_at: None,
-        limits: Default::default(),
+        limits: key.limits,
     };
     crate::credentials::create(tx, new, key.digest, key.hint).await?;
     Ok(true)

@@ -43,6 +43,7 @@ pub struct Metrics {
     store_rows: IntGaugeVec,
     pruned_rows: IntCounterVec,
     event_streams: IntGauge,
+    deprecated_requests: IntCounterVec,
     /// Per-credential quota use, reduced to bounded gauges at scrape time.
     pub quota: QuotaTracker,
 }
@@ -127,6 +128,14 @@ impl Metrics {
             .expect("valid metric"),
             event_streams: IntGauge::new("tollgate_event_streams", "Live event streams open on this node.")
                 .expect("valid metric"),
+            deprecated_requests: IntCounterVec::new(
+                Opts::new(
+                    "tollgate_deprecated_requests_total",
+                    "Requests that used a deprecated endpoint, parameter or field, by route template and deprecation.",
+                ),
+                &["route", "deprecation"],
+            )
+            .expect("valid metric"),
             quota: QuotaTracker::default(),
             request_series: RequestSeriesCache::default(),
             registry,
@@ -150,6 +159,7 @@ impl Metrics {
             Box::new(m.store_rows.clone()),
             Box::new(m.pruned_rows.clone()),
             Box::new(m.event_streams.clone()),
+            Box::new(m.deprecated_requests.clone()),
             Box::new(info),
         ] {
             m.registry.register(c).expect("unique metric names");
@@ -174,6 +184,12 @@ impl Metrics {
             series.observe(seconds);
             self.request_series.insert(route, series);
         }
+    }
+
+    /// A request that used a deprecated form (`route` is the template, `deprecation` the name
+    /// from the server's table of deprecations: both bounded).
+    pub fn deprecated_request(&self, route: &str, deprecation: &str) {
+        self.deprecated_requests.with_label_values(&[route, deprecation]).inc();
     }
 
     /// A request started (the returned guard ends it).

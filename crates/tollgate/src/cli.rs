@@ -263,9 +263,10 @@ pub struct ImportArgs {
 /// Flags of `usage`.
 #[derive(Debug, Args)]
 pub struct UsageArgs {
-    /// The server's URL. [default: http:// + the configured listen address]
-    #[arg(long, env = "TOLLGATE_URL")]
-    pub url: Option<String>,
+    /// The server's URL, as the SDKs take it (`--url` and `TOLLGATE_URL` still work but are
+    /// deprecated). [default: http:// + the configured listen address]
+    #[arg(long, visible_alias = "url", env = "TOLLGATE_ENDPOINT")]
+    pub endpoint: Option<String>,
     /// An admin API key of the project to report on.
     #[arg(long, env = "TOLLGATE_API_KEY", hide_env_values = true)]
     pub api_key: String,
@@ -279,7 +280,7 @@ pub struct UsageArgs {
 pub struct UpdateArgs {
     /// The id (key_... or tgc_...).
     pub id: String,
-    /// Rate limits, e.g. read=5000/h,write=500/1m or write=unlimited.
+    /// Rate limits, e.g. read=5000/h,write=500/1m, write=unlimited, or one for both: unlimited.
     #[arg(long)]
     pub limit: String,
     /// Project.
@@ -324,7 +325,8 @@ pub struct CreateArgs {
     /// Lifetime, e.g. 90d or 12h. Default: no expiry.
     #[arg(long)]
     pub expires_in: Option<String>,
-    /// Own rate limits, e.g. read=5000/h,write=500/1m (default: the server's).
+    /// Own rate limits, e.g. read=5000/h,write=500/1m, or one for both: unlimited, 5000/h
+    /// (default: the server's).
     #[arg(long)]
     pub limit: Option<String>,
     /// Project.

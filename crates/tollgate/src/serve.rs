@@ -14,6 +14,7 @@ use std::io::Write;
 use tokio::net::TcpListener;
 use tollgate_api::{ApiSettings, AppState, OAuthSettings};
 use tollgate_auth::{SecretKind, SecretToken};
+use tollgate_core::CredentialLimits;
 use tollgate_events::{Dispatcher, DispatcherSettings};
 use tollgate_limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use tollgate_store::{NewApiKeyTemplate, Observer, Store};
@@ -234,16 +235,23 @@ async fn events_and_retention(
     Ok(hub)
 }
 
+/// The first admin key's own limits: administration (setting up projects, keys, types, webhooks,
+/// then a first import or walkthrough) must not stop at the defaults meant for integrations
+/// (1000 reads and 100 writes an hour). `tollgate keys update ID --limit ...` changes them.
+pub const FIRST_ADMIN_KEY_LIMITS: &str = "read=10000/h,write=10000/h";
+
 /// On the first start of an empty installation: the `default` project and an admin key, whose
 /// secret is shown here once, on stderr, and never again.
 async fn bootstrap(store: &dyn Store) -> anyhow::Result<()> {
     let secret = SecretToken::generate(SecretKind::ApiKey);
-    let template = NewApiKeyTemplate { digest: secret.digest(), hint: secret.hint() };
+    let limits = CredentialLimits::parse(FIRST_ADMIN_KEY_LIMITS).expect("valid limits");
+    let template = NewApiKeyTemplate { digest: secret.digest(), hint: secret.hint(), limits };
     if store.bootstrap(template).await.context("creating the first admin key")? {
         let line = "=".repeat(72);
         eprintln!(
             "{line}\nTollgate created the project `default` and its first admin key\n\
-             (scopes: admin resource:read resource:write). Store it now: it is never shown again.\n\n    \
+             (scopes: admin resource:read resource:write; limits: {FIRST_ADMIN_KEY_LIMITS}).\n\
+             Store it now: it is never shown again.\n\n    \
              {}\n\n    export TOLLGATE_API_KEY={}\n{line}",
             secret.expose(),
             secret.expose()

@@ -49,6 +49,17 @@ describe("against the real server", () => {
     });
   });
 
+  test("the server's Deprecation is warned about once per endpoint, with its Sunset and changelog link", async () => {
+    const logger = recorder();
+    const client = new Client({ apiKey: server.adminKey, endpoint: server.url, logger });
+    for (let i = 0; i < 3; i++) await client.request("POST", "/v1/keys", { json: { name: "legacy", scopes: "resource:read" } });
+    const warnings = logger.lines.filter((l) => l.startsWith("warn"));
+    assert.deepEqual(warnings, [
+      'warn POST /v1/keys is deprecated (Deprecation: @1796083200; Sunset: Wed, 30 Jun 2027 23:59:59 GMT; see </CHANGELOG.md#deprecation-scopes-string>; rel="deprecation"; type="text/markdown")',
+    ]);
+    assert.equal(logger.lines.filter((l) => l.startsWith("debug POST /v1/keys -> 201")).length, 3);
+  });
+
   test("an unknown client option is refused", () => {
     assert.throws(() => new Client({ apiKey: "tgk_x", max_retries: 2 } as never), /Client: unknown option "max_retries"; did you mean maxRetries\?/);
   });

@@ -53,6 +53,19 @@ def test_deprecation_headers_warn_once_per_endpoint(fault: FaultServer, caplog: 
     assert "Deprecation: @1767225599; Sunset: Wed, 30 Jun 2027 23:59:59 GMT; see <https://example.test" in warnings[0]
 
 
+def test_the_servers_deprecation_is_a_warning_once(server: TollgateServer, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="tollgate"), Client(server.admin_key, endpoint=server.url) as c:
+        for _ in range(3):
+            c.request("POST", "/v1/keys", json={"name": "legacy", "scopes": "resource:read"})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "POST /v1/keys is deprecated (Deprecation: @1796083200; Sunset: Wed, 30 Jun 2027 23:59:59 GMT; "
+        'see </CHANGELOG.md#deprecation-scopes-string>; rel="deprecation"; type="text/markdown")'
+    ]
+    debug = [r.getMessage() for r in caplog.records if r.getMessage().startswith("POST /v1/keys -> 201")]
+    assert len(debug) == 3
+
+
 def test_an_endpoint_ending_in_v1_works(server: TollgateServer) -> None:
     with Client(server.admin_key, endpoint=server.url + "/v1/") as c:
         assert c.endpoint == server.url

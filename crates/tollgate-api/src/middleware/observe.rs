@@ -3,19 +3,27 @@
 //! [`RequestContext`] with the extractors, records the request's metrics (Prometheus and, when enabled, EMF), and writes
 //! one structured log line per request (never bodies or credentials). Every field of that line
 //! is bounded: the method is one of the standard nine or `_OTHER`, the route is a template, the
-//! request id is at most 128 plain characters, the rest are ids and numbers.
+//! request id is at most 128 plain characters, the rest are ids and numbers. It also stamps
+//! every answer with `Tollgate-Version` and, when a handler marked the answer [`Deprecated`],
+//! with the deprecation headers, counting the call.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
 use super::request_id::{pick_request_id, scope, RequestContext, REQUEST_ID_HEADER};
+use crate::deprecation::Deprecated;
 use crate::state::AppState;
+
+/// Every answer names the server's version, so that a client's bug report or log can say which
+/// server it talked to. One static value: no formatting per request.
+pub const TOLLGATE_VERSION_HEADER: HeaderName = HeaderName::from_static("tollgate-version");
+const TOLLGATE_VERSION: HeaderValue = HeaderValue::from_static(env!("CARGO_PKG_VERSION"));
 
 /// Wraps one request.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -35,6 +43,14 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let mut response = scope(id.clone(), next.run(req)).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    response.headers_mut().insert(TOLLGATE_VERSION_HEADER, TOLLGATE_VERSION);
+    let deprecated = response.extensions().get::<Deprecated>().copied();
+    if let Some(Deprecated(deprecation)) = deprecated {
+        deprecation.write_headers(response.headers_mut());
+        if state.settings.metrics_enabled {
+            state.metrics.deprecated_request(route, deprecation.name);
+        }
     }
     let rate_limit = ctx.rate_limit();
     if let Some((class, decision)) = &rate_limit {

@@ -1,4 +1,5 @@
-//! `GET /health` (liveness: the process answers) and `GET /ready` (the database answers too).
+//! `GET /health` (liveness: the process answers), `GET /ready` (the database answers too), and
+//! the unauthenticated documents: `/openapi.json` and `/CHANGELOG.md`.
 
 use axum::extract::State;
 use axum::Json;
@@ -10,7 +11,7 @@ use crate::state::AppState;
 
 /// The process answers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"status": "ok", "version": "0.1.0"}))]
+#[schema(example = json!({"status": "ok", "version": "0.2.0"}))]
 pub struct Health {
     /// `ok`.
     #[schema(value_type = String)]
@@ -62,4 +63,10 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
 /// `GET /openapi.json`: the OpenAPI 3.1 document.
 pub async fn openapi() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::json())
+}
+
+/// `GET /CHANGELOG.md`: the changelog this server was built with, where the `Link` of a
+/// `Deprecation` header points. No authentication, like the OpenAPI document.
+pub async fn changelog() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/markdown; charset=utf-8")], crate::deprecation::CHANGELOG)
 }

@@ -136,7 +136,11 @@ pub async fn tokens_and_signing_keys(f: Fixture) {
 
 pub async fn projects_and_bootstrap(f: Fixture) {
     let s = &f.store;
-    let template = || NewApiKeyTemplate { digest: SecretDigest(digest_of("admin").0), hint: "ad…".into() };
+    let template = || NewApiKeyTemplate {
+        digest: SecretDigest(digest_of("admin").0),
+        hint: "ad…".into(),
+        limits: Default::default(),
+    };
     assert!(s.bootstrap(template()).await.unwrap(), "the first start makes the admin key");
     assert!(!s.bootstrap(template()).await.unwrap(), "never twice");
     let default = s.find_project("default").await.unwrap().unwrap();

@@ -11,9 +11,9 @@ use crate::config::Config;
 
 /// Runs `usage`.
 pub async fn run(config: &Config, args: UsageArgs) -> anyhow::Result<i32> {
-    let url = args.url.unwrap_or_else(|| format!("http://{}", config.listen));
+    let url = endpoint(args.endpoint, config);
     let response = reqwest::Client::new()
-        .get(format!("{}/v1/usage/credentials", url.trim_end_matches('/')))
+        .get(format!("{url}/v1/usage/credentials"))
         .header("x-api-key", &args.api_key)
         .send()
         .await
@@ -48,4 +48,20 @@ pub async fn run(config: &Config, args: UsageArgs) -> anyhow::Result<i32> {
     }
     print_table(&rows);
     Ok(0)
+}
+
+/// `--endpoint` / `TOLLGATE_ENDPOINT`, else the deprecated `TOLLGATE_URL` (with a warning), else
+/// the configured listen address; without a trailing `/` or `/v1`, as the SDKs take it.
+fn endpoint(given: Option<String>, config: &Config) -> String {
+    let deprecated = || {
+        let url = std::env::var("TOLLGATE_URL").ok().filter(|v| !v.is_empty())?;
+        eprintln!(
+            "warning: TOLLGATE_URL is deprecated and goes away in the next minor release; set TOLLGATE_ENDPOINT \
+             instead (CHANGELOG.md, \"Deprecated\")"
+        );
+        Some(url)
+    };
+    let url = given.or_else(deprecated).unwrap_or_else(|| format!("http://{}", config.listen));
+    let url = url.trim().trim_end_matches('/');
+    url.strip_suffix("/v1").unwrap_or(url).to_owned()
 }

@@ -39,7 +39,7 @@ async fn readme_examples_run() {
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
         .env("PATH", path)
-        .env("TOLLGATE_URL", &s.base_url)
+        .env("TOLLGATE_ENDPOINT", &s.base_url)
         .env("TOLLGATE_API_KEY", &s.admin_key)
         .env("TOLLGATE_DATA_DIR", s.data_dir())
         .output()

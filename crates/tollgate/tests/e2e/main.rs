@@ -31,6 +31,7 @@ mod signing_algorithm;
 mod stored_secrets;
 mod transfer;
 mod types;
+mod versioning;
 mod webhook_targets;
 mod webhooks;
 mod wire;

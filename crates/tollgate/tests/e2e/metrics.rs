@@ -71,8 +71,9 @@ async fn known_traffic_gives_exact_counts() {
         ("tollgate_quota_usage_max_ratio{class=\"write\"}".into(), 1.0),
         (
             format!(
-                "tollgate_build_info{{backend=\"{}\",version=\"0.1.0\"}}",
-                if s.database_url().is_some() { "postgres" } else { "sqlite" }
+                "tollgate_build_info{{backend=\"{}\",version=\"{}\"}}",
+                if s.database_url().is_some() { "postgres" } else { "sqlite" },
+                env!("CARGO_PKG_VERSION")
             ),
             1.0,
         ),

@@ -16,7 +16,8 @@ pub struct CreateCredentialRequest {
     /// A label: 1-100 characters, no control characters.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// What it may do (also accepted: one string of scopes separated by spaces or commas).
+    /// What it may do. One string of scopes separated by spaces or commas is still accepted but
+    /// deprecated (answered with `Deprecation` and `Sunset` headers); send an array.
     #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Scopes,
     /// How long it works, e.g. `90d` (default: until revoked).

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use tollgate_auth::SecretToken;
 use tollgate_core::time_fmt::now;
 use tollgate_core::NewCredential;
@@ -11,17 +11,23 @@ use tollgate_core::NewCredential;
 use super::body::CreateCredentialRequest;
 use super::view::{with_secret, ApiKeyWithSecret, ClientWithSecret};
 use super::{ApiKeys, CredentialRoutes, OAuthClients};
+use crate::deprecation::{Deprecated, SCOPES_AS_STRING};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Admin, AppJson, Auth};
 use crate::state::AppState;
+
+/// What a create answers: 201, the deprecation mark when the body used a deprecated form, the
+/// credential with its secret.
+type Created<T> = (StatusCode, Option<Extension<Deprecated>>, Json<T>);
 
 /// Creates an API key or OAuth client.
 pub async fn create_credential<K: CredentialRoutes>(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     AppJson(body): AppJson,
-) -> Result<(StatusCode, Json<K::WithSecret>), ApiError> {
+) -> Result<Created<K::WithSecret>, ApiError> {
     let req = CreateCredentialRequest::parse(&body)?;
+    let deprecated = body.get("scopes").is_some_and(serde_json::Value::is_string);
     let secret = SecretToken::generate(K::SECRET);
     let new = NewCredential {
         id: K::mint_id(),
@@ -33,7 +39,7 @@ pub async fn create_credential<K: CredentialRoutes>(
     };
     let cred = state.store.create_credential(new, secret.digest(), secret.hint()).await?;
     let body = with_secret::<K>(cred, &secret, state.settings.key_rotation_period);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, deprecated.then_some(Extension(Deprecated(&SCOPES_AS_STRING))), Json(body)))
 }
 
 /// Creates an API key.
@@ -45,7 +51,7 @@ pub async fn create_api_key(
     auth: Auth<Admin>,
     state: State<AppState>,
     body: AppJson,
-) -> Result<(StatusCode, Json<ApiKeyWithSecret>), ApiError> {
+) -> Result<Created<ApiKeyWithSecret>, ApiError> {
     create_credential::<ApiKeys>(auth, state, body).await
 }
 
@@ -58,6 +64,6 @@ pub async fn create_client(
     auth: Auth<Admin>,
     state: State<AppState>,
     body: AppJson,
-) -> Result<(StatusCode, Json<ClientWithSecret>), ApiError> {
+) -> Result<Created<ClientWithSecret>, ApiError> {
     create_credential::<OAuthClients>(auth, state, body).await
 }
