@@ -28,7 +28,6 @@ pub fn app(state: AppState) -> Router {
     router::routes(state.settings.metrics_on_main_port)
         .layer(axum::middleware::from_fn_with_state(timeout, middleware::timeout::timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(middleware::head_limits::head_limits))
         .layer(axum::middleware::from_fn(middleware::unread_body::drain_unread_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe::observe))
         .layer(axum::Extension(state.idempotency_in_flight.clone()))

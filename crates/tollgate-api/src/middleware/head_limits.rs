@@ -5,7 +5,6 @@
 //! over 64 KiB, more than 100 headers) gets hyper's bare answer.
 
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tollgate_core::ErrorCode;
 
@@ -16,15 +15,17 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest accepted header section: each header's name and value plus 4 bytes (`: ` and CRLF).
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// Refuses a request whose head is over the limits.
-pub async fn head_limits(req: Request, next: Next) -> Response {
+/// The answer to a request whose head is over the limits, if it is; checked by
+/// [`crate::middleware::unread_body`] (one layer for both, since each layer costs a boxed call
+/// per request).
+pub fn refuse(req: &Request) -> Option<Response> {
     let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri > MAX_URI_BYTES {
-        return ApiError::new(ErrorCode::UriTooLong).detail("max_bytes", MAX_URI_BYTES).into_response();
+        return Some(ApiError::new(ErrorCode::UriTooLong).detail("max_bytes", MAX_URI_BYTES).into_response());
     }
     let headers: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
     if headers > MAX_HEADER_BYTES {
-        return ApiError::new(ErrorCode::HeadersTooLarge).detail("max_bytes", MAX_HEADER_BYTES).into_response();
+        return Some(ApiError::new(ErrorCode::HeadersTooLarge).detail("max_bytes", MAX_HEADER_BYTES).into_response());
     }
-    next.run(req).await
+    None
 }

@@ -22,6 +22,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 
 use crate::extract::json::MAX_BODY_BYTES;
+use crate::middleware::head_limits;
 
 /// How long an unread body is waited for before the connection is given up on.
 const DRAIN_WAIT: Duration = Duration::from_secs(5);
@@ -42,13 +43,24 @@ pub async fn drain_unread_body(req: Request, next: Next) -> Response {
     // No body (every GET), or HTTP/2, where an unread body resets one stream, not the
     // connection: nothing to do, and nothing allocated.
     if req.version() > Version::HTTP_11 || req.body().is_end_stream() {
-        return next.run(req).await;
+        return match head_limits::refuse(&req) {
+            Some(refused) => refused,
+            None => next.run(req).await,
+        };
     }
     let waits_for_continue = req.headers().contains_key(header::EXPECT);
     let slot = Slot::default();
     let (parts, body) = req.into_parts();
     let body = Body::new(ReturnUnread { body: Some(body), touched: false, slot: slot.clone() });
-    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let req = Request::from_parts(parts, body);
+    let mut response = match head_limits::refuse(&req) {
+        Some(refused) => {
+            // Dropping the request hands its untouched body back, to be drained below.
+            drop(req);
+            refused
+        }
+        None => next.run(req).await,
+    };
     let unread = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
     let keep = match unread {
         None => true,
