@@ -16,8 +16,14 @@ pub fn monotonic_ulid() -> Ulid {
     generator.get_or_insert_with(ulid::Generator::new).generate().unwrap_or_else(|_| Ulid::new())
 }
 
+/// A ULID whose order within a millisecond does not matter (request ids): no shared lock, which
+/// every request would take.
+fn plain_ulid() -> Ulid {
+    Ulid::new()
+}
+
 macro_rules! prefixed_id {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $mint:path) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -27,9 +33,9 @@ macro_rules! prefixed_id {
             /// The prefix every id of this kind starts with.
             pub const PREFIX: &'static str = $prefix;
 
-            /// Mints a new id; ids minted later in this process sort after earlier ones.
+            /// Mints a new id.
             pub fn generate() -> Self {
-                Self(monotonic_ulid())
+                Self($mint())
             }
 
             /// Parses `prefix` + 26-character ULID; anything else is `None`.
@@ -75,24 +81,28 @@ macro_rules! prefixed_id {
 }
 
 prefixed_id!(
-    /// Identifies a resource: `res_` + ULID.
+    /// Identifies a resource: `res_` + ULID, minted in order, so id order is creation order.
     ResourceId,
-    "res_"
+    "res_",
+    monotonic_ulid
 );
 prefixed_id!(
     /// Identifies an API key (not secret): `key_` + ULID.
     KeyId,
-    "key_"
+    "key_",
+    plain_ulid
 );
 prefixed_id!(
     /// Identifies a project: `prj_` + ULID.
     ProjectId,
-    "prj_"
+    "prj_",
+    plain_ulid
 );
 prefixed_id!(
     /// Identifies a request when the caller sent no `X-Request-Id` of its own: `req_` + ULID.
     RequestId,
-    "req_"
+    "req_",
+    plain_ulid
 );
 
 /// Identifies an OAuth client: `tgc_` + 24 base62 characters. Public, not secret.
