@@ -61,6 +61,20 @@ pub async fn enforce(
         Some(d) => Ok(d),
         None => state.limiter.acquire(&key, quota).await,
     };
+    settle(state, ctx, class, quota, &key, decided)
+}
+
+/// What a limiter's answer means for the request: the decision recorded for the response
+/// headers and the quota metrics, and the 429 when it was refused (or the backend failed and the
+/// policy is to fail closed).
+fn settle(
+    state: &AppState,
+    ctx: Option<&RequestContext>,
+    class: RouteClass,
+    quota: Quota,
+    key: &str,
+    decided: Result<Decision, tollgate_limits::LimiterError>,
+) -> Result<(), ApiError> {
     let decision = match decided {
         Ok(d) => d,
         Err(e) => {
@@ -76,7 +90,7 @@ pub async fn enforce(
         ctx.set_rate_limit(class, decision);
     }
     let ratio = f64::from(decision.used) / f64::from(quota.limit);
-    state.metrics.quota.observe(&key, class.as_str(), ratio, quota.window);
+    state.metrics.quota.observe(key, class.as_str(), ratio, quota.window);
     if decision.allowed {
         Ok(())
     } else {
@@ -96,30 +110,15 @@ pub async fn enforce_writes(
     let class = RouteClass::Write;
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
     let key = limiter_key(&principal.credential.to_string(), class);
-    match state.limiter.acquire_many(&key, quota, n).await {
-        Ok(d) if d.allowed => {
-            if let Some(ctx) = ctx {
-                ctx.set_rate_limit(class, d);
-            }
-            Ok(())
+    let decided = state.limiter.acquire_many(&key, quota, n).await;
+    let remaining = decided.as_ref().map_or(0, Decision::remaining);
+    settle(state, ctx, class, quota, &key, decided).map_err(|e| {
+        if e.code() == ErrorCode::RateLimitExceeded && remaining < n {
+            e.message(format!("This batch needs {} more writes than the quota has left", n - remaining))
+        } else {
+            e
         }
-        Ok(d) => {
-            if let Some(ctx) = ctx {
-                ctx.set_rate_limit(class, d);
-            }
-            state.metrics.ratelimit_rejection(class.as_str());
-            let e = exceeded(class, quota.limit, quota.window, d.reset_after);
-            Err(e.message(format!(
-                "This batch needs {} more writes than the quota has left",
-                n.saturating_sub(d.remaining())
-            )))
-        }
-        Err(e) if state.settings.limits.fail_open => {
-            tracing::warn!(error = %e, "rate limiter unavailable");
-            Ok(())
-        }
-        Err(_) => Err(exceeded(class, quota.limit, quota.window, Duration::from_secs(1))),
-    }
+    })
 }
 
 /// The 429 for `class`: `Retry-After` never earlier than the window frees a slot.
