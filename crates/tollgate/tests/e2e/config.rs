@@ -84,12 +84,17 @@ async fn serve_reads_a_secret_from_its_file() {
     let secret = dir.path().join("redis-url");
     std::fs::write(&secret, "  redis://127.0.0.1:6379/\n").unwrap();
     let s = TestServer::builder(bin()).env("TOLLGATE_REDIS_URL_FILE", secret.to_str().unwrap()).start().await;
-    let listening = s
-        .logs()
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["message"] == "listening")
-        .expect("the listening line");
+    // Log lines go through a non-blocking writer: the line may land just after /health answers.
+    let mut listening = None;
+    for _ in 0..50 {
+        listening =
+            s.logs().iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["message"] == "listening");
+        if listening.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let listening = listening.expect("the listening line");
     assert_eq!(listening["rate_limiter"], "redis");
     assert_eq!(listening["redis_url"], "redis://127.0.0.1:6379/");
 }
