@@ -15,7 +15,7 @@ use crate::time_fmt::to_unix_micros;
 pub const MAX_SORT_KEYS: usize = 4;
 /// Most entries in one `fields`.
 pub const MAX_FIELDS: usize = 32;
-const CURSOR_VERSION: &str = "v2";
+const CURSOR_VERSION: &str = "v3";
 
 /// What a listing can be ordered by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -30,7 +30,8 @@ pub enum SortField {
     Type,
     /// `status`.
     Status,
-    /// `attributes.KEY`; a resource without the attribute sorts as the empty string.
+    /// `attributes.KEY`; a resource without the attribute sorts after every one that has it,
+    /// in either direction.
     Attribute(String),
 }
 
@@ -50,6 +51,9 @@ pub enum SortValue {
     Int(i64),
     /// A string (compared byte by byte on both backends).
     Text(String),
+    /// An attribute the resource does not have: it sorts after every value, in either
+    /// direction, so that a sort by an attribute is one index range followed by the rest.
+    Missing,
 }
 
 /// Where the next keyset page starts: after the resource with these sort values and this id.
@@ -129,7 +133,7 @@ pub fn sort_value(field: &SortField, r: &Resource) -> SortValue {
         SortField::Name => SortValue::Text(r.content.name.clone()),
         SortField::Type => SortValue::Text(r.content.kind.clone()),
         SortField::Status => SortValue::Text(r.content.status.as_str().to_owned()),
-        SortField::Attribute(key) => SortValue::Text(r.content.attributes.get(key).cloned().unwrap_or_default()),
+        SortField::Attribute(key) => r.content.attributes.get(key).cloned().map_or(SortValue::Missing, SortValue::Text),
     }
 }
 
@@ -144,6 +148,7 @@ pub fn encode_cursor(keys: &[SortKey], r: &Resource) -> String {
         .map(|k| match sort_value(&k.field, r) {
             SortValue::Int(i) => json!(i),
             SortValue::Text(s) => json!(s),
+            SortValue::Missing => Value::Null,
         })
         .collect();
     URL_SAFE_NO_PAD.encode(json!([CURSOR_VERSION, sort_spec(keys), values, r.id.to_string()]).to_string())
@@ -178,6 +183,7 @@ pub fn decode_cursor(s: &str, keys: &[SortKey]) -> Result<Cursor, String> {
         .zip(values)
         .map(|(k, v)| match k.field {
             SortField::CreatedAt | SortField::UpdatedAt => v.as_i64().map(SortValue::Int),
+            SortField::Attribute(_) if v.is_null() => Some(SortValue::Missing),
             _ => v.as_str().map(|s| SortValue::Text(s.to_owned())),
         })
         .collect::<Option<Vec<_>>>()

@@ -1,7 +1,10 @@
 //! The resource listing: filters, time ranges, any order with the id as the final tie-break, and
-//! keyset cursors that carry the last item's sort values, so that every cursor page costs the
-//! same. Text is compared byte by byte on both backends (`COLLATE "C"` on PostgreSQL), and a
-//! missing attribute sorts as the empty string, so both return the same order.
+//! keyset cursors that carry the last item's sort values, so that a cursor page does not cost
+//! more the deeper it is. Text is compared byte by byte on both backends (`COLLATE "C"` on
+//! PostgreSQL). A resource without the attribute a sort names comes after every resource that
+//! has it, in either direction: a sort by one attribute then reads the attribute index in order
+//! (one range, whatever the depth) and only the last pages look for the resources without it.
+//! Sorts by a column read that column's index.
 
 use tollgate_core::query::{encode_cursor, SortField, SortKey, SortValue};
 use tollgate_core::time_fmt::to_unix_micros;
@@ -14,14 +17,36 @@ use crate::StoreError;
 /// A page of `project`'s resources as `q` asks.
 pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) -> Result<Page<Resource>, StoreError> {
     let project = project.to_string();
-    let collate = if c.dialect() == Dialect::Postgres { " COLLATE \"C\"" } else { "" };
-    let exprs: Vec<String> = q.sort.iter().enumerate().map(|(i, k)| expression(&k.field, i, collate)).collect();
     let dialect = c.dialect();
     let search = q.search.as_ref().map(|s| if dialect == Dialect::Sqlite { s.fts5() } else { s.tsquery() });
     let cursor = match &q.mode {
         PageMode::Cursor { after: Some(after) } => Some((after.values.as_slice(), after.id.to_string())),
         _ => None,
     };
+    let mut items = match (&q.sort[..], &q.mode, &search) {
+        ([SortKey { field: SortField::Attribute(key), descending }], PageMode::Cursor { .. }, None) => {
+            by_attribute(c, &project, &q, key, *descending, cursor).await?
+        }
+        _ => general(c, &project, &q, search.as_deref(), cursor).await?,
+    };
+    let has_next = items.len() > q.per_page as usize;
+    items.truncate(q.per_page as usize);
+    let next_cursor = if has_next { items.last().map(|r| encode_cursor(&q.sort, r)) } else { None };
+    let total = if q.include_total { Some(count(c, &project, &q, search.as_deref()).await?) } else { None };
+    Ok(Page { items, has_next, next_cursor, total })
+}
+
+/// Any order, filter and search, by cursor or page number: one query whose order terms are
+/// those of [`terms`].
+async fn general(
+    c: &mut impl Conn,
+    project: &str,
+    q: &ListQuery,
+    search: Option<&str>,
+    cursor: Option<(&[SortValue], String)>,
+) -> Result<Vec<Resource>, StoreError> {
+    let dialect = c.dialect();
+    let terms = terms(&q.sort, collate(dialect));
     let mut sql = Builder::default();
     sql.push(concat!("SELECT ", resource_columns!(), " FROM resources"));
     for (i, key) in q.sort.iter().enumerate() {
@@ -30,20 +55,20 @@ pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) ->
             sql.arg(Arg::Text(name)).push(&format!(") s{i} ON s{i}.rid = resources.id"));
         }
     }
-    if let Some(search) = &search {
-        search_join(&mut sql, dialect, &project, search);
+    if let Some(search) = search {
+        search_join(&mut sql, dialect, project, search);
     }
-    filters(&mut sql, &project, &q);
+    filters(&mut sql, project, q);
     if let Some((values, id)) = &cursor {
-        after_cursor(&mut sql, &q.sort, &exprs, values, id);
+        after_cursor(&mut sql, &terms, &term_values(&q.sort, values), id, id_descending(&q.sort));
     }
     sql.push(" ORDER BY ");
     // Without a sort, search results come by relevance (FTS5's bm25 is lower for better).
     if search.is_some() && q.sort.is_empty() {
         sql.push(if dialect == Dialect::Sqlite { "s.rank ASC, " } else { "s.rank DESC, " });
     }
-    for (key, expr) in q.sort.iter().zip(&exprs) {
-        sql.push(expr).push(if key.descending { " DESC, " } else { " ASC, " });
+    for (expr, descending) in &terms {
+        sql.push(expr).push(if *descending { " DESC, " } else { " ASC, " });
     }
     sql.push(if id_descending(&q.sort) { "id DESC" } else { "id ASC" });
     let offset = match &q.mode {
@@ -52,12 +77,73 @@ pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) ->
     };
     sql.push(" LIMIT ").arg(Arg::Int(i64::from(q.per_page) + 1));
     sql.push(" OFFSET ").arg(Arg::Int(offset));
-    let mut items: Vec<Resource> = c.fetch_all_text(&sql.text, &sql.args).await?;
-    let has_next = items.len() > q.per_page as usize;
-    items.truncate(q.per_page as usize);
-    let next_cursor = if has_next { items.last().map(|r| encode_cursor(&q.sort, r)) } else { None };
-    let total = if q.include_total { Some(count(c, &project, &q, search.as_deref()).await?) } else { None };
-    Ok(Page { items, has_next, next_cursor, total })
+    c.fetch_all_text(&sql.text, &sql.args).await
+}
+
+/// A cursor page sorted by one attribute: the resources that have it from the attribute index
+/// in order (`(project_id, key, value, resource_id)`), after the cursor's value; once those run
+/// out, the ones without it, by id.
+async fn by_attribute(
+    c: &mut impl Conn,
+    project: &str,
+    q: &ListQuery,
+    key: &str,
+    descending: bool,
+    cursor: Option<(&[SortValue], String)>,
+) -> Result<Vec<Resource>, StoreError> {
+    let dialect = c.dialect();
+    let collate = collate(dialect);
+    let (op, dir) = if descending { (" < ", " DESC") } else { (" > ", " ASC") };
+    let wanted = q.per_page as usize + 1;
+    let after_value = match &cursor {
+        Some((values, id)) => match values.first() {
+            Some(SortValue::Text(v)) => Some(Some((v.as_str(), id.as_str()))),
+            _ => None, // past every resource that has the attribute
+        },
+        None => Some(None),
+    };
+    let mut items = Vec::new();
+    if let Some(after) = after_value {
+        let mut sql = Builder::default();
+        sql.push(concat!("SELECT ", resource_columns!(), " FROM (SELECT resource_id AS rid, value AS v"));
+        sql.push(" FROM resource_attributes WHERE project_id = ").arg(Arg::Text(project));
+        sql.push(" AND key = ").arg(Arg::Text(key));
+        if let Some((value, id)) = after {
+            sql.push(&format!(" AND (value{collate}, resource_id{collate})")).push(op);
+            sql.push("(").arg(Arg::Text(value)).push(", ").arg(Arg::Text(id)).push(")");
+        }
+        // SQLite: CROSS JOIN keeps the attribute index as the outer loop, so the order comes
+        // from it and no sort is needed.
+        sql.push(if dialect == Dialect::Sqlite { ") s CROSS JOIN resources" } else { ") s JOIN resources" });
+        sql.push(" ON resources.id = s.rid");
+        filters(&mut sql, project, q);
+        sql.push(&format!(" ORDER BY s.v{collate}{dir}, s.rid{collate}{dir} LIMIT "));
+        sql.arg(Arg::Int(wanted as i64));
+        items = c.fetch_all_text(&sql.text, &sql.args).await?;
+    }
+    if items.len() < wanted {
+        let mut sql = Builder::default();
+        sql.push(concat!("SELECT ", resource_columns!(), " FROM resources"));
+        filters(&mut sql, project, q);
+        sql.push(
+            " AND NOT EXISTS (SELECT 1 FROM resource_attributes a WHERE a.resource_id = resources.id AND a.key = ",
+        );
+        sql.arg(Arg::Text(key)).push(")");
+        if let Some((_, id)) = cursor.as_ref().filter(|_| after_value.is_none()) {
+            sql.push(" AND id").push(op).arg(Arg::Text(id));
+        }
+        sql.push(&format!(" ORDER BY id{dir} LIMIT ")).arg(Arg::Int((wanted - items.len()) as i64));
+        items.extend(c.fetch_all_text::<Resource>(&sql.text, &sql.args).await?);
+    }
+    Ok(items)
+}
+
+fn collate(dialect: Dialect) -> &'static str {
+    if dialect == Dialect::Postgres {
+        " COLLATE \"C\""
+    } else {
+        ""
+    }
 }
 
 /// Joins the full-text matches of `search` (in the dialect's query language) as `s`, with their
@@ -77,16 +163,42 @@ fn search_join<'a>(sql: &mut Builder<'a>, dialect: Dialect, project: &'a str, se
     sql.push(") s ON s.sid = resources.id");
 }
 
-/// The SQL expression of a sort key; `i` names its attribute join.
-fn expression(field: &SortField, i: usize, collate: &str) -> String {
-    match field {
-        SortField::CreatedAt => "created_at".into(),
-        SortField::UpdatedAt => "updated_at".into(),
-        SortField::Name => format!("name{collate}"),
-        SortField::Type => format!("type{collate}"),
-        SortField::Status => format!("status{collate}"),
-        SortField::Attribute(_) => format!("COALESCE(s{i}.v, ''){collate}"),
+/// The order terms of `sort`, each an SQL expression and its direction. An attribute (joined as
+/// `s{i}`) is two: whether the resource lacks it (always ascending, so those come last), then
+/// its value.
+fn terms(sort: &[SortKey], collate: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for (i, k) in sort.iter().enumerate() {
+        let expr = match &k.field {
+            SortField::CreatedAt => "created_at".into(),
+            SortField::UpdatedAt => "updated_at".into(),
+            SortField::Name => format!("name{collate}"),
+            SortField::Type => format!("type{collate}"),
+            SortField::Status => format!("status{collate}"),
+            SortField::Attribute(_) => {
+                out.push((format!("CASE WHEN s{i}.v IS NULL THEN 1 ELSE 0 END"), false));
+                format!("COALESCE(s{i}.v, ''){collate}")
+            }
+        };
+        out.push((expr, k.descending));
     }
+    out
+}
+
+/// A cursor's sort values as the values of [`terms`].
+fn term_values<'a>(sort: &[SortKey], values: &'a [SortValue]) -> Vec<Arg<'a>> {
+    let mut out = Vec::new();
+    for (k, v) in sort.iter().zip(values) {
+        if matches!(k.field, SortField::Attribute(_)) {
+            out.push(Arg::Int(i64::from(*v == SortValue::Missing)));
+        }
+        match v {
+            SortValue::Int(i) => out.push(Arg::Int(*i)),
+            SortValue::Text(t) => out.push(Arg::Text(t)),
+            SortValue::Missing => out.push(Arg::Text("")),
+        }
+    }
+    out
 }
 
 /// The id breaks ties in the direction of the last key, so a single-direction order is one
@@ -121,41 +233,36 @@ fn filters<'a>(sql: &mut Builder<'a>, project: &'a str, q: &'a ListQuery) {
     }
 }
 
-/// Only rows after the cursor's in the order: one row-value comparison when every key goes one
-/// way, else the expanded form `k1 > v1 OR (k1 = v1 AND k2 < v2) OR ...`.
-fn after_cursor<'a>(sql: &mut Builder<'a>, sort: &[SortKey], exprs: &[String], values: &'a [SortValue], id: &'a str) {
-    let value = |v: &'a SortValue| match v {
-        SortValue::Int(i) => Arg::Int(*i),
-        SortValue::Text(t) => Arg::Text(t),
-    };
-    let descending = id_descending(sort);
-    if sort.iter().all(|k| k.descending == descending) {
+/// Only rows after the cursor's in the order: one row-value comparison when every term goes one
+/// way, else the expanded form `t1 > v1 OR (t1 = v1 AND t2 < v2) OR ...`.
+fn after_cursor<'a>(sql: &mut Builder<'a>, terms: &[(String, bool)], values: &[Arg<'a>], id: &'a str, id_desc: bool) {
+    if terms.iter().all(|(_, d)| *d == id_desc) {
         sql.push(" AND (");
-        for e in exprs {
+        for (e, _) in terms {
             sql.push(e).push(", ");
         }
-        sql.push(if descending { "id) < (" } else { "id) > (" });
+        sql.push(if id_desc { "id) < (" } else { "id) > (" });
         for v in values {
-            sql.arg(value(v)).push(", ");
+            sql.arg(*v).push(", ");
         }
         sql.arg(Arg::Text(id)).push(")");
         return;
     }
     sql.push(" AND (");
-    for n in 0..=sort.len() {
+    for n in 0..=terms.len() {
         if n > 0 {
             sql.push(" OR ");
         }
         sql.push("(");
-        for (e, v) in exprs.iter().zip(values).take(n) {
-            sql.push(e).push(" = ").arg(value(v)).push(" AND ");
+        for ((e, _), v) in terms.iter().zip(values).take(n) {
+            sql.push(e).push(" = ").arg(*v).push(" AND ");
         }
-        match sort.get(n) {
-            Some(k) => {
-                sql.push(&exprs[n]).push(if k.descending { " < " } else { " > " }).arg(value(&values[n]));
+        match terms.get(n) {
+            Some((e, descending)) => {
+                sql.push(e).push(if *descending { " < " } else { " > " }).arg(values[n]);
             }
             None => {
-                sql.push(if descending { "id < " } else { "id > " }).arg(Arg::Text(id));
+                sql.push(if id_desc { "id < " } else { "id > " }).arg(Arg::Text(id));
             }
         }
         sql.push(")");

@@ -38,11 +38,20 @@ async fn seed(f: &Fixture, p: ProjectId) -> Vec<Resource> {
     out
 }
 
-fn compare(a: &SortValue, b: &SortValue) -> Ordering {
-    match (a, b) {
+/// `a` against `b` in the direction `descending`; a missing attribute comes last either way.
+fn compare(a: &SortValue, b: &SortValue, descending: bool) -> Ordering {
+    let o = match (a, b) {
+        (SortValue::Missing, SortValue::Missing) => return Ordering::Equal,
+        (SortValue::Missing, _) => return Ordering::Greater,
+        (_, SortValue::Missing) => return Ordering::Less,
         (SortValue::Int(a), SortValue::Int(b)) => a.cmp(b),
         (SortValue::Text(a), SortValue::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
         _ => unreachable!(),
+    };
+    if descending {
+        o.reverse()
+    } else {
+        o
     }
 }
 
@@ -51,8 +60,7 @@ fn model(mut rows: Vec<Resource>, keys: &[SortKey]) -> Vec<Resource> {
     let id_desc = keys.last().is_some_and(|k| k.descending);
     rows.sort_by(|a, b| {
         for k in keys {
-            let o = compare(&sort_value(&k.field, a), &sort_value(&k.field, b));
-            let o = if k.descending { o.reverse() } else { o };
+            let o = compare(&sort_value(&k.field, a), &sort_value(&k.field, b), k.descending);
             if o != Ordering::Equal {
                 return o;
             }
@@ -88,7 +96,9 @@ pub async fn every_order_matches_the_model_through_every_page(f: Fixture) {
         "attributes.region,-created_at",
         "type,-status,name",
         "-attributes.region",
+        "attributes.region",
         "status,attributes.region,updated_at",
+        "-status,-attributes.region",
     ] {
         let keys = parse_sort(spec).unwrap();
         let expected: Vec<_> = model(rows.clone(), &keys).into_iter().map(|r| r.id).collect();
@@ -124,6 +134,19 @@ pub async fn ranges_filters_and_totals_match_the_model(f: Fixture) {
     let first = f.store.list_resources(p, q.clone()).await.unwrap();
     assert_eq!(first.total, Some(expected.len() as u64));
     assert_eq!(all_pages(&f, p, &q).await.into_iter().map(|r| r.id).collect::<Vec<_>>(), expected);
+    // A sort by one attribute with filters: the attribute index first, then those without it.
+    for spec in ["attributes.region", "-attributes.region"] {
+        let q = ListQuery {
+            kind: Some("disk".into()),
+            status: Some(ResourceStatus::Active),
+            sort: parse_sort(spec).unwrap(),
+            ..ListQuery::first(2)
+        };
+        let disks = rows.iter().filter(|r| r.content.kind == "disk" && r.content.status == ResourceStatus::Active);
+        let expected: Vec<_> = model(disks.cloned().collect(), &q.sort).into_iter().map(|r| r.id).collect();
+        assert!(expected.len() > 4);
+        assert_eq!(all_pages(&f, p, &q).await.into_iter().map(|r| r.id).collect::<Vec<_>>(), expected, "{spec}");
+    }
     let q = ListQuery { updated_after: Some(touched - time::Duration::microseconds(1)), ..ListQuery::first(100) };
     let got = f.store.list_resources(p, q).await.unwrap();
     assert_eq!(got.total, None, "no count unless asked");

@@ -47,7 +47,7 @@ pub enum Item {
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100),
            ("cursor" = Option<String>, Query, description = "Empty for the first page, then `next_cursor`"),
            ("type" = Option<String>, Query), ("status" = Option<String>, Query),
-           ("sort" = Option<String>, Query, description = "Keys among created_at, updated_at, name, type, status, attributes.KEY; `-` for descending; comma-separated"),
+           ("sort" = Option<String>, Query, description = "Keys among created_at, updated_at, name, type, status, attributes.KEY; `-` for descending; comma-separated; the id breaks ties; resources without an attribute come after those with it, in either direction"),
            ("created_after" = Option<String>, Query, format = DateTime), ("created_before" = Option<String>, Query, format = DateTime),
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
            ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
