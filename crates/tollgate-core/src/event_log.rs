@@ -46,6 +46,12 @@ impl LoggedEvent {
         let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
         format!("{{\"id\":\"{}\"{sep}{rest}", self.id)
     }
+
+    /// The Server-Sent Events frame of the event: `id:`, `event:` and `data:` (the JSON, which is
+    /// compact and so one line), then the blank line that ends it.
+    pub fn sse_frame(&self) -> String {
+        format!("id: {}\nevent: {}\ndata: {}\n\n", self.id, self.kind, self.to_json())
+    }
 }
 
 /// Which events a listing or a stream wants.

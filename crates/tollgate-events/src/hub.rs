@@ -9,6 +9,9 @@
 //! events it will receive live: everything after [`Subscription::position`]. What came before
 //! it replays from the store, and the seam has neither a gap nor a duplicate.
 //!
+//! Each event's SSE frame is rendered once, when it is published, and shared by every stream
+//! that sends it.
+//!
 //! The broadcast buffer is shared and bounded: a stream that falls further behind than
 //! [`BUFFER`] events is disconnected (and can resume with `Last-Event-ID`), so a slow consumer
 //! costs no memory of its own.
@@ -17,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 use tollgate_core::event_log::LoggedEvent;
 use tollgate_store::Store;
@@ -27,6 +31,15 @@ pub const BUFFER: usize = 1024;
 const PAGE: u32 = 512;
 /// How often the tail looks without being told to.
 const POLL: Duration = Duration::from_secs(1);
+
+/// An event as the hub hands it out: the event, and its SSE frame.
+#[derive(Debug)]
+pub struct Published {
+    /// The event, for the streams' filters.
+    pub event: LoggedEvent,
+    /// [`LoggedEvent::sse_frame`], rendered once for every stream.
+    pub frame: Bytes,
+}
 
 /// Settings of the live stream.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +65,7 @@ pub struct EventHub {
 struct Inner {
     store: Arc<dyn Store>,
     settings: HubSettings,
-    sender: broadcast::Sender<Arc<LoggedEvent>>,
+    sender: broadcast::Sender<Arc<Published>>,
     /// The last `seq` published; taken with the lock that publishing holds.
     position: Mutex<i64>,
     open: Mutex<HashMap<String, usize>>,
@@ -64,7 +77,7 @@ pub struct Subscription {
     /// Every event with a larger `seq` comes through `events`; none at or below it does.
     pub position: i64,
     /// The live events (of every project: filter them).
-    pub events: broadcast::Receiver<Arc<LoggedEvent>>,
+    pub events: broadcast::Receiver<Arc<Published>>,
     /// Turns true when the server shuts down.
     pub closing: watch::Receiver<bool>,
 }
@@ -189,11 +202,16 @@ impl EventHub {
             };
             let full = read.events.len() == PAGE as usize;
             if !read.events.is_empty() {
+                let published: Vec<Arc<Published>> = read
+                    .events
+                    .into_iter()
+                    .map(|event| Arc::new(Published { frame: Bytes::from(event.sse_frame()), event }))
+                    .collect();
                 let mut position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
-                for e in read.events {
-                    *position = e.seq;
+                for p in published {
+                    *position = p.event.seq;
                     // No receiver is not an error: nobody is listening right now.
-                    let _ = self.inner.sender.send(Arc::new(e));
+                    let _ = self.inner.sender.send(p);
                 }
             }
             if full {

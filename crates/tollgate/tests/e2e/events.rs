@@ -75,7 +75,7 @@ impl Sse {
 }
 
 /// Every event id of the project, in log order.
-async fn all_event_ids(s: &TestServer) -> Vec<String> {
+pub async fn all_event_ids(s: &TestServer) -> Vec<String> {
     let mut ids = Vec::new();
     let mut path = "/v1/events?order=oldest&limit=100".to_owned();
     loop {

@@ -29,6 +29,7 @@ mod resources;
 mod secrets_in_logs;
 mod signing_algorithm;
 mod stored_secrets;
+mod stream_load;
 mod transfer;
 mod types;
 mod versioning;

@@ -8,6 +8,9 @@
 //! two meet at one `seq`, so nothing is missed or sent twice. An id older than the event
 //! retention answers `410 GONE`.
 //!
+//! Frames go out as the hub rendered them, once per event for every stream; replayed events are
+//! rendered by their stream.
+//!
 //! Each credential holds at most `max_streams_per_credential` streams on a node (then 429); every
 //! stream authenticates its request again every few seconds and ends once that fails (revoked,
 //! expired); all end when the server shuts down; a stream that falls too far behind ends too,
@@ -16,15 +19,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{broadcast, mpsc};
 use tollgate_core::event_log::{event_id_time, is_event_id, parse_stream_query, EventFilter, LoggedEvent};
 use tollgate_core::time_fmt::now;
 use tollgate_core::{ErrorCode, ProjectId, ValidationErrors};
-use tollgate_events::hub::{EventHub, StreamPermit, Subscription};
+use tollgate_events::hub::{EventHub, StreamPermit, Subscription, BUFFER};
 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
@@ -38,6 +41,8 @@ const RECHECK: Duration = Duration::from_secs(5);
 const REPLAY_PAGE: u32 = 256;
 /// Events waiting for a slow client, per stream.
 const QUEUE: usize = 32;
+/// How often a stream whose client does not read checks whether it fell too far behind.
+const LAG_CHECK: Duration = Duration::from_millis(500);
 
 /// Opens the live stream of the caller's project's events.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
@@ -47,7 +52,7 @@ const QUEUE: usize = 32;
            ("last_event_id" = Option<String>, Query, description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
            ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event: the ones since are replayed, then live ones follow")),
     responses((status = 200, content_type = "text/event-stream", body = String,
-               description = "Server-Sent Events, open until the client leaves: per change `id:` the event id, `event:` its type, `data:` the event JSON; a `:` comment every 15 s"),
+               description = "Server-Sent Events, open until the client leaves: per change `id:` the event id, `event:` its type, `data:` the event JSON (the `Event` schema); a `:` comment every 15 s"),
               (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 404, description = "No event with this Last-Event-ID in this project", body = ErrorEnvelope),
               (status = 410, description = "`GONE`: the Last-Event-ID is older than the event retention", body = ErrorEnvelope),
@@ -83,8 +88,14 @@ pub async fn stream_events(
     let stream = Stream { hub, project, filter, _permit: permit, state, headers, tx };
     tokio::spawn(stream.run(start, subscription));
     let body =
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx)) });
-    Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response())
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
+    let mut response = Body::from_stream(body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // nginx passes the events on as they come, whatever its buffering setting.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
 }
 
 /// Where a stream resumed after `id` starts: that event's `seq`, or `410 GONE` when it is no
@@ -112,8 +123,11 @@ struct Stream {
     _permit: StreamPermit,
     state: AppState,
     headers: HeaderMap,
-    tx: mpsc::Sender<SseEvent>,
+    tx: mpsc::Sender<Bytes>,
 }
+
+/// The keep-alive comment.
+const COMMENT: &[u8] = b":\n\n";
 
 impl Stream {
     async fn run(mut self, start: i64, mut sub: Subscription) {
@@ -125,6 +139,7 @@ impl Stream {
         }
         let mut last = start.max(until);
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         loop {
             let event = tokio::select! {
                 got = sub.events.recv() => match got {
@@ -141,14 +156,19 @@ impl Stream {
                     }
                     continue;
                 }
+                _ = keep_alive.tick() => {
+                    // A full queue is a client that is not reading: it needs no keep-alive.
+                    let _ = self.tx.try_send(Bytes::from_static(COMMENT));
+                    continue;
+                }
                 _ = sub.closing.changed() => return,
                 () = self.tx.closed() => return,
             };
-            if event.seq <= last {
+            if event.event.seq <= last {
                 continue;
             }
-            last = event.seq;
-            if !self.send(&event, &mut sub).await {
+            last = event.event.seq;
+            if !self.send(&event.event, Some(&event.frame), &mut sub).await {
                 return;
             }
         }
@@ -168,7 +188,7 @@ impl Stream {
                 break;
             };
             for e in &page {
-                if !self.send(e, sub).await {
+                if !self.send(e, None, sub).await {
                     return false;
                 }
             }
@@ -177,15 +197,29 @@ impl Stream {
         true
     }
 
-    /// Queues `e` if it is this stream's; false once the client is gone or the server stops.
-    async fn send(&mut self, e: &LoggedEvent, sub: &mut Subscription) -> bool {
+    /// Queues `e` (its `frame` when the hub rendered it) if it is this stream's; false once the
+    /// client is gone or the server stops.
+    async fn send(&mut self, e: &LoggedEvent, frame: Option<&Bytes>, sub: &mut Subscription) -> bool {
         if e.project_id != self.project || !self.filter.matches(e) {
             return true;
         }
-        let sse = SseEvent::default().id(e.id.as_str()).event(e.kind.as_str()).data(e.to_json());
-        tokio::select! {
-            sent = self.tx.send(sse) => sent.is_ok(),
-            _ = sub.closing.changed() => false,
+        let sse = frame.cloned().unwrap_or_else(|| Bytes::from(e.sse_frame()));
+        // While the client does not read, its queue stays full and this waits; it must not wait
+        // past the point where the shared buffer laps it, or the stream would hold its permit
+        // (and its connection) forever without ever noticing it fell behind.
+        let mut behind = tokio::time::interval(LAG_CHECK);
+        loop {
+            tokio::select! {
+                room = self.tx.reserve() => return match room {
+                    Ok(room) => { room.send(sse); true }
+                    Err(_) => false,
+                },
+                _ = sub.closing.changed() => return false,
+                _ = behind.tick() => if sub.events.len() >= BUFFER {
+                    tracing::info!("closing an event stream whose client stopped reading; it can resume");
+                    return false;
+                },
+            }
         }
     }
 
