@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod middleware;
 pub mod oauth;
 pub mod openapi;
+pub mod openapi_types;
 pub mod router;
 pub mod routes;
 pub mod state;

@@ -60,9 +60,21 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
     }
 }
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document.
-pub async fn openapi() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::json())
+/// `GET /openapi.json`: the OpenAPI 3.1 document. With a credential (any scope), the caller's
+/// project's registered types are in it as components (see `openapi_types`); a credential that
+/// is presented must be valid.
+pub async fn openapi(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let presented = headers.contains_key("x-api-key") || headers.contains_key(axum::http::header::AUTHORIZATION);
+    let body = if presented {
+        let principal = crate::extract::auth::authenticate(&headers, &state).await?;
+        crate::openapi_types::document(&state.store.list_types(principal.project_id).await?)
+    } else {
+        crate::openapi::json()
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body))
 }
 
 /// `GET /CHANGELOG.md`: the changelog this server was built with, where the `Link` of a

@@ -38,3 +38,47 @@ async fn served_document_is_checked_in_and_every_operation_is_routed() {
     }
     assert!(operations >= 36, "{operations}");
 }
+
+#[tokio::test]
+async fn registered_types_are_components_for_their_project_only() {
+    let s = server().await;
+    let schema = serde_json::json!({
+        "type": "object",
+        "$defs": {"count": {"type": "integer", "minimum": 1}},
+        "properties": {"cpus": {"$ref": "#/$defs/count"}},
+        "required": ["cpus"]
+    });
+    let body = serde_json::json!({"name": "machine", "schema": schema, "description": "A build machine",
+        "attributes": {"region": {"required": true, "enum": ["eu", "us"]}}});
+    assert_eq!(s.call(Method::POST, "/v1/types", Some(&s.admin_key), Some(&body)).await.status, 201);
+    let reader = crate::key_with(&s, &["resource:read"]).await;
+    let doc = s.call(Method::GET, "/openapi.json", Some(&reader), None).await;
+    assert_eq!(doc.status, 200, "{}", doc.text);
+    let schemas = &doc.body["components"]["schemas"];
+    assert_eq!(schemas["machine.data"]["properties"]["cpus"]["$ref"], "#/components/schemas/machine.data/$defs/count");
+    let resource = &schemas["machine.resource"];
+    assert_eq!(resource["x-tollgate-type-version"], 1);
+    assert_eq!(resource["allOf"][0]["$ref"], "#/components/schemas/ResourceView");
+    let own = &resource["allOf"][1]["properties"];
+    assert_eq!(own["type"]["const"], "machine");
+    assert_eq!(own["data"]["$ref"], "#/components/schemas/machine.data");
+    assert_eq!(own["attributes"]["required"], serde_json::json!(["region"]));
+    assert_eq!(own["attributes"]["properties"]["region"]["enum"], serde_json::json!(["eu", "us"]));
+    // A new schema version shows at once.
+    let put = serde_json::json!({"schema": {"type": "object"}});
+    assert_eq!(s.call(Method::PUT, "/v1/types/machine", Some(&s.admin_key), Some(&put)).await.status, 200);
+    let doc = s.call(Method::GET, "/openapi.json", Some(&reader), None).await;
+    assert_eq!(doc.body["components"]["schemas"]["machine.resource"]["x-tollgate-type-version"], 2);
+    // Without a credential: the document as checked in; another project sees none of it; a
+    // credential that is presented must be valid.
+    let anonymous = s.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(anonymous.body["components"]["schemas"].get("machine.data").is_none());
+    let other = s.cli(&["projects", "create", "other"], None, &[]);
+    assert!(other.status.success(), "{}", String::from_utf8_lossy(&other.stderr));
+    let other_key = s.cli(&["keys", "create", "--name", "o", "--project", "other", "--scopes", "admin"], None, &[]);
+    let other_key = String::from_utf8(other_key.stdout).unwrap().trim().to_owned();
+    let theirs = s.call(Method::GET, "/openapi.json", Some(&other_key), None).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text);
+    assert!(theirs.body["components"]["schemas"].get("machine.data").is_none());
+    s.call(Method::GET, "/openapi.json", Some("tgk_nope"), None).await.assert_error(401, "AUTHENTICATION_FAILED");
+}

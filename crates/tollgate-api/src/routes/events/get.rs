@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// Reads one event.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path, description = "evt_ + ULID")),
-    responses((status = 200, description = "The event: `{\"id\",\"type\",\"timestamp\",\"data\"}`", body = Object),
+    responses((status = 200, description = "The event", body = super::view::Event),
               (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope)))]
 pub async fn get_event(

@@ -6,12 +6,62 @@ use tollgate_core::event_log::LoggedEvent;
 
 use crate::error::ApiError;
 
+/// One change: the payload webhooks carry (Standard Webhooks' `{"type","timestamp","data"}`)
+/// with the event's id first. Described here for the OpenAPI document; the bytes come from the
+/// store as they were rendered when the change happened.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "evt_01JD3Z9T6W4X8Y2K5M7N9P1Q3S", "type": "resource.deleted",
+    "timestamp": "2026-11-24T12:00:00.123456Z", "data": {"id": "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R"}}))]
+pub struct Event {
+    /// `evt_` + ULID; ids grow in commit order, and a stream's `id:` is this id.
+    pub id: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When it happened: RFC 3339, UTC, microseconds.
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    /// The resource after the change (`resource.created`, `resource.updated`), or only its id
+    /// (`resource.deleted`).
+    pub data: EventData,
+}
+
+/// The type of an event.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub enum EventType {
+    /// A resource was created (`data`: the resource).
+    #[serde(rename = "resource.created")]
+    Created,
+    /// A resource was changed (`data`: the resource as it now is).
+    #[serde(rename = "resource.updated")]
+    Updated,
+    /// A resource was deleted (`data`: `{"id"}`).
+    #[serde(rename = "resource.deleted")]
+    Deleted,
+}
+
+/// An event's `data`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum EventData {
+    /// The resource, as `GET /v1/resource/{id}` shows it.
+    Resource(tollgate_core::view::ResourceView),
+    /// The id of a deleted resource.
+    Deleted(DeletedResource),
+}
+
+/// What a `resource.deleted` event carries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeletedResource {
+    /// `res_` + ULID.
+    pub id: String,
+}
+
 /// A page of events.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventPage {
-    /// The events, in the order asked for: each `{"id","type","timestamp","data"}`, the payload
-    /// webhooks carry with its id.
-    #[schema(value_type = Vec<Object>)]
+    /// The events, in the order asked for.
+    #[schema(value_type = Vec<Event>)]
     pub items: Vec<Value>,
     /// Whether another page follows.
     pub has_next: bool,
