@@ -40,9 +40,10 @@ impl Client {
             async move {
                 let Some(params) = next else { return Ok(None) };
                 let page = client.list_as::<T>(&params).await?;
-                let following = match (page.has_next, page.next_cursor, params.page) {
-                    (true, Some(cursor), _) => Some(ListParams { cursor: Some(cursor), ..params }),
-                    (true, None, Some(number)) => Some(ListParams { page: Some(number + 1), ..params }),
+                // A page by number carries a `next_cursor` too, which search by relevance refuses.
+                let following = match (page.has_next, params.page, page.next_cursor) {
+                    (true, Some(number), _) => Some(ListParams { page: Some(number + 1), ..params }),
+                    (true, None, Some(cursor)) => Some(ListParams { cursor: Some(cursor), ..params }),
                     _ => None,
                 };
                 Ok(Some((stream::iter(page.items.into_iter().map(Ok)), following)))

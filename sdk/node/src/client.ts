@@ -116,9 +116,9 @@ export class Client {
     while (position) {
       const page: ResourcePage<unknown> = await this.listResources({ perPage: 100, ...params, ...position }, options);
       yield* page.items;
-      if (page.next_cursor) position = { cursor: page.next_cursor };
-      else if (page.has_next && position.page !== undefined) position = { page: position.page + 1 };
-      else position = undefined;
+      // A page by number carries a `next_cursor` too, which search by relevance refuses.
+      if (position.page !== undefined) position = page.has_next ? { page: position.page + 1 } : undefined;
+      else position = page.next_cursor ? { cursor: page.next_cursor } : undefined;
     }
   }
 

@@ -153,11 +153,10 @@ def first_position(query: ListQuery) -> PagePosition:
 
 def next_position(page: ResourcePage, number: int | None) -> PagePosition | None:
     """The page after `page` (page `number` when paging by number), or None after the last."""
-    if page.next_cursor:
-        return None, page.next_cursor
-    if page.has_next and number is not None:
-        return number + 1, None
-    return None
+    if number is not None:
+        # A page by number carries a `next_cursor` too, which search by relevance refuses.
+        return (number + 1, None) if page.has_next else None
+    return (None, page.next_cursor) if page.next_cursor else None
 
 
 def _comma_list(name: str, value: str | Sequence[str]) -> str:
