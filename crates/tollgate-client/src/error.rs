@@ -93,6 +93,16 @@ impl ErrorKind {
     }
 }
 
+/// One way a resource breaks its registered type: an entry of a validation error's
+/// `details.errors` ([`ApiError::errors`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Where, as a JSON Pointer (RFC 6901) into the resource: `/data/cpus`, `/attributes/region`.
+    pub pointer: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
 /// An error answer from the API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -119,21 +129,30 @@ impl ApiError {
         self.details.get("index").and_then(Value::as_u64).and_then(|i| usize::try_from(i).ok())
     }
 
+    /// For a write that breaks its registered type (a validation error): every violation, in
+    /// the server's order, from `details.errors`. Empty for other errors.
+    pub fn errors(&self) -> Vec<FieldError> {
+        if self.kind != ErrorKind::Validation {
+            return Vec::new();
+        }
+        let Some(errors) = self.details.get("errors").and_then(Value::as_array) else { return Vec::new() };
+        errors
+            .iter()
+            .filter_map(|e| {
+                let pointer = e.get("pointer").and_then(Value::as_str)?.to_owned();
+                let message = e.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+                Some(FieldError { pointer, message })
+            })
+            .collect()
+    }
+
     /// For a validation error: each bad field (a parameter name or a JSON Pointer) and why,
-    /// from the `details` map and from a `details.errors` list of `{pointer, message}`.
+    /// from the `details.errors` list ([`ApiError::errors`]) and from the `details` map.
     pub fn fields(&self) -> Vec<(String, String)> {
         if self.kind != ErrorKind::Validation {
             return Vec::new();
         }
-        let mut found = Vec::new();
-        if let Some(errors) = self.details.get("errors").and_then(Value::as_array) {
-            for e in errors {
-                if let Some(pointer) = e.get("pointer").and_then(Value::as_str) {
-                    let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
-                    found.push((pointer.to_owned(), message.to_owned()));
-                }
-            }
-        }
+        let mut found: Vec<(String, String)> = self.errors().into_iter().map(|e| (e.pointer, e.message)).collect();
         if let Some(map) = self.details.as_object() {
             found.extend(map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))));
         }
@@ -221,6 +240,11 @@ impl Error {
     /// For a failed batch: the position of the operation that failed.
     pub fn operation_index(&self) -> Option<usize> {
         self.api().and_then(ApiError::operation_index)
+    }
+
+    /// For a write that breaks its registered type: every violation ([`ApiError::errors`]).
+    pub fn errors(&self) -> Vec<FieldError> {
+        self.api().map(ApiError::errors).unwrap_or_default()
     }
 
     /// How long to wait before retrying a rate-limited request.
@@ -334,6 +358,8 @@ mod tests {
     fn the_string_form_names_fields_and_the_failed_operation() {
         let body = br#"{"error":{"code":"VALIDATION_FAILED","message":"Validation failed","details":{"sort":"unknown key","errors":[{"pointer":"/data/cpus","message":"must be an integer"}]},"request_id":"req_1"}}"#;
         let e = Error::from_response(400, &HeaderMap::new(), body);
+        let errors = e.errors();
+        assert_eq!(errors, [FieldError { pointer: "/data/cpus".into(), message: "must be an integer".into() }]);
         assert_eq!(
             e.to_string(),
             "400 VALIDATION_FAILED: Validation failed: /data/cpus: must be an integer; sort: unknown key (request_id=req_1)"

@@ -2,7 +2,8 @@
 //! SDKs: built from an API key or an OAuth 2.0 client id and secret (the token is fetched and
 //! renewed before it expires), typed errors, retries with exponential backoff and full jitter,
 //! an `Idempotency-Key` on every create and update, a stream that pages through every resource
-//! by cursor, the events API and its live stream ([`Client::events`]: a stream of [`Event`]s
+//! by cursor, full-text search ([`ListParams::q`]), resource types with a JSON Schema
+//! ([`Client::create_type`]), atomic batches ([`Client::batch`]), the events API and its live stream ([`Client::events`]: a stream of [`Event`]s
 //! that reconnects and resumes after `Last-Event-ID`), and [`Client::request`] for the
 //! endpoints without a typed method.
 //!
@@ -27,6 +28,7 @@ mod event_stream;
 mod events;
 mod pagination;
 mod raw;
+mod resource_types;
 mod resources;
 mod retry;
 mod retry_after;
@@ -36,11 +38,12 @@ mod types;
 
 pub use batch::{BatchItem, BatchOp, BatchResult, MAX_BATCH_OPERATIONS};
 pub use config::{ClientBuilder, DEFAULT_ENDPOINT};
-pub use error::{ApiError, Error, ErrorKind};
+pub use error::{ApiError, Error, ErrorKind, FieldError};
 pub use event_stream::StreamParams;
 pub use events::{Event, EventOrder, EventPage, EventParams, Events};
 pub use raw::RawRequest;
 pub use reqwest::Method;
+pub use resource_types::{AttributeRule, ResourceType, TypeDefinition};
 pub use retry::RetryPolicy;
 pub use types::{ListParams, NewResource, Resource, ResourcePage, ResourcePatch, Status};
 

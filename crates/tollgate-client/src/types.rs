@@ -165,6 +165,9 @@ pub struct ListParams {
     pub fields: Vec<String>,
     /// Also count the matching resources ([`ResourcePage::total`]; costs a scan).
     pub include_total: bool,
+    /// Full-text search over name, attribute values and the strings in `data`: words and
+    /// `"quoted phrases"`, all required, stemmed; by relevance unless `sort` is given.
+    pub q: Option<String>,
 }
 
 impl ListParams {
@@ -251,6 +254,14 @@ impl ListParams {
         self
     }
 
+    /// Only resources matching the full-text search `q` (at most 500 characters; nothing in it
+    /// is query syntax). Without a [`ListParams::sort`], results come by relevance and page by
+    /// page number, which [`crate::Client::list_all`] does by itself.
+    pub fn q(mut self, q: impl Into<String>) -> Self {
+        self.q = Some(q.into());
+        self
+    }
+
     pub(crate) fn query(&self) -> Vec<(String, String)> {
         let mut q = Vec::new();
         let mut put = |k: &str, v: Option<String>| {
@@ -270,6 +281,7 @@ impl ListParams {
         put("updated_before", self.updated_before.clone());
         put("fields", (!self.fields.is_empty()).then(|| self.fields.join(",")));
         put("include_total", self.include_total.then(|| "true".to_owned()));
+        put("q", self.q.clone());
         for (k, v) in &self.attributes {
             q.push((format!("attributes[{k}]"), v.clone()));
         }

@@ -5,10 +5,12 @@ import { resolveSettings, type ClientOptions, type Settings } from "./config.js"
 import { Events } from "./events.js";
 import { Transport } from "./http.js";
 import * as ops from "./operations.js";
+import * as typeOps from "./resource-types.js";
 import type {
   BatchOperation,
   BatchResult,
   CreateResourceInput,
+  CreateTypeInput,
   DeleteOptions,
   IterResourcesParams,
   ListResourcesParams,
@@ -18,6 +20,8 @@ import type {
   ResourcePage,
   SparseListResourcesParams,
   ResourcePatch,
+  ResourceType,
+  TypeDefinition,
   UpdateOptions,
   WriteOptions,
 } from "./types.js";
@@ -100,19 +104,54 @@ export class Client {
 
   /**
    * Every matching resource, oldest first unless `sort` says otherwise, fetched page by page by cursor (stable while
-   * resources are added, unlike page numbers): `for await (const r of client.iterResources())`.
+   * resources are added, unlike page numbers): `for await (const r of client.iterResources())`. Search results by
+   * relevance (`q` without `sort`) have no cursor and are fetched by page number.
    */
   iterResources(params: IterResourcesParams & { fields: string | string[] }, options?: RequestOptions): AsyncGenerator<PartialResource, void, undefined>;
   iterResources(params?: IterResourcesParams, options?: RequestOptions): AsyncGenerator<Resource, void, undefined>;
   async *iterResources(params: IterResourcesParams = {}, options?: RequestOptions): AsyncGenerator<unknown, void, undefined> {
     ops.checkKeys(params, ops.ITER_KEYS, "iterResources");
-    let cursor = "";
-    for (;;) {
-      const page: ResourcePage<unknown> = await this.listResources({ perPage: 100, ...params, cursor }, options);
+    const byNumber = params.q !== undefined && params.sort === undefined;
+    let position: { page?: number; cursor?: string } | undefined = byNumber ? { page: 1 } : { cursor: "" };
+    while (position) {
+      const page: ResourcePage<unknown> = await this.listResources({ perPage: 100, ...params, ...position }, options);
       yield* page.items;
-      if (!page.next_cursor) return;
-      cursor = page.next_cursor;
+      // A page by number carries a `next_cursor` too, which search by relevance refuses.
+      if (position.page !== undefined) position = page.has_next ? { page: position.page + 1 } : undefined;
+      else position = page.next_cursor ? { cursor: page.next_cursor } : undefined;
     }
+  }
+
+  /**
+   * Registers a resource type (admin, version 1): a JSON Schema (2020-12) for `data` and rules
+   * per attribute (`{ region: { required: true, enum: ["eu", "us"] } }`). Every later write of a
+   * resource of the type is checked against it; one that breaks it rejects with a
+   * ValidationError listing every violation in `err.errors`. ConflictError if the name is taken.
+   */
+  createType(input: CreateTypeInput, options?: RequestOptions): Promise<ResourceType> {
+    return this.transport.send(typeOps.createType(input, options));
+  }
+
+  /** The project's registered types, by name (admin). */
+  listTypes(options?: RequestOptions): Promise<ResourceType[]> {
+    return this.transport.send(typeOps.listTypes(options));
+  }
+
+  getType(name: string, options?: RequestOptions): Promise<ResourceType> {
+    return this.transport.send(typeOps.getType(name, options));
+  }
+
+  /**
+   * Replaces a type's definition (what is left out is reset: any data, no rules, no description)
+   * and raises its version by one; stored resources are checked at their next write.
+   */
+  updateType(name: string, definition: TypeDefinition, options?: RequestOptions): Promise<ResourceType> {
+    return this.transport.send(typeOps.updateType(name, definition, options));
+  }
+
+  /** Removes a type; rejects with ConflictError while resources of the type exist. */
+  deleteType(name: string, options?: RequestOptions): Promise<void> {
+    return this.transport.send(typeOps.deleteType(name, options));
   }
 
   /**

@@ -63,25 +63,44 @@ export class PermissionDeniedError extends TollgateError {}
 /** 404: no such resource in the credential's project (also for malformed ids). */
 export class NotFoundError extends TollgateError {}
 
+/** One way a resource breaks its registered type: an entry of a validation error's `details.errors`. */
+export interface FieldError {
+  /** Where, as a JSON Pointer (RFC 6901) into the resource: `/data/cpus`, `/attributes/region`. */
+  pointer: string;
+  /** What is wrong there. */
+  message: string;
+}
+
 /** 400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why. */
 export class ValidationError extends TollgateError {
+  /**
+   * For a write that breaks its registered type: every violation, in the server's order (empty
+   * for other validation errors).
+   */
+  get errors(): FieldError[] {
+    const errors = this.details.errors;
+    if (!Array.isArray(errors)) return [];
+    return errors
+      .filter((e): e is Record<string, unknown> => isObject(e) && typeof e.pointer === "string")
+      .map((e) => ({ pointer: String(e.pointer), message: String(e.message ?? "") }));
+  }
+
   /**
    * Each bad field (a parameter name or a JSON Pointer) and why it was refused: the `details`
    * map, and the `details.errors` list of `{pointer, message}` that schema validation answers with.
    */
   get fields(): Record<string, string> {
     const found: Record<string, string> = {};
-    const errors = this.details.errors;
-    if (Array.isArray(errors)) {
-      for (const e of errors) if (isObject(e) && typeof e.pointer === "string") found[e.pointer] = String(e.message ?? "");
-    }
+    for (const e of this.errors) found[e.pointer] = e.message;
     for (const [key, value] of Object.entries(this.details)) if (typeof value === "string") found[key] = value;
     return found;
   }
 
   protected override extra(): string {
-    const fields = Object.entries(this.fields);
-    return fields.length ? `: ${fields.map(([k, v]) => `${k}: ${v}`).join("; ")}` : "";
+    // Every violation, even two at one pointer (which `fields` holds once), then the map.
+    const parts = this.errors.map((e) => `${e.pointer}: ${e.message}`);
+    for (const [key, value] of Object.entries(this.details)) if (typeof value === "string") parts.push(`${key}: ${value}`);
+    return parts.length ? `: ${parts.join("; ")}` : "";
   }
 }
 

@@ -28,15 +28,17 @@ export {
   UriTooLongError,
   ValidationError,
 } from "./errors.js";
-export type { TollgateErrorFields } from "./errors.js";
+export type { FieldError, TollgateErrorFields } from "./errors.js";
 export { batchCreate, batchDelete, batchUpdate, MAX_BATCH_OPERATIONS } from "./operations.js";
 export type { RawRequest } from "./operations.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export type {
+  AttributeRule,
   BatchItem,
   BatchOperation,
   BatchResult,
   CreateResourceInput,
+  CreateTypeInput,
   DeleteOptions,
   IterResourcesParams,
   JsonValue,
@@ -47,7 +49,9 @@ export type {
   ResourcePage,
   ResourcePatch,
   ResourceStatus,
+  ResourceType,
   SparseListResourcesParams,
+  TypeDefinition,
   UpdateOptions,
   WriteOptions,
 } from "./types.js";

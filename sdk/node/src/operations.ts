@@ -59,7 +59,7 @@ export function deleteResource(id: string, options: DeleteOptions = {}): Call<vo
 /** Every option `listResources` knows: anything else is refused, not ignored. */
 const LIST_KEYS = [
   "page", "perPage", "type", "status", "attributes", "cursor", "sort",
-  "createdAfter", "createdBefore", "updatedAfter", "updatedBefore", "fields", "includeTotal",
+  "createdAfter", "createdBefore", "updatedAfter", "updatedBefore", "fields", "includeTotal", "q",
 ] as const;
 
 /** What `iterResources` takes: the list options without the paging it does itself. */
@@ -87,6 +87,7 @@ export function listResources(params: ListResourcesParams = {}, options: Request
   for (const [key, value] of ranges) if (value !== undefined) query.push([key, rfc3339(key, value)]);
   if (params.fields !== undefined) query.push(["fields", commaList("fields", params.fields)]);
   if (params.includeTotal) query.push(["include_total", "true"]);
+  if (params.q !== undefined) query.push(["q", params.q]);
   return { method: "GET", path: "/v1/resource", query, parse: parseJson, signal: options.signal };
 }
 

@@ -89,6 +89,12 @@ export interface ListResourcesParams {
   fields?: string | string[];
   /** Also count the matching resources (`page.total`; costs a scan). */
   includeTotal?: boolean;
+  /**
+   * Full-text search over name, attribute values and the strings in `data`: words and
+   * `"quoted phrases"`, all required, stemmed; at most 500 characters, none of them syntax.
+   * Results come by relevance (paged by `page`), or in the `sort` given (then cursors work too).
+   */
+  q?: string;
 }
 
 /** List parameters with `fields`: the page's items are partial. */
@@ -114,6 +120,51 @@ export type BatchItem =
 /** Every operation applied; `results[i]` is operation `i`. */
 export interface BatchResult {
   results: BatchItem[];
+}
+
+/** What an attribute of a registered type must be (the API's form). */
+export interface AttributeRule {
+  /** Every resource of the type has the attribute. */
+  required: boolean;
+  /** The attribute's value, when present, is one of these. */
+  enum?: string[];
+}
+
+/**
+ * A registered resource type: the JSON Schema (2020-12) every resource's `data` must match
+ * (`true` when none was given), the rule per attribute key, and `version`, 1 at registration and
+ * one more with each `updateType`.
+ */
+export interface ResourceType {
+  name: string;
+  version: number;
+  schema: JsonValue;
+  attributes: Record<string, AttributeRule>;
+  /** "" when none was given. */
+  description: string;
+  /** RFC 3339, UTC. */
+  created_at: string;
+  /** RFC 3339, UTC: when the definition last changed. */
+  updated_at: string;
+}
+
+/**
+ * A type's definition, as `createType` registers it and `updateType` replaces it: what is left
+ * out is reset (any `data`, no attribute rules, no description).
+ */
+export interface TypeDefinition {
+  /** A JSON Schema (2020-12) for `data`: at most 64 KiB, references only inside itself. */
+  schema?: JsonValue;
+  /** Rules per attribute key; `required` defaults to false. */
+  attributes?: Record<string, { required?: boolean; enum?: string[] }>;
+  /** What the type is for (at most 1000 characters). */
+  description?: string;
+}
+
+/** What `createType` takes: the type's name and its definition. */
+export interface CreateTypeInput extends TypeDefinition {
+  /** The `type` its resources carry: a lower-case identifier. */
+  name: string;
 }
 
 /** Per-call options. */

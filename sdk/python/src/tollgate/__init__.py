@@ -19,6 +19,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     ConflictError,
+    FieldError,
     GoneError,
     HeadersTooLargeError,
     NotFoundError,
@@ -30,7 +31,16 @@ from .errors import (
     UriTooLongError,
     ValidationError,
 )
-from .models import BatchItem, BatchResult, PartialResource, Resource, ResourcePage, ResourceStatus
+from .models import (
+    AttributeRule,
+    BatchItem,
+    BatchResult,
+    PartialResource,
+    Resource,
+    ResourcePage,
+    ResourceStatus,
+    ResourceType,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -38,6 +48,7 @@ __all__ = [
     "AsyncClient",
     "AsyncEventStream",
     "AsyncEvents",
+    "AttributeRule",
     "AuthenticationError",
     "BatchItem",
     "BatchResult",
@@ -47,6 +58,7 @@ __all__ = [
     "EventPage",
     "EventStream",
     "Events",
+    "FieldError",
     "GoneError",
     "HeadersTooLargeError",
     "NotFoundError",
@@ -57,6 +69,7 @@ __all__ = [
     "Resource",
     "ResourcePage",
     "ResourceStatus",
+    "ResourceType",
     "RetryPolicy",
     "ServerError",
     "TollgateError",

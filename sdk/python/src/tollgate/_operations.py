@@ -107,7 +107,7 @@ def list_resources(
 class ListQuery:
     """The listing's query options beyond filters and paging (shared by list and iter):
     `sort` keys (`name`, `-created_at`, `attributes.region`), time ranges (aware datetimes or
-    RFC 3339 strings), `fields` for sparse items and `include_total`."""
+    RFC 3339 strings), `fields` for sparse items, `include_total` and `q`, the full-text search."""
 
     sort: str | Sequence[str] | None = None
     created_after: datetime | str | None = None
@@ -116,6 +116,13 @@ class ListQuery:
     updated_before: datetime | str | None = None
     fields: str | Sequence[str] | None = None
     include_total: bool = False
+    q: str | None = None
+
+    @property
+    def by_relevance(self) -> bool:
+        """Search results in rank order, which page by number only (no cursor marks a place in a
+        ranking)."""
+        return self.q is not None and self.sort is None
 
     def params(self) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []
@@ -129,7 +136,27 @@ class ListQuery:
             params.append(("fields", _comma_list("fields", self.fields)))
         if self.include_total:
             params.append(("include_total", "true"))
+        if self.q is not None:
+            params.append(("q", self.q))
         return params
+
+
+PagePosition = tuple[int | None, str | None]
+"""Where a listing's iteration stands: a page number, or a cursor."""
+
+
+def first_position(query: ListQuery) -> PagePosition:
+    """Page 1 for search results by relevance, else the first cursor page (stable while resources
+    are added, unlike page numbers)."""
+    return (1, None) if query.by_relevance else (None, "")
+
+
+def next_position(page: ResourcePage, number: int | None) -> PagePosition | None:
+    """The page after `page` (page `number` when paging by number), or None after the last."""
+    if number is not None:
+        # A page by number carries a `next_cursor` too, which search by relevance refuses.
+        return (number + 1, None) if page.has_next else None
+    return (None, page.next_cursor) if page.next_cursor else None
 
 
 def _comma_list(name: str, value: str | Sequence[str]) -> str:

@@ -12,6 +12,7 @@ import anyio
 import httpx
 
 from . import _operations as ops
+from . import _resource_types as type_ops
 from ._base import DEFAULT_TIMEOUT, ClientBase
 from ._http import (
     Call,
@@ -26,8 +27,9 @@ from ._http import (
 from ._oauth import token_error
 from ._events_async import AsyncEvents
 from ._operations import UNSET, Unset
+from ._resource_types import AttributeRules
 from .errors import TollgateError, error_from_response
-from .models import BatchResult, Resource, ResourcePage, ResourceStatus
+from .models import BatchResult, Resource, ResourcePage, ResourceStatus, ResourceType
 
 T = TypeVar("T")
 
@@ -138,6 +140,7 @@ class AsyncClient(ClientBase):
         updated_before: datetime | str | None = None,
         fields: str | Sequence[str] | None = None,
         include_total: bool = False,
+        q: str | None = None,
     ) -> ResourcePage:
         """One page, by number (`page`) or by cursor (`cursor=""` for the first page).
 
@@ -146,10 +149,14 @@ class AsyncClient(ClientBase):
         cursors follow any sort. `created_after` ... `updated_before`: aware datetimes or RFC 3339
         strings. `fields`: only `id` and these fields per item (items are then
         `PartialResource`s). `include_total`: also count the matches (`page.total`; a scan).
+        `q`: full-text search over name, attribute values and the strings in `data` (words and
+        `"quoted phrases"`, all required, stemmed); by relevance, paged by `page`, unless `sort`
+        is given.
         """
         query = ops.ListQuery(
             sort=sort, created_after=created_after, created_before=created_before,
             updated_after=updated_after, updated_before=updated_before, fields=fields, include_total=include_total,
+            q=q,
         )
         return await self._run(
             ops.list_resources(
@@ -171,22 +178,28 @@ class AsyncClient(ClientBase):
         updated_after: datetime | str | None = None,
         updated_before: datetime | str | None = None,
         fields: str | Sequence[str] | None = None,
+        q: str | None = None,
     ) -> AsyncIterator[Resource]:
         """Every matching resource, oldest first unless `sort` says otherwise, fetched page by
-        page by cursor (stable while resources are added, unlike page numbers). `sort`, the
-        ranges and `fields` are those of `list_resources`."""
-        cursor = ""
-        while True:
-            page = await self.list_resources(
-                per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor,
-                sort=sort, created_after=created_after, created_before=created_before,
-            updated_after=updated_after, updated_before=updated_before, fields=fields,
+        page by cursor (stable while resources are added, unlike page numbers); search results
+        by relevance (`q` without `sort`) page by number. `sort`, the ranges, `fields` and `q`
+        are those of `list_resources`."""
+        query = ops.ListQuery(
+            sort=sort, created_after=created_after, created_before=created_before,
+            updated_after=updated_after, updated_before=updated_before, fields=fields, q=q,
+        )
+        position: ops.PagePosition | None = ops.first_position(query)
+        while position is not None:
+            number, cursor = position
+            page = await self._run(
+                ops.list_resources(
+                    page=number, per_page=per_page, type=type, status=status, attributes=attributes, cursor=cursor,
+                    query=query,
+                )
             )
             for item in page.items:
                 yield item
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+            position = ops.next_position(page, number)
 
     async def batch(
         self, operations: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
@@ -208,6 +221,46 @@ class AsyncClient(ClientBase):
         """Calls any endpoint (e.g. `/v1/usage`) with this client's auth and retries, and
         returns the decoded JSON body (None when empty)."""
         return await self._run(ops.raw(method, path, params=params, json=json, headers=headers))
+
+    # --- resource types (admin) -------------------------------------------------------------
+
+    async def create_type(
+        self,
+        name: str,
+        *,
+        schema: Any = None,
+        attributes: AttributeRules | None = None,
+        description: str | None = None,
+    ) -> ResourceType:
+        """Registers type `name` (version 1): a JSON Schema (2020-12) for `data` and rules per
+        attribute (`AttributeRule(required=True, enum=[...])`). Every later write of a resource of
+        the type is checked against it; one that breaks it raises ValidationError, every
+        violation in `err.errors`. ConflictError if the name is registered already."""
+        return await self._run(type_ops.create_type(name, schema=schema, attributes=attributes, description=description))
+
+    async def list_types(self) -> list[ResourceType]:
+        """The project's registered types, by name."""
+        return await self._run(type_ops.list_types())
+
+    async def get_type(self, name: str) -> ResourceType:
+        return await self._run(type_ops.get_type(name))
+
+    async def update_type(
+        self,
+        name: str,
+        *,
+        schema: Any = None,
+        attributes: AttributeRules | None = None,
+        description: str | None = None,
+    ) -> ResourceType:
+        """Replaces the type's definition (what is left out is reset: any data, no rules, no
+        description) and raises its version by one. Stored resources are checked at their next
+        write."""
+        return await self._run(type_ops.update_type(name, schema=schema, attributes=attributes, description=description))
+
+    async def delete_type(self, name: str) -> None:
+        """Removes the type; ConflictError while resources of the type exist."""
+        await self._run(type_ops.delete_type(name))
 
     # --- lifecycle -------------------------------------------------------------------------
 

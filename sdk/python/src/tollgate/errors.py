@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -71,28 +72,48 @@ class NotFoundError(TollgateError):
     """404: no such resource in the credential's project (also for malformed ids)."""
 
 
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One way a resource breaks its registered type: an entry of `details.errors`."""
+
+    pointer: str
+    """Where, as a JSON Pointer (RFC 6901) into the resource: `/data/cpus`, `/attributes/region`."""
+    message: str
+    """What is wrong there."""
+
+
 class ValidationError(TollgateError):
     """400, 413, 415 or 422: the request itself is wrong; `details` maps each bad field to why
     (`fields` reads that map, and also the `details.errors` list of `{pointer, message}` that
-    schema validation answers with)."""
+    schema validation answers with, which `errors` gives typed and in full)."""
+
+    @property
+    def errors(self) -> list[FieldError]:
+        """For a write that breaks its registered type: every violation, in the server's order
+        (empty for other validation errors)."""
+        errors = self.details.get("errors")
+        if not isinstance(errors, list):
+            return []
+        return [
+            FieldError(str(e["pointer"]), str(e.get("message", "")))
+            for e in errors
+            if isinstance(e, Mapping) and "pointer" in e
+        ]
 
     @property
     def fields(self) -> dict[str, str]:
         """Each bad field (a parameter name or a JSON Pointer) and why it was refused."""
-        found: dict[str, str] = {}
-        errors = self.details.get("errors")
-        if isinstance(errors, list):
-            for e in errors:
-                if isinstance(e, Mapping) and "pointer" in e:
-                    found[str(e["pointer"])] = str(e.get("message", ""))
+        found = {e.pointer: e.message for e in self.errors}
         for key, value in self.details.items():
             if isinstance(value, str):
                 found[key] = value
         return found
 
     def _extra(self) -> str:
-        fields = self.fields
-        return ": " + "; ".join(f"{k}: {v}" for k, v in fields.items()) if fields else ""
+        # Every violation, even two at one pointer (which `fields` holds once), then the map.
+        parts = [f"{e.pointer}: {e.message}" for e in self.errors]
+        parts += [f"{k}: {v}" for k, v in self.details.items() if isinstance(v, str)]
+        return ": " + "; ".join(parts) if parts else ""
 
 
 class ConflictError(TollgateError):

@@ -1,4 +1,5 @@
-"""Typed views of the API's JSON: a resource, a page of resources and a batch's results.
+"""Typed views of the API's JSON: a resource, a page of resources, a batch's results and a
+registered resource type.
 
 Each also reads like the JSON document it came from (`resource["id"]`, `page["items"]`), so code
 written against the API's JSON (the integration guide's examples) works unchanged; the mapping
@@ -159,3 +160,53 @@ class BatchResult(_JsonMapping):
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> BatchResult:
         return cls(results=[BatchItem.from_json(r) for r in body.get("results") or []], _json=dict(body))
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeRule:
+    """What an attribute of a registered type must be: present on every resource of the type
+    (`required`), and one of `enum` when given."""
+
+    required: bool = False
+    enum: list[str] | None = None
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> AttributeRule:
+        allowed = body.get("enum")
+        return cls(required=bool(body.get("required")), enum=None if allowed is None else [str(v) for v in allowed])
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as the API takes it."""
+        body: dict[str, Any] = {"required": self.required}
+        if self.enum is not None:
+            body["enum"] = list(self.enum)
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType(_JsonMapping):
+    """A registered type: the JSON Schema (2020-12) every resource's `data` must match (`True`
+    when none was given), the rule per attribute key, and `version`, 1 at registration and one
+    more with each `update_type`."""
+
+    name: str
+    version: int
+    schema: Any
+    attributes: dict[str, AttributeRule]
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    _json: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> ResourceType:
+        return cls(
+            name=body["name"],
+            version=int(body["version"]),
+            schema=body.get("schema", True),
+            attributes={k: AttributeRule.from_json(v) for k, v in (body.get("attributes") or {}).items()},
+            description=str(body.get("description") or ""),
+            created_at=datetime.fromisoformat(body["created_at"]),
+            updated_at=datetime.fromisoformat(body["updated_at"]),
+            _json=dict(body),
+        )
