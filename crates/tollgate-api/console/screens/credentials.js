@@ -46,7 +46,7 @@ async function list(ctx, main) {
         h('span', {}, badge(c.status, c.status === 'active' ? 'ok' : 'alert'), c.rotation_due ? badge('rotation due', 'warning') : null),
         when(c.last_used_at), when(c.expires_at),
         byId[c.id] ? h('div', {}, usageBar('read', byId[c.id].read), usageBar('write', byId[c.id].write)) : '—',
-      ])) : empty(`No ${KINDS[kind].label.toLowerCase()} yet.`));
+      ])) : empty(`No ${KINDS[kind].label} yet.`));
   fill(main, heading('Keys & clients'),
     minted ? mintedBox(minted) : null,
     h('div', { class: 'toolbar' }, h('a', { href: '#/keys/new', class: 'button primary' }, 'New key or client')),
