@@ -24,7 +24,7 @@ async function list(ctx, main) {
     fill(main, heading('Webhooks'), errorBox(err));
     return;
   }
-  const url = field('Endpoint URL', h('input', { type: 'url', name: 'url', required: true, placeholder: 'https://example.com/hooks/tollgate' }));
+  const url = field('Endpoint URL', h('input', { type: 'url', name: 'url', required: true }), 'Where deliveries are POSTed: an HTTPS address your receiver listens on');
   const types = h('fieldset', { class: 'field' }, h('legend', {}, 'Event types (none checked: all)'),
     EVENT_TYPES.map((t) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'event_type', value: t }), ` ${t}`)));
   const status = h('div', { 'aria-live': 'polite' });
