@@ -139,12 +139,21 @@ describe('admin console', () => {
     await page.getByRole('heading', { level: 1, name: 'browser-key' }).waitFor();
     await page.locator('figure.chart-figure').waitFor();
     await audit('key-detail');
+    // Rotate with a grace period: the new secret is shown once, the old one still works.
+    await page.getByLabel('Grace period for the old secret').fill('1h');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.locator('input[data-secret]').waitFor();
+    const rotated = await page.locator('input[data-secret]').inputValue();
+    assert.ok(rotated.startsWith('tgk_') && rotated !== secret);
+    assert.equal((await call(server, 'GET', '/v1/resource', rotated)).status, 200, 'the new secret works');
+    assert.equal((await call(server, 'GET', '/v1/resource', secret)).status, 200, 'the old one, during the grace period');
     await page.getByRole('button', { name: 'Revoke' }).click();
     const dialog = page.locator('dialog[open]');
     await dialog.getByRole('button', { name: 'Revoke' }).click();
     await page.locator('.badge', { hasText: 'revoked' }).first().waitFor();
-    const after = await call(server, 'GET', '/v1/resource', secret);
-    assert.equal(after.status, 401, 'the revoked key is refused');
+    for (const s of [secret, rotated]) {
+      assert.equal((await call(server, 'GET', '/v1/resource', s)).status, 401, 'the revoked key is refused');
+    }
     assert.equal((await call(server, 'GET', `/v1/keys/${made.id}`, server.adminKey)).body.status, 'revoked');
   });
 
@@ -296,6 +305,25 @@ describe('admin console', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(await page.locator('#project-picker').count(), 0);
     await page.evaluate(() => { window.location.hash = '#/keys'; });
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  });
+
+  test('an OAuth client signs in, by keyboard alone', async () => {
+    const made = await call(server, 'POST', '/v1/clients', server.adminKey, { name: 'console-client', scopes: ['admin', 'resource:read'] });
+    assert.equal(made.status, 201);
+    await page.getByLabel('Sign in with').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(made.body.client_id);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(made.body.client_secret);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Keys & clients' }).waitFor();
+    assert.ok((await page.locator('header').innerText()).includes(made.body.client_id));
+    await page.getByRole('link', { name: 'console-client' }).waitFor();
+    const client = await call(server, 'GET', `/v1/clients/${made.body.client_id}`, server.adminKey);
+    assert.ok(client.body.last_used_at, 'the client was used by the console');
+    await page.locator('#sign-out').click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 
