@@ -5,6 +5,7 @@
 pub mod deprecation;
 pub mod error;
 pub mod extract;
+pub mod hourly;
 pub mod idempotency;
 pub mod middleware;
 pub mod oauth;

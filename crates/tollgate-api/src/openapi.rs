@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::credentials::{create, get, list, revoke, rotate, update};
 use crate::routes::webhooks::{create as webhook_create, deliveries, manage};
-use crate::routes::{events, health, oauth, resources, types, usage};
+use crate::routes::{events, health, history, oauth, resources, types, usage};
 
 /// The document.
 #[derive(OpenApi)]
@@ -24,7 +24,8 @@ use crate::routes::{events, health, oauth, resources, types, usage};
         rotate::rotate_api_key,
         create::create_client, list::list_clients, get::get_client, update::update_client, revoke::revoke_client,
         rotate::rotate_client,
-        usage::get_usage, usage::list_credential_usage,
+        usage::get_usage, usage::list_credential_usage, history::usage::get_credential_hourly_usage,
+        history::metrics::get_metrics_history,
         webhook_create::create_webhook, manage::list_webhooks, manage::get_webhook, manage::delete_webhook,
         manage::test_webhook, deliveries::list_deliveries, deliveries::replay_delivery,
         oauth::token::issue_token, oauth::revoke::revoke_token, oauth::introspect::introspect_token,
@@ -42,7 +43,7 @@ use crate::routes::{events, health, oauth, resources, types, usage};
         (name = "usage", description = "Quota usage"),
         (name = "webhooks", description = "Webhook endpoints and deliveries (admin)"),
         (name = "events", description = "The project's events: a list, one by one, and live as Server-Sent Events"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and the recent request metrics"),
     )
 )]
 pub struct ApiDoc;

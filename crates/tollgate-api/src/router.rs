@@ -5,7 +5,7 @@ use axum::Router;
 
 use crate::routes::credentials::{create, get as get_one, list, revoke, rotate, update};
 use crate::routes::webhooks::{create as wh_create, deliveries as wh_deliveries, manage as wh_manage};
-use crate::routes::{events, fallback, health, metrics, oauth, resources, types, usage};
+use crate::routes::{console, events, fallback, health, history, metrics, oauth, resources, types, usage};
 use crate::state::AppState;
 
 /// Every route, without middleware; `/metrics` only when it is served on this port.
@@ -57,6 +57,13 @@ pub fn routes(metrics_here: bool) -> Router<AppState> {
         // Quota usage: the caller's own (any scope) and the project's credentials (admin).
         .route("/v1/usage", get(usage::get_usage))
         .route("/v1/usage/credentials", get(usage::list_credential_usage))
+        // The console's charts: a credential's requests per hour, the node's last 24 hours
+        // per minute with the dependencies' health (admin, routes/history).
+        .route("/v1/usage/credentials/{id}/hourly", get(history::usage::get_credential_hourly_usage))
+        .route("/v1/metrics/history", get(history::metrics::get_metrics_history))
+        // The admin console: a single page and its embedded assets (routes/console).
+        .route("/console", get(console::index))
+        .route("/console/{*asset}", get(console::asset))
         // OAuth 2.0 authorization server, RFC 6749 error bodies (routes/oauth).
         .route("/oauth/token", post(oauth::token::issue_token))
         .route("/oauth/revoke", post(oauth::revoke::revoke_token))

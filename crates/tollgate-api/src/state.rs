@@ -35,6 +35,8 @@ pub struct ApiSettings {
     /// The header a trusted load balancer puts the caller's address in (its last value is
     /// used); `None` uses the TCP peer's address.
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// Whether a NATS sink is configured (the console's health shows it only then).
+    pub nats_configured: bool,
 }
 
 /// Rate-limit defaults.
@@ -111,6 +113,8 @@ pub struct AppState {
     pub blocked_addresses: Arc<crate::extract::failed_auth::BlockedAddresses>,
     /// The live event stream's fan-out; `None` serves no streams (503).
     pub event_hub: Option<tollgate_events::EventHub>,
+    /// Requests per credential and hour not yet written to the store.
+    pub hourly: Arc<crate::hourly::HourlyCounter>,
 }
 
 impl AppState {
@@ -135,6 +139,7 @@ impl AppState {
             credential_touches: Arc::default(),
             blocked_addresses: Arc::default(),
             event_hub: None,
+            hourly: Arc::default(),
         }
     }
 

@@ -60,8 +60,9 @@ pub async fn prune_once(
     loop {
         let step = store.prune_expired_batch(at, settings.batch).await?;
         total.add(step);
-        let full =
-            step.idempotency_keys >= u64::from(settings.batch) || step.revoked_tokens >= u64::from(settings.batch);
+        let full = [step.idempotency_keys, step.revoked_tokens, step.usage_hours]
+            .iter()
+            .any(|n| *n >= u64::from(settings.batch));
         if !full || stopping() {
             break;
         }
@@ -87,6 +88,7 @@ pub async fn run(
                         webhook_attempts = pruned.attempts,
                         idempotency_keys = pruned.idempotency_keys,
                         revoked_tokens = pruned.revoked_tokens,
+                        credential_usage_hours = pruned.usage_hours,
                         "pruned rows past retention"
                     );
                 }

@@ -1,6 +1,6 @@
 //! Everything Tollgate keeps, behind one [`Store`] made of one trait per area of the service
 //! ([`ResourceStore`], [`TypeStore`], [`CredentialStore`], [`TokenStore`], [`ProjectStore`], [`OutboxStore`],
-//! [`TransferStore`]). Each area's rules (what a write checks, which events and idempotency
+//! [`TransferStore`], [`UsageStore`]). Each area's rules (what a write checks, which events and idempotency
 //! records go with it) are written once, in that area's module, against [`conn::Conn`]; a
 //! backend supplies only connections and transactions: SQLite (embedded, the default) in
 //! [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both run the same statements, store
@@ -26,6 +26,7 @@ pub mod sqlite;
 pub mod tokens;
 pub mod transfer;
 pub mod types;
+pub mod usage;
 
 use serde_json::Value;
 use tollgate_auth::SecretDigest;
@@ -44,6 +45,7 @@ pub use sqlite::SqliteStore;
 pub use tokens::TokenStore;
 pub use transfer::{ImportSummary, KeptState, TransferStore};
 pub use types::TypeStore;
+pub use usage::UsageStore;
 
 /// Everything Tollgate keeps. Methods take the caller's project: a row of another project is
 /// `NotFound`, exactly like a missing one.
@@ -57,6 +59,7 @@ pub trait Store:
     + TransferStore
     + EventStore
     + RetentionStore
+    + UsageStore
     + 'static
 {
 }
@@ -71,6 +74,7 @@ impl<T> Store for T where
         + TransferStore
         + EventStore
         + RetentionStore
+        + UsageStore
         + 'static
 {
 }

@@ -6,7 +6,7 @@
 //! - a delivery (and its attempts) goes once it is older than the delivery retention and
 //!   finished (succeeded or failed); a pending delivery is never deleted, nor its event;
 //! - an idempotency record goes after its 24-hour window; a denylisted token id once the token
-//!   would have expired anyway;
+//!   would have expired anyway; a credential's hourly request count after 30 days;
 //! - the newest event is always kept, since SQLite numbers the next one after it.
 
 use async_trait::async_trait;
@@ -45,17 +45,20 @@ pub struct Pruned {
     pub idempotency_keys: u64,
     /// `revoked_tokens`.
     pub revoked_tokens: u64,
+    /// `credential_usage_hours`.
+    pub usage_hours: u64,
 }
 
 impl Pruned {
     /// Each table with its count, in a fixed order (for metrics and the CLI).
-    pub fn by_table(&self) -> [(&'static str, u64); 5] {
+    pub fn by_table(&self) -> [(&'static str, u64); 6] {
         [
             ("events", self.events),
             ("webhook_deliveries", self.deliveries),
             ("webhook_attempts", self.attempts),
             ("idempotency_keys", self.idempotency_keys),
             ("revoked_tokens", self.revoked_tokens),
+            ("credential_usage_hours", self.usage_hours),
         ]
     }
 
@@ -66,6 +69,7 @@ impl Pruned {
         self.attempts += other.attempts;
         self.idempotency_keys += other.idempotency_keys;
         self.revoked_tokens += other.revoked_tokens;
+        self.usage_hours += other.usage_hours;
     }
 }
 
@@ -90,7 +94,8 @@ pub trait RetentionStore: Send + Sync {
         after: i64,
         batch: u32,
     ) -> Result<EventBatch, StoreError>;
-    /// Deletes up to `batch` expired idempotency records and denylisted token ids.
+    /// Deletes up to `batch` expired idempotency records, denylisted token ids and hourly
+    /// request counts.
     async fn prune_expired_batch(&self, now: OffsetDateTime, batch: u32) -> Result<Pruned, StoreError>;
     /// What a full pass at `now` would delete, without deleting anything.
     async fn prunable(&self, retention: Retention, now: OffsetDateTime) -> Result<Pruned, StoreError>;
@@ -99,8 +104,14 @@ pub trait RetentionStore: Send + Sync {
 }
 
 /// The tables [`RetentionStore::table_rows`] counts.
-pub const GROWING_TABLES: [&str; 5] =
-    ["events", "webhook_deliveries", "webhook_attempts", "idempotency_keys", "revoked_tokens"];
+pub const GROWING_TABLES: [&str; 6] = [
+    "events",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "idempotency_keys",
+    "revoked_tokens",
+    "credential_usage_hours",
+];
 
 const WINDOW: Sql = Sql::same("SELECT seq, created_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
 const DELETE_ATTEMPTS: Sql = Sql::same(
@@ -155,7 +166,9 @@ impl<B: Backend> RetentionStore for Db<B> {
                 let stale = to_unix_micros(now - crate::idempotency::RETENTION);
                 let idempotency_keys = tx.execute(&DELETE_IDEMPOTENCY, &[Arg::Int(stale), limit]).await?;
                 let revoked_tokens = tx.execute(&DELETE_REVOKED, &[Arg::Int(to_unix_micros(now)), limit]).await?;
-                Ok(Pruned { idempotency_keys, revoked_tokens, ..Pruned::default() })
+                let old_hours = Arg::Int(to_unix_micros(now - crate::usage::USAGE_RETENTION));
+                let usage_hours = tx.execute(&crate::usage::DELETE_OLD, &[old_hours, limit]).await?;
+                Ok(Pruned { idempotency_keys, revoked_tokens, usage_hours, ..Pruned::default() })
             })
         })
         .await
@@ -172,12 +185,15 @@ impl<B: Backend> RetentionStore for Db<B> {
                 let stale = to_unix_micros(now - crate::idempotency::RETENTION);
                 let i: i64 = c.fetch_one(&COUNT_IDEMPOTENCY, &[Arg::Int(stale)]).await?;
                 let r: i64 = c.fetch_one(&COUNT_REVOKED, &[Arg::Int(to_unix_micros(now))]).await?;
+                let old_hours = to_unix_micros(now - crate::usage::USAGE_RETENTION);
+                let u: i64 = c.fetch_one(&crate::usage::COUNT_OLD, &[Arg::Int(old_hours)]).await?;
                 Ok(Pruned {
                     events: count(e),
                     deliveries: count(d),
                     attempts: count(a),
                     idempotency_keys: count(i),
                     revoked_tokens: count(r),
+                    usage_hours: count(u),
                 })
             })
         })

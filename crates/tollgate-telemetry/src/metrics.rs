@@ -10,6 +10,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::history::{current_minute, History};
 use crate::quota::QuotaTracker;
 
 /// OpenTelemetry's advised boundaries for `http.server.request.duration`, in seconds.
@@ -46,6 +47,8 @@ pub struct Metrics {
     deprecated_requests: IntCounterVec,
     /// Per-credential quota use, reduced to bounded gauges at scrape time.
     pub quota: QuotaTracker,
+    /// The last 24 hours per minute, for the console (this node only).
+    pub history: History,
 }
 
 impl Metrics {
@@ -137,6 +140,7 @@ impl Metrics {
             )
             .expect("valid metric"),
             quota: QuotaTracker::default(),
+            history: History::default(),
             request_series: RequestSeriesCache::default(),
             registry,
         };
@@ -171,6 +175,7 @@ impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let method = KNOWN_METHODS.iter().position(|m| *m == method).unwrap_or(KNOWN_METHODS.len());
         let seconds = elapsed.as_secs_f64();
+        self.history.record(current_minute(), status, seconds);
         if !self.request_series.observe(method, route, status, seconds) {
             let method_label = KNOWN_METHODS.get(method).copied().unwrap_or("_OTHER");
             let mut status_text = itoa::Buffer::new();

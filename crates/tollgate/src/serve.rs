@@ -79,6 +79,7 @@ impl Application {
             webhook_policy: config.webhook_policy(),
             metrics_enabled: config.metrics_enabled,
             trusted_proxy_header: config.trusted_proxy_header.clone(),
+            nats_configured: config.nats_url.is_some(),
         };
         let mut background = Background::default();
         if config.webhook_dispatch {
@@ -114,7 +115,10 @@ impl Application {
             emf
         });
         let hub = events_and_retention(config, &store, &metrics, &mut background).await?;
-        let state = AppState::new(store, limiter, metrics, emf, settings).with_event_hub(hub.clone());
+        let state = AppState::new(store.clone(), limiter, metrics, emf, settings).with_event_hub(hub.clone());
+        let (hourly, every) = (state.hourly.clone(), config.usage_flush_interval);
+        background
+            .spawn("hourly usage flusher", move |stop| tollgate_api::hourly::run_flusher(store, hourly, every, stop));
         if let Some(addr) = config.metrics_listen {
             let listener = TcpListener::bind(addr)
                 .await

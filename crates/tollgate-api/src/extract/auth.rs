@@ -105,6 +105,8 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
                 return Err(e);
             }
         };
+        // Counted in memory; a background task writes the counts in batches (hourly.rs).
+        state.hourly.count(&principal.credential, principal.project_id, now());
         let ctx = parts.extensions.get::<Arc<RequestContext>>().cloned();
         let credential: Arc<str> = principal.credential.to_string().into();
         if let Some(ctx) = &ctx {

@@ -91,6 +91,9 @@ fn settle(
     }
     let ratio = f64::from(decision.used) / f64::from(quota.limit);
     state.metrics.quota.observe(key, class.as_str(), ratio, quota.window);
+    if ratio > 0.9 {
+        state.metrics.history.quota_alert(tollgate_telemetry::history::current_minute(), key);
+    }
     if decision.allowed {
         Ok(())
     } else {

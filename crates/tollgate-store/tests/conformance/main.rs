@@ -15,6 +15,7 @@ mod search;
 mod support;
 mod transfer;
 mod types;
+mod usage;
 
 /// Declares each test once per backend: `sqlite::name` and `postgres::name`.
 macro_rules! conformance {
@@ -60,4 +61,5 @@ conformance!(
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,
     types::writes_are_checked_against_their_registered_type,
+    usage::hourly_counts_add_up_stay_in_their_project_and_are_pruned,
 );

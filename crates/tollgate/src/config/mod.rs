@@ -162,6 +162,8 @@ settings! {
         metrics_emf_namespace: String = "Tollgate", text(1, 255);
         /// How often EMF metrics are written.
         metrics_emf_interval: Duration = "60s", timeout;
+        /// How often this node adds its per-credential hourly request counts to the database.
+        usage_flush_interval: Duration = "10s", timeout;
     }
     "Credentials and tokens" {
         /// Age at which a key or client is marked "rotation due".

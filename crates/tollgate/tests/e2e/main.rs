@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod config;
 mod connections;
+mod console;
 mod crash;
 mod docs;
 mod early_refusals;
