@@ -121,7 +121,10 @@ async fn by_attribute(
         sql.arg(Arg::Int(wanted as i64));
         items = c.fetch_all_text(&sql.text, &sql.args).await?;
     }
-    if items.len() < wanted {
+    // Past the resources with the attribute come those without it, which no index finds: look
+    // for them only when the project has any (two counts over index entries, which is far less
+    // than probing every resource).
+    if items.len() < wanted && (after_value.is_none() || some_lack(c, project, key).await?) {
         let mut sql = Builder::default();
         sql.push(concat!("SELECT ", resource_columns!(), " FROM resources"));
         filters(&mut sql, project, q);
@@ -136,6 +139,14 @@ async fn by_attribute(
         items.extend(c.fetch_all_text::<Resource>(&sql.text, &sql.args).await?);
     }
     Ok(items)
+}
+
+/// Whether any resource of `project` lacks the attribute `key`.
+async fn some_lack(c: &mut impl Conn, project: &str, key: &str) -> Result<bool, StoreError> {
+    let sql = "SELECT (SELECT count(*) FROM resources WHERE project_id = $1)
+                    - (SELECT count(*) FROM resource_attributes WHERE project_id = $1 AND key = $2)";
+    let lacking: Vec<i64> = c.fetch_all_text(sql, &[Arg::Text(project), Arg::Text(key)]).await?;
+    Ok(lacking.first().is_some_and(|n| *n > 0))
 }
 
 fn collate(dialect: Dialect) -> &'static str {

@@ -147,6 +147,17 @@ pub async fn ranges_filters_and_totals_match_the_model(f: Fixture) {
         assert!(expected.len() > 4);
         assert_eq!(all_pages(&f, p, &q).await.into_iter().map(|r| r.id).collect::<Vec<_>>(), expected, "{spec}");
     }
+    // A project where every resource has the attribute: the last page knows without probing.
+    let every = f.project("every").await;
+    let mut all = Vec::new();
+    for (i, region) in ["us", "eu", "ap", "eu", "us"].into_iter().enumerate() {
+        all.push(
+            f.store.create_resource(every, crate::support::machine(&format!("m{i}"), region), None).await.unwrap(),
+        );
+    }
+    let q = ListQuery { sort: parse_sort("-attributes.region").unwrap(), ..ListQuery::first(2) };
+    let expected: Vec<_> = model(all, &q.sort).into_iter().map(|r| r.id).collect();
+    assert_eq!(all_pages(&f, every, &q).await.into_iter().map(|r| r.id).collect::<Vec<_>>(), expected);
     let q = ListQuery { updated_after: Some(touched - time::Duration::microseconds(1)), ..ListQuery::first(100) };
     let got = f.store.list_resources(p, q).await.unwrap();
     assert_eq!(got.total, None, "no count unless asked");
