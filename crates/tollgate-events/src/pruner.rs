@@ -1,6 +1,6 @@
 //! The background pruner: every `interval`, deletes what is past retention in small batches
 //! (each its own short transaction, with a pause between them so requests' writes go first),
-//! reports rows per table and rows pruned, and refreshes the planner's statistics. With several nodes each runs it; batches are
+//! and reports rows per table and rows pruned. With several nodes each runs it; batches are
 //! idempotent deletes, so overlapping passes only find less to do.
 
 use std::sync::Arc;
@@ -100,10 +100,6 @@ pub async fn run(
                 }
             }
             Err(e) => tracing::warn!(error = %e, "pruning stopped early; it runs again next interval"),
-        }
-        // The same maintenance point keeps the planner's statistics current as the data grows.
-        if let Err(e) = store.refresh_statistics().await {
-            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
         }
         tokio::select! {
             () = tokio::time::sleep(settings.interval) => {}

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use tollgate_core::time_fmt::to_unix_micros;
 
-use crate::conn::{Arg, Conn, Dialect, Sql};
+use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db};
 use crate::StoreError;
 
@@ -101,11 +101,6 @@ pub trait RetentionStore: Send + Sync {
     async fn prunable(&self, retention: Retention, now: OffsetDateTime) -> Result<Pruned, StoreError>;
     /// The number of rows of each table that grows: `(table, rows)`.
     async fn table_rows(&self) -> Result<Vec<(&'static str, i64)>, StoreError>;
-    /// Refreshes the query planner's statistics where nothing else does: on SQLite an `ANALYZE`
-    /// sampling at most 1,000 rows per index (without statistics its planner may sort a whole
-    /// type's resources rather than read a sort index in order); on PostgreSQL autovacuum
-    /// keeps them, so nothing.
-    async fn refresh_statistics(&self) -> Result<(), StoreError>;
 }
 
 /// The tables [`RetentionStore::table_rows`] counts.
@@ -200,19 +195,6 @@ impl<B: Backend> RetentionStore for Db<B> {
                     revoked_tokens: count(r),
                     usage_hours: count(u),
                 })
-            })
-        })
-        .await
-    }
-
-    async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        self.write("refresh_statistics", |tx| {
-            Box::pin(async move {
-                if tx.dialect() == Dialect::Sqlite {
-                    let _: Vec<i64> = tx.fetch_all_text("PRAGMA analysis_limit = 1000", &[]).await?;
-                    tx.execute_text("ANALYZE", &[]).await?;
-                }
-                Ok(())
             })
         })
         .await
