@@ -48,15 +48,13 @@ async fn general(
     let dialect = c.dialect();
     let terms = terms(&q.sort, collate(dialect));
     let mut sql = Builder::default();
-    sql.push(concat!("SELECT ", resource_columns!(), " FROM resources"));
+    sql.push(concat!("SELECT ", resource_columns!()));
+    from_resources(&mut sql, dialect, project, search);
     for (i, key) in q.sort.iter().enumerate() {
         if let SortField::Attribute(name) = &key.field {
             sql.push(" LEFT JOIN (SELECT resource_id AS rid, value AS v FROM resource_attributes WHERE key = ");
             sql.arg(Arg::Text(name)).push(&format!(") s{i} ON s{i}.rid = resources.id"));
         }
-    }
-    if let Some(search) = search {
-        search_join(&mut sql, dialect, project, search);
     }
     filters(&mut sql, project, q);
     if let Some((values, id)) = &cursor {
@@ -157,21 +155,28 @@ fn collate(dialect: Dialect) -> &'static str {
     }
 }
 
-/// Joins the full-text matches of `search` (in the dialect's query language) as `s`, with their
-/// relevance as `s.rank`.
-fn search_join<'a>(sql: &mut Builder<'a>, dialect: Dialect, project: &'a str, search: &'a str) {
+/// `FROM resources`, or with a search, `FROM` its matches (in the dialect's query language) as
+/// `s`, with their relevance as `s.rank`, joined to their resources. On SQLite the matches are
+/// the outer loop (`CROSS JOIN` fixes the order): otherwise a sort index can tempt its planner to
+/// walk every resource in order and run the match for each.
+fn from_resources<'a>(sql: &mut Builder<'a>, dialect: Dialect, project: &'a str, search: Option<&'a str>) {
+    let Some(search) = search else {
+        sql.push(" FROM resources");
+        return;
+    };
     if dialect == Dialect::Sqlite {
         sql.push(
-            " JOIN (SELECT m.resource_id AS sid, bm25(resource_search) AS rank FROM resource_search
+            " FROM (SELECT m.resource_id AS sid, bm25(resource_search) AS rank FROM resource_search
              JOIN resource_search_map m ON m.rowid = resource_search.rowid WHERE resource_search MATCH ",
         );
         sql.arg(Arg::Text(search)).push(" AND m.project_id = ").arg(Arg::Text(project));
+        sql.push(") s CROSS JOIN resources ON resources.id = s.sid");
     } else {
-        sql.push(" JOIN (SELECT resource_id AS sid, ts_rank(doc, to_tsquery('english', ");
+        sql.push(" FROM (SELECT resource_id AS sid, ts_rank(doc, to_tsquery('english', ");
         sql.arg(Arg::Text(search)).push(")) AS rank FROM resource_search WHERE project_id = ").arg(Arg::Text(project));
         sql.push(" AND doc @@ to_tsquery('english', ").arg(Arg::Text(search)).push(")");
+        sql.push(") s JOIN resources ON resources.id = s.sid");
     }
-    sql.push(") s ON s.sid = resources.id");
 }
 
 /// The order terms of `sort`, each an SQL expression and its direction. An attribute (joined as
@@ -284,10 +289,8 @@ fn after_cursor<'a>(sql: &mut Builder<'a>, terms: &[(String, bool)], values: &[A
 async fn count(c: &mut impl Conn, project: &str, q: &ListQuery, search: Option<&str>) -> Result<u64, StoreError> {
     let dialect = c.dialect();
     let mut sql = Builder::default();
-    sql.push("SELECT count(*) FROM resources");
-    if let Some(search) = search {
-        search_join(&mut sql, dialect, project, search);
-    }
+    sql.push("SELECT count(*)");
+    from_resources(&mut sql, dialect, project, search);
     filters(&mut sql, project, q);
     let n: Vec<i64> = c.fetch_all_text(&sql.text, &sql.args).await?;
     Ok(n.first().copied().unwrap_or(0).try_into().unwrap_or(0))
