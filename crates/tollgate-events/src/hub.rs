@@ -31,6 +31,9 @@ pub const BUFFER: usize = 1024;
 const PAGE: u32 = 512;
 /// How often the tail looks without being told to.
 const POLL: Duration = Duration::from_secs(1);
+/// The least time between two reads of the log: a busy writer's commits are then published in
+/// bursts, and every stream wakes once per burst rather than once per commit.
+const COALESCE: Duration = Duration::from_millis(5);
 
 /// An event as the hub hands it out: the event, and its SSE frame.
 #[derive(Debug)]
@@ -163,6 +166,7 @@ impl EventHub {
         let mut local = store.local_commits();
         let mut remote = store.remote_commits();
         let shared = remote.is_some();
+        let mut last_read = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 changed = local.changed() => {
@@ -183,6 +187,8 @@ impl EventHub {
             if *stop.borrow() {
                 return;
             }
+            tokio::time::sleep_until(last_read + COALESCE).await;
+            last_read = tokio::time::Instant::now();
             self.publish_new().await;
         }
     }

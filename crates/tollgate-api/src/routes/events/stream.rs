@@ -8,8 +8,9 @@
 //! two meet at one `seq`, so nothing is missed or sent twice. An id older than the event
 //! retention answers `410 GONE`.
 //!
-//! Frames go out as the hub rendered them, once per event for every stream; replayed events are
-//! rendered by their stream.
+//! Frames go out as the hub rendered them, once per event for every stream (the queue holds
+//! shared frames, so a full queue costs a stream almost nothing); replayed events are rendered
+//! by their stream.
 //!
 //! Each credential holds at most `max_streams_per_credential` streams on a node (then 429); every
 //! stream authenticates its request again every few seconds and ends once that fails (revoked,
@@ -128,7 +129,6 @@ struct Stream {
 
 /// The keep-alive comment.
 const COMMENT: &[u8] = b":\n\n";
-
 impl Stream {
     async fn run(mut self, start: i64, mut sub: Subscription) {
         let metrics = self.state.metrics.clone();
@@ -164,12 +164,25 @@ impl Stream {
                 _ = sub.closing.changed() => return,
                 () = self.tx.closed() => return,
             };
-            if event.event.seq <= last {
-                continue;
-            }
-            last = event.event.seq;
-            if !self.send(&event.event, Some(&event.frame), &mut sub).await {
-                return;
+            // Whatever else is already published is taken in the same wake-up: under load the
+            // hub publishes in bursts, and a stream then wakes once per burst.
+            let mut next = Some(event);
+            while let Some(p) = next.take() {
+                if p.event.seq > last {
+                    last = p.event.seq;
+                    if self.wants(&p.event) && !self.queue(p.frame.clone(), &mut sub).await {
+                        return;
+                    }
+                }
+                match sub.events.try_recv() {
+                    Ok(p) => next = Some(p),
+                    Err(broadcast::error::TryRecvError::Empty) => break,
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        tracing::info!(missed = n, "closing an event stream that fell behind; the client can resume");
+                        return;
+                    }
+                    Err(broadcast::error::TryRecvError::Closed) => return,
+                }
             }
         }
     }
@@ -188,7 +201,7 @@ impl Stream {
                 break;
             };
             for e in &page {
-                if !self.send(e, None, sub).await {
+                if self.wants(e) && !self.queue(Bytes::from(e.sse_frame()), sub).await {
                     return false;
                 }
             }
@@ -197,13 +210,13 @@ impl Stream {
         true
     }
 
-    /// Queues `e` (its `frame` when the hub rendered it) if it is this stream's; false once the
-    /// client is gone or the server stops.
-    async fn send(&mut self, e: &LoggedEvent, frame: Option<&Bytes>, sub: &mut Subscription) -> bool {
-        if e.project_id != self.project || !self.filter.matches(e) {
-            return true;
-        }
-        let sse = frame.cloned().unwrap_or_else(|| Bytes::from(e.sse_frame()));
+    /// Whether `e` belongs on this stream.
+    fn wants(&self, e: &LoggedEvent) -> bool {
+        e.project_id == self.project && self.filter.matches(e)
+    }
+
+    /// Queues `bytes` for the client; false once the client is gone or the server stops.
+    async fn queue(&mut self, bytes: Bytes, sub: &mut Subscription) -> bool {
         // While the client does not read, its queue stays full and this waits; it must not wait
         // past the point where the shared buffer laps it, or the stream would hold its permit
         // (and its connection) forever without ever noticing it fell behind.
@@ -211,7 +224,7 @@ impl Stream {
         loop {
             tokio::select! {
                 room = self.tx.reserve() => return match room {
-                    Ok(room) => { room.send(sse); true }
+                    Ok(room) => { room.send(bytes); true }
                     Err(_) => false,
                 },
                 _ = sub.closing.changed() => return false,
