@@ -29,7 +29,7 @@ impl Default for PrunerSettings {
         Self {
             retention: Retention::default(),
             interval: Duration::from_secs(60),
-            batch: 500,
+            batch: 100,
             pause: Duration::from_millis(20),
         }
     }

@@ -207,7 +207,7 @@ settings! {
         /// Time between two passes of the pruner.
         prune_interval: Duration = "1m", timeout;
         /// Rows of each kind the pruner deletes per transaction.
-        prune_batch: usize = "500", count(1, 10_000);
+        prune_batch: usize = "100", count(1, 10_000);
         /// Live event streams one credential may hold open on a node (then 429).
         event_streams_per_credential: usize = "10", count(1, 10_000);
     }
