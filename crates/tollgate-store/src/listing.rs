@@ -157,8 +157,8 @@ fn collate(dialect: Dialect) -> &'static str {
 
 /// `FROM resources`, or with a search, `FROM` its matches (in the dialect's query language) as
 /// `s`, with their relevance as `s.rank`, joined to their resources. On SQLite the matches are
-/// the outer loop (`CROSS JOIN` fixes the order): otherwise a sort index can tempt its planner to
-/// walk every resource in order and run the match for each.
+/// the outer loop (`CROSS JOIN` fixes the order) and each is looked up by id: otherwise a sort
+/// index can tempt its planner to walk the project's resources for every match.
 fn from_resources<'a>(sql: &mut Builder<'a>, dialect: Dialect, project: &'a str, search: Option<&'a str>) {
     let Some(search) = search else {
         sql.push(" FROM resources");
@@ -170,7 +170,9 @@ fn from_resources<'a>(sql: &mut Builder<'a>, dialect: Dialect, project: &'a str,
              JOIN resource_search_map m ON m.rowid = resource_search.rowid WHERE resource_search MATCH ",
         );
         sql.arg(Arg::Text(search)).push(" AND m.project_id = ").arg(Arg::Text(project));
-        sql.push(") s CROSS JOIN resources ON resources.id = s.sid");
+        // Without statistics SQLite may pick a covering sort index that matches only the
+        // project (for a count, say) and scan it for every match: the lookup is by id.
+        sql.push(") s CROSS JOIN resources INDEXED BY resources_by_project ON resources.id = s.sid");
     } else {
         sql.push(" FROM (SELECT resource_id AS sid, ts_rank(doc, to_tsquery('english', ");
         sql.arg(Arg::Text(search)).push(")) AS rank FROM resource_search WHERE project_id = ").arg(Arg::Text(project));
