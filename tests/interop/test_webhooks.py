@@ -118,7 +118,9 @@ def test_kill_9_mid_dispatch_loses_nothing(hooked):
     server.kill()
     receiver.status = 200
     server.start()
-    receiver.wait_for(20)
+    # Deliveries leased when the server died are tried again once their lease runs out: three
+    # attempt timeouts, 30 s after the claim. Waiting just 30 s raced that expiry.
+    receiver.wait_for(20, timeout=50)
     assert receiver.bad_signatures == 0
 
 
