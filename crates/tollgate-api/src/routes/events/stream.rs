@@ -217,6 +217,12 @@ impl Stream {
 
     /// Queues `bytes` for the client; false once the client is gone or the server stops.
     async fn queue(&mut self, bytes: Bytes, sub: &mut Subscription) -> bool {
+        // The usual case, a client that keeps up: room at once, and no timer for it.
+        let bytes = match self.tx.try_send(bytes) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(bytes)) => bytes,
+        };
         // While the client does not read, its queue stays full and this waits; it must not wait
         // past the point where the shared buffer laps it, or the stream would hold its permit
         // (and its connection) forever without ever noticing it fell behind.
