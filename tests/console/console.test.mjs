@@ -238,6 +238,9 @@ describe('admin console', () => {
       return (await page.locator('.delivery .badge', { hasText: 'failed' }).count()) > 0;
     }, 'the delivery to fail');
     const card = page.locator('.delivery', { has: page.locator('.badge', { hasText: 'failed' }) }).first();
+    // A refresh clicked in the loop above may still be re-rendering the screen: the rows are
+    // read once the card is drawn again, not from a screen between two renders.
+    await card.locator('tbody tr').nth(1).waitFor();
     const attempts = await card.locator('tbody tr').allInnerTexts();
     assert.equal(attempts.length, 2);
     assert.ok(attempts.every((row) => row.includes('500')), attempts.join('\n'));
