@@ -66,11 +66,16 @@ const INSERT_EVENT: Sql = Sql::each(
 /// A pending delivery of event `$1` (project `$3`, type `$5`) at `$2` for every active endpoint
 /// subscribed to its type, or for endpoint `$4` alone. Endpoints are matched on the event's own
 /// fields, not by reading the event back; the delivery id joins both ids' ULIDs.
-const INSERT_DELIVERIES: Sql = Sql::same(
+/// The endpoints an event goes to. They are read first and their deliveries written one row at a
+/// time: an `INSERT ... SELECT` may write many rows, so SQLite gives it a statement journal, and
+/// opening one makes FTS5 flush the write's pending search terms to a segment of their own.
+const SUBSCRIBED: Sql = Sql::same(
+    "SELECT w.id FROM webhook_endpoints w WHERE w.project_id = $1 AND w.disabled_at IS NULL
+     AND (w.id = $2 OR ($2 IS NULL AND w.event_types LIKE '% ' || $3 || ' %'))",
+);
+const INSERT_DELIVERY: Sql = Sql::same(
     "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
-     SELECT w.id, 'dlv_' || substr($1, 5) || substr(w.id, 5), $1, 'pending', 0, $2, $2 FROM webhook_endpoints w
-     WHERE w.project_id = $3 AND w.disabled_at IS NULL
-     AND (w.id = $4 OR ($4 IS NULL AND w.event_types LIKE '% ' || $5 || ' %'))",
+     VALUES ($1, 'dlv_' || substr($2, 5) || substr($1, 5), $2, 'pending', 0, $3, $3)",
 );
 const INSERT_ENDPOINT: Sql = Sql::same(concat!(
     "INSERT INTO webhook_endpoints (",
@@ -221,9 +226,12 @@ pub(crate) async fn record(
         Arg::OptText(resource_type),
     ];
     tx.execute(&INSERT_EVENT, &args).await?;
-    tx.execute(&INSERT_DELIVERIES, &[id, Arg::Int(at), Arg::Text(&project), Arg::OptText(only_endpoint), kind])
-        .await
-        .map(drop)
+    let endpoints: Vec<String> =
+        tx.fetch_all(&SUBSCRIBED, &[Arg::Text(&project), Arg::OptText(only_endpoint), kind]).await?;
+    for endpoint in &endpoints {
+        tx.execute(&INSERT_DELIVERY, &[Arg::Text(endpoint), id, Arg::Int(at)]).await?;
+    }
+    Ok(())
 }
 
 /// Stored with a space on both sides, so that `LIKE '% type %'` matches whole types.

@@ -18,10 +18,12 @@ const UNINDEX: Sql = Sql::each(
     "DELETE FROM resource_search WHERE rowid = (SELECT rowid FROM resource_search_map WHERE resource_id = $1)",
     "DELETE FROM resource_search WHERE resource_id = $1",
 );
+/// One row, by `VALUES`: an `INSERT ... SELECT` would get a statement journal, and FTS5 flushes
+/// its pending terms whenever one opens, leaving a segment per resource to merge later.
 const INDEX: Sql = Sql::each(
-    "INSERT INTO resource_search (rowid, body) SELECT m.rowid, b.body FROM (SELECT $1 AS id, $2 AS body, $3 AS project) b
-     JOIN resource_search_map m ON m.resource_id = b.id AND m.project_id = b.project",
-    "INSERT INTO resource_search (resource_id, doc, project_id) VALUES ($1, to_tsvector('english', $2), $3)",
+    "INSERT INTO resource_search (rowid, body)
+     VALUES ((SELECT rowid FROM resource_search_map WHERE resource_id = $1 AND project_id = $2), $3)",
+    "INSERT INTO resource_search (resource_id, project_id, doc) VALUES ($1, $2, to_tsvector('english', $3))",
 );
 const FORGET: Sql = Sql::each("DELETE FROM resource_search_map WHERE resource_id = $1", "");
 
@@ -32,7 +34,7 @@ pub(crate) async fn index(tx: &mut impl Conn, r: &Resource, fresh: bool) -> Resu
     if !fresh {
         tx.execute(&UNINDEX, &[Arg::Text(&id)]).await?;
     }
-    tx.execute(&INDEX, &[Arg::Text(&id), Arg::Text(&text), Arg::Text(&project)]).await.map(drop)
+    tx.execute(&INDEX, &[Arg::Text(&id), Arg::Text(&project), Arg::Text(&text)]).await.map(drop)
 }
 
 /// Removes `id` from the index.
