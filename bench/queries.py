@@ -131,7 +131,7 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def wrk(url, key, seconds, runs, script="list.lua", extra=None, pin=True):
+def wrk(url, key, seconds, runs, script="list.lua", extra=None, pin=True, connections=32):
     """Medians over `runs` of wrk runs: (requests/s, p50 ms, p99 ms)."""
     env = {**os.environ, "AUTH_HEADER": "X-API-Key", "AUTH_VALUE": key, **(extra or {})}
     parsed = urllib.parse.urlsplit(url)
@@ -139,7 +139,7 @@ def wrk(url, key, seconds, runs, script="list.lua", extra=None, pin=True):
     base = "%s://%s" % (parsed.scheme, parsed.netloc)
     results = []
     for _ in range(runs):
-        cmd = ["wrk", "-t1", "-c32", "-d%ds" % seconds, "--timeout", "10s", "--latency", "-s", os.path.join(LUA, script), base]
+        cmd = ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s", "--latency", "-s", os.path.join(LUA, script), base]
         if pin:
             cmd = ["taskset", "-c", "1"] + cmd
         out = subprocess.run(cmd, env=env, capture_output=True, text=True).stdout
@@ -236,14 +236,25 @@ def bench_backend(binary, backend, opts):
         untyped_body = dict(machine(0, rng), type="gadget")
         untyped = wrk(s.url + "/v1/resource", s.key, opts.duration, opts.runs, script="typed_post.lua",
                       extra={"BODY": json.dumps(untyped_body)}, pin=pin)
+        # One client writing alone: a single create then waits for its own fsync, which 32
+        # clients share through the group commit.
+        single_1 = wrk(s.url + "/v1/resource", s.key, opts.duration, opts.runs, script="typed_post.lua",
+                       extra={"BODY": json.dumps(machine(0, rng))}, pin=pin, connections=1)
+        batch_1 = wrk(s.url + "/v1/batch", s.key, opts.duration, opts.runs, script="typed_post.lua",
+                      extra={"BODY": batch_body}, pin=pin, connections=1)
         out["single create"] = single
         out["batch of 100"] = batch
         out["batch_vs_single_resources"] = round(batch[0] * 100 / single[0], 1)
+        out["single create, 1 connection"] = single_1
+        out["batch of 100, 1 connection"] = batch_1
+        out["batch_vs_single_resources_1_connection"] = round(batch_1[0] * 100 / single_1[0], 1)
         out["unregistered create"] = untyped
         out["validation_cost_pct"] = round((1 - single[0] / untyped[0]) * 100, 1)
         out["rss_mib"] = s.rss_mib()
         log("%s writes: single %s, batch %s (x%s resources/s), unregistered %s (validation %s%%)" % (
             backend, single, batch, out["batch_vs_single_resources"], untyped, out["validation_cost_pct"]))
+        log("%s writes at 1 connection: single %s, batch %s (x%s resources/s)" % (
+            backend, single_1, batch_1, out["batch_vs_single_resources_1_connection"]))
     finally:
         s.stop()
     return out

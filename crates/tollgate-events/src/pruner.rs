@@ -1,7 +1,8 @@
 //! The background pruner: every `interval`, deletes what is past retention in small batches
 //! (each its own short transaction, with a pause between them so requests' writes go first),
 //! and reports rows per table and rows pruned. With several nodes each runs it; batches are
-//! idempotent deletes, so overlapping passes only find less to do.
+//! idempotent deletes, so overlapping passes only find less to do. On PostgreSQL each pass also
+//! refreshes the planner statistics of tables that changed a lot (`RetentionStore::refresh_statistics`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +101,11 @@ pub async fn run(
                 }
             }
             Err(e) => tracing::warn!(error = %e, "pruning stopped early; it runs again next interval"),
+        }
+        match store.refresh_statistics().await {
+            Ok(tables) if !tables.is_empty() => tracing::info!(?tables, "refreshed planner statistics"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not refresh planner statistics; tried again next interval"),
         }
         tokio::select! {
             () = tokio::time::sleep(settings.interval) => {}

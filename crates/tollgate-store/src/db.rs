@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Dialect};
 use crate::StoreError;
 
 /// Called with each operation's name and duration (for metrics).
@@ -17,6 +17,8 @@ pub type Observer = Arc<dyn Fn(&'static str, Duration) + Send + Sync>;
 
 /// A database engine as the store needs it.
 pub trait Backend: Send + Sync + 'static {
+    /// The SQL dialect its connections speak.
+    const DIALECT: Dialect;
     /// The connection of a write transaction.
     type Tx: Conn;
     /// A connection for reads outside a transaction.

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod rows;
 mod search;
 pub mod sqlite;
+mod statistics;
 pub mod tokens;
 pub mod transfer;
 pub mod types;

@@ -101,6 +101,9 @@ pub trait RetentionStore: Send + Sync {
     async fn prunable(&self, retention: Retention, now: OffsetDateTime) -> Result<Pruned, StoreError>;
     /// The number of rows of each table that grows: `(table, rows)`.
     async fn table_rows(&self) -> Result<Vec<(&'static str, i64)>, StoreError>;
+    /// PostgreSQL: analyses the tables whose planner statistics are stale (see the
+    /// `statistics` module) and returns their names; SQLite: nothing.
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// The tables [`RetentionStore::table_rows`] counts.
@@ -212,6 +215,13 @@ impl<B: Backend> RetentionStore for Db<B> {
             })
         })
         .await
+    }
+
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        if B::DIALECT == crate::conn::Dialect::Sqlite {
+            return Ok(Vec::new());
+        }
+        self.write("refresh_statistics", |tx| Box::pin(crate::statistics::refresh(tx))).await
     }
 }
 

@@ -5,12 +5,15 @@
 
 mod conn;
 
+use std::str::FromStr;
 use std::time::Duration as StdDuration;
 
 use futures::future::BoxFuture;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
 
 pub use self::conn::PgConn;
+use crate::conn::Dialect;
 use crate::db::{Backend, Db};
 use crate::StoreError;
 
@@ -29,18 +32,49 @@ pub struct PgBackend {
 impl Db<PgBackend> {
     /// Connects to `url` and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect_with(url, max_connections, None).await
+    }
+
+    /// [`Db::connect`], with every statement cancelled by the server after `statement_timeout`:
+    /// a request that timed out drops its future, but PostgreSQL would go on running its query
+    /// and holding a connection, so a slow listing repeated by impatient clients piles up.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Option<StdDuration>,
+    ) -> Result<Self, StoreError> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::unavailable("reading the PostgreSQL URL", e))?;
+        // Migrations may build an index over a large table: they run on a connection of their
+        // own, without the limit.
+        let mut migrating = PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::unavailable("connecting to PostgreSQL", e))?;
+        MIGRATOR.run(&mut migrating).await.map_err(|e| StoreError::internal("migrating the PostgreSQL schema", e))?;
+        let _ = migrating.close().await;
+        let options = match statement_timeout {
+            Some(limit) => options.options([("statement_timeout", format!("{}ms", limit.as_millis().max(1)))]),
+            None => options,
+        };
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(StdDuration::from_secs(5))
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(|e| StoreError::unavailable("connecting to PostgreSQL", e))?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::internal("migrating the PostgreSQL schema", e))?;
         Ok(Db::new(PgBackend { pool }))
     }
 }
 
+impl PgBackend {
+    /// The pool, for operators' and tests' own statements.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
 impl Backend for PgBackend {
+    const DIALECT: Dialect = Dialect::Postgres;
     type Tx = PgConn;
     type Reader = PgConn;
 

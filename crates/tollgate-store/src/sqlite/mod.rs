@@ -18,6 +18,7 @@ use rusqlite_migration::{Migrations, M};
 
 pub use self::conn::SqliteConn;
 pub use self::files::Permissions;
+use crate::conn::Dialect;
 use crate::db::{Backend, Db};
 use crate::StoreError;
 use writer::Writer;
@@ -110,6 +111,7 @@ pub(crate) fn run_now<R>(fut: BoxFuture<'_, Result<R, StoreError>>) -> Result<R,
 }
 
 impl Backend for SqliteBackend {
+    const DIALECT: Dialect = Dialect::Sqlite;
     type Tx = SqliteConn<Connection>;
     type Reader = SqliteConn<r2d2::PooledConnection<SqliteConnectionManager>>;
 

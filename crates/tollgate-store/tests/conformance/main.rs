@@ -57,6 +57,7 @@ conformance!(
     queries::every_order_matches_the_model_through_every_page,
     queries::ranges_filters_and_totals_match_the_model,
     queries::cursor_pages_skip_and_repeat_nothing_while_others_insert,
+    queries::stale_planner_statistics_are_refreshed,
     search::search_finds_the_same_resources_on_every_backend,
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,

@@ -12,6 +12,26 @@ async fn an_unreachable_postgres_is_unavailable_with_its_cause() {
     assert!(chain(&e).starts_with("storage unavailable while connecting to PostgreSQL: "), "{}", chain(&e));
 }
 
+#[tokio::test]
+async fn a_postgres_statement_past_the_timeout_is_cancelled_by_the_server() {
+    let db = tollgate_testkit::TestDatabase::create();
+    let limit = std::time::Duration::from_millis(300);
+    // The migrations ran on a connection without the limit; every pooled one has it.
+    let store = PgStore::connect_with(&db.url, 2, Some(limit)).await.unwrap();
+    let pool = store.backend().pool();
+    let shown: String = sqlx::query_scalar("SHOW statement_timeout").fetch_one(pool).await.unwrap();
+    assert_eq!(shown, "300ms");
+    let started = std::time::Instant::now();
+    let e = sqlx::query("SELECT pg_sleep(5)").execute(pool).await.expect_err("cancelled");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    let code = e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("57014"), "query_canceled: {e}");
+    // Without a limit, the server's own (none here) applies.
+    let plain = PgStore::connect(&db.url, 1).await.unwrap();
+    let shown: String = sqlx::query_scalar("SHOW statement_timeout").fetch_one(plain.backend().pool()).await.unwrap();
+    assert_eq!(shown, "0");
+}
+
 #[test]
 fn the_data_directory_and_database_are_private_whatever_the_umask() {
     let parent = tollgate_testkit::private_tempdir();

@@ -41,7 +41,9 @@ pub async fn open_store_with(
     }
     Ok(match &config.database_url {
         Some(url) => finish(
-            PgStore::connect(url.expose(), pool).await.context("opening PostgreSQL (setting `database_url`)")?,
+            PgStore::connect_with(url.expose(), pool, Some(config.request_timeout))
+                .await
+                .context("opening PostgreSQL (setting `database_url`)")?,
             observer,
             publish_events,
         ),

@@ -126,7 +126,7 @@ settings! {
         listen: SocketAddr = "127.0.0.1:8080", address;
         /// The URL clients reach this service at, the OAuth issuer; set it behind a load balancer (unset: `http://` + the bound address).
         public_url: Option<String> = "", optional(public_url);
-        /// Deadline of one request.
+        /// Deadline of one request; with PostgreSQL also each query's `statement_timeout`, so no query outlives its request.
         request_timeout: Duration = "30s", timeout;
         /// Time to send a request head, HTTP/1.1 and HTTP/2; also the HTTP/2 PING timeout.
         header_read_timeout: Duration = "10s", timeout;
