@@ -202,7 +202,9 @@ impl RawCredential {
     pub fn into_credential(self) -> Result<Credential, StoreError> {
         let corrupt = |what: &str| StoreError::corrupt("credentials", &self.id, what);
         let time = |t: Option<i64>| t.map(from_unix_micros);
-        let limit = |l: Option<String>, what: &str| l.map(|l| Limit::parse(&l)).transpose().map_err(|_| corrupt(what));
+        // Parsed once per distinct text: this runs on every authenticated request.
+        let limit =
+            |l: Option<String>, what: &str| l.map(|l| Limit::parse_stored(&l)).transpose().map_err(|_| corrupt(what));
         Ok(Credential {
             id: CredentialId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
             project_id: ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?,
