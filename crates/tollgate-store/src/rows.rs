@@ -466,7 +466,7 @@ mod tests {
             json!({"name": "Ünïcödé \"quoted\" \\ back", "type": "t", "status": "archived",
                    "attributes": {"z": "last", "a": "first", "esc": "tab\there\nline"},
                    "data": {"b": 1, "a": [1.5, -0.0, 1e300, 0.1, 5e-324, 1.7976931348623157e308, 123456.789e3],
-                            "nested": {"x": null, "y": true, "s": "\u{1F600}\u{0}\u{7}\u{7f}"},
+                            "nested": {"x": null, "y": true, "s": "\u{1F600}\u{1}\u{7}\u{7f}\u{2028}"},
                             "big": 18446744073709551615u64, "neg": -9223372036854775808i64}}),
             json!({"name": "scalar data", "type": "t", "data": "just a string"}),
             json!({"name": "array data", "type": "t", "data": [{"k": {}}, [], "", 0]}),

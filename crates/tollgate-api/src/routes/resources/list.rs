@@ -12,7 +12,8 @@ use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
 
-/// One page, written from the stored rows it borrows.
+/// One page.
+// It borrows the stored rows it is written from (StoredResourceView).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResourcePage<'a> {
     /// The resources, in the order asked (id order by default); with `fields=`, each holds only
