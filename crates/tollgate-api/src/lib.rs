@@ -15,22 +15,19 @@ pub mod router;
 pub mod routes;
 pub mod state;
 
-use std::any::Any;
-
-use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 pub use error::ApiError;
 pub use state::{ApiSettings, AppState, OAuthSettings};
 
 /// The whole application: routes plus the middleware stack, outermost last in the code below
-/// (axum applies `layer` calls from the inside out).
+/// (axum applies `layer` calls from the inside out). The head limits, the panic catcher and the
+/// deadline run inside the unread-body layer (see `middleware`): every layer costs each request
+/// a boxed future and a clone of the layers inside it.
 pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     router::routes(state.settings.metrics_on_main_port)
-        .layer(axum::middleware::from_fn_with_state(timeout, middleware::timeout::timeout))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(middleware::unread_body::drain_unread_body))
+        .layer(axum::middleware::from_fn_with_state(timeout, middleware::unread_body::drain_unread_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe::observe))
         .layer(axum::Extension(state.idempotency_in_flight.clone()))
         .with_state(state)
@@ -39,14 +36,4 @@ pub fn app(state: AppState) -> Router {
 /// The app of the separate metrics listener.
 pub fn metrics_app(state: AppState) -> Router {
     router::metrics_router().with_state(state)
-}
-
-/// A panic in a handler becomes a 500 envelope; the panic message is logged, never sent.
-fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    ApiError::internal(format!("handler panicked: {message}")).into_response()
 }

@@ -1,8 +1,11 @@
 //! Quotas as written in configuration and on the command line: `1000/h`, `500/1m`, `20/30s`,
 //! or `unlimited`; and the two route classes they apply to.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
+
+use rustc_hash::FxHashMap;
 
 /// A number of requests per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +76,30 @@ impl Limit {
     }
 }
 
+impl Limit {
+    /// [`Limit::parse`] of a limit as the store keeps it (a credential's own limits, read with
+    /// the credential on every authenticated request): each distinct text is parsed once per
+    /// thread and remembered by its text. Changing a credential's limits changes the text, so a
+    /// changed limit is never answered from the old one; errors are not remembered.
+    pub fn parse_stored(s: &str) -> Result<Self, String> {
+        thread_local! {
+            static PARSED: RefCell<FxHashMap<Box<str>, Limit>> = RefCell::default();
+        }
+        if let Some(limit) = PARSED.with_borrow(|parsed| parsed.get(s).copied()) {
+            return Ok(limit);
+        }
+        let limit = Limit::parse(s)?;
+        PARSED.with_borrow_mut(|parsed| {
+            // Limits are few (most credentials share the defaults); bound the map anyway.
+            if parsed.len() >= 1024 {
+                parsed.clear();
+            }
+            parsed.insert(s.into(), limit);
+        });
+        Ok(limit)
+    }
+}
+
 impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -127,6 +154,25 @@ mod tests {
             Limit::parse(&Limit::parse("20/30s").unwrap().to_string()).unwrap(),
             Limit::parse("20/30s").unwrap()
         );
+    }
+
+    #[test]
+    fn a_stored_limit_is_parsed_once_and_a_changed_one_anew() {
+        let five = Limit::Quota(Quota { limit: 5, window: Duration::from_secs(60) });
+        assert_eq!(Limit::parse_stored("5/60s").unwrap(), five);
+        assert_eq!(Limit::parse_stored("5/60s").unwrap(), five, "remembered");
+        // The credential's limits changed: its stored text is new, and so is the answer.
+        let seven = Limit::Quota(Quota { limit: 7, window: Duration::from_secs(60) });
+        assert_eq!(Limit::parse_stored("7/60s").unwrap(), seven);
+        assert_eq!(Limit::parse_stored("unlimited").unwrap(), Limit::Unlimited);
+        assert!(Limit::parse_stored("0/60s").is_err());
+        assert!(Limit::parse_stored("0/60s").is_err(), "an error is not remembered as a limit");
+        // Past the bound the map starts afresh and still answers right.
+        for n in 1..=1100 {
+            let q = Limit::parse_stored(&format!("{n}/60s")).unwrap();
+            assert_eq!(q, Limit::Quota(Quota { limit: n, window: Duration::from_secs(60) }));
+        }
+        assert_eq!(Limit::parse_stored("5/60s").unwrap(), five);
     }
 
     #[test]

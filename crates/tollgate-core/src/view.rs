@@ -1,10 +1,12 @@
-//! The wire form of a resource: what the API answers with and what events carry.
+//! The wire form of a resource: what the API answers with and what events carry; and the same
+//! form written straight from a stored row, for reads.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::resource::{Attributes, Resource};
-use crate::time_fmt::rfc3339;
+use crate::time_fmt::{rfc3339, WireTime};
 
 /// A resource as the API sends it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -47,4 +49,33 @@ impl From<Resource> for ResourceView {
             version: r.version,
         }
     }
+}
+
+/// [`ResourceView`] written from a stored row without building the resource first: reads
+/// answer with it. `attributes` and `data` are the JSON text the store holds, passed through:
+/// every write stores them as serde_json writes the checked values, so the text is what parsing
+/// it and writing it again would give, at a fraction of the cost (that round trip, and a
+/// `String` per timestamp, were about a sixth of a list page's cost). The same fields, in the
+/// same order, as [`ResourceView`]; a test in the store checks the bytes are the same.
+#[derive(Debug, Serialize)]
+pub struct StoredResourceView<'a> {
+    /// `res_` + ULID.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Lower-case type identifier.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// `active` or `archived`.
+    pub status: &'static str,
+    /// The stored JSON object.
+    pub attributes: &'a RawValue,
+    /// The stored JSON.
+    pub data: &'a RawValue,
+    /// RFC 3339, UTC.
+    pub created_at: WireTime,
+    /// RFC 3339, UTC.
+    pub updated_at: WireTime,
+    /// 1 at creation, +1 per change.
+    pub version: i64,
 }

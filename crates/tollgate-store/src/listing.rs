@@ -8,14 +8,16 @@
 
 use tollgate_core::query::{encode_cursor, SortField, SortKey, SortValue};
 use tollgate_core::time_fmt::to_unix_micros;
-use tollgate_core::{ListQuery, Page, PageMode, ProjectId, Resource};
+use tollgate_core::{ListQuery, Page, PageMode, ProjectId};
 
 use crate::conn::{Arg, Builder, Conn, Dialect};
-use crate::rows::resource_columns;
+use crate::rows::{resource_columns, RawResource};
 use crate::StoreError;
 
 /// A page of `project`'s resources as `q` asks.
-pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) -> Result<Page<Resource>, StoreError> {
+/// Rows as stored: the API answers straight from them, and only the last is checked into a
+/// resource, for its cursor.
+pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) -> Result<Page<RawResource>, StoreError> {
     let project = project.to_string();
     let dialect = c.dialect();
     let search = q.search.as_ref().map(|s| if dialect == Dialect::Sqlite { s.fts5() } else { s.tsquery() });
@@ -31,7 +33,8 @@ pub(crate) async fn list(c: &mut impl Conn, project: ProjectId, q: ListQuery) ->
     };
     let has_next = items.len() > q.per_page as usize;
     items.truncate(q.per_page as usize);
-    let next_cursor = if has_next { items.last().map(|r| encode_cursor(&q.sort, r)) } else { None };
+    let last = if has_next { items.last().map(|r| r.clone().into_resource()).transpose()? } else { None };
+    let next_cursor = last.map(|r| encode_cursor(&q.sort, &r));
     let total = if q.include_total { Some(count(c, &project, &q, search.as_deref()).await?) } else { None };
     Ok(Page { items, has_next, next_cursor, total })
 }
@@ -44,7 +47,7 @@ async fn general(
     q: &ListQuery,
     search: Option<&str>,
     cursor: Option<(&[SortValue], String)>,
-) -> Result<Vec<Resource>, StoreError> {
+) -> Result<Vec<RawResource>, StoreError> {
     let dialect = c.dialect();
     let terms = terms(&q.sort, collate(dialect));
     let mut sql = Builder::default();
@@ -88,7 +91,7 @@ async fn by_attribute(
     key: &str,
     descending: bool,
     cursor: Option<(&[SortValue], String)>,
-) -> Result<Vec<Resource>, StoreError> {
+) -> Result<Vec<RawResource>, StoreError> {
     let dialect = c.dialect();
     let collate = collate(dialect);
     let (op, dir) = if descending { (" < ", " DESC") } else { (" > ", " ASC") };
@@ -133,7 +136,7 @@ async fn by_attribute(
             sql.push(" AND id").push(op).arg(Arg::Text(id));
         }
         sql.push(&format!(" ORDER BY id{dir} LIMIT ")).arg(Arg::Int((wanted - items.len()) as i64));
-        items.extend(c.fetch_all_text::<Resource>(&sql.text, &sql.args).await?);
+        items.extend(c.fetch_all_text::<RawResource>(&sql.text, &sql.args).await?);
     }
     Ok(items)
 }

@@ -8,10 +8,11 @@ use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
+use crate::conn::FromRow;
 use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::events::{deleted_event, resource_event};
-use crate::rows::resource_columns;
+use crate::rows::{resource_columns, RawResource};
 use crate::{idempotency, outbox, search, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
 /// Resources of a project. A row of another project is `NotFound`, exactly like a missing one.
@@ -26,8 +27,13 @@ pub trait ResourceStore: Send + Sync {
     ) -> Result<Resource, StoreError>;
     /// Reads one resource.
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError>;
+    /// [`ResourceStore::get_resource`] as the stored row, for an answer written straight from
+    /// it ([`RawResource::view`]).
+    async fn get_resource_row(&self, project: ProjectId, id: ResourceId) -> Result<RawResource, StoreError>;
     /// Lists a page of resources in id order.
     async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError>;
+    /// [`ResourceStore::list_resources`] as stored rows.
+    async fn list_resource_rows(&self, project: ProjectId, query: ListQuery) -> Result<Page<RawResource>, StoreError>;
     /// Applies a merge patch; the version rises only when something changed.
     async fn update_resource(
         &self,
@@ -138,7 +144,17 @@ impl<B: Backend> ResourceStore for Db<B> {
         self.read("get_resource", move |c| Box::pin(get(c, &GET, project, id))).await
     }
 
+    async fn get_resource_row(&self, project: ProjectId, id: ResourceId) -> Result<RawResource, StoreError> {
+        self.read("get_resource", move |c| Box::pin(get(c, &GET, project, id))).await
+    }
+
     async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError> {
+        let page = self.list_resource_rows(project, query).await?;
+        let items = page.items.into_iter().map(RawResource::into_resource).collect::<Result<_, _>>()?;
+        Ok(Page { items, has_next: page.has_next, next_cursor: page.next_cursor, total: page.total })
+    }
+
+    async fn list_resource_rows(&self, project: ProjectId, query: ListQuery) -> Result<Page<RawResource>, StoreError> {
         self.read("list_resources", move |c| Box::pin(crate::listing::list(c, project, query))).await
     }
 
@@ -187,7 +203,7 @@ impl<B: Backend> ResourceStore for Db<B> {
     }
 }
 
-async fn get(c: &mut impl Conn, sql: &Sql, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
+async fn get<T: FromRow>(c: &mut impl Conn, sql: &Sql, project: ProjectId, id: ResourceId) -> Result<T, StoreError> {
     let (id, project) = (id.to_string(), project.to_string());
     c.fetch_one(sql, &[Arg::Text(&id), Arg::Text(&project)]).await
 }
@@ -227,7 +243,7 @@ async fn change(
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
 ) -> Result<Resource, StoreError> {
-    let current = get(tx, &LOCK, project, id).await?;
+    let current: Resource = get(tx, &LOCK, project, id).await?;
     check(update.precondition.as_ref(), current.version)?;
     let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
     // A patch that changes nothing is not a change: no new version, no event.
@@ -256,7 +272,7 @@ async fn delete(
     precondition: Option<Precondition>,
     publish: bool,
 ) -> Result<(), StoreError> {
-    let current = get(tx, &LOCK, project, id).await?;
+    let current: Resource = get(tx, &LOCK, project, id).await?;
     check(precondition.as_ref(), current.version)?;
     let id = id.to_string();
     tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;

@@ -3,9 +3,11 @@
 //! way. Each type's column list is a macro beside its mapping, so that statements select
 //! exactly the columns, in the order, that the mapping reads.
 
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tollgate_core::event_log::LoggedEvent;
-use tollgate_core::time_fmt::from_unix_micros;
+use tollgate_core::time_fmt::{from_unix_micros, WireTime};
+use tollgate_core::view::StoredResourceView;
 use tollgate_core::webhook::{Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Attributes, Credential, CredentialId, CredentialLimits, Limit, NewResource, Project, ProjectId, Resource,
@@ -114,6 +116,33 @@ impl RawResource {
     }
 }
 
+impl RawResource {
+    /// The row's wire form, written from its stored text (see [`StoredResourceView`]). The row
+    /// is checked as [`RawResource::into_resource`] checks it, except that `attributes` and
+    /// `data` are only checked to be JSON (an object for `attributes`), not rebuilt.
+    pub fn view(&self) -> Result<StoredResourceView<'_>, StoreError> {
+        let corrupt = |what: &str| StoreError::corrupt("resources", &self.id, what);
+        let attributes = serde_json::from_str::<&RawValue>(&self.attributes)
+            .ok()
+            .filter(|a| a.get().starts_with('{'))
+            .ok_or_else(|| corrupt("attributes"))?;
+        let data = serde_json::from_str::<&RawValue>(&self.data).map_err(|_| corrupt("data"))?;
+        ResourceId::parse(&self.id).ok_or_else(|| corrupt("id"))?;
+        ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?;
+        Ok(StoredResourceView {
+            id: &self.id,
+            name: &self.name,
+            kind: &self.kind,
+            status: ResourceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?.as_str(),
+            attributes,
+            data,
+            created_at: WireTime::of(from_unix_micros(self.created_at)),
+            updated_at: WireTime::of(from_unix_micros(self.updated_at)),
+            version: self.version,
+        })
+    }
+}
+
 impl FromRow for Resource {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
         RawResource::from_row(r)?.into_resource()
@@ -173,7 +202,9 @@ impl RawCredential {
     pub fn into_credential(self) -> Result<Credential, StoreError> {
         let corrupt = |what: &str| StoreError::corrupt("credentials", &self.id, what);
         let time = |t: Option<i64>| t.map(from_unix_micros);
-        let limit = |l: Option<String>, what: &str| l.map(|l| Limit::parse(&l)).transpose().map_err(|_| corrupt(what));
+        // Parsed once per distinct text: this runs on every authenticated request.
+        let limit =
+            |l: Option<String>, what: &str| l.map(|l| Limit::parse_stored(&l)).transpose().map_err(|_| corrupt(what));
         Ok(Credential {
             id: CredentialId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
             project_id: ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?,
@@ -390,4 +421,75 @@ fn count(n: i64) -> u32 {
 /// Microseconds, or `None`.
 pub fn micros(t: Option<OffsetDateTime>) -> Option<i64> {
     t.map(tollgate_core::time_fmt::to_unix_micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tollgate_core::time_fmt::now;
+    use tollgate_core::view::ResourceView;
+
+    use super::*;
+
+    /// A row as a write stores it (`resources::write_row`: serde_json's text of the checked
+    /// values).
+    fn stored(body: serde_json::Value) -> RawResource {
+        let at = now();
+        let r = Resource {
+            id: ResourceId::generate(),
+            project_id: ProjectId::generate(),
+            content: NewResource::parse(&body).expect("a valid body"),
+            created_at: at,
+            updated_at: at + time::Duration::microseconds(1_234_567),
+            version: 3,
+        };
+        RawResource {
+            id: r.id.to_string(),
+            project_id: r.project_id.to_string(),
+            name: r.content.name.clone(),
+            kind: r.content.kind.clone(),
+            status: r.content.status.as_str().to_owned(),
+            attributes: serde_json::to_string(&r.content.attributes).unwrap(),
+            data: serde_json::to_string(&r.content.data).unwrap(),
+            created_at: tollgate_core::time_fmt::to_unix_micros(r.created_at),
+            updated_at: tollgate_core::time_fmt::to_unix_micros(r.updated_at),
+            version: r.version,
+        }
+    }
+
+    /// Reads answer from the stored text; the bytes must be those of the resource rebuilt from
+    /// the row and written again, as reads answered before.
+    #[test]
+    fn a_row_view_is_byte_for_byte_the_resource_view() {
+        let bodies = [
+            json!({"name": "n", "type": "widget"}),
+            json!({"name": "Ünïcödé \"quoted\" \\ back", "type": "t", "status": "archived",
+                   "attributes": {"z": "last", "a": "first", "esc": "tab\there\nline"},
+                   "data": {"b": 1, "a": [1.5, -0.0, 1e300, 0.1, 5e-324, 1.7976931348623157e308, 123456.789e3],
+                            "nested": {"x": null, "y": true, "s": "\u{1F600}\u{1}\u{7}\u{7f}\u{2028}"},
+                            "big": 18446744073709551615u64, "neg": -9223372036854775808i64}}),
+            json!({"name": "scalar data", "type": "t", "data": "just a string"}),
+            json!({"name": "array data", "type": "t", "data": [{"k": {}}, [], "", 0]}),
+        ];
+        for body in bodies {
+            let raw = stored(body);
+            let from_row = serde_json::to_string(&raw.view().unwrap()).unwrap();
+            let rebuilt = serde_json::to_string(&ResourceView::from(raw.clone().into_resource().unwrap())).unwrap();
+            assert_eq!(from_row, rebuilt);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_row_is_refused_as_reads_refuse_it() {
+        let good = stored(json!({"name": "n", "type": "t"}));
+        for bad in [
+            RawResource { data: "{".into(), ..good.clone() },
+            RawResource { attributes: "[]".into(), ..good.clone() },
+            RawResource { status: "gone".into(), ..good.clone() },
+            RawResource { id: "res_nope".into(), ..good.clone() },
+        ] {
+            assert!(bad.view().is_err(), "{bad:?}");
+            assert!(bad.into_resource().is_err());
+        }
+    }
 }

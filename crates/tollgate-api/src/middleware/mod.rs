@@ -1,9 +1,10 @@
 //! Tower middleware of the request flow, outermost first: `observe` (request id, request
 //! context, one log line per request), draining a body an early refusal left unread, the limits
-//! on the request head, panic catching, and the request timeout.
+//! on the request head, panic catching, and the request timeout (the last four in one layer:
+//! `unread_body` calls `head_limits` and `guard`).
 
+pub mod guard;
 pub mod head_limits;
 pub mod observe;
 pub mod request_id;
-pub mod timeout;
 pub mod unread_body;

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Version};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -22,7 +22,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 
 use crate::extract::json::MAX_BODY_BYTES;
-use crate::middleware::head_limits;
+use crate::middleware::{guard, head_limits};
 
 /// How long an unread body is waited for before the connection is given up on.
 const DRAIN_WAIT: Duration = Duration::from_secs(5);
@@ -38,14 +38,15 @@ enum Unread {
 /// Where a body dropped before its end is handed back.
 type Slot = Arc<Mutex<Option<Unread>>>;
 
-/// Runs the request; if the inner layers dropped the body unread, drains it or closes.
-pub async fn drain_unread_body(req: Request, next: Next) -> Response {
+/// Runs the request (within the deadline `limit`, see [`guard`]); if the inner layers dropped
+/// the body unread, drains it or closes.
+pub async fn drain_unread_body(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     // No body (every GET), or HTTP/2, where an unread body resets one stream, not the
     // connection: nothing to do, and nothing allocated.
     if req.version() > Version::HTTP_11 || req.body().is_end_stream() {
         return match head_limits::refuse(&req) {
             Some(refused) => refused,
-            None => next.run(req).await,
+            None => guard::run(limit, req, next).await,
         };
     }
     let waits_for_continue = req.headers().contains_key(header::EXPECT);
@@ -59,7 +60,7 @@ pub async fn drain_unread_body(req: Request, next: Next) -> Response {
             drop(req);
             refused
         }
-        None => next.run(req).await,
+        None => guard::run(limit, req, next).await,
     };
     let unread = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
     let keep = match unread {

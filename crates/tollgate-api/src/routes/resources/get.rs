@@ -21,8 +21,10 @@ pub async fn get_resource(
     ResourcePath(id): ResourcePath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let resource = state.store.get_resource(auth.principal.project_id, id).await?;
-    let tag = etag(resource.version);
+    let row = state.store.get_resource_row(auth.principal.project_id, id).await?;
+    // Checked before anything is answered, a 304 included, as reading the resource checked it.
+    let view = row.view()?;
+    let tag = etag(row.version);
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -30,5 +32,5 @@ pub async fn get_resource(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(with_etag(resource))
+    with_etag(&row, &view)
 }

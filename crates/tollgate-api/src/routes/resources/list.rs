@@ -1,23 +1,25 @@
 //! `GET /v1/resource`: a page of resources, by page number or by cursor, with filters.
 
 use axum::extract::State;
-use axum::Json;
+use axum::response::Response;
 use serde::Serialize;
 use tollgate_core::query::project_fields;
+use tollgate_core::view::StoredResourceView;
 use tollgate_core::{ListQuery, PageMode};
 
-use super::view::ResourceView;
+use super::view::{json_response, json_size, ResourceView};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
 
 /// One page.
+// It borrows the stored rows it is written from (StoredResourceView).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ResourcePage {
+pub struct ResourcePage<'a> {
     /// The resources, in the order asked (id order by default); with `fields=`, each holds only
     /// `id` and the fields asked for.
     #[schema(value_type = Vec<ResourceView>)]
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
     /// The page number (offset paging), or `null` when paging by cursor.
     pub page: Option<u32>,
     /// Items per page.
@@ -35,9 +37,9 @@ pub struct ResourcePage {
 /// JSON tree).
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Item {
+pub enum Item<'a> {
     /// Every field.
-    Whole(ResourceView),
+    Whole(StoredResourceView<'a>),
     /// A sparse fieldset.
     Sparse(serde_json::Value),
 }
@@ -52,30 +54,38 @@ pub enum Item {
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
            ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
            ("q" = Option<String>, Query, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed; by relevance unless `sort` is given (then cursors work too)")),
-    responses((status = 200, body = ResourcePage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+    responses((status = 200, body = ResourcePage<'static>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_resources(
     auth: Auth<Read>,
     State(state): State<AppState>,
     QueryPairs(pairs): QueryPairs,
-) -> Result<Json<ResourcePage>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = ListQuery::parse(&pairs)?;
     let page = match query.mode {
         PageMode::Offset { page } => Some(page),
         PageMode::Cursor { .. } => None,
     };
     let (per_page, fields) = (query.per_page, query.fields.clone());
-    let result = state.store.list_resources(auth.principal.project_id, query).await?;
-    let view = |r| match &fields {
-        Some(f) => Item::Sparse(project_fields(serde_json::to_value(ResourceView::from(r)).unwrap_or_default(), f)),
-        None => Item::Whole(ResourceView::from(r)),
-    };
-    Ok(Json(ResourcePage {
-        items: result.items.into_iter().map(view).collect(),
+    let result = state.store.list_resource_rows(auth.principal.project_id, query).await?;
+    let mut items = Vec::with_capacity(result.items.len());
+    for row in &result.items {
+        let view = row.view()?;
+        items.push(match &fields {
+            Some(f) => Item::Sparse(project_fields(serde_json::to_value(view).map_err(ApiError::internal)?, f)),
+            None => Item::Whole(view),
+        });
+    }
+    let page = ResourcePage {
+        items,
         total: result.total,
         page,
         per_page,
         has_next: result.has_next,
-        next_cursor: result.next_cursor,
-    }))
+        next_cursor: result.next_cursor.clone(),
+    };
+    // Sized for the whole page, so that writing it never moves what is already written.
+    let mut body = Vec::with_capacity(256 + result.items.iter().map(json_size).sum::<usize>());
+    serde_json::to_writer(&mut body, &page).map_err(ApiError::internal)?;
+    Ok(json_response(body, None))
 }

@@ -2,10 +2,14 @@
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tollgate_core::precondition::etag;
 pub use tollgate_core::view::ResourceView;
+use tollgate_core::view::StoredResourceView;
 use tollgate_core::Resource;
+use tollgate_store::rows::RawResource;
+
+use crate::error::ApiError;
 
 /// The response a write answers with (and keeps for idempotent replays): the resource as JSON
 /// with its `ETag`, and for a creation its `Location`.
@@ -23,20 +27,28 @@ pub fn stored(r: &Resource, status: u16) -> tollgate_store::StoredResponse {
 /// add (request id, the five rate-limit fields). Sized once so that none of them regrows the map.
 const RESPONSE_HEADERS: usize = 12;
 
-/// The resource as JSON with its `ETag`.
-pub fn with_etag(r: Resource) -> Response {
-    let tag = etag(r.version);
-    let mut body = Vec::with_capacity(512);
-    if let Err(e) = serde_json::to_writer(&mut body, &ResourceView::from(r)) {
-        // A resource always serialises; should that ever change, answer as Json would.
-        return crate::error::ApiError::internal(e).into_response();
-    }
+/// The stored resource (`row`, checked as `view`) as JSON with its `ETag`.
+pub fn with_etag(row: &RawResource, view: &StoredResourceView<'_>) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(json_size(row));
+    // A resource always serialises; should that ever change, answer as Json would.
+    serde_json::to_writer(&mut body, view).map_err(ApiError::internal)?;
+    Ok(json_response(body, Some(view.version)))
+}
+
+/// A JSON body with room for the headers every answer ends up with, and the resource's `ETag`.
+pub fn json_response(body: Vec<u8>, version: Option<i64>) -> Response {
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
     headers.reserve(RESPONSE_HEADERS);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    if let Some(v) = version.and_then(|v| HeaderValue::from_str(&etag(v)).ok()) {
         headers.insert(header::ETAG, v);
     }
     response
+}
+
+/// About the size of a row's JSON answer: its texts plus the names, timestamps and quotes
+/// around them, so that the body is written without growing its buffer.
+pub fn json_size(row: &RawResource) -> usize {
+    192 + row.id.len() + row.name.len() + row.kind.len() + row.attributes.len() + row.data.len()
 }
