@@ -10,7 +10,7 @@
 //! it replays from the store, and the seam has neither a gap nor a duplicate.
 //!
 //! Each event's SSE frame is rendered once, when it is published, and shared by every stream
-//! that sends it.
+//! that sends it; events that follow each other go out as one chunk (see [`frames`]).
 //!
 //! The broadcast buffer is shared and bounded: a stream that falls further behind than
 //! [`BUFFER`] events is disconnected (and can resume with `Last-Event-ID`), so a slow consumer
@@ -20,10 +20,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
-use tollgate_core::event_log::LoggedEvent;
 use tollgate_store::Store;
+
+pub mod frames;
+pub use frames::{Frames, Published};
 
 /// Events a stream may fall behind by before it is disconnected.
 pub const BUFFER: usize = 1024;
@@ -34,15 +35,6 @@ const POLL: Duration = Duration::from_secs(1);
 /// The least time between two reads of the log: a busy writer's commits are then published in
 /// bursts, and every stream wakes once per burst rather than once per commit.
 const COALESCE: Duration = Duration::from_millis(5);
-
-/// An event as the hub hands it out: the event, and its SSE frame.
-#[derive(Debug)]
-pub struct Published {
-    /// The event, for the streams' filters.
-    pub event: LoggedEvent,
-    /// [`LoggedEvent::sse_frame`], rendered once for every stream.
-    pub frame: Bytes,
-}
 
 /// Settings of the live stream.
 #[derive(Debug, Clone, Copy)]
@@ -208,11 +200,7 @@ impl EventHub {
             };
             let full = read.events.len() == PAGE as usize;
             if !read.events.is_empty() {
-                let published: Vec<Arc<Published>> = read
-                    .events
-                    .into_iter()
-                    .map(|event| Arc::new(Published { frame: Bytes::from(event.sse_frame()), event }))
-                    .collect();
+                let published = Published::batch(read.events);
                 let mut position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
                 for p in published {
                     *position = p.event.seq;
