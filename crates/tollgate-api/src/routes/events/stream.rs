@@ -179,7 +179,10 @@ impl Stream {
         let mut run: Option<Frames> = None;
         let mut next = Some(first);
         while let Some(p) = next.take() {
-            if p.event.seq > *last && self.wants(&p.event) && !run.as_mut().is_some_and(|r| p.extends(r)) {
+            // Events at or below `last` came in the replay already. A wanted event right after
+            // the run joins it; any other wanted event starts a new one.
+            let wanted = p.event.seq > *last && self.wants(&p.event);
+            if wanted && !run.as_mut().is_some_and(|r| p.extends(r)) {
                 if let Some(done) = run.replace(p.frames()) {
                     if !self.queue(done.bytes(), sub).await {
                         return false;
