@@ -24,6 +24,7 @@ Writes bench/out/streams.json and prints a Markdown table.
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -40,6 +41,27 @@ def client(s, streams, rate, seconds, query=""):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of process `pid` (every thread) so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loaded_run(s, opts):
+    """STREAMS streams receiving under RATE writes/s, with the server's and the client's CPU time:
+    CPU per 1,000 events sent is steadier than latency on a shared machine."""
+    server_before = cpu_seconds(s.proc.pid)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c = client(s, opts.streams, opts.rate, opts.seconds)
+    out = json.loads(c.communicate()[0])
+    out["server_cpu_s"] = round(cpu_seconds(s.proc.pid) - server_before, 2)
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client has been waited for
+    out["client_cpu_s"] = round(done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime, 2)
+    out["server_cpu_ms_per_1000_events"] = round(1e6 * out["server_cpu_s"] / max(out["events_received"], 1), 2)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(TARGET, "release", "tollgate"))
@@ -47,9 +69,15 @@ def main():
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--prune-rows", type=int, default=1_000_000)
+    ap.add_argument("--client", help="a built stream_bench to use (default: build this tree's)")
+    ap.add_argument("--only-loaded", action="store_true", help="only the streams under writes (about 1 minute)")
     opts = ap.parse_args()
-    subprocess.run(["cargo", "build", "-q", "--release", "-p", "tollgate-testkit", "--example", "stream_bench"],
-                   cwd=ROOT, check=True)
+    global CLIENT
+    if opts.client:
+        CLIENT = opts.client
+    else:
+        subprocess.run(["cargo", "build", "-q", "--release", "-p", "tollgate-testkit", "--example", "stream_bench"],
+                       cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
     limit = {"TOLLGATE_EVENT_STREAMS_PER_CREDENTIAL": str(opts.streams)}
     results = {}
@@ -58,12 +86,15 @@ def main():
         quiet = json.loads(client(s, 0, opts.rate, opts.seconds).communicate()[0])
         results["posts without streams"] = quiet["post_ms"]
         log("no streams: POST %s" % quiet["post_ms"])
-        loaded = json.loads(client(s, opts.streams, opts.rate, opts.seconds).communicate()[0])
+        loaded = loaded_run(s, opts)
         loaded["rss_mib"] = s.rss_mib()
         results["streams under writes"] = loaded
         log("%d streams at %d writes/s: %s" % (opts.streams, opts.rate, loaded))
     finally:
         s.stop()
+    if opts.only_loaded:
+        print(json.dumps(results, indent=2))
+        return
     # Throughput: each case on a fresh server, so the tables are the same size.
     for label, query in (("no streams", None), ("streams, filtered out", "?type=resource.deleted"),
                          ("streams, receiving", "")):
@@ -75,11 +106,14 @@ def main():
                 time.sleep(4)
             rps, p50, p99 = wrk(s.url + "/v1/resource", s.key, 10, 1, script="post.lua",
                                 extra={"PATH_PREFIX": "/v1/resource"})
-            results["POST throughput, " + label] = {"rps": rps, "p50_ms": p50, "p99_ms": p99, "rss_mib": s.rss_mib()}
+            r = {"rps": rps, "p50_ms": p50, "p99_ms": p99, "rss_mib": s.rss_mib()}
             if held:
-                held.kill()
-                held.wait()
-            log("POST with %s: %s rps, p50 %s ms, p99 %s ms" % (label, rps, p50, p99))
+                # What the streams got: a server that lets streams go as too far behind serves
+                # the writes with fewer streams than it was given.
+                seen = json.loads(held.communicate()[0])
+                r.update(events_received=seen["events_received"], streams_ended=seen["streams_ended"])
+            results["POST throughput, " + label] = r
+            log("POST with %s: %s" % (label, r))
         finally:
             s.stop()
     if opts.prune_rows:
@@ -95,9 +129,13 @@ def main():
         l["latency_ms"]["p50"], l["latency_ms"]["p99"], l["latency_ms"]["max"], l["latency_ms"]["samples"]))
     print("| events received / expected | %d / %d (streams ended: %d) |" % (l["events_received"], l["events_expected"], l["streams_ended"]))
     print("| server RSS with %d streams | %d MiB |" % (opts.streams, l["rss_mib"]))
+    print("| server / client CPU during those %d s | %s / %s s (server %s ms per 1,000 events) |" % (
+        opts.seconds, l["server_cpu_s"], l["client_cpu_s"], l["server_cpu_ms_per_1000_events"]))
     for label in ("no streams", "streams, filtered out", "streams, receiving"):
         r = results["POST throughput, " + label]
-        print("| POST throughput, %s | %s/s (p99 %s ms, RSS %s MiB) |" % (label, r["rps"], r["p99_ms"], r["rss_mib"]))
+        held = "" if "streams_ended" not in r else ", %d events received, %d streams let go" % (
+            r["events_received"], r["streams_ended"])
+        print("| POST throughput, %s | %s/s (p99 %s ms, RSS %s MiB%s) |" % (label, r["rps"], r["p99_ms"], r["rss_mib"], held))
     if "prune" in results:
         p = results["prune"]
         print("| POST p50 / p99 at %d/s while %d events are pruned | %s / %s ms |" % (

@@ -34,11 +34,72 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 /// The commit-to-receive latency of one SSE frame, in microseconds.
-fn latency(frame: &str, now: OffsetDateTime) -> Option<u64> {
-    let at = frame.find("\"timestamp\":\"")? + 13;
-    let end = at + frame[at..].find('"')?;
-    let stamp = OffsetDateTime::parse(&frame[at..end], &Rfc3339).ok()?;
+fn latency(frame: &[u8], now: OffsetDateTime) -> Option<u64> {
+    let at = memchr::memmem::find(frame, b"\"timestamp\":\"")? + 13;
+    let end = at + memchr::memchr(b'"', &frame[at..])?;
+    let stamp = OffsetDateTime::parse(std::str::from_utf8(&frame[at..end]).ok()?, &Rfc3339).ok()?;
     u64::try_from((now - stamp).whole_microseconds()).ok()
+}
+
+/// Counts the event frames of one stream as they arrive, without copying them: a frame ends at
+/// an empty line, and is an event when it starts with `id:` (the rest are keep-alive comments).
+/// Sampled streams also keep each event's text, to read its timestamp.
+struct Frames {
+    /// The last byte seen was a newline.
+    after_newline: bool,
+    /// The next byte starts a frame.
+    at_start: bool,
+    /// The current frame is an event.
+    event: bool,
+    /// The current frame's bytes, on a sampled stream.
+    text: Vec<u8>,
+}
+
+impl Frames {
+    fn new() -> Self {
+        Self { after_newline: false, at_start: true, event: false, text: Vec::new() }
+    }
+
+    /// Takes one chunk; returns the events it completed, and passes each sampled one to `sampled`.
+    fn feed(&mut self, chunk: &[u8], sample: bool, mut sampled: impl FnMut(&[u8])) -> u64 {
+        let mut events = 0;
+        let mut from = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk).chain(std::iter::once(chunk.len())) {
+            // chunk[from..nl] holds no newline.
+            if nl > from {
+                if self.at_start {
+                    self.event = chunk[from] == b'i';
+                    self.at_start = false;
+                }
+                self.after_newline = false;
+            }
+            if sample {
+                self.text.extend_from_slice(&chunk[from..nl.min(chunk.len())]);
+            }
+            if nl == chunk.len() {
+                break;
+            }
+            if sample {
+                self.text.push(b'\n');
+            }
+            if self.after_newline {
+                if self.event {
+                    events += 1;
+                    if sample {
+                        sampled(&self.text);
+                    }
+                }
+                self.text.clear();
+                self.at_start = true;
+                self.event = false;
+                self.after_newline = false;
+            } else {
+                self.after_newline = true;
+            }
+            from = nl + 1;
+        }
+        events
+    }
 }
 
 async fn hold(http: reqwest::Client, url: String, key: String, sample: bool, seen: Arc<Seen>) {
@@ -48,23 +109,21 @@ async fn hold(http: reqwest::Client, url: String, key: String, sample: bool, see
         Err(e) => panic!("stream failed: {e}"),
     };
     let mut response = response;
-    let mut buf = String::new();
+    let mut frames = Frames::new();
+    let mut latencies = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
-        let now = OffsetDateTime::now_utc();
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            if !frame.starts_with("id:") {
-                continue;
+        let now = sample.then(OffsetDateTime::now_utc);
+        let events = frames.feed(&chunk, sample, |frame| {
+            if let Some(us) = now.and_then(|now| latency(frame, now)) {
+                latencies.push(us);
             }
-            seen.events.fetch_add(1, Ordering::Relaxed);
-            if sample {
-                if let Some(us) = latency(&frame, now) {
-                    seen.latencies_us.lock().unwrap().push(us);
-                }
-            }
+        });
+        seen.events.fetch_add(events, Ordering::Relaxed);
+        if latencies.len() >= 1024 {
+            seen.latencies_us.lock().unwrap().append(&mut latencies);
         }
     }
+    seen.latencies_us.lock().unwrap().append(&mut latencies);
     seen.ended.fetch_add(1, Ordering::Relaxed);
 }
 

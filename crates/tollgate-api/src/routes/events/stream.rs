@@ -8,9 +8,10 @@
 //! two meet at one `seq`, so nothing is missed or sent twice. An id older than the event
 //! retention answers `410 GONE`.
 //!
-//! Frames go out as the hub rendered them, once per event for every stream (the queue holds
-//! shared frames, so a full queue costs a stream almost nothing); replayed events are rendered
-//! by their stream.
+//! Frames go out as the hub rendered them, once per event for every stream: the events a stream
+//! takes in one wake-up that follow each other in the hub's buffer go out as one slice of it, one
+//! body chunk (the queue holds shared slices, so a full queue costs a stream almost nothing);
+//! replayed events are rendered by their stream.
 //!
 //! Each credential holds at most `max_streams_per_credential` streams on a node (then 429); every
 //! stream authenticates its request again every few seconds and ends once that fails (revoked,
@@ -18,6 +19,7 @@
 //! and the client resumes.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -28,7 +30,7 @@ use tokio::sync::{broadcast, mpsc};
 use tollgate_core::event_log::{event_id_time, is_event_id, parse_stream_query, EventFilter, LoggedEvent};
 use tollgate_core::time_fmt::now;
 use tollgate_core::{ErrorCode, ProjectId, ValidationErrors};
-use tollgate_events::hub::{EventHub, StreamPermit, Subscription, BUFFER};
+use tollgate_events::hub::{EventHub, Frames, Published, StreamPermit, Subscription, BUFFER};
 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
@@ -164,26 +166,43 @@ impl Stream {
                 _ = sub.closing.changed() => return,
                 () = self.tx.closed() => return,
             };
-            // Whatever else is already published is taken in the same wake-up: under load the
-            // hub publishes in bursts, and a stream then wakes once per burst.
-            let mut next = Some(event);
-            while let Some(p) = next.take() {
-                if p.event.seq > last {
-                    last = p.event.seq;
-                    if self.wants(&p.event) && !self.queue(p.frame.clone(), &mut sub).await {
-                        return;
+            if !self.send_burst(event, &mut last, &mut sub).await {
+                return;
+            }
+        }
+    }
+
+    /// Sends `first` and whatever else is already published, taken in the same wake-up: under
+    /// load the hub publishes in bursts, and a stream then wakes once per burst and sends each
+    /// run of wanted events that follow each other as one chunk. False once the stream ends.
+    async fn send_burst(&mut self, first: Arc<Published>, last: &mut i64, sub: &mut Subscription) -> bool {
+        let mut run: Option<Frames> = None;
+        let mut next = Some(first);
+        while let Some(p) = next.take() {
+            // Events at or below `last` came in the replay already. A wanted event right after
+            // the run joins it; any other wanted event starts a new one.
+            let wanted = p.event.seq > *last && self.wants(&p.event);
+            if wanted && !run.as_mut().is_some_and(|r| p.extends(r)) {
+                if let Some(done) = run.replace(p.frames()) {
+                    if !self.queue(done.bytes(), sub).await {
+                        return false;
                     }
-                }
-                match sub.events.try_recv() {
-                    Ok(p) => next = Some(p),
-                    Err(broadcast::error::TryRecvError::Empty) => break,
-                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                        tracing::info!(missed = n, "closing an event stream that fell behind; the client can resume");
-                        return;
-                    }
-                    Err(broadcast::error::TryRecvError::Closed) => return,
                 }
             }
+            *last = (*last).max(p.event.seq);
+            match sub.events.try_recv() {
+                Ok(p) => next = Some(p),
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    tracing::info!(missed = n, "closing an event stream that fell behind; the client can resume");
+                    return false;
+                }
+                Err(broadcast::error::TryRecvError::Closed) => return false,
+            }
+        }
+        match run {
+            Some(frames) => self.queue(frames.bytes(), sub).await,
+            None => true,
         }
     }
 
