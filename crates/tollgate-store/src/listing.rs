@@ -56,7 +56,7 @@ async fn general(
     for (i, key) in q.sort.iter().enumerate() {
         if let SortField::Attribute(name) = &key.field {
             sql.push(" LEFT JOIN (SELECT resource_id AS rid, value AS v FROM resource_attributes WHERE key = ");
-            sql.arg(Arg::Text(name)).push(&format!(") s{i} ON s{i}.rid = resources.id{}", as_attribute_id(dialect)));
+            sql.arg(Arg::Text(name)).push(&format!(") s{i} ON s{i}.rid = resources.id"));
         }
     }
     filters(&mut sql, project, q);
@@ -129,8 +129,9 @@ async fn by_attribute(
         let mut sql = Builder::default();
         sql.push(concat!("SELECT ", resource_columns!(), " FROM resources"));
         filters(&mut sql, project, q);
-        sql.push(" AND NOT EXISTS (SELECT 1 FROM resource_attributes a WHERE a.resource_id = resources.id");
-        sql.push(as_attribute_id(dialect)).push(" AND a.key = ");
+        sql.push(
+            " AND NOT EXISTS (SELECT 1 FROM resource_attributes a WHERE a.resource_id = resources.id AND a.key = ",
+        );
         sql.arg(Arg::Text(key)).push(")");
         if let Some((_, id)) = cursor.as_ref().filter(|_| after_value.is_none()) {
             sql.push(" AND id").push(op).arg(Arg::Text(id));
@@ -147,18 +148,6 @@ async fn some_lack(c: &mut impl Conn, project: &str, key: &str) -> Result<bool, 
                     - (SELECT count(*) FROM resource_attributes WHERE project_id = $1 AND key = $2)";
     let lacking: Vec<i64> = c.fetch_all_text(sql, &[Arg::Text(project), Arg::Text(key)]).await?;
     Ok(lacking.first().is_some_and(|n| *n > 0))
-}
-
-/// On PostgreSQL `resources.id` is `COLLATE "C"` and `resource_attributes.resource_id` is not:
-/// compared as they are, the two collations conflict and no index of the attributes serves the
-/// join, so each resource would scan them all. Given the attributes' collation, the comparison
-/// is a lookup in their primary key (equality means the same in both).
-fn as_attribute_id(dialect: Dialect) -> &'static str {
-    if dialect == Dialect::Postgres {
-        " COLLATE \"default\""
-    } else {
-        ""
-    }
 }
 
 fn collate(dialect: Dialect) -> &'static str {

@@ -118,14 +118,12 @@ impl RawResource {
 
 impl RawResource {
     /// The row's wire form, written from its stored text (see [`StoredResourceView`]). The row
-    /// is checked as [`RawResource::into_resource`] checks it, except that `attributes` and
-    /// `data` are only checked to be JSON (an object for `attributes`), not rebuilt.
+    /// is checked as [`RawResource::into_resource`] checks it (`attributes` as [`Attributes`], so
+    /// an object of strings), except that `data` is only checked to be JSON, not rebuilt.
     pub fn view(&self) -> Result<StoredResourceView<'_>, StoreError> {
         let corrupt = |what: &str| StoreError::corrupt("resources", &self.id, what);
-        let attributes = serde_json::from_str::<&RawValue>(&self.attributes)
-            .ok()
-            .filter(|a| a.get().starts_with('{'))
-            .ok_or_else(|| corrupt("attributes"))?;
+        serde_json::from_str::<Attributes>(&self.attributes).map_err(|_| corrupt("attributes"))?;
+        let attributes = serde_json::from_str::<&RawValue>(&self.attributes).map_err(|_| corrupt("attributes"))?;
         let data = serde_json::from_str::<&RawValue>(&self.data).map_err(|_| corrupt("data"))?;
         ResourceId::parse(&self.id).ok_or_else(|| corrupt("id"))?;
         ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?;
@@ -485,6 +483,7 @@ mod tests {
         for bad in [
             RawResource { data: "{".into(), ..good.clone() },
             RawResource { attributes: "[]".into(), ..good.clone() },
+            RawResource { attributes: r#"{"a":1}"#.into(), ..good.clone() },
             RawResource { status: "gone".into(), ..good.clone() },
             RawResource { id: "res_nope".into(), ..good.clone() },
         ] {

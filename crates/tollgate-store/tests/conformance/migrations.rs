@@ -139,3 +139,21 @@ async fn a_postgres_database_of_the_previous_release_migrates_whole() {
     let store = PgStore::connect(&db.url, 4).await.unwrap().with_event_publishing(true);
     check(&store, &seed).await;
 }
+
+/// On PostgreSQL the columns that join on a resource id compare alike (`COLLATE "C"`): two
+/// collations in one join leave its indexes unused, and a sort by attribute scanned every
+/// attribute for each resource.
+#[tokio::test]
+async fn postgres_resource_id_columns_share_one_collation() {
+    let db = tollgate_testkit::TestDatabase::create();
+    PgStore::connect(&db.url, 1).await.unwrap();
+    let rows = tollgate_testkit::psql(
+        &db.url,
+        "SELECT table_name || '.' || column_name || '=' || COALESCE(collation_name, 'default')
+         FROM information_schema.columns WHERE table_schema = current_schema()
+         AND (table_name, column_name) IN (('resources', 'id'), ('resource_attributes', 'resource_id'),
+                                           ('resource_search', 'resource_id'))
+         ORDER BY 1",
+    );
+    assert_eq!(rows, ["resource_attributes.resource_id=C", "resource_search.resource_id=C", "resources.id=C"]);
+}

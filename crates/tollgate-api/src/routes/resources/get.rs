@@ -32,5 +32,5 @@ pub async fn get_resource(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    with_etag(&row, &view)
+    with_etag(&row, &view, &tag)
 }

@@ -27,21 +27,22 @@ pub fn stored(r: &Resource, status: u16) -> tollgate_store::StoredResponse {
 /// add (request id, the five rate-limit fields). Sized once so that none of them regrows the map.
 const RESPONSE_HEADERS: usize = 12;
 
-/// The stored resource (`row`, checked as `view`) as JSON with its `ETag`.
-pub fn with_etag(row: &RawResource, view: &StoredResourceView<'_>) -> Result<Response, ApiError> {
+/// The stored resource (`row`, checked as `view`) as JSON with its `ETag` (`tag`, which the
+/// caller has made already to answer `If-None-Match`).
+pub fn with_etag(row: &RawResource, view: &StoredResourceView<'_>, tag: &str) -> Result<Response, ApiError> {
     let mut body = Vec::with_capacity(json_size(row));
     // A resource always serialises; should that ever change, answer as Json would.
     serde_json::to_writer(&mut body, view).map_err(ApiError::internal)?;
-    Ok(json_response(body, Some(view.version)))
+    Ok(json_response(body, Some(tag)))
 }
 
 /// A JSON body with room for the headers every answer ends up with, and the resource's `ETag`.
-pub fn json_response(body: Vec<u8>, version: Option<i64>) -> Response {
+pub fn json_response(body: Vec<u8>, tag: Option<&str>) -> Response {
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
     headers.reserve(RESPONSE_HEADERS);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(v) = version.and_then(|v| HeaderValue::from_str(&etag(v)).ok()) {
+    if let Some(v) = tag.and_then(|t| HeaderValue::from_str(t).ok()) {
         headers.insert(header::ETAG, v);
     }
     response
