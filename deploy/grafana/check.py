@@ -30,6 +30,10 @@ OTHERS = [
     "tollgate_quota_usage_max_ratio",
     "tollgate_quota_credentials",
     "tollgate_db_pool_connections",
+    "tollgate_credential_cache_lookups_total",
+    "tollgate_credential_cache_emptied_total",
+    "tollgate_credential_cache_lapses_total",
+    "tollgate_credential_cache_fresh",
     "tollgate_build_info",
 ]
 ALLOWED = set(OTHERS) | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}

@@ -8,6 +8,7 @@ use tollgate_auth::SecretDigest;
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, ProjectId};
 
+use crate::auth_cache::{AuthCache, AuthCacheStats};
 use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db};
 use crate::rows::{credential_columns, micros};
@@ -53,6 +54,10 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<Credential, StoreError>;
     /// Records that the credential was used at `at`.
     async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// The in-memory credential cache's counters, when the store keeps one.
+    fn auth_cache_stats(&self) -> Option<AuthCacheStats> {
+        None
+    }
 }
 
 const INSERT: Sql = Sql::same(
@@ -78,7 +83,7 @@ pub(crate) const GET_ANY: Sql =
 const FIND_BY_DIGEST: Sql = Sql::same(concat!(
     "SELECT ",
     credential_columns!(),
-    ", s.digest FROM credential_secrets s JOIN credentials c ON c.id = s.credential_id
+    ", s.digest, s.expires_at FROM credential_secrets s JOIN credentials c ON c.id = s.credential_id
      WHERE s.digest = $1 AND (s.expires_at IS NULL OR s.expires_at > $2)"
 ));
 /// Old secrets end at the grace period's end, or earlier if they were already due to.
@@ -119,12 +124,23 @@ impl<B: Backend> CredentialStore for Db<B> {
         digest: SecretDigest,
         now: OffsetDateTime,
     ) -> Result<Option<CredentialMatch>, StoreError> {
-        self.read("find_credential_by_digest", move |c| {
-            Box::pin(async move {
-                c.fetch_optional(&FIND_BY_DIGEST, &[Arg::Blob(&digest.0), Arg::Int(to_unix_micros(now))]).await
+        let ticket = match self.auth_cache.as_deref().map(|cache| cache.key(&digest, now)) {
+            Some(Ok(hit)) => return Ok(Some(hit)),
+            Some(Err(ticket)) => Some(ticket),
+            None => None,
+        };
+        let found: Option<CredentialMatch> = self
+            .read("find_credential_by_digest", move |c| {
+                Box::pin(async move {
+                    c.fetch_optional(&FIND_BY_DIGEST, &[Arg::Blob(&digest.0), Arg::Int(to_unix_micros(now))]).await
+                })
             })
-        })
-        .await
+            .await?;
+        // Unknown digests are not kept: they are guesses, and each would take a place.
+        if let (Some(cache), Some(ticket), Some(found)) = (self.auth_cache.as_deref(), ticket, &found) {
+            cache.put_key(ticket, digest, found.clone());
+        }
+        Ok(found)
     }
 
     async fn rotate_credential(
@@ -135,11 +151,16 @@ impl<B: Backend> CredentialStore for Db<B> {
         hint: String,
         grace: Duration,
     ) -> Result<Credential, StoreError> {
-        self.write("rotate_credential", move |tx| Box::pin(rotate(tx, project, id, digest, hint, grace))).await
+        let out =
+            self.write("rotate_credential", move |tx| Box::pin(rotate(tx, project, id, digest, hint, grace))).await;
+        self.credentials_changed();
+        out
     }
 
     async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError> {
-        self.write("revoke_credential", move |tx| Box::pin(revoke(tx, project, id))).await
+        let out = self.write("revoke_credential", move |tx| Box::pin(revoke(tx, project, id))).await;
+        self.credentials_changed();
+        out
     }
 
     async fn set_credential_limits(
@@ -148,17 +169,24 @@ impl<B: Backend> CredentialStore for Db<B> {
         id: CredentialId,
         limits: CredentialLimits,
     ) -> Result<Credential, StoreError> {
-        self.write("set_credential_limits", move |tx| {
-            Box::pin(async move {
-                let cred = get(tx, &LOCK, project, id).await?;
-                let limits = CredentialLimits {
-                    read: limits.read.or(cred.limits.read),
-                    write: limits.write.or(cred.limits.write),
-                };
-                save_state(tx, Credential { limits, ..cred }).await
+        let out = self
+            .write("set_credential_limits", move |tx| {
+                Box::pin(async move {
+                    let cred = get(tx, &LOCK, project, id).await?;
+                    let limits = CredentialLimits {
+                        read: limits.read.or(cred.limits.read),
+                        write: limits.write.or(cred.limits.write),
+                    };
+                    save_state(tx, Credential { limits, ..cred }).await
+                })
             })
-        })
-        .await
+            .await;
+        self.credentials_changed();
+        out
+    }
+
+    fn auth_cache_stats(&self) -> Option<AuthCacheStats> {
+        self.auth_cache.as_deref().map(AuthCache::stats)
     }
 
     async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError> {

@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use crate::conn::{Conn, Dialect};
+use crate::auth_cache::{self, AuthCache};
+use crate::conn::{Conn, Dialect, Sql};
 use crate::StoreError;
+
+/// The counter every credential change bumps (see [`AuthCache`]).
+const CHANGES: Sql = Sql::same("SELECT version FROM credential_changes WHERE id = 1");
 
 /// Called with each operation's name and duration (for metrics).
 pub type Observer = Arc<dyn Fn(&'static str, Duration) + Send + Sync>;
@@ -55,6 +59,8 @@ pub struct Db<B> {
     pub(crate) ctx: WriteCtx,
     /// Bumped after every committed write, so the event stream looks for new events at once.
     pub(crate) committed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Credentials and token checks in memory, when the server asked for them.
+    pub(crate) auth_cache: Option<Arc<AuthCache>>,
 }
 
 /// What the rules of a resource write need beyond the transaction.
@@ -73,6 +79,7 @@ impl<B: Clone> Clone for Db<B> {
             observer: self.observer.clone(),
             ctx: self.ctx.clone(),
             committed: self.committed.clone(),
+            auth_cache: self.auth_cache.clone(),
         }
     }
 }
@@ -85,6 +92,7 @@ impl<B: Backend> Db<B> {
             observer: None,
             ctx: WriteCtx::default(),
             committed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            auth_cache: None,
         }
     }
 
@@ -103,6 +111,61 @@ impl<B: Backend> Db<B> {
     pub fn with_event_publishing(mut self, publish: bool) -> Self {
         self.ctx.publish = publish;
         self
+    }
+
+    /// Keeps credentials and token checks in memory (see [`AuthCache`]); they are trusted only
+    /// while [`Db::spawn_credential_watch`] keeps confirming that nothing changed.
+    pub fn with_auth_cache(mut self) -> Self {
+        self.auth_cache = Some(Arc::new(AuthCache::default()));
+        self
+    }
+
+    /// Starts the task that reads the credential change counter every [`auth_cache::POLL`] and
+    /// at once on a notification, emptying the cache when it moved; `None` without a cache.
+    pub fn spawn_credential_watch(&self) -> Option<tokio::task::JoinHandle<()>>
+    where
+        B: Clone,
+    {
+        let cache = self.auth_cache.clone()?;
+        let backend = self.backend.clone();
+        Some(tokio::spawn(async move {
+            let mut notified = backend.listen(auth_cache::CHANNEL);
+            let mut tick = tokio::time::interval(auth_cache::POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let feed_ended = match notified.as_mut() {
+                    Some(n) => tokio::select! {
+                        _ = tick.tick() => false,
+                        changed = n.changed() => changed.is_err(),
+                    },
+                    None => {
+                        tick.tick().await;
+                        false
+                    }
+                };
+                if feed_ended {
+                    notified = None;
+                }
+                let started = Instant::now();
+                let read = backend.read(|c| Box::pin(async move { c.fetch_one::<i64>(&CHANGES, &[]).await })).await;
+                match read {
+                    Ok(version) => cache.confirm(version, started),
+                    Err(e) => {
+                        if cache.stats().fresh {
+                            tracing::warn!(error = %e, "cannot read credential changes; reading credentials through");
+                        }
+                        cache.lapse();
+                    }
+                }
+            }
+        }))
+    }
+
+    /// Forgets the credentials kept in memory: a change to them went through this node.
+    pub(crate) fn credentials_changed(&self) {
+        if let Some(cache) = &self.auth_cache {
+            cache.empty();
+        }
     }
 
     /// Runs the write `op` in one transaction.

@@ -6,6 +6,7 @@
 //! [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both run the same statements, store
 //! the same encodings and pass the same conformance suite (`tests/conformance.rs`).
 
+pub mod auth_cache;
 pub mod conn;
 pub mod credentials;
 pub mod db;
@@ -88,6 +89,9 @@ pub struct CredentialMatch {
     pub credential: Credential,
     /// The stored digest the lookup matched.
     pub stored_digest: SecretDigest,
+    /// When the matched secret stops working (an old secret in its grace period after a
+    /// rotation), if it does.
+    pub secret_expires_at: Option<time::OffsetDateTime>,
 }
 
 /// A JWT signing key as stored (the auth crate defines and reads it).

@@ -228,7 +228,7 @@ impl FromRow for Credential {
     }
 }
 
-/// Credential columns followed by the matched secret's digest.
+/// Credential columns followed by the matched secret's digest and end.
 impl FromRow for CredentialMatch {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
         let credential = Credential::from_row(r)?;
@@ -236,7 +236,11 @@ impl FromRow for CredentialMatch {
             .blob(12)?
             .try_into()
             .map_err(|_| StoreError::corrupt("credential_secrets", &credential.id.to_string(), "digest"))?;
-        Ok(CredentialMatch { credential, stored_digest: tollgate_auth::SecretDigest(stored) })
+        Ok(CredentialMatch {
+            credential,
+            stored_digest: tollgate_auth::SecretDigest(stored),
+            secret_expires_at: r.opt_int(13)?.map(from_unix_micros),
+        })
     }
 }
 

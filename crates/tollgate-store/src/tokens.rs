@@ -51,24 +51,38 @@ const IS_REVOKED: Sql = Sql::same("SELECT jti FROM revoked_tokens WHERE jti = $1
 #[async_trait]
 impl<B: Backend> TokenStore for Db<B> {
     async fn check_token(&self, client: CredentialId, jti: String) -> Result<TokenCheck, StoreError> {
-        self.read("check_token", move |c| {
-            Box::pin(async move {
-                let client = c.fetch_optional(&crate::credentials::GET_ANY, &[Arg::Text(&client.to_string())]).await?;
-                let revoked: Option<String> = c.fetch_optional(&IS_REVOKED, &[Arg::Text(&jti)]).await?;
-                Ok(TokenCheck { client, revoked: revoked.is_some() })
+        let client = client.to_string();
+        let ticket = match self.auth_cache.as_deref().map(|cache| cache.token(&client, &jti)) {
+            Some(Ok(hit)) => return Ok(hit),
+            Some(Err(ticket)) => Some(ticket),
+            None => None,
+        };
+        let (client, jti, check) = self
+            .read("check_token", move |c| {
+                Box::pin(async move {
+                    let found = c.fetch_optional(&crate::credentials::GET_ANY, &[Arg::Text(&client)]).await?;
+                    let revoked: Option<String> = c.fetch_optional(&IS_REVOKED, &[Arg::Text(&jti)]).await?;
+                    Ok((client, jti, TokenCheck { client: found, revoked: revoked.is_some() }))
+                })
             })
-        })
-        .await
+            .await?;
+        if let (Some(cache), Some(ticket)) = (self.auth_cache.as_deref(), ticket) {
+            cache.put_token(ticket, client, jti, check.clone());
+        }
+        Ok(check)
     }
 
     async fn revoke_token(&self, jti: String, keep_until: OffsetDateTime) -> Result<(), StoreError> {
-        self.write("revoke_token", move |tx| {
-            Box::pin(async move {
-                tx.execute(&REVOKE, &[Arg::Text(&jti), Arg::Int(to_unix_micros(keep_until))]).await?;
-                tx.execute(&PURGE, &[Arg::Int(to_unix_micros(now()))]).await.map(drop)
+        let out = self
+            .write("revoke_token", move |tx| {
+                Box::pin(async move {
+                    tx.execute(&REVOKE, &[Arg::Text(&jti), Arg::Int(to_unix_micros(keep_until))]).await?;
+                    tx.execute(&PURGE, &[Arg::Int(to_unix_micros(now()))]).await.map(drop)
+                })
             })
-        })
-        .await
+            .await;
+        self.credentials_changed();
+        out
     }
 
     async fn live_signing_keys(&self, now: OffsetDateTime) -> Result<Vec<StoredSigningKey>, StoreError> {

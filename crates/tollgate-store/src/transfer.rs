@@ -125,7 +125,9 @@ impl<B: Backend> TransferStore for Db<B> {
 
     async fn import(&self, records: Vec<ExportRecord>) -> Result<ImportSummary, StoreError> {
         let ctx = self.ctx.clone();
-        self.write("import", move |tx| Box::pin(async move { import(tx, records, &ctx).await })).await
+        let out = self.write("import", move |tx| Box::pin(async move { import(tx, records, &ctx).await })).await;
+        self.credentials_changed();
+        out
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Metrics {
     webhook_deliveries: IntCounterVec,
     db_query_duration: HistogramVec,
     db_pool: IntGaugeVec,
+    credential_cache_lookups: IntCounterVec,
+    credential_cache_emptied: IntCounter,
+    credential_cache_lapses: IntCounter,
+    credential_cache_fresh: IntGauge,
     quota_max_ratio: prometheus::GaugeVec,
     quota_credentials: IntGaugeVec,
     store_rows: IntGaugeVec,
@@ -106,6 +110,29 @@ impl Metrics {
                 &["state"],
             )
             .expect("valid metric"),
+            credential_cache_lookups: IntCounterVec::new(
+                Opts::new(
+                    "tollgate_credential_cache_lookups_total",
+                    "Credential and token lookups, answered from memory (hit) or the database (miss).",
+                ),
+                &["result"],
+            )
+            .expect("valid metric"),
+            credential_cache_emptied: IntCounter::new(
+                "tollgate_credential_cache_emptied_total",
+                "Times a credential change emptied the in-memory credential cache.",
+            )
+            .expect("valid metric"),
+            credential_cache_lapses: IntCounter::new(
+                "tollgate_credential_cache_lapses_total",
+                "Times the credential change feed was lost, so credentials were read through until it caught up.",
+            )
+            .expect("valid metric"),
+            credential_cache_fresh: IntGauge::new(
+                "tollgate_credential_cache_fresh",
+                "1 while the credential change feed is current and the cache answers, else 0.",
+            )
+            .expect("valid metric"),
             quota_max_ratio: prometheus::GaugeVec::new(
                 Opts::new("tollgate_quota_usage_max_ratio", "Highest quota use of any credential, by route class."),
                 &["class"],
@@ -158,6 +185,10 @@ impl Metrics {
             Box::new(m.webhook_deliveries.clone()),
             Box::new(m.db_query_duration.clone()),
             Box::new(m.db_pool.clone()),
+            Box::new(m.credential_cache_lookups.clone()),
+            Box::new(m.credential_cache_emptied.clone()),
+            Box::new(m.credential_cache_lapses.clone()),
+            Box::new(m.credential_cache_fresh.clone()),
             Box::new(m.quota_max_ratio.clone()),
             Box::new(m.quota_credentials.clone()),
             Box::new(m.store_rows.clone()),
@@ -237,6 +268,16 @@ impl Metrics {
     pub fn db_pool_state(&self, idle: u32, in_use: u32) {
         self.db_pool.with_label_values(&["idle"]).set(i64::from(idle));
         self.db_pool.with_label_values(&["in_use"]).set(i64::from(in_use));
+    }
+
+    /// The credential cache's counters as the store reports them (totals since start).
+    pub fn credential_cache(&self, hits: u64, misses: u64, emptied: u64, lapses: u64, fresh: bool) {
+        let catch_up = |c: &IntCounter, total: u64| c.inc_by(total.saturating_sub(c.get()));
+        catch_up(&self.credential_cache_lookups.with_label_values(&["hit"]), hits);
+        catch_up(&self.credential_cache_lookups.with_label_values(&["miss"]), misses);
+        catch_up(&self.credential_cache_emptied, emptied);
+        catch_up(&self.credential_cache_lapses, lapses);
+        self.credential_cache_fresh.set(i64::from(fresh));
     }
 
     /// One pruner pass: rows it deleted and rows left, by table.

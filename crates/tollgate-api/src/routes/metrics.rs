@@ -13,6 +13,9 @@ fn render(state: &AppState) -> impl IntoResponse {
     if let Some((idle, in_use)) = state.store.pool_state() {
         state.metrics.db_pool_state(idle, in_use);
     }
+    if let Some(c) = state.store.auth_cache_stats() {
+        state.metrics.credential_cache(c.hits, c.misses, c.emptied, c.lapses, c.fresh);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 

@@ -3,6 +3,7 @@
 //! tenant isolation, concurrent writers, and the outbox and idempotency rows written atomically
 //! with their change.
 
+mod auth_cache;
 mod batches;
 mod credentials;
 mod event_log;
@@ -49,6 +50,8 @@ conformance!(
     credentials::another_projects_credentials_are_not_found,
     credentials::tokens_and_signing_keys,
     credentials::projects_and_bootstrap,
+    auth_cache::every_change_reaches_a_caching_node_within_a_second,
+    auth_cache::a_node_that_cannot_read_changes_reads_credentials_through,
     outbox::webhooks_deliveries_and_attempts,
     event_log::events_list_filter_and_page,
     event_log::settled_reads_miss_nothing_under_racing_writers,

@@ -72,6 +72,23 @@ impl Fixture {
         }
     }
 
+    /// Another handle on the same database, as a second node opens it: keeping credentials in
+    /// memory and watching for their changes, as a server's store does.
+    pub async fn caching_node(&self) -> Arc<dyn Store> {
+        match &self.db {
+            Some(db) => {
+                let s = PgStore::connect(&db.url, 4).await.unwrap().with_auth_cache();
+                s.spawn_credential_watch();
+                Arc::new(s)
+            }
+            None => {
+                let s = SqliteStore::open(self.dir.path()).unwrap().with_auth_cache();
+                s.spawn_credential_watch();
+                Arc::new(s)
+            }
+        }
+    }
+
     /// The PostgreSQL database's URL (`None` on SQLite).
     pub fn database_url(&self) -> Option<String> {
         self.db.as_ref().map(|db| db.url.clone())

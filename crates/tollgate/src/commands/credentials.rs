@@ -25,17 +25,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// Opens the configured store: PostgreSQL when `database_url` is set (with `pool` connections),
-/// else the SQLite database in the data directory.
+/// else the SQLite database in the data directory. A server's store (given an `observer` for
+/// its timings) also keeps credentials in memory, watched for changes by a task it starts
+/// (see `tollgate_store::auth_cache`); a CLI command's reads once and ends.
 pub async fn open_store_with(
     config: &Config,
     pool: u32,
     observer: Option<Observer>,
     publish_events: bool,
 ) -> anyhow::Result<Arc<dyn Store>> {
-    fn finish<B: Backend>(db: Db<B>, observer: Option<Observer>, publish: bool) -> Arc<dyn Store> {
+    fn finish<B: Backend + Clone>(db: Db<B>, observer: Option<Observer>, publish: bool) -> Arc<dyn Store> {
         let db = db.with_event_publishing(publish);
         Arc::new(match observer {
-            Some(o) => db.with_observer(o),
+            Some(o) => {
+                let db = db.with_observer(o).with_auth_cache();
+                db.spawn_credential_watch();
+                db
+            }
             None => db,
         })
     }

@@ -65,6 +65,21 @@ pub fn widget(name: &str) -> Value {
     json!({"name": name, "type": "widget", "attributes": {"colour": "red"}, "data": {"n": 1}})
 }
 
+/// Waits until `s` refuses `key` (`Authorization: Bearer`, an API key or a token) as
+/// unauthenticated, which a change through another node or the CLI must bring about within a
+/// second; panics past it.
+pub async fn refused_within_a_second(s: &TestServer, key: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let r = s.http.get(s.url("/v1/resource")).bearer_auth(key).send().await.unwrap();
+        if r.status() == 401 {
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "still {} after a second", r.status());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Creates a key over HTTP with `scopes` and returns its secret.
 pub async fn key_with(s: &TestServer, scopes: &[&str]) -> String {
     let r = s
