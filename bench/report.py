@@ -73,6 +73,11 @@ def main():
     add("| nginx, fixed JSON body (the ceiling) | %s | %s | %s | | | | | | |" % (n(ng["rps"]), ms(ng["p50"]), ms(ng["p99"])))
     add("")
     add("Tollgate's GET by id reaches %.0f%% of the nginx ceiling measured in the same run." % (100 * sq["get"]["rps"] / ng["rps"]))
+    if "get_1" in sq and "at_1" in ng:
+        a, b = sq["get_1"], ng["at_1"]
+        add("")
+        add("At 1 connection (one request at a time): Tollgate's GET by id p50 %s ms (%s req/s), nginx's fixed body p50 %s ms (%s req/s): %.2fx nginx's p50 (target: at most 1.5x)." % (
+            ms(a["p50"]), n(a["rps"]), ms(b["p50"]), n(b["rps"]), a["p50"] / b["p50"]))
     add("")
     errors = [(name, key, row) for name, group in (("Tollgate", sq), ("PocketBase", pb), ("nginx", {"fixed": ng}))
               for key, row in group.items() if isinstance(row, dict) and "non2xx" in row

@@ -206,8 +206,8 @@ def cpu_ticks():
     return ticks
 
 
-def wrk_once(script, env, seconds, out_name=None):
-    cmd = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % seconds,
+def wrk_once(script, env, seconds, out_name=None, connections=CONNECTIONS):
+    cmd = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds,
            "--timeout", "5s", "--latency", "-s", os.path.join(LUA, script), env["URL"]]
     before = cpu_ticks()
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -241,12 +241,12 @@ def wrk_once(script, env, seconds, out_name=None):
     return result
 
 
-def wrk(label, script, env, warmup_hook=None):
+def wrk(label, script, env, warmup_hook=None, connections=CONNECTIONS):
     """A warm-up, then OPTS.runs measured runs; returns the medians and every run.
 
     `warmup_hook(run_warmup)` may wrap the warm-up (to count fsyncs while it runs)."""
-    warm = (warmup_hook or (lambda f: f()))(lambda: wrk_once(script, env, WARMUP, "%s-warmup.txt" % label))
-    runs = [wrk_once(script, env, OPTS.duration, "%s-%d.txt" % (label, i)) for i in range(OPTS.runs)]
+    warm = (warmup_hook or (lambda f: f()))(lambda: wrk_once(script, env, WARMUP, "%s-warmup.txt" % label, connections))
+    runs = [wrk_once(script, env, OPTS.duration, "%s-%d.txt" % (label, i), connections) for i in range(OPTS.runs)]
     med = lambda k: statistics.median(r[k] for r in runs)
     row = {"rps": med("rps"), "p50": med("p50"), "p99": med("p99"),
            "non2xx": sum(r["non2xx"] for r in runs), "socket_errors": sum(r["socket_errors"] for r in runs),
@@ -385,6 +385,9 @@ def tollgate_workloads(t, header, value, ids, prefix, which=("get", "list", "pos
     rows = {}
     if "get" in which:
         rows["get"] = wrk(prefix + "-get", "get.lua", {**common, "PATH_PREFIX": "/v1/resource/"})
+    if "get_1" in which:
+        # Latency with no queue in front of it: one request at a time.
+        rows["get_1"] = wrk(prefix + "-get-1conn", "get.lua", {**common, "PATH_PREFIX": "/v1/resource/"}, connections=1)
     if "list" in which:
         rows["list"] = wrk(prefix + "-list", "list.lua", {**common, "PATH_PREFIX": "/v1/resource?per_page=100"})
     if "post" in which:
@@ -535,7 +538,9 @@ def bench_nginx():
     proc = start_nginx(SERVER_CORE)
     try:
         env = {"URL": "http://127.0.0.1:%d" % NGINX_PORT, "PATH_PREFIX": "/fixed"}
-        return wrk("nginx-fixed", "fixed.lua", env)
+        row = wrk("nginx-fixed", "fixed.lua", env)
+        row["at_1"] = wrk("nginx-fixed-1conn", "fixed.lua", env, connections=1)
+        return row
     finally:
         stop_process(proc)
 
@@ -765,7 +770,7 @@ def main():
     r["nginx"] = bench_nginx()
     r["pocketbase"] = bench_pocketbase(extras)
     r["sqlite"] = bench_tollgate("sqlite", durability=True,
-                                 which=("get", "list", "post", "list_after_post") if extras else ("get", "list", "post"))
+                                 which=("get", "get_1", "list", "post", "list_after_post") if extras else ("get", "get_1", "list", "post"))
     if extras:
         r["sqlite_unlimited"] = bench_tollgate("sqlite-unlimited", which=("get",), limits=UNLIMITED)
         r["sqlite_jwt"] = bench_tollgate("sqlite-jwt", which=("get",), auth="jwt")
