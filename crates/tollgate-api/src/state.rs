@@ -88,9 +88,22 @@ impl OAuthSettings {
     }
 }
 
-/// Shared state of the API.
+/// Shared state of the API, behind one pointer: axum clones it for every layer and handler a
+/// request passes through, and one reference count is cheaper than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points to.
+#[derive(Clone)]
+pub struct Shared {
     /// Where everything is kept.
     pub store: Arc<dyn Store>,
     /// API settings.
@@ -127,7 +140,7 @@ impl AppState {
         settings: ApiSettings,
     ) -> Self {
         let token_keys = Arc::new(TokenKeys::new(store.clone(), settings.oauth.algorithm));
-        Self {
+        Self(Arc::new(Shared {
             store,
             settings: Arc::new(settings),
             token_keys,
@@ -140,12 +153,13 @@ impl AppState {
             blocked_addresses: Arc::default(),
             event_hub: None,
             hourly: Arc::default(),
-        }
+        }))
     }
 
     /// Serves live event streams from `hub`.
-    pub fn with_event_hub(mut self, hub: tollgate_events::EventHub) -> Self {
-        self.event_hub = Some(hub);
-        self
+    pub fn with_event_hub(self, hub: tollgate_events::EventHub) -> Self {
+        let mut shared = Arc::unwrap_or_clone(self.0);
+        shared.event_hub = Some(hub);
+        Self(Arc::new(shared))
     }
 }
