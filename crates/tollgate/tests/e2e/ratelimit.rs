@@ -150,11 +150,16 @@ async fn usage_is_reported() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("10/10 (100%)") && text.contains("ALERT"), "{text}");
-    // Updating the key's limit takes effect on its next request.
+    // Updating the key's limit with the CLI takes effect within a second.
     assert!(s
         .cli(&["keys", "update", &key_id(&s, "limited"), "--limit", "write=unlimited"], None, &[])
         .status
         .success());
+    let started = std::time::Instant::now();
+    while s.call(Method::POST, "/v1/resource", Some(&k), Some(&widget("x"))).await.status == 429 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "the new limit is not in force");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     for _ in 0..3 {
         assert_eq!(s.call(Method::POST, "/v1/resource", Some(&k), Some(&widget("x"))).await.status, 201);
     }
