@@ -46,6 +46,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0007_search.sql")),
         M::up(include_str!("../../migrations/sqlite/0008_sort_indexes.sql")),
         M::up(include_str!("../../migrations/sqlite/0009_credential_usage.sql")),
+        M::up(include_str!("../../migrations/sqlite/0011_attribute_counts.sql")),
     ])
 }
 
