@@ -39,6 +39,13 @@ fn rows_per_statement(dialect: Dialect) -> usize {
     }
 }
 
+/// How many resources of `$1` lack the attribute `$2`: the resources counted, less those
+/// holding it. Summed as one bigint on both backends (PostgreSQL's `sum` of bigints is numeric).
+const LACKING: Sql = Sql::same(
+    "SELECT CAST(COALESCE(sum(CASE WHEN key = '' THEN n ELSE -n END), 0) AS BIGINT)
+     FROM attribute_counts WHERE project_id = $1 AND key IN ('', $2)",
+);
+
 /// A resource's project and attribute keys as the attribute index holds them: one row per key,
 /// or one row with no key for a resource without attributes.
 const STORED_KEYS: Sql = Sql::same(
@@ -101,6 +108,11 @@ impl Tally {
         }
         Ok(())
     }
+}
+
+/// How many resources of `project` lack the attribute `key`, as of the reader's snapshot.
+pub(crate) async fn lacking(c: &mut impl Conn, project: &str, key: &str) -> Result<i64, StoreError> {
+    c.fetch_one(&LACKING, &[Arg::Text(project), Arg::Text(key)]).await
 }
 
 /// A row of [`STORED_KEYS`].

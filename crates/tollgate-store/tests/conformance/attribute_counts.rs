@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tollgate_core::query::parse_sort;
-use tollgate_core::{ListQuery, NewResource, ProjectId, Resource, ResourceId, ResourceStatus};
+use tollgate_core::query::{parse_sort, Cursor};
+use tollgate_core::{ListQuery, NewResource, PageMode, ProjectId, Resource, ResourceId, ResourceStatus};
 use tollgate_store::export::ExportRecord;
 use tollgate_store::{BatchOp, BatchResult, ResourceUpdate, Store};
 
@@ -233,4 +233,40 @@ pub async fn concurrent_writers_keep_the_counters_exact(f: Fixture) {
         }
     }
     check(&f, &m, "concurrent writers").await;
+}
+
+/// A walk sorted by an attribute while another writer adds resources without it and removes it
+/// from others: every resource that existed throughout with its attribute unchanged is seen
+/// exactly once.
+pub async fn a_walk_by_attribute_misses_nothing_while_others_write(f: Fixture) {
+    let p = f.project("p").await;
+    let mut steady = Vec::new();
+    for i in 0..20 {
+        let attributes: &[(&str, &str)] = if i % 4 == 0 { &[] } else { &[("region", "eu")] };
+        steady.push(f.store.create_resource(p, new(&format!("s{i}"), attributes), None).await.unwrap().id);
+    }
+    let changing: Vec<ResourceId> = {
+        let mut out = Vec::new();
+        for i in 0..6 {
+            out.push(f.store.create_resource(p, new(&format!("c{i}"), &[("region", "us")]), None).await.unwrap().id);
+        }
+        out
+    };
+    let base = ListQuery { sort: parse_sort("attributes.region").unwrap(), ..ListQuery::first(3) };
+    let mut seen = Vec::new();
+    let mut after: Option<Cursor> = None;
+    for step in 0.. {
+        let q = ListQuery { mode: PageMode::Cursor { after: after.clone() }, ..base.clone() };
+        let page = f.store.list_resources(p, q).await.unwrap();
+        seen.extend(page.items.iter().map(|r| r.id));
+        f.store.create_resource(p, new("late", &[]), None).await.unwrap();
+        if let Some(id) = changing.get(step) {
+            f.store.update_resource(p, *id, patch(json!({"attributes": {"region": null}})), None).await.unwrap();
+        }
+        let Some(next) = page.next_cursor else { break };
+        after = Some(tollgate_core::query::decode_cursor(&next, &base.sort).unwrap());
+    }
+    for id in &steady {
+        assert_eq!(seen.iter().filter(|s| *s == id).count(), 1, "{id} seen once");
+    }
 }

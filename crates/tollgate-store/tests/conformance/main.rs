@@ -46,6 +46,7 @@ conformance!(
     resources::a_corrupt_row_is_an_internal_error_with_its_cause,
     attribute_counts::counters_follow_every_write,
     attribute_counts::concurrent_writers_keep_the_counters_exact,
+    attribute_counts::a_walk_by_attribute_misses_nothing_while_others_write,
     batches::a_batch_applies_whole_or_not_at_all,
     batches::concurrent_batches_over_one_resource_serialise,
     credentials::credential_lifecycle,

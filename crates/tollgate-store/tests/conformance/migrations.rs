@@ -11,13 +11,15 @@ use tollgate_store::{PgStore, SqliteStore, Store};
 struct Seed {
     project: ProjectId,
     resource: ResourceId,
+    /// A resource without attributes.
+    bare: ResourceId,
     endpoint: String,
 }
 
 /// Statements that fill every table as the previous release wrote it; `blob` spells a byte
 /// string in the backend's dialect.
 fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
-    let (project, resource) = (ProjectId::generate(), ResourceId::generate());
+    let (project, resource, bare) = (ProjectId::generate(), ResourceId::generate(), ResourceId::generate());
     let (key, endpoint) = (format!("key_{}", ulid::Ulid::new()), format!("whk_{}", ulid::Ulid::new()));
     let (e1, e2) = (format!("evt_{}", ulid::Ulid::new()), format!("evt_{}", ulid::Ulid::new()));
     let sql = vec![
@@ -28,6 +30,7 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
              '{{\"cpus\":4}}', 10, 20, 3)"
         ),
         format!("INSERT INTO resource_attributes VALUES ('{resource}', '{project}', 'region', 'eu')"),
+        format!("INSERT INTO resources VALUES ('{bare}', '{project}', 'bare', 'machine', 'active', '{{}}', '{{}}', 11, 21, 1)"),
         format!(
             "INSERT INTO credentials VALUES ('{key}', 'api_key', '{project}', 'k', 'admin resource:read', 'tg…', 1, 1, \
              NULL, NULL, NULL, '5/1m', NULL)"
@@ -54,7 +57,7 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
         "INSERT INTO webhook_attempts VALUES ('dlv_a', 1, 5, 204, NULL, 3)".into(),
         "INSERT INTO webhook_attempts VALUES ('dlv_b', 1, 6, NULL, 'timed out', 10000)".into(),
     ];
-    (Seed { project, resource, endpoint }, sql)
+    (Seed { project, resource, bare, endpoint }, sql)
 }
 
 /// Everything the seed wrote, read through this release's store.
@@ -66,6 +69,11 @@ async fn check(s: &dyn Store, seed: &Seed) {
     );
     let q = ListQuery { attributes: vec![("region".into(), "eu".into())], ..ListQuery::first(10) };
     assert_eq!(s.list_resources(seed.project, q).await.unwrap().items, std::slice::from_ref(&r));
+    // Counted by the upgrade: a sort by the attribute finds the resource without it after the
+    // one with it (with no counts, the listing would believe that none lacks it).
+    let q = ListQuery { sort: tollgate_core::query::parse_sort("attributes.region").unwrap(), ..ListQuery::first(10) };
+    let sorted: Vec<_> = s.list_resources(seed.project, q).await.unwrap().items.into_iter().map(|r| r.id).collect();
+    assert_eq!(sorted, [seed.resource, seed.bare]);
     // Written before search existed, and indexed by the upgrade (name, attributes, data).
     let search = |text: &str| ListQuery {
         search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
