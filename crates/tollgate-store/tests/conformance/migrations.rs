@@ -104,6 +104,13 @@ async fn check(s: &dyn Store, seed: &Seed) {
     assert_eq!(jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["dlv_b"]);
 }
 
+/// The counters the upgrade wrote, as `project|set|n` rows, sorted: the same sets as a write of
+/// this release counts (` region ` for the resource with it, ` ` for the one without).
+fn assert_counted(mut rows: Vec<String>, seed: &Seed) {
+    rows.sort();
+    assert_eq!(rows, [format!("{}| region |1", seed.project), format!("{}| |1", seed.project)]);
+}
+
 #[test]
 fn sqlite_migrations_are_valid() {
     tollgate_store::sqlite::migrations().validate().unwrap();
@@ -127,6 +134,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_whole() {
     }
     let store = SqliteStore::open(dir.path()).unwrap().with_event_publishing(true);
     check(&store, &seed).await;
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = c.prepare("SELECT project_id || '|' || keys || '|' || n FROM attribute_counts").unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
+    assert_counted(rows, &seed);
 }
 
 #[tokio::test]
@@ -146,6 +157,10 @@ async fn a_postgres_database_of_the_previous_release_migrates_whole() {
     pool.close().await;
     let store = PgStore::connect(&db.url, 4).await.unwrap().with_event_publishing(true);
     check(&store, &seed).await;
+    assert_counted(
+        tollgate_testkit::psql(&db.url, "SELECT project_id || '|' || keys || '|' || n FROM attribute_counts"),
+        &seed,
+    );
 }
 
 /// On PostgreSQL the columns that join on a resource id compare alike (`COLLATE "C"`): two
