@@ -10,7 +10,7 @@ use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
-use crate::attribute_counts::Tally;
+use crate::attribute_counts::{self, Tally};
 use crate::conn::FromRow;
 use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
@@ -139,7 +139,7 @@ impl<B: Backend> ResourceStore for Db<B> {
         let ctx = self.ctx.clone();
         self.write("create_resource", move |tx| {
             Box::pin(async move {
-                let mut tally = Tally::default();
+                let mut tally = Tally::alone();
                 let created = create(tx, project, new, idempotency, &ctx, &mut tally).await?;
                 tally.apply(tx).await?;
                 Ok(created)
@@ -246,10 +246,15 @@ async fn create(
         updated_at: at,
         version: 1,
     };
-    write_row(tx, &INSERT, &resource).await?;
+    if tally.counts_with_insert(tx.dialect()) {
+        let set = attribute_counts::key_set(&resource);
+        write_row(tx, &attribute_counts::INSERT_COUNTED, &resource, &[Arg::Text(&set)]).await?;
+    } else {
+        write_row(tx, &INSERT, &resource, &[]).await?;
+        tally.add(&resource);
+    }
     search::index(tx, &resource, true).await?;
     write_attributes(tx, &resource).await?;
-    tally.add(&resource);
     outbox::record(tx, &resource_event("resource.created", &resource), ctx.publish, None).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &resource).await?;
@@ -274,7 +279,7 @@ async fn change(
     let resource = if changed {
         types::check(tx, &ctx.types, project, &content).await?;
         let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
-        write_row(tx, &UPSERT, &updated).await?;
+        write_row(tx, &UPSERT, &updated, &[]).await?;
         search::index(tx, &updated, false).await?;
         rewrite_attributes(tx, &updated).await?;
         tally.remove(&current);
@@ -345,27 +350,30 @@ fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreE
     }
 }
 
-/// Writes every column of `r` with `sql` ([`INSERT`] or [`UPSERT`]), in [`resource_columns`] order.
-pub(crate) async fn write_row(tx: &mut impl Conn, sql: &Sql, r: &Resource) -> Result<(), StoreError> {
+/// Writes every column of `r` with `sql` ([`INSERT`], [`UPSERT`] or
+/// [`attribute_counts::INSERT_COUNTED`]), in [`resource_columns`] order, then `extra`.
+pub(crate) async fn write_row(
+    tx: &mut impl Conn,
+    sql: &Sql,
+    r: &Resource,
+    extra: &[Arg<'_>],
+) -> Result<(), StoreError> {
     let (id, project) = (r.id.to_string(), r.project_id.to_string());
     let (attributes, data) = (json_text(&r.content.attributes)?, json_text(&r.content.data)?);
-    tx.execute(
-        sql,
-        &[
-            Arg::Text(&id),
-            Arg::Text(&project),
-            Arg::Text(&r.content.name),
-            Arg::Text(&r.content.kind),
-            Arg::Text(r.content.status.as_str()),
-            Arg::Text(&attributes),
-            Arg::Text(&data),
-            Arg::Int(to_unix_micros(r.created_at)),
-            Arg::Int(to_unix_micros(r.updated_at)),
-            Arg::Int(r.version),
-        ],
-    )
-    .await
-    .map(drop)
+    let mut args = vec![
+        Arg::Text(&id),
+        Arg::Text(&project),
+        Arg::Text(&r.content.name),
+        Arg::Text(&r.content.kind),
+        Arg::Text(r.content.status.as_str()),
+        Arg::Text(&attributes),
+        Arg::Text(&data),
+        Arg::Int(to_unix_micros(r.created_at)),
+        Arg::Int(to_unix_micros(r.updated_at)),
+        Arg::Int(r.version),
+    ];
+    args.extend_from_slice(extra);
+    tx.execute(sql, &args).await.map(drop)
 }
 
 /// Writes the attribute index of `r` (after clearing it, where it may exist).

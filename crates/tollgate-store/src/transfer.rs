@@ -171,7 +171,7 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) 
                 types::check(tx, &ctx.types, resource.project_id, &resource.content).await?;
                 tally.remove_stored(tx, &resource.id.to_string()).await?;
                 tally.add(&resource);
-                resources::write_row(tx, &resources::UPSERT, &resource).await?;
+                resources::write_row(tx, &resources::UPSERT, &resource, &[]).await?;
                 search::index(tx, &resource, false).await?;
                 resources::rewrite_attributes(tx, &resource).await?;
             }
