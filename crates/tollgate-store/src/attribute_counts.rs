@@ -19,7 +19,8 @@
 //! A write collects its changes in a [`Tally`] and applies them once, at its end, with rows in a
 //! fixed order (project, set): two PostgreSQL transactions then lock counter rows in the same
 //! order, hold them only until they commit, and cannot deadlock. Changes that cancel out write
-//! nothing.
+//! nothing. One exception: on PostgreSQL a create that is its transaction's only write counts
+//! its resource in the statement that inserts it ([`INSERT_COUNTED`]), saving a round trip.
 
 use std::collections::BTreeMap;
 
