@@ -6,6 +6,7 @@
 //! [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both run the same statements, store
 //! the same encodings and pass the same conformance suite (`tests/conformance.rs`).
 
+mod attribute_counts;
 pub mod auth_cache;
 pub mod conn;
 pub mod credentials;

@@ -3,13 +3,15 @@
 //! more the deeper it is. Text is compared byte by byte on both backends (`COLLATE "C"` on
 //! PostgreSQL). A resource without the attribute a sort names comes after every resource that
 //! has it, in either direction: a sort by one attribute then reads the attribute index in order
-//! (one range, whatever the depth) and only the last pages look for the resources without it.
+//! (one range, whatever the depth) and only the last pages look for the resources without it,
+//! and only when the project's counters (see `attribute_counts`) say that some resource lacks it.
 //! Sorts by a column read that column's index.
 
 use tollgate_core::query::{encode_cursor, SortField, SortKey, SortValue};
 use tollgate_core::time_fmt::to_unix_micros;
 use tollgate_core::{ListQuery, Page, PageMode, ProjectId};
 
+use crate::attribute_counts;
 use crate::conn::{Arg, Builder, Conn, Dialect};
 use crate::rows::{resource_columns, RawResource};
 use crate::StoreError;
@@ -123,9 +125,10 @@ async fn by_attribute(
         items = c.fetch_all_text(&sql.text, &sql.args).await?;
     }
     // Past the resources with the attribute come those without it, which no index finds: look
-    // for them only when the project has any (two counts over index entries, which is far less
-    // than probing every resource).
-    if items.len() < wanted && (after_value.is_none() || some_lack(c, project, key).await?) {
+    // for them only when the project has any, as its counters tell from a few rows. They are
+    // read after the page's resources with the attribute, so a resource whose attribute a
+    // concurrent write removed is seen in one query or the other.
+    if items.len() < wanted && (after_value.is_none() || attribute_counts::lacking(c, project, key).await? > 0) {
         let mut sql = Builder::default();
         sql.push(concat!("SELECT ", resource_columns!(), " FROM resources"));
         filters(&mut sql, project, q);
@@ -140,14 +143,6 @@ async fn by_attribute(
         items.extend(c.fetch_all_text::<RawResource>(&sql.text, &sql.args).await?);
     }
     Ok(items)
-}
-
-/// Whether any resource of `project` lacks the attribute `key`.
-async fn some_lack(c: &mut impl Conn, project: &str, key: &str) -> Result<bool, StoreError> {
-    let sql = "SELECT (SELECT count(*) FROM resources WHERE project_id = $1)
-                    - (SELECT count(*) FROM resource_attributes WHERE project_id = $1 AND key = $2)";
-    let lacking: Vec<i64> = c.fetch_all_text(sql, &[Arg::Text(project), Arg::Text(key)]).await?;
-    Ok(lacking.first().is_some_and(|n| *n > 0))
 }
 
 fn collate(dialect: Dialect) -> &'static str {

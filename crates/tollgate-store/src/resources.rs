@@ -1,13 +1,16 @@
 //! Resources: what the service needs from storage ([`ResourceStore`]), the rules of every
 //! resource write (id minting, the `If-Match` check, merge patch, the no-op rule, the event and
 //! the idempotency record written with the change), and the statements they run. Attributes are
-//! stored twice: as JSON on the row (read back whole) and one indexed row each (for filters).
+//! stored twice: as JSON on the row (read back whole) and one indexed row each (for filters);
+//! every write also keeps the project's attribute counters (see `attribute_counts`), applied
+//! once at the end of its transaction.
 
 use async_trait::async_trait;
 use tollgate_core::patch::apply_merge_patch;
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
+use crate::attribute_counts::{self, Tally};
 use crate::conn::FromRow;
 use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
@@ -135,7 +138,12 @@ impl<B: Backend> ResourceStore for Db<B> {
     ) -> Result<Resource, StoreError> {
         let ctx = self.ctx.clone();
         self.write("create_resource", move |tx| {
-            Box::pin(async move { create(tx, project, new, idempotency, &ctx).await })
+            Box::pin(async move {
+                let mut tally = Tally::alone();
+                let created = create(tx, project, new, idempotency, &ctx, &mut tally).await?;
+                tally.apply(tx).await?;
+                Ok(created)
+            })
         })
         .await
     }
@@ -167,7 +175,12 @@ impl<B: Backend> ResourceStore for Db<B> {
     ) -> Result<Resource, StoreError> {
         let ctx = self.ctx.clone();
         self.write("update_resource", move |tx| {
-            Box::pin(async move { change(tx, project, id, update, idempotency, &ctx).await })
+            Box::pin(async move {
+                let mut tally = Tally::default();
+                let changed = change(tx, project, id, update, idempotency, &ctx, &mut tally).await?;
+                tally.apply(tx).await?;
+                Ok(changed)
+            })
         })
         .await
     }
@@ -179,7 +192,14 @@ impl<B: Backend> ResourceStore for Db<B> {
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
         let publish = self.ctx.publish;
-        self.write("delete_resource", move |tx| Box::pin(delete(tx, project, id, precondition, publish))).await
+        self.write("delete_resource", move |tx| {
+            Box::pin(async move {
+                let mut tally = Tally::default();
+                delete(tx, project, id, precondition, publish, &mut tally).await?;
+                tally.apply(tx).await
+            })
+        })
+        .await
     }
 
     async fn apply_batch(
@@ -214,6 +234,7 @@ async fn create(
     new: NewResource,
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
+    tally: &mut Tally,
 ) -> Result<Resource, StoreError> {
     types::check(tx, &ctx.types, project, &new).await?;
     let at = now();
@@ -225,7 +246,13 @@ async fn create(
         updated_at: at,
         version: 1,
     };
-    write_row(tx, &INSERT, &resource).await?;
+    if tally.counts_with_insert(tx.dialect()) {
+        let set = attribute_counts::key_set(&resource);
+        write_row(tx, &attribute_counts::INSERT_COUNTED, &resource, &[Arg::Text(&set)]).await?;
+    } else {
+        write_row(tx, &INSERT, &resource, &[]).await?;
+        tally.add(&resource);
+    }
     search::index(tx, &resource, true).await?;
     write_attributes(tx, &resource).await?;
     outbox::record(tx, &resource_event("resource.created", &resource), ctx.publish, None).await?;
@@ -242,6 +269,7 @@ async fn change(
     update: ResourceUpdate,
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
+    tally: &mut Tally,
 ) -> Result<Resource, StoreError> {
     let current: Resource = get(tx, &LOCK, project, id).await?;
     check(update.precondition.as_ref(), current.version)?;
@@ -251,9 +279,11 @@ async fn change(
     let resource = if changed {
         types::check(tx, &ctx.types, project, &content).await?;
         let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
-        write_row(tx, &UPSERT, &updated).await?;
+        write_row(tx, &UPSERT, &updated, &[]).await?;
         search::index(tx, &updated, false).await?;
         rewrite_attributes(tx, &updated).await?;
+        tally.remove(&current);
+        tally.add(&updated);
         outbox::record(tx, &resource_event("resource.updated", &updated), ctx.publish, None).await?;
         updated
     } else {
@@ -271,6 +301,7 @@ async fn delete(
     id: ResourceId,
     precondition: Option<Precondition>,
     publish: bool,
+    tally: &mut Tally,
 ) -> Result<(), StoreError> {
     let current: Resource = get(tx, &LOCK, project, id).await?;
     check(precondition.as_ref(), current.version)?;
@@ -278,6 +309,7 @@ async fn delete(
     tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
     search::remove(tx, &id).await?;
     tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
+    tally.remove(&current);
     outbox::record(tx, &deleted_event(&current), publish, None).await
 }
 
@@ -289,14 +321,17 @@ async fn batch(
     ctx: &WriteCtx,
 ) -> Result<Vec<BatchResult>, StoreError> {
     let mut results = Vec::with_capacity(ops.len());
+    // One tally for the whole batch: its counters are written once, in their fixed order.
+    let mut tally = Tally::default();
     for (index, op) in ops.into_iter().enumerate() {
+        let t = &mut tally;
         let done = match op {
-            BatchOp::Create(new) => create(tx, project, new, None, ctx).await.map(BatchResult::Created),
+            BatchOp::Create(new) => create(tx, project, new, None, ctx, t).await.map(BatchResult::Created),
             BatchOp::Update { id, update } => {
-                change(tx, project, id, update, None, ctx).await.map(BatchResult::Updated)
+                change(tx, project, id, update, None, ctx, t).await.map(BatchResult::Updated)
             }
             BatchOp::Delete { id, precondition } => {
-                delete(tx, project, id, precondition, ctx.publish).await.map(|()| BatchResult::Deleted(id))
+                delete(tx, project, id, precondition, ctx.publish, t).await.map(|()| BatchResult::Deleted(id))
             }
         };
         results.push(done.map_err(|error| StoreError::Batch { index, error: Box::new(error) })?);
@@ -304,6 +339,7 @@ async fn batch(
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &results).await?;
     }
+    tally.apply(tx).await?;
     Ok(results)
 }
 
@@ -314,27 +350,30 @@ fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreE
     }
 }
 
-/// Writes every column of `r` with `sql` ([`INSERT`] or [`UPSERT`]), in [`resource_columns`] order.
-pub(crate) async fn write_row(tx: &mut impl Conn, sql: &Sql, r: &Resource) -> Result<(), StoreError> {
+/// Writes every column of `r` with `sql` ([`INSERT`], [`UPSERT`] or
+/// [`attribute_counts::INSERT_COUNTED`]), in [`resource_columns`] order, then `extra`.
+pub(crate) async fn write_row(
+    tx: &mut impl Conn,
+    sql: &Sql,
+    r: &Resource,
+    extra: &[Arg<'_>],
+) -> Result<(), StoreError> {
     let (id, project) = (r.id.to_string(), r.project_id.to_string());
     let (attributes, data) = (json_text(&r.content.attributes)?, json_text(&r.content.data)?);
-    tx.execute(
-        sql,
-        &[
-            Arg::Text(&id),
-            Arg::Text(&project),
-            Arg::Text(&r.content.name),
-            Arg::Text(&r.content.kind),
-            Arg::Text(r.content.status.as_str()),
-            Arg::Text(&attributes),
-            Arg::Text(&data),
-            Arg::Int(to_unix_micros(r.created_at)),
-            Arg::Int(to_unix_micros(r.updated_at)),
-            Arg::Int(r.version),
-        ],
-    )
-    .await
-    .map(drop)
+    let mut args = vec![
+        Arg::Text(&id),
+        Arg::Text(&project),
+        Arg::Text(&r.content.name),
+        Arg::Text(&r.content.kind),
+        Arg::Text(r.content.status.as_str()),
+        Arg::Text(&attributes),
+        Arg::Text(&data),
+        Arg::Int(to_unix_micros(r.created_at)),
+        Arg::Int(to_unix_micros(r.updated_at)),
+        Arg::Int(r.version),
+    ];
+    args.extend_from_slice(extra);
+    tx.execute(sql, &args).await.map(drop)
 }
 
 /// Writes the attribute index of `r` (after clearing it, where it may exist).

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use tollgate_core::{ProjectId, ValidationErrors};
 
+use crate::attribute_counts::Tally;
 use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
@@ -149,6 +150,8 @@ async fn export_meta(c: &mut impl Conn, project: Option<String>) -> Result<Vec<E
 async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) -> Result<ImportSummary, StoreError> {
     let existing: HashMap<String, String> = tx.fetch_all(&PROJECT_NAMES, &[]).await?.into_iter().collect();
     let mut summary = ImportSummary::default();
+    // The attribute counters change once, in their fixed order, after every record.
+    let mut tally = Tally::default();
     for r in remap_projects(records, &existing) {
         summary.counts.add(&r);
         match r {
@@ -168,13 +171,16 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) 
                 // Checked the way reads check it, so an import never stores what the API could not.
                 let resource = raw.into_resource()?;
                 types::check(tx, &ctx.types, resource.project_id, &resource.content).await?;
-                resources::write_row(tx, &resources::UPSERT, &resource).await?;
+                tally.remove_stored(tx, &resource.id.to_string()).await?;
+                tally.add(&resource);
+                resources::write_row(tx, &resources::UPSERT, &resource, &[]).await?;
                 search::index(tx, &resource, false).await?;
                 resources::rewrite_attributes(tx, &resource).await?;
             }
             ExportRecord::Header { .. } | ExportRecord::Footer { .. } => {}
         }
     }
+    tally.apply(tx).await?;
     Ok(summary)
 }
 

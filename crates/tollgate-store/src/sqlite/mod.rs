@@ -47,6 +47,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0008_sort_indexes.sql")),
         M::up(include_str!("../../migrations/sqlite/0009_credential_usage.sql")),
         M::up(include_str!("../../migrations/sqlite/0010_credential_changes.sql")),
+        M::up(include_str!("../../migrations/sqlite/0011_attribute_counts.sql")),
     ])
 }
 

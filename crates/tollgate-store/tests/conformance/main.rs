@@ -3,6 +3,7 @@
 //! tenant isolation, concurrent writers, and the outbox and idempotency rows written atomically
 //! with their change.
 
+mod attribute_counts;
 mod auth_cache;
 mod batches;
 mod credentials;
@@ -44,6 +45,9 @@ conformance!(
     resources::concurrent_updates_with_one_if_match_one_wins,
     resources::events_and_idempotency_commit_with_the_change,
     resources::a_corrupt_row_is_an_internal_error_with_its_cause,
+    attribute_counts::counters_follow_every_write,
+    attribute_counts::concurrent_writers_keep_the_counters_exact,
+    attribute_counts::a_walk_by_attribute_misses_nothing_while_others_write,
     batches::a_batch_applies_whole_or_not_at_all,
     batches::concurrent_batches_over_one_resource_serialise,
     credentials::credential_lifecycle,

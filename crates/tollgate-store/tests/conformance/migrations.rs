@@ -11,13 +11,15 @@ use tollgate_store::{PgStore, SqliteStore, Store};
 struct Seed {
     project: ProjectId,
     resource: ResourceId,
+    /// A resource without attributes.
+    bare: ResourceId,
     endpoint: String,
 }
 
 /// Statements that fill every table as the previous release wrote it; `blob` spells a byte
 /// string in the backend's dialect.
 fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
-    let (project, resource) = (ProjectId::generate(), ResourceId::generate());
+    let (project, resource, bare) = (ProjectId::generate(), ResourceId::generate(), ResourceId::generate());
     let (key, endpoint) = (format!("key_{}", ulid::Ulid::new()), format!("whk_{}", ulid::Ulid::new()));
     let (e1, e2) = (format!("evt_{}", ulid::Ulid::new()), format!("evt_{}", ulid::Ulid::new()));
     let sql = vec![
@@ -28,6 +30,7 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
              '{{\"cpus\":4}}', 10, 20, 3)"
         ),
         format!("INSERT INTO resource_attributes VALUES ('{resource}', '{project}', 'region', 'eu')"),
+        format!("INSERT INTO resources VALUES ('{bare}', '{project}', 'bare', 'machine', 'active', '{{}}', '{{}}', 11, 21, 1)"),
         format!(
             "INSERT INTO credentials VALUES ('{key}', 'api_key', '{project}', 'k', 'admin resource:read', 'tg…', 1, 1, \
              NULL, NULL, NULL, '5/1m', NULL)"
@@ -54,7 +57,7 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
         "INSERT INTO webhook_attempts VALUES ('dlv_a', 1, 5, 204, NULL, 3)".into(),
         "INSERT INTO webhook_attempts VALUES ('dlv_b', 1, 6, NULL, 'timed out', 10000)".into(),
     ];
-    (Seed { project, resource, endpoint }, sql)
+    (Seed { project, resource, bare, endpoint }, sql)
 }
 
 /// Everything the seed wrote, read through this release's store.
@@ -66,6 +69,11 @@ async fn check(s: &dyn Store, seed: &Seed) {
     );
     let q = ListQuery { attributes: vec![("region".into(), "eu".into())], ..ListQuery::first(10) };
     assert_eq!(s.list_resources(seed.project, q).await.unwrap().items, std::slice::from_ref(&r));
+    // Counted by the upgrade: a sort by the attribute finds the resource without it after the
+    // one with it (with no counts, the listing would believe that none lacks it).
+    let q = ListQuery { sort: tollgate_core::query::parse_sort("attributes.region").unwrap(), ..ListQuery::first(10) };
+    let sorted: Vec<_> = s.list_resources(seed.project, q).await.unwrap().items.into_iter().map(|r| r.id).collect();
+    assert_eq!(sorted, [seed.resource, seed.bare]);
     // Written before search existed, and indexed by the upgrade (name, attributes, data).
     let search = |text: &str| ListQuery {
         search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
@@ -96,6 +104,13 @@ async fn check(s: &dyn Store, seed: &Seed) {
     assert_eq!(jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["dlv_b"]);
 }
 
+/// The counters the upgrade wrote, as `project|set|n` rows, sorted: the same sets as a write of
+/// this release counts (` region ` for the resource with it, ` ` for the one without).
+fn assert_counted(mut rows: Vec<String>, seed: &Seed) {
+    rows.sort();
+    assert_eq!(rows, [format!("{}| region |1", seed.project), format!("{}| |1", seed.project)]);
+}
+
 #[test]
 fn sqlite_migrations_are_valid() {
     tollgate_store::sqlite::migrations().validate().unwrap();
@@ -119,6 +134,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_whole() {
     }
     let store = SqliteStore::open(dir.path()).unwrap().with_event_publishing(true);
     check(&store, &seed).await;
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = c.prepare("SELECT project_id || '|' || keys || '|' || n FROM attribute_counts").unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
+    assert_counted(rows, &seed);
 }
 
 #[tokio::test]
@@ -138,6 +157,10 @@ async fn a_postgres_database_of_the_previous_release_migrates_whole() {
     pool.close().await;
     let store = PgStore::connect(&db.url, 4).await.unwrap().with_event_publishing(true);
     check(&store, &seed).await;
+    assert_counted(
+        tollgate_testkit::psql(&db.url, "SELECT project_id || '|' || keys || '|' || n FROM attribute_counts"),
+        &seed,
+    );
 }
 
 /// On PostgreSQL the columns that join on a resource id compare alike (`COLLATE "C"`): two

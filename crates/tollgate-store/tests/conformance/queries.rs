@@ -56,7 +56,7 @@ fn compare(a: &SortValue, b: &SortValue, descending: bool) -> Ordering {
 }
 
 /// The order the store must give: each key in its direction, then the id in the last key's.
-fn model(mut rows: Vec<Resource>, keys: &[SortKey]) -> Vec<Resource> {
+pub(crate) fn model(mut rows: Vec<Resource>, keys: &[SortKey]) -> Vec<Resource> {
     let id_desc = keys.last().is_some_and(|k| k.descending);
     rows.sort_by(|a, b| {
         for k in keys {
@@ -74,7 +74,7 @@ fn model(mut rows: Vec<Resource>, keys: &[SortKey]) -> Vec<Resource> {
     rows
 }
 
-async fn all_pages(f: &Fixture, p: ProjectId, base: &ListQuery) -> Vec<Resource> {
+pub(crate) async fn all_pages(f: &Fixture, p: ProjectId, base: &ListQuery) -> Vec<Resource> {
     let mut seen = Vec::new();
     let mut after: Option<Cursor> = None;
     loop {
