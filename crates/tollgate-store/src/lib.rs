@@ -6,6 +6,7 @@
 //! [`sqlite`], PostgreSQL (several nodes) in [`postgres`]. Both run the same statements, store
 //! the same encodings and pass the same conformance suite (`tests/conformance.rs`).
 
+mod changes;
 pub mod conn;
 pub mod credentials;
 pub mod db;

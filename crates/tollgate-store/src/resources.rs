@@ -1,19 +1,17 @@
-//! Resources: what the service needs from storage ([`ResourceStore`]), the rules of every
-//! resource write (id minting, the `If-Match` check, merge patch, the no-op rule, the event and
-//! the idempotency record written with the change), and the statements they run. Attributes are
-//! stored twice: as JSON on the row (read back whole) and one indexed row each (for filters).
+//! Resources: what the service needs from storage ([`ResourceStore`]) and its one implementation.
+//! Every write, single or batched, is a change set (`changes`), which holds the rules (id
+//! minting, the `If-Match` check, merge patch, the no-op rule, the type check, the events) and
+//! the statements; the idempotency record is written here, with the change. Attributes are stored
+//! twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
 use async_trait::async_trait;
-use tollgate_core::patch::apply_merge_patch;
-use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
-use crate::conn::FromRow;
-use crate::conn::{Arg, Conn, Sql};
+use crate::changes::ChangeSet;
+use crate::conn::{Arg, Conn, FromRow, Sql};
 use crate::db::{Backend, Db, WriteCtx};
-use crate::events::{deleted_event, resource_event};
 use crate::rows::{resource_columns, RawResource};
-use crate::{idempotency, outbox, search, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
+use crate::{idempotency, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
 /// Resources of a project. A row of another project is `NotFound`, exactly like a missing one.
 #[async_trait]
@@ -100,30 +98,6 @@ pub enum BatchResult {
 
 const GET: Sql =
     Sql::same(concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"));
-const LOCK: Sql = Sql::each(
-    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"),
-    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2 FOR UPDATE"),
-);
-const INSERT: Sql = Sql::same(concat!(
-    "INSERT INTO resources (",
-    resource_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-));
-const DELETE: Sql = Sql::same("DELETE FROM resources WHERE id = $1");
-const INSERT_ATTRIBUTE: Sql =
-    Sql::same("INSERT INTO resource_attributes (resource_id, project_id, key, value) VALUES ($1, $2, $3, $4)");
-const DELETE_ATTRIBUTES: Sql = Sql::same("DELETE FROM resource_attributes WHERE resource_id = $1");
-
-/// Writes a resource's whole row, inserting it or replacing the row with its id: an update's
-/// write, and an import's.
-pub(crate) const UPSERT: Sql = Sql::same(concat!(
-    "INSERT INTO resources (",
-    resource_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, name = excluded.name, type = excluded.type,
-     status = excluded.status, attributes = excluded.attributes, data = excluded.data,
-     created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version"
-));
 
 #[async_trait]
 impl<B: Backend> ResourceStore for Db<B> {
@@ -215,20 +189,9 @@ async fn create(
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
 ) -> Result<Resource, StoreError> {
-    types::check(tx, &ctx.types, project, &new).await?;
-    let at = now();
-    let resource = Resource {
-        id: ResourceId::generate(),
-        project_id: project,
-        content: new,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
-    write_row(tx, &INSERT, &resource).await?;
-    search::index(tx, &resource, true).await?;
-    write_attributes(tx, &resource).await?;
-    outbox::record(tx, &resource_event("resource.created", &resource), ctx.publish, None).await?;
+    let mut changes = ChangeSet::new(project);
+    let resource = changes.create(tx, new, ctx).await?;
+    changes.write(tx, ctx.publish).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &resource).await?;
     }
@@ -243,22 +206,9 @@ async fn change(
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
 ) -> Result<Resource, StoreError> {
-    let current: Resource = get(tx, &LOCK, project, id).await?;
-    check(update.precondition.as_ref(), current.version)?;
-    let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
-    // A patch that changes nothing is not a change: no new version, no event.
-    let changed = content != current.content;
-    let resource = if changed {
-        types::check(tx, &ctx.types, project, &content).await?;
-        let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
-        write_row(tx, &UPSERT, &updated).await?;
-        search::index(tx, &updated, false).await?;
-        rewrite_attributes(tx, &updated).await?;
-        outbox::record(tx, &resource_event("resource.updated", &updated), ctx.publish, None).await?;
-        updated
-    } else {
-        current
-    };
+    let mut changes = ChangeSet::new(project);
+    let resource = changes.update(tx, id, update, ctx).await?;
+    changes.write(tx, ctx.publish).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &resource).await?;
     }
@@ -272,15 +222,13 @@ async fn delete(
     precondition: Option<Precondition>,
     publish: bool,
 ) -> Result<(), StoreError> {
-    let current: Resource = get(tx, &LOCK, project, id).await?;
-    check(precondition.as_ref(), current.version)?;
-    let id = id.to_string();
-    tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
-    search::remove(tx, &id).await?;
-    tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
-    outbox::record(tx, &deleted_event(&current), publish, None).await
+    let mut changes = ChangeSet::new(project);
+    changes.delete(tx, id, precondition.as_ref()).await?;
+    changes.write(tx, publish).await
 }
 
+/// Every operation's rules in order, each failure named by its index, then one write of all of
+/// them (see `changes`).
 async fn batch(
     tx: &mut impl Conn,
     project: ProjectId,
@@ -288,70 +236,21 @@ async fn batch(
     idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
     ctx: &WriteCtx,
 ) -> Result<Vec<BatchResult>, StoreError> {
+    let mut changes = ChangeSet::new(project);
     let mut results = Vec::with_capacity(ops.len());
     for (index, op) in ops.into_iter().enumerate() {
         let done = match op {
-            BatchOp::Create(new) => create(tx, project, new, None, ctx).await.map(BatchResult::Created),
-            BatchOp::Update { id, update } => {
-                change(tx, project, id, update, None, ctx).await.map(BatchResult::Updated)
-            }
+            BatchOp::Create(new) => changes.create(tx, new, ctx).await.map(BatchResult::Created),
+            BatchOp::Update { id, update } => changes.update(tx, id, update, ctx).await.map(BatchResult::Updated),
             BatchOp::Delete { id, precondition } => {
-                delete(tx, project, id, precondition, ctx.publish).await.map(|()| BatchResult::Deleted(id))
+                changes.delete(tx, id, precondition.as_ref()).await.map(|()| BatchResult::Deleted(id))
             }
         };
         results.push(done.map_err(|error| StoreError::Batch { index, error: Box::new(error) })?);
     }
+    changes.write(tx, ctx.publish).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &results).await?;
     }
     Ok(results)
-}
-
-fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreError> {
-    match precondition {
-        Some(p) if !p.holds(version) => Err(StoreError::PreconditionFailed(version)),
-        _ => Ok(()),
-    }
-}
-
-/// Writes every column of `r` with `sql` ([`INSERT`] or [`UPSERT`]), in [`resource_columns`] order.
-pub(crate) async fn write_row(tx: &mut impl Conn, sql: &Sql, r: &Resource) -> Result<(), StoreError> {
-    let (id, project) = (r.id.to_string(), r.project_id.to_string());
-    let (attributes, data) = (json_text(&r.content.attributes)?, json_text(&r.content.data)?);
-    tx.execute(
-        sql,
-        &[
-            Arg::Text(&id),
-            Arg::Text(&project),
-            Arg::Text(&r.content.name),
-            Arg::Text(&r.content.kind),
-            Arg::Text(r.content.status.as_str()),
-            Arg::Text(&attributes),
-            Arg::Text(&data),
-            Arg::Int(to_unix_micros(r.created_at)),
-            Arg::Int(to_unix_micros(r.updated_at)),
-            Arg::Int(r.version),
-        ],
-    )
-    .await
-    .map(drop)
-}
-
-/// Writes the attribute index of `r` (after clearing it, where it may exist).
-pub(crate) async fn write_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
-    let (id, project) = (r.id.to_string(), r.project_id.to_string());
-    for (k, v) in &r.content.attributes {
-        tx.execute(&INSERT_ATTRIBUTE, &[Arg::Text(&id), Arg::Text(&project), Arg::Text(k), Arg::Text(v)]).await?;
-    }
-    Ok(())
-}
-
-/// Replaces the attribute index of `r`.
-pub(crate) async fn rewrite_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
-    tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&r.id.to_string())]).await?;
-    write_attributes(tx, r).await
-}
-
-fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::internal("encoding JSON", e))
 }
