@@ -106,7 +106,7 @@ pub async fn apply_batch(
         Begun::Replay(response) => return Ok(response),
         Begun::Proceed(pending) => pending,
     };
-    let ops = parse(&body)?;
+    let ops = parse(body)?;
     // One write per operation, all at once: a batch the quota cannot hold is refused whole.
     let n = u32::try_from(ops.len()).unwrap_or(u32::MAX);
     enforce_writes(&state, &auth.principal, n, ctx.as_deref().map(Arc::as_ref)).await?;
@@ -140,8 +140,8 @@ fn stored(results: &[BatchResult]) -> StoredResponse {
 }
 
 /// Checks every operation before anything is written; errors name `operations[i].field`.
-fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
-    let request: BatchRequest = serde_json::from_value(body.clone()).map_err(|e| {
+fn parse(body: Value) -> Result<Vec<BatchOp>, ApiError> {
+    let request: BatchRequest = serde_json::from_value(body).map_err(|e| {
         ValidationErrors::single("operations", format!("the body must be {{\"operations\": [...]}}: {e}"))
     })?;
     let list = request.operations;
@@ -153,9 +153,7 @@ fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
     let mut errors = ValidationErrors::new();
     let mut ops = Vec::with_capacity(list.len());
     for (i, op) in list.into_iter().enumerate() {
-        let parsed = serde_json::from_value::<Operation>(op)
-            .map_err(|e| ValidationErrors::single("op", e.to_string()))
-            .and_then(check);
+        let parsed = operation(op).and_then(check);
         match parsed {
             Ok(op) => ops.push(op),
             Err(e) => {
@@ -166,6 +164,21 @@ fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
         }
     }
     errors.into_result(ops).map_err(ApiError::from)
+}
+
+/// Reads one operation. A create, most of what batches carry, has its body taken out as it is:
+/// serde's derived reader would copy every member of it into a new `Value` first.
+fn operation(op: Value) -> Result<Operation, ValidationErrors> {
+    let op = match op {
+        Value::Object(mut members) if members.len() == 2 && members.get("op").is_some_and(|o| o == "create") => {
+            match members.remove("body") {
+                Some(body) => return Ok(Operation::Create { body }),
+                None => Value::Object(members),
+            }
+        }
+        other => other,
+    };
+    serde_json::from_value::<Operation>(op).map_err(|e| ValidationErrors::single("op", e.to_string()))
 }
 
 /// An operation's own rules: a valid resource, a resource id, a version of 1 or more.
@@ -179,7 +192,7 @@ fn check(op: Operation) -> Result<BatchOp, ValidationErrors> {
         id
     };
     let op = match op {
-        Operation::Create { body } => match NewResource::parse(&body) {
+        Operation::Create { body } => match NewResource::parse_owned(body) {
             Ok(new) => Some(BatchOp::Create(new)),
             Err(e) => {
                 for (field, reason) in e.fields() {
