@@ -33,6 +33,16 @@ const LOCK: Sql = Sql::each(
     concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"),
     concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2 FOR UPDATE"),
 );
+/// Rows of one project by id, locked as [`LOCK`] locks one; in id order, so that two writers
+/// locking overlapping sets wait for each other rather than deadlock.
+const LOCK_MANY: Many = Many::each(
+    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"),
+    concat!(
+        "SELECT ",
+        resource_columns!(),
+        " FROM resources WHERE id = ANY($1::text[]) AND project_id = $2 ORDER BY id FOR UPDATE"
+    ),
+);
 /// The columns of [`resource_columns`] over arrays, the project given once.
 macro_rules! unnest_resources {
     () => {
@@ -158,6 +168,24 @@ impl ChangeSet {
         check(precondition, current.version)?;
         self.events.push(deleted_event(&current));
         self.touched[i].after = None;
+        Ok(())
+    }
+
+    /// Reads (and locks) the resources `ids` that exist, in one statement on PostgreSQL, before
+    /// the operations that change them are added; those that do not exist are left for the
+    /// operation that names them to find missing.
+    pub(crate) async fn read(&mut self, tx: &mut impl Conn, ids: &[ResourceId]) -> Result<(), StoreError> {
+        let mut texts: Vec<String> =
+            ids.iter().filter(|id| !self.by_id.contains_key(id)).map(ToString::to_string).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        let project = self.project.to_string();
+        let columns = [Column::Text(texts.iter().map(String::as_str).collect()), Column::Same(Arg::Text(&project))];
+        let rows: Vec<Resource> = tx.fetch_many(&LOCK_MANY, &columns).await?;
+        for row in rows {
+            self.by_id.insert(row.id, self.touched.len());
+            self.touched.push(Touched { id: row.id.to_string(), before: Some(row.version), after: Some(row) });
+        }
         Ok(())
     }
 

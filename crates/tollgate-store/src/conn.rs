@@ -216,6 +216,13 @@ pub trait Conn: Send {
         columns: &[Column<'_>],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Runs the query `sql` for every row of `columns` (see [`Many`]); every row they return.
+    fn fetch_many<T: FromRow>(
+        &mut self,
+        sql: &Many,
+        columns: &[Column<'_>],
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+
     /// Runs a query; its first row, if any.
     fn fetch_optional<T: FromRow>(
         &mut self,

@@ -228,7 +228,7 @@ async fn delete(
 }
 
 /// Every operation's rules in order, each failure named by its index, then one write of all of
-/// them (see `changes`).
+/// them (see `changes`). The rows the batch updates or deletes are read first, together.
 async fn batch(
     tx: &mut impl Conn,
     project: ProjectId,
@@ -237,6 +237,14 @@ async fn batch(
     ctx: &WriteCtx,
 ) -> Result<Vec<BatchResult>, StoreError> {
     let mut changes = ChangeSet::new(project);
+    let named: Vec<ResourceId> = ops
+        .iter()
+        .filter_map(|op| match op {
+            BatchOp::Update { id, .. } | BatchOp::Delete { id, .. } => Some(*id),
+            BatchOp::Create(_) => None,
+        })
+        .collect();
+    changes.read(tx, &named).await?;
     let mut results = Vec::with_capacity(ops.len());
     for (index, op) in ops.into_iter().enumerate() {
         let done = match op {

@@ -99,6 +99,19 @@ impl Conn for PgConn {
         Ok(done.rows_affected())
     }
 
+    async fn fetch_many<T: FromRow>(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<Vec<T>, StoreError> {
+        let text = sql.text(Dialect::Postgres);
+        if row_count(columns)? == 0 || text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = bind_columns(text, columns);
+        let rows = match self {
+            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
+            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
+        };
+        rows.iter().map(T::from_row).collect()
+    }
+
     async fn fetch_all_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {
         let q = bind(sql, args);
         let rows = match self {

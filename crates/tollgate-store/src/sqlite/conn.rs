@@ -102,6 +102,25 @@ impl<C: AsConnection> Conn for SqliteConn<C> {
         Ok(changed)
     }
 
+    async fn fetch_many<T: FromRow>(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<Vec<T>, StoreError> {
+        let (rows, text) = (row_count(columns)?, sql.text(Dialect::Sqlite));
+        let mut out = Vec::new();
+        if rows == 0 || text.is_empty() {
+            return Ok(out);
+        }
+        let mut stmt = self.prepare(text)?;
+        for i in 0..rows {
+            for (k, column) in columns.iter().enumerate() {
+                stmt.raw_bind_parameter(k + 1, column.arg(i))?;
+            }
+            let mut found = stmt.raw_query();
+            while let Some(row) = found.next()? {
+                out.push(T::from_row(row)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn fetch_all_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.prepare(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
