@@ -109,7 +109,7 @@ pub enum Column<'a> {
 
 impl<'a> Column<'a> {
     /// How many rows the column holds; `None` for [`Column::Same`], which fits any number.
-    pub fn len(&self) -> Option<usize> {
+    pub fn rows(&self) -> Option<usize> {
         match self {
             Column::Text(v) => Some(v.len()),
             Column::OptText(v) => Some(v.len()),
@@ -133,7 +133,7 @@ impl<'a> Column<'a> {
 
 /// The number of rows `columns` hold: every column that varies holds the same number.
 pub fn row_count(columns: &[Column<'_>]) -> Result<usize, StoreError> {
-    let mut lengths = columns.iter().filter_map(Column::len);
+    let mut lengths = columns.iter().filter_map(Column::rows);
     let n = lengths.next().unwrap_or(0);
     if lengths.any(|m| m != n) {
         return Err(StoreError::internal("writing rows", "columns of different lengths"));
