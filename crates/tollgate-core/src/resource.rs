@@ -117,13 +117,18 @@ impl NewResource {
         let Some(obj) = body.as_object() else {
             return Err(ValidationErrors::single("body", "must be a JSON object"));
         };
-        let mut errors = ValidationErrors::new();
-        check_field_names(obj, &mut errors);
-        let parsed = parse_fields(obj, &mut errors);
-        match parsed {
-            Some(r) if errors.is_empty() => Ok(r),
-            _ => Err(errors),
-        }
+        let data = obj.get("data").cloned().unwrap_or(Value::Null);
+        parse_object(obj, data)
+    }
+
+    /// [`NewResource::parse`] of a body the caller gives up: its `data` is moved rather than
+    /// copied (a batch of 100 creates would otherwise copy every resource's data once more).
+    pub fn parse_owned(body: Value) -> Result<Self, ValidationErrors> {
+        let Value::Object(mut obj) = body else {
+            return Err(ValidationErrors::single("body", "must be a JSON object"));
+        };
+        let data = obj.get_mut("data").map_or(Value::Null, Value::take);
+        parse_object(&obj, data)
     }
 
     /// This content as the JSON object a merge patch applies to.
@@ -140,6 +145,16 @@ impl NewResource {
     }
 }
 
+/// The fields of `obj`, whose `data` member is `data`.
+fn parse_object(obj: &Map<String, Value>, data: Value) -> Result<NewResource, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    check_field_names(obj, &mut errors);
+    match parse_fields(obj, data, &mut errors) {
+        Some(r) if errors.is_empty() => Ok(r),
+        _ => Err(errors),
+    }
+}
+
 /// Refuses unknown and read-only fields, naming each.
 pub(crate) fn check_field_names(obj: &Map<String, Value>, errors: &mut ValidationErrors) {
     for key in obj.keys() {
@@ -151,7 +166,7 @@ pub(crate) fn check_field_names(obj: &Map<String, Value>, errors: &mut Validatio
     }
 }
 
-fn parse_fields(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> Option<NewResource> {
+fn parse_fields(obj: &Map<String, Value>, data: Value, errors: &mut ValidationErrors) -> Option<NewResource> {
     let name = required_string(obj, "name", errors).and_then(|s| check_name(s, errors));
     let kind = required_string(obj, "type", errors).and_then(|s| check_type(s, errors));
     let status = match obj.get("status") {
@@ -166,7 +181,6 @@ fn parse_fields(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> Opti
         }
     };
     let attributes = parse_attributes(obj.get("attributes"), errors);
-    let data = obj.get("data").cloned().unwrap_or(Value::Null);
     check_data(&data, errors);
     Some(NewResource { name: name?, kind: kind?, status: status?, attributes: attributes?, data })
 }

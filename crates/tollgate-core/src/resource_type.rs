@@ -201,18 +201,24 @@ impl CompiledType {
 
     /// Every way `content` breaks the type (at most [`MAX_VIOLATIONS`]).
     pub fn check(&self, content: &NewResource) -> Vec<Violation> {
-        let mut out: Vec<Violation> = self
-            .validator
-            .iter_errors(&content.data)
-            .take(MAX_VIOLATIONS)
-            .map(|e| Violation { pointer: format!("/data{}", e.instance_path().as_str()), message: e.to_string() })
-            .collect();
+        let mut out = Vec::new();
+        // Most writes are valid: `is_valid` stops at nothing and allocates nothing, where
+        // collecting errors walks every keyword with its error machinery, so it runs only to
+        // name the violations.
+        if !self.validator.is_valid(&content.data) {
+            out.extend(self.validator.iter_errors(&content.data).take(MAX_VIOLATIONS).map(|e| Violation {
+                pointer: format!("/data{}", e.instance_path().as_str()),
+                message: e.to_string(),
+            }));
+        }
         for (key, rule) in &self.attributes {
-            let pointer = format!("/attributes/{}", key.replace('~', "~0").replace('/', "~1"));
+            let pointer = || format!("/attributes/{}", key.replace('~', "~0").replace('/', "~1"));
             match content.attributes.get(key) {
-                None if rule.required => out.push(Violation { pointer, message: "is required by the type".into() }),
+                None if rule.required => {
+                    out.push(Violation { pointer: pointer(), message: "is required by the type".into() })
+                }
                 Some(v) if rule.one_of.as_ref().is_some_and(|allowed| !allowed.contains(v)) => out.push(Violation {
-                    pointer,
+                    pointer: pointer(),
                     message: format!("must be one of {}", rule.one_of.as_deref().unwrap_or_default().join(", ")),
                 }),
                 _ => {}

@@ -19,15 +19,14 @@
 //! A write collects its changes in a [`Tally`] and applies them once, at its end, with rows in a
 //! fixed order (project, set): two PostgreSQL transactions then lock counter rows in the same
 //! order, hold them only until they commit, and cannot deadlock. Changes that cancel out write
-//! nothing. One exception: on PostgreSQL a create that is its transaction's only write counts
-//! its resource in the statement that inserts it ([`INSERT_COUNTED`]), saving a round trip.
+//! nothing. A change set (`changes.rs`) tallies its creates, updates and deletes when it is
+//! written; an import tallies what each record replaces.
 
 use std::collections::BTreeMap;
 
 use tollgate_core::Resource;
 
 use crate::conn::{Arg, Builder, Conn, Dialect, FromRow, Row, Sql};
-use crate::rows::resource_columns;
 use crate::StoreError;
 
 /// SQLite: one counter row per statement, always the same text (prepared once). A statement of
@@ -56,28 +55,10 @@ const STORED_KEYS: Sql = Sql::same(
      WHERE r.id = $1",
 );
 
-/// PostgreSQL: a new resource's row (`$1`-`$10` as `resources::write_row` binds them) and its
-/// count (`$11`, its set of keys) in one statement. A statement of its own would cost a round
-/// trip: 12% more CPU per single create (server and database, measured). Only for a create that
-/// is its transaction's only write ([`Tally::alone`]): its counter row is then locked before its
-/// other rows, all new, and the transaction waits for no other lock while holding it.
-pub(crate) const INSERT_COUNTED: Sql = Sql::each(
-    "",
-    concat!(
-        "WITH counted AS (INSERT INTO attribute_counts (project_id, keys, shard, n)
-         VALUES ($2, $11, pg_backend_pid() % 64, 1)
-         ON CONFLICT (project_id, keys, shard) DO UPDATE SET n = attribute_counts.n + 1)
-         INSERT INTO resources (",
-        resource_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    ),
-);
-
 /// The changes a write makes to the counters, by (project, set of keys).
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     deltas: BTreeMap<(String, String), i64>,
-    alone: bool,
 }
 
 /// `r`'s set of keys, as the counters write it.
@@ -95,25 +76,14 @@ fn set_of<'k>(keys: impl Iterator<Item = &'k str>) -> String {
 }
 
 impl Tally {
-    /// The tally of a transaction whose only write is one create.
-    pub(crate) fn alone() -> Self {
-        Self { alone: true, ..Self::default() }
-    }
-
-    /// Whether the create of this tally's transaction counts its resource in the statement
-    /// that inserts it ([`INSERT_COUNTED`]) rather than through the tally.
-    pub(crate) fn counts_with_insert(&self, dialect: Dialect) -> bool {
-        self.alone && dialect == Dialect::Postgres
-    }
-
     /// `r` now exists, with its attributes.
     pub(crate) fn add(&mut self, r: &Resource) {
         self.count(r.project_id.to_string(), r.content.attributes.keys().map(String::as_str), 1);
     }
 
-    /// `r` no longer exists, nor its attributes.
-    pub(crate) fn remove(&mut self, r: &Resource) {
-        self.count(r.project_id.to_string(), r.content.attributes.keys().map(String::as_str), -1);
+    /// A resource of `project` counted under `set` (as [`key_set`] writes it) no longer is.
+    pub(crate) fn remove_set(&mut self, project: &str, set: &str) {
+        *self.deltas.entry((project.to_owned(), set.to_owned())).or_default() -= 1;
     }
 
     /// The resource stored under `id`, if any, is about to be replaced: whatever its row and

@@ -7,6 +7,10 @@
 //! placeholders first appear in ascending order binds the same on both; the SQLite connection
 //! checks that rule on every statement in debug builds. Where the dialects really differ
 //! (`FOR UPDATE`, collations, advisory locks) a statement carries one text per dialect.
+//!
+//! A write of many rows (a batch's resources, attributes, events) is a [`Many`]: SQLite runs a
+//! one-row statement once per row (prepared once, so a row costs a bind and a step), PostgreSQL
+//! runs one statement over an array per column (`unnest`), one round trip for every row.
 
 use std::future::Future;
 
@@ -61,6 +65,80 @@ impl Sql {
             Dialect::Postgres => self.postgres,
         }
     }
+}
+
+/// A statement that writes many rows (see [`Conn::execute_many`]): on SQLite a one-row statement
+/// whose placeholders are the columns, in order; on PostgreSQL one statement whose placeholders
+/// are the same columns, each an array (or one value where the column is [`Column::Same`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Many {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Many {
+    /// The one-row SQLite text and the PostgreSQL text over arrays. An empty text means "nothing
+    /// to run" on that backend.
+    pub const fn each(sqlite: &'static str, postgres: &'static str) -> Self {
+        Self { sqlite, postgres }
+    }
+
+    /// The text for `dialect`.
+    pub fn text(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+/// One column of the rows a [`Many`] writes: a value per row, or one value for every row.
+#[derive(Debug, Clone)]
+pub enum Column<'a> {
+    /// `TEXT` (PostgreSQL `text[]`).
+    Text(Vec<&'a str>),
+    /// `TEXT` or `NULL` (PostgreSQL `text[]`).
+    OptText(Vec<Option<&'a str>>),
+    /// `BIGINT` / `INTEGER` (PostgreSQL `bigint[]`).
+    Int(Vec<i64>),
+    /// `BIGINT` or `NULL` (PostgreSQL `bigint[]`).
+    OptInt(Vec<Option<i64>>),
+    /// The same value on every row (PostgreSQL: one value, not an array).
+    Same(Arg<'a>),
+}
+
+impl<'a> Column<'a> {
+    /// How many rows the column holds; `None` for [`Column::Same`], which fits any number.
+    pub fn rows(&self) -> Option<usize> {
+        match self {
+            Column::Text(v) => Some(v.len()),
+            Column::OptText(v) => Some(v.len()),
+            Column::Int(v) => Some(v.len()),
+            Column::OptInt(v) => Some(v.len()),
+            Column::Same(_) => None,
+        }
+    }
+
+    /// Row `i`'s value.
+    pub fn arg(&self, i: usize) -> Arg<'a> {
+        match self {
+            Column::Text(v) => Arg::Text(v[i]),
+            Column::OptText(v) => Arg::OptText(v[i]),
+            Column::Int(v) => Arg::Int(v[i]),
+            Column::OptInt(v) => Arg::OptInt(v[i]),
+            Column::Same(a) => *a,
+        }
+    }
+}
+
+/// The number of rows `columns` hold: every column that varies holds the same number.
+pub fn row_count(columns: &[Column<'_>]) -> Result<usize, StoreError> {
+    let mut lengths = columns.iter().filter_map(Column::rows);
+    let n = lengths.next().unwrap_or(0);
+    if lengths.any(|m| m != n) {
+        return Err(StoreError::internal("writing rows", "columns of different lengths"));
+    }
+    Ok(n)
 }
 
 /// A row a statement returned, read by column position.
@@ -129,6 +207,21 @@ pub trait Conn: Send {
         sql: &str,
         args: &[Arg<'_>],
     ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
+
+    /// Runs `sql` for every row of `columns` (see [`Many`]); the number of rows changed. No rows,
+    /// or an empty text for this dialect, run nothing.
+    fn execute_many(
+        &mut self,
+        sql: &Many,
+        columns: &[Column<'_>],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Runs the query `sql` for every row of `columns` (see [`Many`]); every row they return.
+    fn fetch_many<T: FromRow>(
+        &mut self,
+        sql: &Many,
+        columns: &[Column<'_>],
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
 
     /// Runs a query; its first row, if any.
     fn fetch_optional<T: FromRow>(

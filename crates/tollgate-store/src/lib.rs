@@ -8,6 +8,7 @@
 
 mod attribute_counts;
 pub mod auth_cache;
+mod changes;
 pub mod conn;
 pub mod credentials;
 pub mod db;

@@ -3,13 +3,15 @@
 //! `FOR UPDATE SKIP LOCKED`, so with several nodes each attempt is made by one) and record what
 //! each attempt did.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::webhook::{Attempted, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint, TEST_EVENT};
 use tollgate_core::ProjectId;
 
-use crate::conn::{Arg, Conn, Sql};
+use crate::conn::{Arg, Column, Conn, Many, Sql};
 use crate::db::{Backend, Db};
 use crate::events::new_event;
 use crate::rows::{endpoint_columns, AttemptRow};
@@ -53,29 +55,36 @@ pub trait OutboxStore: Send + Sync {
     async fn mark_published(&self, ids: Vec<String>) -> Result<(), StoreError>;
 }
 
-/// The event's place in the log, `seq` (see `event_log`): on SQLite the next number, on
-/// PostgreSQL the transaction's id times 65536 plus the event's place in the transaction.
-const INSERT_EVENT: Sql = Sql::each(
+/// Events, in order. Each takes its place in the log, `seq` (see `event_log`): on SQLite the next
+/// number, on PostgreSQL the transaction's id times 65536 plus the event's place in the
+/// transaction (the statement's first place, plus the event's position in the statement).
+const INSERT_EVENTS: Many = Many::each(
     "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events))",
     "INSERT INTO events (id, project_id, type, payload, created_at, published_at, resource_id, resource_type, seq)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE((SELECT MAX(seq) + 1 FROM events
-     WHERE seq >= t.x * 65536 AND seq < t.x * 65536 + 65536), t.x * 65536)
-     FROM (SELECT pg_current_xact_id()::text::bigint AS x) AS t))",
+     SELECT u.id, $2::text, u.type, u.payload, $5::bigint, $6::bigint, u.resource_id, u.resource_type, b.first + u.n - 1
+     FROM unnest($1::text[], $3::text[], $4::text[], $7::text[], $8::text[])
+         WITH ORDINALITY AS u(id, type, payload, resource_id, resource_type, n),
+     (SELECT COALESCE((SELECT MAX(seq) + 1 FROM events WHERE seq >= t.x * 65536 AND seq < t.x * 65536 + 65536),
+         t.x * 65536) AS first FROM (SELECT pg_current_xact_id()::text::bigint AS x) AS t) AS b
+     ORDER BY u.n",
 );
-/// A pending delivery of event `$1` (project `$3`, type `$5`) at `$2` for every active endpoint
-/// subscribed to its type, or for endpoint `$4` alone. Endpoints are matched on the event's own
-/// fields, not by reading the event back; the delivery id joins both ids' ULIDs.
-/// The endpoints an event goes to. They are read first and their deliveries written one row at a
-/// time: an `INSERT ... SELECT` may write many rows, so SQLite gives it a statement journal, and
-/// opening one makes FTS5 flush the write's pending search terms to a segment of their own.
+/// The active endpoints of project `$1` subscribed to event type `$3`, or endpoint `$2` alone.
+/// Read once per type, before the deliveries are written: an `INSERT ... SELECT` may write many
+/// rows, so SQLite gives it a statement journal, and opening one makes FTS5 flush the write's
+/// pending search terms to a segment of their own.
 const SUBSCRIBED: Sql = Sql::same(
     "SELECT w.id FROM webhook_endpoints w WHERE w.project_id = $1 AND w.disabled_at IS NULL
      AND (w.id = $2 OR ($2 IS NULL AND w.event_types LIKE '% ' || $3 || ' %'))",
 );
-const INSERT_DELIVERY: Sql = Sql::same(
+/// A pending delivery of event `$2` at `$3` to endpoint `$1`; the delivery id joins both ids'
+/// ULIDs.
+const INSERT_DELIVERIES: Many = Many::each(
     "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
      VALUES ($1, 'dlv_' || substr($2, 5) || substr($1, 5), $2, 'pending', 0, $3, $3)",
+    "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
+     SELECT u.e, 'dlv_' || substr(u.ev, 5) || substr(u.e, 5), u.ev, 'pending', 0, $3::bigint, $3::bigint
+     FROM unnest($1::text[], $2::text[]) AS u(e, ev)",
 );
 const INSERT_ENDPOINT: Sql = Sql::same(concat!(
     "INSERT INTO webhook_endpoints (",
@@ -207,31 +216,49 @@ pub(crate) async fn record(
     publish: bool,
     only_endpoint: Option<&str>,
 ) -> Result<(), StoreError> {
-    let at = to_unix_micros(now());
-    let project = event.project_id.to_string();
-    let (id, kind) = (Arg::Text(&event.id), Arg::Text(&event.kind));
-    let published = Arg::OptInt((!publish).then_some(at));
-    let (resource_id, resource_type) = match &event.resource {
-        Some((id, kind)) => (Some(id.as_str()), Some(kind.as_str())),
-        None => (None, None),
-    };
-    let args = [
-        id,
-        Arg::Text(&project),
-        kind,
-        Arg::Text(&event.payload),
-        Arg::Int(at),
-        published,
-        Arg::OptText(resource_id),
-        Arg::OptText(resource_type),
-    ];
-    tx.execute(&INSERT_EVENT, &args).await?;
-    let endpoints: Vec<String> =
-        tx.fetch_all(&SUBSCRIBED, &[Arg::Text(&project), Arg::OptText(only_endpoint), kind]).await?;
-    for endpoint in &endpoints {
-        tx.execute(&INSERT_DELIVERY, &[Arg::Text(endpoint), id, Arg::Int(at)]).await?;
+    record_all(tx, &event.project_id.to_string(), std::slice::from_ref(event), publish, only_endpoint).await
+}
+
+/// [`record`] for `events` of `project`, in order: one statement for the events and one for
+/// their deliveries, whose endpoints are looked up once per event type.
+pub(crate) async fn record_all(
+    tx: &mut impl Conn,
+    project: &str,
+    events: &[Event],
+    publish: bool,
+    only_endpoint: Option<&str>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let at = to_unix_micros(now());
+    let columns = [
+        Column::Text(events.iter().map(|e| e.id.as_str()).collect()),
+        Column::Same(Arg::Text(project)),
+        Column::Text(events.iter().map(|e| e.kind.as_str()).collect()),
+        Column::Text(events.iter().map(|e| e.payload.as_str()).collect()),
+        Column::Same(Arg::Int(at)),
+        Column::Same(Arg::OptInt((!publish).then_some(at))),
+        Column::OptText(events.iter().map(|e| e.resource.as_ref().map(|(id, _)| id.as_str())).collect()),
+        Column::OptText(events.iter().map(|e| e.resource.as_ref().map(|(_, kind)| kind.as_str())).collect()),
+    ];
+    tx.execute_many(&INSERT_EVENTS, &columns).await?;
+    let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
+    for e in events {
+        if !subscribers.contains_key(e.kind.as_str()) {
+            let args = [Arg::Text(project), Arg::OptText(only_endpoint), Arg::Text(&e.kind)];
+            subscribers.insert(&e.kind, tx.fetch_all(&SUBSCRIBED, &args).await?);
+        }
+    }
+    let (mut endpoints, mut event_ids) = (Vec::new(), Vec::new());
+    for e in events {
+        for endpoint in &subscribers[e.kind.as_str()] {
+            endpoints.push(endpoint.as_str());
+            event_ids.push(e.id.as_str());
+        }
+    }
+    let columns = [Column::Text(endpoints), Column::Text(event_ids), Column::Same(Arg::Int(at))];
+    tx.execute_many(&INSERT_DELIVERIES, &columns).await.map(drop)
 }
 
 /// Stored with a space on both sides, so that `LIKE '% type %'` matches whole types.

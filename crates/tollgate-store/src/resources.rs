@@ -1,22 +1,17 @@
-//! Resources: what the service needs from storage ([`ResourceStore`]), the rules of every
-//! resource write (id minting, the `If-Match` check, merge patch, the no-op rule, the event and
-//! the idempotency record written with the change), and the statements they run. Attributes are
-//! stored twice: as JSON on the row (read back whole) and one indexed row each (for filters);
-//! every write also keeps the project's attribute counters (see `attribute_counts`), applied
-//! once at the end of its transaction.
+//! Resources: what the service needs from storage ([`ResourceStore`]) and its one implementation.
+//! Every write, single or batched, is a change set (`changes`), which holds the rules (id
+//! minting, the `If-Match` check, merge patch, the no-op rule, the type check, the events) and
+//! the statements; the idempotency record is written here, with the change. Attributes are stored
+//! twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
 use async_trait::async_trait;
-use tollgate_core::patch::apply_merge_patch;
-use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
-use crate::attribute_counts::{self, Tally};
-use crate::conn::FromRow;
-use crate::conn::{Arg, Conn, Sql};
+use crate::changes::ChangeSet;
+use crate::conn::{Arg, Conn, FromRow, Sql};
 use crate::db::{Backend, Db, WriteCtx};
-use crate::events::{deleted_event, resource_event};
 use crate::rows::{resource_columns, RawResource};
-use crate::{idempotency, outbox, search, types, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
+use crate::{idempotency, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
 
 /// Resources of a project. A row of another project is `NotFound`, exactly like a missing one.
 #[async_trait]
@@ -103,30 +98,6 @@ pub enum BatchResult {
 
 const GET: Sql =
     Sql::same(concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"));
-const LOCK: Sql = Sql::each(
-    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"),
-    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2 FOR UPDATE"),
-);
-const INSERT: Sql = Sql::same(concat!(
-    "INSERT INTO resources (",
-    resource_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-));
-const DELETE: Sql = Sql::same("DELETE FROM resources WHERE id = $1");
-const INSERT_ATTRIBUTE: Sql =
-    Sql::same("INSERT INTO resource_attributes (resource_id, project_id, key, value) VALUES ($1, $2, $3, $4)");
-const DELETE_ATTRIBUTES: Sql = Sql::same("DELETE FROM resource_attributes WHERE resource_id = $1");
-
-/// Writes a resource's whole row, inserting it or replacing the row with its id: an update's
-/// write, and an import's.
-pub(crate) const UPSERT: Sql = Sql::same(concat!(
-    "INSERT INTO resources (",
-    resource_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, name = excluded.name, type = excluded.type,
-     status = excluded.status, attributes = excluded.attributes, data = excluded.data,
-     created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version"
-));
 
 #[async_trait]
 impl<B: Backend> ResourceStore for Db<B> {
@@ -138,12 +109,7 @@ impl<B: Backend> ResourceStore for Db<B> {
     ) -> Result<Resource, StoreError> {
         let ctx = self.ctx.clone();
         self.write("create_resource", move |tx| {
-            Box::pin(async move {
-                let mut tally = Tally::alone();
-                let created = create(tx, project, new, idempotency, &ctx, &mut tally).await?;
-                tally.apply(tx).await?;
-                Ok(created)
-            })
+            Box::pin(async move { create(tx, project, new, idempotency, &ctx).await })
         })
         .await
     }
@@ -175,12 +141,7 @@ impl<B: Backend> ResourceStore for Db<B> {
     ) -> Result<Resource, StoreError> {
         let ctx = self.ctx.clone();
         self.write("update_resource", move |tx| {
-            Box::pin(async move {
-                let mut tally = Tally::default();
-                let changed = change(tx, project, id, update, idempotency, &ctx, &mut tally).await?;
-                tally.apply(tx).await?;
-                Ok(changed)
-            })
+            Box::pin(async move { change(tx, project, id, update, idempotency, &ctx).await })
         })
         .await
     }
@@ -192,14 +153,7 @@ impl<B: Backend> ResourceStore for Db<B> {
         precondition: Option<Precondition>,
     ) -> Result<(), StoreError> {
         let publish = self.ctx.publish;
-        self.write("delete_resource", move |tx| {
-            Box::pin(async move {
-                let mut tally = Tally::default();
-                delete(tx, project, id, precondition, publish, &mut tally).await?;
-                tally.apply(tx).await
-            })
-        })
-        .await
+        self.write("delete_resource", move |tx| Box::pin(delete(tx, project, id, precondition, publish))).await
     }
 
     async fn apply_batch(
@@ -234,28 +188,10 @@ async fn create(
     new: NewResource,
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
-    tally: &mut Tally,
 ) -> Result<Resource, StoreError> {
-    types::check(tx, &ctx.types, project, &new).await?;
-    let at = now();
-    let resource = Resource {
-        id: ResourceId::generate(),
-        project_id: project,
-        content: new,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
-    if tally.counts_with_insert(tx.dialect()) {
-        let set = attribute_counts::key_set(&resource);
-        write_row(tx, &attribute_counts::INSERT_COUNTED, &resource, &[Arg::Text(&set)]).await?;
-    } else {
-        write_row(tx, &INSERT, &resource, &[]).await?;
-        tally.add(&resource);
-    }
-    search::index(tx, &resource, true).await?;
-    write_attributes(tx, &resource).await?;
-    outbox::record(tx, &resource_event("resource.created", &resource), ctx.publish, None).await?;
+    let mut changes = ChangeSet::new(project);
+    let resource = changes.create(tx, new, ctx).await?;
+    changes.write(tx, ctx.publish).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &resource).await?;
     }
@@ -269,26 +205,10 @@ async fn change(
     update: ResourceUpdate,
     idempotency: Option<IdempotencyClaim>,
     ctx: &WriteCtx,
-    tally: &mut Tally,
 ) -> Result<Resource, StoreError> {
-    let current: Resource = get(tx, &LOCK, project, id).await?;
-    check(update.precondition.as_ref(), current.version)?;
-    let content = apply_merge_patch(&current.content, &update.patch).map_err(StoreError::Validation)?;
-    // A patch that changes nothing is not a change: no new version, no event.
-    let changed = content != current.content;
-    let resource = if changed {
-        types::check(tx, &ctx.types, project, &content).await?;
-        let updated = Resource { content, updated_at: now(), version: current.version + 1, ..current };
-        write_row(tx, &UPSERT, &updated, &[]).await?;
-        search::index(tx, &updated, false).await?;
-        rewrite_attributes(tx, &updated).await?;
-        tally.remove(&current);
-        tally.add(&updated);
-        outbox::record(tx, &resource_event("resource.updated", &updated), ctx.publish, None).await?;
-        updated
-    } else {
-        current
-    };
+    let mut changes = ChangeSet::new(project);
+    let resource = changes.update(tx, id, update, ctx).await?;
+    changes.write(tx, ctx.publish).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &resource).await?;
     }
@@ -301,18 +221,14 @@ async fn delete(
     id: ResourceId,
     precondition: Option<Precondition>,
     publish: bool,
-    tally: &mut Tally,
 ) -> Result<(), StoreError> {
-    let current: Resource = get(tx, &LOCK, project, id).await?;
-    check(precondition.as_ref(), current.version)?;
-    let id = id.to_string();
-    tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&id)]).await?;
-    search::remove(tx, &id).await?;
-    tx.execute(&DELETE, &[Arg::Text(&id)]).await?;
-    tally.remove(&current);
-    outbox::record(tx, &deleted_event(&current), publish, None).await
+    let mut changes = ChangeSet::new(project);
+    changes.delete(tx, id, precondition.as_ref()).await?;
+    changes.write(tx, publish).await
 }
 
+/// Every operation's rules in order, each failure named by its index, then one write of all of
+/// them (see `changes`). The rows the batch updates or deletes are read first, together.
 async fn batch(
     tx: &mut impl Conn,
     project: ProjectId,
@@ -320,77 +236,29 @@ async fn batch(
     idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
     ctx: &WriteCtx,
 ) -> Result<Vec<BatchResult>, StoreError> {
+    let mut changes = ChangeSet::new(project);
+    let named: Vec<ResourceId> = ops
+        .iter()
+        .filter_map(|op| match op {
+            BatchOp::Update { id, .. } | BatchOp::Delete { id, .. } => Some(*id),
+            BatchOp::Create(_) => None,
+        })
+        .collect();
+    changes.read(tx, &named).await?;
     let mut results = Vec::with_capacity(ops.len());
-    // One tally for the whole batch: its counters are written once, in their fixed order.
-    let mut tally = Tally::default();
     for (index, op) in ops.into_iter().enumerate() {
-        let t = &mut tally;
         let done = match op {
-            BatchOp::Create(new) => create(tx, project, new, None, ctx, t).await.map(BatchResult::Created),
-            BatchOp::Update { id, update } => {
-                change(tx, project, id, update, None, ctx, t).await.map(BatchResult::Updated)
-            }
+            BatchOp::Create(new) => changes.create(tx, new, ctx).await.map(BatchResult::Created),
+            BatchOp::Update { id, update } => changes.update(tx, id, update, ctx).await.map(BatchResult::Updated),
             BatchOp::Delete { id, precondition } => {
-                delete(tx, project, id, precondition, ctx.publish, t).await.map(|()| BatchResult::Deleted(id))
+                changes.delete(tx, id, precondition.as_ref()).await.map(|()| BatchResult::Deleted(id))
             }
         };
         results.push(done.map_err(|error| StoreError::Batch { index, error: Box::new(error) })?);
     }
+    changes.write(tx, ctx.publish).await?;
     if let Some(claim) = idempotency {
         idempotency::record(tx, claim, &results).await?;
     }
-    tally.apply(tx).await?;
     Ok(results)
-}
-
-fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreError> {
-    match precondition {
-        Some(p) if !p.holds(version) => Err(StoreError::PreconditionFailed(version)),
-        _ => Ok(()),
-    }
-}
-
-/// Writes every column of `r` with `sql` ([`INSERT`], [`UPSERT`] or
-/// [`attribute_counts::INSERT_COUNTED`]), in [`resource_columns`] order, then `extra`.
-pub(crate) async fn write_row(
-    tx: &mut impl Conn,
-    sql: &Sql,
-    r: &Resource,
-    extra: &[Arg<'_>],
-) -> Result<(), StoreError> {
-    let (id, project) = (r.id.to_string(), r.project_id.to_string());
-    let (attributes, data) = (json_text(&r.content.attributes)?, json_text(&r.content.data)?);
-    let mut args = vec![
-        Arg::Text(&id),
-        Arg::Text(&project),
-        Arg::Text(&r.content.name),
-        Arg::Text(&r.content.kind),
-        Arg::Text(r.content.status.as_str()),
-        Arg::Text(&attributes),
-        Arg::Text(&data),
-        Arg::Int(to_unix_micros(r.created_at)),
-        Arg::Int(to_unix_micros(r.updated_at)),
-        Arg::Int(r.version),
-    ];
-    args.extend_from_slice(extra);
-    tx.execute(sql, &args).await.map(drop)
-}
-
-/// Writes the attribute index of `r` (after clearing it, where it may exist).
-pub(crate) async fn write_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
-    let (id, project) = (r.id.to_string(), r.project_id.to_string());
-    for (k, v) in &r.content.attributes {
-        tx.execute(&INSERT_ATTRIBUTE, &[Arg::Text(&id), Arg::Text(&project), Arg::Text(k), Arg::Text(v)]).await?;
-    }
-    Ok(())
-}
-
-/// Replaces the attribute index of `r`.
-pub(crate) async fn rewrite_attributes(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
-    tx.execute(&DELETE_ATTRIBUTES, &[Arg::Text(&r.id.to_string())]).await?;
-    write_attributes(tx, r).await
-}
-
-fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::internal("encoding JSON", e))
 }

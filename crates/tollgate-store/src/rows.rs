@@ -433,7 +433,7 @@ mod tests {
 
     use super::*;
 
-    /// A row as a write stores it (`resources::write_row`: serde_json's text of the checked
+    /// A row as a write stores it (`changes`: serde_json's text of the checked
     /// values).
     fn stored(body: serde_json::Value) -> RawResource {
         let at = now();

@@ -14,7 +14,7 @@ use crate::conn::{Arg, Conn, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
 use crate::rows::{credential_columns, resource_columns, RawCredential, RawResource};
-use crate::{credentials, resources, search, types, StoreError};
+use crate::{changes, credentials, types, StoreError};
 
 /// What an import wrote, and where it kept the installation's own, later state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -173,9 +173,7 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) 
                 types::check(tx, &ctx.types, resource.project_id, &resource.content).await?;
                 tally.remove_stored(tx, &resource.id.to_string()).await?;
                 tally.add(&resource);
-                resources::write_row(tx, &resources::UPSERT, &resource, &[]).await?;
-                search::index(tx, &resource, false).await?;
-                resources::rewrite_attributes(tx, &resource).await?;
+                changes::overwrite(tx, &resource).await?;
             }
             ExportRecord::Header { .. } | ExportRecord::Footer { .. } => {}
         }

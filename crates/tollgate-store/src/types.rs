@@ -135,37 +135,66 @@ pub(crate) async fn check(
     project: ProjectId,
     content: &NewResource,
 ) -> Result<(), StoreError> {
+    rule(tx, cache, project, &content.kind).await?.check(content)
+}
+
+/// What a write of one type must satisfy in a project, read once for every resource of that
+/// type a transaction writes.
+pub(crate) enum Rule {
+    /// Not registered, and the project does not require registration: anything goes.
+    Free,
+    /// Not registered, and the project requires registration: refused.
+    Unregistered,
+    /// Registered: the compiled schema.
+    Schema(Arc<CompiledType>),
+}
+
+impl Rule {
+    /// Checks `content` (of this rule's type).
+    pub(crate) fn check(&self, content: &NewResource) -> Result<(), StoreError> {
+        let violations = match self {
+            Rule::Free => return Ok(()),
+            Rule::Unregistered => {
+                let message =
+                    format!("type `{}` is not registered, and this project requires registered types", content.kind);
+                vec![Violation { pointer: "/type".into(), message }]
+            }
+            Rule::Schema(compiled) => compiled.check(content),
+        };
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::SchemaViolations(violations))
+        }
+    }
+}
+
+/// The rule of type `kind` in `project`, read inside the write's transaction (one indexed row;
+/// the schema is compiled once per version and cached).
+pub(crate) async fn rule(
+    tx: &mut impl Conn,
+    cache: &TypeCache,
+    project: ProjectId,
+    kind: &str,
+) -> Result<Rule, StoreError> {
     let project_text = project.to_string();
     let Some(TypeVersion(required, version)) =
-        tx.fetch_optional(&VERSION, &[Arg::Text(&content.kind), Arg::Text(&project_text)]).await?
+        tx.fetch_optional(&VERSION, &[Arg::Text(kind), Arg::Text(&project_text)]).await?
     else {
-        return Ok(());
+        return Ok(Rule::Free);
     };
     let Some(version) = version else {
-        if required {
-            let message =
-                format!("type `{}` is not registered, and this project requires registered types", content.kind);
-            return Err(StoreError::SchemaViolations(vec![Violation { pointer: "/type".into(), message }]));
-        }
-        return Ok(());
+        return Ok(if required { Rule::Unregistered } else { Rule::Free });
     };
-    let compiled = match cache.get(project, &content.kind, version) {
-        Some(c) => c,
-        None => {
-            let t: ResourceType = tx.fetch_one(&GET, &[Arg::Text(&project_text), Arg::Text(&content.kind)]).await?;
-            let compiled = CompiledType::new(&t.definition)
-                .map_err(|e| StoreError::internal("compiling a stored resource type", e))?;
-            let compiled = Arc::new(compiled);
-            cache.put(project, &content.kind, t.version, compiled.clone());
-            compiled
-        }
-    };
-    let violations = compiled.check(content);
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::SchemaViolations(violations))
+    if let Some(compiled) = cache.get(project, kind, version) {
+        return Ok(Rule::Schema(compiled));
     }
+    let t: ResourceType = tx.fetch_one(&GET, &[Arg::Text(&project_text), Arg::Text(kind)]).await?;
+    let compiled = Arc::new(
+        CompiledType::new(&t.definition).map_err(|e| StoreError::internal("compiling a stored resource type", e))?,
+    );
+    cache.put(project, kind, t.version, compiled.clone());
+    Ok(Rule::Schema(compiled))
 }
 
 fn encode(d: &TypeDefinition) -> Result<(String, String), StoreError> {

@@ -4,7 +4,7 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgPool, Postgres, Row as _, Transaction};
 
-use crate::conn::{Arg, Conn, Dialect, FromRow, Row};
+use crate::conn::{row_count, Arg, Column, Conn, Dialect, FromRow, Many, Row};
 use crate::StoreError;
 
 /// A PostgreSQL connection: the pool, or one write transaction.
@@ -32,6 +32,21 @@ fn bind<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, Postgres, PgArguments> 
         Arg::Int(i) => q.bind(i),
         Arg::OptInt(i) => q.bind(i),
         Arg::Blob(b) => q.bind(b),
+    })
+}
+
+/// Each varying column as one array, a [`Column::Same`] as one value.
+fn bind_columns<'q>(sql: &'q str, columns: &'q [Column<'q>]) -> Query<'q, Postgres, PgArguments> {
+    columns.iter().fold(sqlx::query(sql), |q, c| match c {
+        Column::Text(v) => q.bind(v.as_slice()),
+        Column::OptText(v) => q.bind(v.as_slice()),
+        Column::Int(v) => q.bind(v.as_slice()),
+        Column::OptInt(v) => q.bind(v.as_slice()),
+        Column::Same(Arg::Text(s)) => q.bind(*s),
+        Column::Same(Arg::OptText(s)) => q.bind(*s),
+        Column::Same(Arg::Int(i)) => q.bind(*i),
+        Column::Same(Arg::OptInt(i)) => q.bind(*i),
+        Column::Same(Arg::Blob(b)) => q.bind(*b),
     })
 }
 
@@ -69,6 +84,32 @@ impl Conn for PgConn {
             PgConn::Tx(tx) => q.execute(&mut **tx).await?,
         };
         Ok(done.rows_affected())
+    }
+
+    async fn execute_many(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<u64, StoreError> {
+        let text = sql.text(Dialect::Postgres);
+        if row_count(columns)? == 0 || text.is_empty() {
+            return Ok(0);
+        }
+        let q = bind_columns(text, columns);
+        let done = match self {
+            PgConn::Pool(pool) => q.execute(&*pool).await?,
+            PgConn::Tx(tx) => q.execute(&mut **tx).await?,
+        };
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_many<T: FromRow>(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<Vec<T>, StoreError> {
+        let text = sql.text(Dialect::Postgres);
+        if row_count(columns)? == 0 || text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = bind_columns(text, columns);
+        let rows = match self {
+            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
+            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
+        };
+        rows.iter().map(T::from_row).collect()
     }
 
     async fn fetch_all_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {

@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use crate::conn::{placeholders_in_order, Arg, Conn, Dialect, FromRow, Row};
+use crate::conn::{placeholders_in_order, row_count, Arg, Column, Conn, Dialect, FromRow, Many, Row};
 use crate::StoreError;
 
 /// A SQLite connection: the writer's own, or a pooled reader.
@@ -84,6 +84,41 @@ impl<C: AsConnection> Conn for SqliteConn<C> {
     async fn execute_text(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         let changed = self.prepare(sql)?.execute(rusqlite::params_from_iter(args))?;
         Ok(changed as u64)
+    }
+
+    async fn execute_many(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<u64, StoreError> {
+        let (rows, text) = (row_count(columns)?, sql.text(Dialect::Sqlite));
+        if rows == 0 || text.is_empty() {
+            return Ok(0);
+        }
+        let mut stmt = self.prepare(text)?;
+        let mut changed = 0;
+        for i in 0..rows {
+            for (k, column) in columns.iter().enumerate() {
+                stmt.raw_bind_parameter(k + 1, column.arg(i))?;
+            }
+            changed += stmt.raw_execute()? as u64;
+        }
+        Ok(changed)
+    }
+
+    async fn fetch_many<T: FromRow>(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<Vec<T>, StoreError> {
+        let (rows, text) = (row_count(columns)?, sql.text(Dialect::Sqlite));
+        let mut out = Vec::new();
+        if rows == 0 || text.is_empty() {
+            return Ok(out);
+        }
+        let mut stmt = self.prepare(text)?;
+        for i in 0..rows {
+            for (k, column) in columns.iter().enumerate() {
+                stmt.raw_bind_parameter(k + 1, column.arg(i))?;
+            }
+            let mut found = stmt.raw_query();
+            while let Some(row) = found.next()? {
+                out.push(T::from_row(row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn fetch_all_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {

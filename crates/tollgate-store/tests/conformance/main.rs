@@ -50,6 +50,8 @@ conformance!(
     attribute_counts::a_walk_by_attribute_misses_nothing_while_others_write,
     batches::a_batch_applies_whole_or_not_at_all,
     batches::concurrent_batches_over_one_resource_serialise,
+    batches::a_mixed_batch_matches_a_model_of_its_operations,
+    batches::a_full_batch_is_searchable_when_answered,
     credentials::credential_lifecycle,
     credentials::another_projects_credentials_are_not_found,
     credentials::tokens_and_signing_keys,

@@ -102,3 +102,33 @@ async fn a_retried_batch_is_applied_once() {
     assert_eq!(again.json::<Value>().await.unwrap(), first);
     assert_eq!(s.count_rows("resources"), 2);
 }
+
+#[tokio::test]
+async fn every_resource_of_a_batch_is_found_as_soon_as_it_is_answered() {
+    let s = server().await;
+    let k = Some(s.admin_key.as_str());
+    let existing =
+        s.call(Method::POST, "/v1/resource", k, Some(&widget("old"))).await.body["id"].as_str().unwrap().to_owned();
+    let mut operations: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"op": "create", "body": {"name": format!("batch{i}"), "type": "widget",
+            "attributes": {"slot": format!("s{i}")}, "data": {"note": format!("marker{i}")}}})
+        })
+        .collect();
+    operations.push(json!({"op": "update", "id": existing, "if_match": 1, "body": {"data": {"note": "markerold"}}}));
+    operations.push(json!({"op": "update", "id": existing, "if_match": 2, "body": {"name": "renamed"}}));
+    let r = s.call(Method::POST, "/v1/batch", k, Some(&json!({"operations": operations}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results[61]["resource"]["version"], 3, "the second update saw the first");
+    for (i, result) in results.iter().take(60).enumerate() {
+        let id = &result["resource"]["id"];
+        let found = s.call(Method::GET, &format!("/v1/resource?q=marker{i}"), k, None).await;
+        assert_eq!(found.body["items"].as_array().map(|a| a.iter().map(|r| &r["id"]).collect()), Some(vec![id]));
+        let by_slot = s.call(Method::GET, &format!("/v1/resource?attributes%5Bslot%5D=s{i}"), k, None).await;
+        assert_eq!(by_slot.body["items"][0]["id"], *id, "{}", by_slot.text);
+    }
+    let found = s.call(Method::GET, "/v1/resource?q=markerold%20renamed", k, None).await;
+    assert_eq!(found.body["items"][0]["id"], existing.as_str(), "{}", found.text);
+    assert_eq!(found.body["items"][0]["version"], 3);
+}

@@ -106,32 +106,33 @@ pub async fn apply_batch(
         Begun::Replay(response) => return Ok(response),
         Begun::Proceed(pending) => pending,
     };
-    let ops = parse(&body)?;
+    let ops = parse(body)?;
     // One write per operation, all at once: a batch the quota cannot hold is refused whole.
     let n = u32::try_from(ops.len()).unwrap_or(u32::MAX);
     enforce_writes(&state, &auth.principal, n, ctx.as_deref().map(Arc::as_ref)).await?;
     let claim = pending.claim(Box::new(|results: &Vec<BatchResult>| stored(results)));
     match state.store.apply_batch(auth.principal.project_id, ops, claim).await {
-        Ok(results) => Ok(into_response(stored(&results))),
+        Ok(results) => Ok(into_response(render(results.into_iter()))),
         Err(StoreError::IdempotencyConflict) => after_conflict(&state, pending).await,
         Err(e) => Err(e.into()),
     }
 }
 
-/// The answer (also what an idempotent retry gets again).
+/// The answer kept for an idempotent retry, rendered from the results the store still holds.
 fn stored(results: &[BatchResult]) -> StoredResponse {
-    let result = |r: &BatchResult| match r {
-        BatchResult::Created(r) => {
-            OperationResult { op: "create", status: 201, resource: Some(r.clone().into()), id: None }
-        }
-        BatchResult::Updated(r) => {
-            OperationResult { op: "update", status: 200, resource: Some(r.clone().into()), id: None }
-        }
+    render(results.iter().cloned())
+}
+
+/// The answer, taking the results: the resources move into their views instead of being copied.
+fn render(results: impl Iterator<Item = BatchResult>) -> StoredResponse {
+    let result = |r: BatchResult| match r {
+        BatchResult::Created(r) => OperationResult { op: "create", status: 201, resource: Some(r.into()), id: None },
+        BatchResult::Updated(r) => OperationResult { op: "update", status: 200, resource: Some(r.into()), id: None },
         BatchResult::Deleted(id) => {
             OperationResult { op: "delete", status: 204, resource: None, id: Some(id.to_string()) }
         }
     };
-    let body = BatchResponse { results: results.iter().map(result).collect() };
+    let body = BatchResponse { results: results.map(result).collect() };
     StoredResponse {
         status: 200,
         headers: vec![("content-type".to_owned(), "application/json".to_owned())],
@@ -140,11 +141,8 @@ fn stored(results: &[BatchResult]) -> StoredResponse {
 }
 
 /// Checks every operation before anything is written; errors name `operations[i].field`.
-fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
-    let request: BatchRequest = serde_json::from_value(body.clone()).map_err(|e| {
-        ValidationErrors::single("operations", format!("the body must be {{\"operations\": [...]}}: {e}"))
-    })?;
-    let list = request.operations;
+fn parse(body: Value) -> Result<Vec<BatchOp>, ApiError> {
+    let list = operations(body)?;
     if list.is_empty() || list.len() > MAX_OPERATIONS {
         return Err(
             ValidationErrors::single("operations", format!("must hold 1 to {MAX_OPERATIONS} operations")).into()
@@ -153,9 +151,7 @@ fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
     let mut errors = ValidationErrors::new();
     let mut ops = Vec::with_capacity(list.len());
     for (i, op) in list.into_iter().enumerate() {
-        let parsed = serde_json::from_value::<Operation>(op)
-            .map_err(|e| ValidationErrors::single("op", e.to_string()))
-            .and_then(check);
+        let parsed = operation(op).and_then(check);
         match parsed {
             Ok(op) => ops.push(op),
             Err(e) => {
@@ -166,6 +162,38 @@ fn parse(body: &Value) -> Result<Vec<BatchOp>, ApiError> {
         }
     }
     errors.into_result(ops).map_err(ApiError::from)
+}
+
+/// The list of operations, taken out of the body as it is (serde's derived reader would build
+/// every operation again); any other shape goes through the derived reader, for its message.
+fn operations(body: Value) -> Result<Vec<Value>, ValidationErrors> {
+    let body = match body {
+        Value::Object(mut members) if members.len() == 1 => match members.remove("operations") {
+            Some(Value::Array(list)) => return Ok(list),
+            Some(other) => Value::Object(Map::from_iter([("operations".to_owned(), other)])),
+            None => Value::Object(members),
+        },
+        other => other,
+    };
+    let request: BatchRequest = serde_json::from_value(body).map_err(|e| {
+        ValidationErrors::single("operations", format!("the body must be {{\"operations\": [...]}}: {e}"))
+    })?;
+    Ok(request.operations)
+}
+
+/// Reads one operation. A create, most of what batches carry, has its body taken out as it is:
+/// serde's derived reader would copy every member of it into a new `Value` first.
+fn operation(op: Value) -> Result<Operation, ValidationErrors> {
+    let op = match op {
+        Value::Object(mut members) if members.len() == 2 && members.get("op").is_some_and(|o| o == "create") => {
+            match members.remove("body") {
+                Some(body) => return Ok(Operation::Create { body }),
+                None => Value::Object(members),
+            }
+        }
+        other => other,
+    };
+    serde_json::from_value::<Operation>(op).map_err(|e| ValidationErrors::single("op", e.to_string()))
 }
 
 /// An operation's own rules: a valid resource, a resource id, a version of 1 or more.
@@ -179,7 +207,7 @@ fn check(op: Operation) -> Result<BatchOp, ValidationErrors> {
         id
     };
     let op = match op {
-        Operation::Create { body } => match NewResource::parse(&body) {
+        Operation::Create { body } => match NewResource::parse_owned(body) {
             Ok(new) => Some(BatchOp::Create(new)),
             Err(e) => {
                 for (field, reason) in e.fields() {
