@@ -53,7 +53,8 @@ struct State {
     /// Whether the last read of the version failed.
     lapsed: bool,
     keys: HashMap<SecretDigest, CredentialMatch>,
-    tokens: HashMap<(String, String), TokenCheck>,
+    /// By `jti` (minted unique by this service), with the client it was checked for.
+    tokens: HashMap<String, (String, TokenCheck)>,
 }
 
 /// A miss: the epoch its read through begins in, to hand back with what it read.
@@ -103,8 +104,12 @@ impl AuthCache {
     /// The check of `client`'s token `jti`, if it is known and fresh.
     pub fn token(&self, client: &str, jti: &str) -> Result<TokenCheck, Ticket> {
         let state = self.lock();
-        // The key is built only on a fresh cache, where the answer is worth a lookup.
-        let hit = state.is_fresh().then(|| state.tokens.get(&(client.to_owned(), jti.to_owned())).cloned()).flatten();
+        let hit = state
+            .is_fresh()
+            .then(|| state.tokens.get(jti))
+            .flatten()
+            .filter(|(checked_for, _)| checked_for == client)
+            .map(|(_, check)| check.clone());
         self.answer(hit, &state)
     }
 
@@ -115,7 +120,7 @@ impl AuthCache {
             if state.tokens.len() >= CAPACITY {
                 state.tokens.clear();
             }
-            state.tokens.insert((client, jti), check);
+            state.tokens.insert(jti, (client, check));
         }
     }
 
@@ -220,17 +225,21 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
 
+    /// A lookup that misses, then keeps what its read through found.
+    fn read_through(cache: &AuthCache, digest: SecretDigest, secret_expires_at: Option<OffsetDateTime>) {
+        let ticket = cache.key(&digest, NOW).unwrap_err();
+        cache.put_key(ticket, digest, found(secret_expires_at));
+    }
+
     #[test]
     fn answers_only_while_fresh_and_only_what_it_was_given() {
         let cache = AuthCache::default();
         let digest = SecretDigest([1; 32]);
         // Never confirmed: reads go through, and the first version read empties what they kept.
-        let ticket = cache.key(&digest, NOW).unwrap_err();
-        cache.put_key(ticket, digest, found(None));
+        read_through(&cache, digest, None);
         assert!(cache.key(&digest, NOW).is_err());
         cache.confirm(7, Instant::now());
-        let ticket = cache.key(&digest, NOW).unwrap_err();
-        cache.put_key(ticket, digest, found(None));
+        read_through(&cache, digest, None);
         assert!(cache.key(&digest, NOW).is_ok());
         assert!(cache.key(&SecretDigest([2; 32]), NOW).is_err());
         // A failed read of the version: through to the database until one succeeds.
@@ -251,14 +260,12 @@ mod tests {
         let cache = AuthCache::default();
         let digest = SecretDigest([1; 32]);
         cache.confirm(1, Instant::now());
-        let ticket = cache.key(&digest, NOW).unwrap_err();
-        cache.put_key(ticket, digest, found(None));
+        read_through(&cache, digest, None);
         assert!(cache.key(&digest, NOW).is_ok());
         cache.confirm(2, Instant::now());
         assert!(cache.key(&digest, NOW).is_err());
 
-        let ticket = cache.key(&digest, NOW).unwrap_err();
-        cache.put_key(ticket, digest, found(None));
+        read_through(&cache, digest, None);
         cache.empty();
         assert!(cache.key(&digest, NOW).is_err());
     }
@@ -280,12 +287,41 @@ mod tests {
     }
 
     #[test]
+    fn a_token_check_answers_only_for_the_client_it_was_made_for() {
+        let cache = AuthCache::default();
+        cache.confirm(1, Instant::now());
+        let ticket = cache.token("cli_a", "jti").unwrap_err();
+        cache.put_token(ticket, "cli_a".into(), "jti".into(), TokenCheck { client: None, revoked: false });
+        assert!(cache.token("cli_a", "jti").is_ok());
+        assert!(cache.token("cli_b", "jti").is_err());
+    }
+
+    #[test]
+    fn a_full_cache_starts_again_rather_than_growing() {
+        let cache = AuthCache::default();
+        cache.confirm(1, Instant::now());
+        for i in 0..=CAPACITY {
+            let digest = SecretDigest(sha2_like(i));
+            read_through(&cache, digest, None);
+        }
+        let state = cache.lock();
+        assert!(state.keys.len() <= CAPACITY, "{}", state.keys.len());
+        assert_eq!(state.keys.len(), 1, "emptied when full, then the newest kept");
+    }
+
+    /// A distinct digest per `i`.
+    fn sha2_like(i: usize) -> [u8; 32] {
+        let mut d = [0; 32];
+        d[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        d
+    }
+
+    #[test]
     fn a_secret_past_its_grace_period_is_not_answered() {
         let cache = AuthCache::default();
         let digest = SecretDigest([1; 32]);
         cache.confirm(1, Instant::now());
-        let ticket = cache.key(&digest, NOW).unwrap_err();
-        cache.put_key(ticket, digest, found(Some(NOW + time::Duration::minutes(1))));
+        read_through(&cache, digest, Some(NOW + time::Duration::minutes(1)));
         assert!(cache.key(&digest, NOW).is_ok());
         assert!(cache.key(&digest, NOW + time::Duration::minutes(1)).is_err());
     }

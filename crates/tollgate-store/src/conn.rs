@@ -71,24 +71,18 @@ impl Sql {
 /// whose placeholders are the columns, in order; on PostgreSQL one statement whose placeholders
 /// are the same columns, each an array (or one value where the column is [`Column::Same`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Many {
-    sqlite: &'static str,
-    postgres: &'static str,
-}
+pub struct Many(Sql);
 
 impl Many {
     /// The one-row SQLite text and the PostgreSQL text over arrays. An empty text means "nothing
     /// to run" on that backend.
     pub const fn each(sqlite: &'static str, postgres: &'static str) -> Self {
-        Self { sqlite, postgres }
+        Self(Sql::each(sqlite, postgres))
     }
 
     /// The text for `dialect`.
     pub fn text(&self, dialect: Dialect) -> &'static str {
-        match dialect {
-            Dialect::Sqlite => self.sqlite,
-            Dialect::Postgres => self.postgres,
-        }
+        self.0.text(dialect)
     }
 }
 

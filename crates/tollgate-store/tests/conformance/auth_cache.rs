@@ -6,32 +6,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use tollgate_auth::generate_client_id;
 use tollgate_auth::secret::digest_of;
-use tollgate_core::{CredentialId, CredentialLimits, KeyId, Limit, NewCredential, ProjectId, Scopes};
+use tollgate_core::{CredentialId, CredentialLimits, Limit, NewCredential};
 use tollgate_store::auth_cache::AuthCacheStats;
 use tollgate_store::Store;
 
+use crate::credentials::{new_key, now};
 use crate::support::{Backend, Fixture};
 
 /// The promise: a change through any node is refused by every node within a second.
 const WITHIN: StdDuration = StdDuration::from_secs(1);
-
-fn new_key(project: ProjectId) -> NewCredential {
-    NewCredential {
-        id: CredentialId::ApiKey(KeyId::generate()),
-        project_id: project,
-        name: "k".into(),
-        scopes: Scopes::parse("resource:read").unwrap(),
-        expires_at: None,
-        limits: CredentialLimits::default(),
-    }
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
 
 fn stats(s: &Arc<dyn Store>) -> AuthCacheStats {
     s.auth_cache_stats().expect("the node keeps a cache")

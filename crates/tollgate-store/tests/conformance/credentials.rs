@@ -9,7 +9,7 @@ use tollgate_store::{NewApiKeyTemplate, StoreError, StoredSigningKey};
 
 use crate::support::Fixture;
 
-fn new_key(project: ProjectId) -> NewCredential {
+pub fn new_key(project: ProjectId) -> NewCredential {
     NewCredential {
         id: CredentialId::ApiKey(KeyId::generate()),
         project_id: project,
@@ -20,7 +20,7 @@ fn new_key(project: ProjectId) -> NewCredential {
     }
 }
 
-fn now() -> OffsetDateTime {
+pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
