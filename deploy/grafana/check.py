@@ -34,6 +34,8 @@ OTHERS = [
     "tollgate_credential_cache_emptied_total",
     "tollgate_credential_cache_lapses_total",
     "tollgate_credential_cache_fresh",
+    "tollgate_resource_reads_coalesced_total",
+    "tollgate_resource_read_queries_total",
     "tollgate_build_info",
 ]
 ALLOWED = set(OTHERS) | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}

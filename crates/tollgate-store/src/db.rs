@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 
 use crate::auth_cache::{self, AuthCache};
+use crate::coalesce::ReadCoalescer;
 use crate::conn::{Conn, Dialect, Sql};
 use crate::StoreError;
 
@@ -61,6 +62,8 @@ pub struct Db<B> {
     pub(crate) committed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Credentials and token checks in memory, when the server asked for them.
     pub(crate) auth_cache: Option<Arc<AuthCache>>,
+    /// Reads by id folded together, when the server asked for it (`Db::with_read_coalescing`).
+    pub(crate) reads: Option<Arc<ReadCoalescer>>,
 }
 
 /// What the rules of a resource write need beyond the transaction.
@@ -80,6 +83,7 @@ impl<B: Clone> Clone for Db<B> {
             ctx: self.ctx.clone(),
             committed: self.committed.clone(),
             auth_cache: self.auth_cache.clone(),
+            reads: self.reads.clone(),
         }
     }
 }
@@ -93,6 +97,7 @@ impl<B: Backend> Db<B> {
             ctx: WriteCtx::default(),
             committed: Arc::new(tokio::sync::watch::Sender::new(0)),
             auth_cache: None,
+            reads: None,
         }
     }
 
@@ -191,7 +196,7 @@ impl<B: Backend> Db<B> {
     }
 
     /// The one decorator: every operation's duration goes to the observer under its name.
-    async fn timed<R>(&self, op: &'static str, work: impl Future<Output = R>) -> R {
+    pub(crate) async fn timed<R>(&self, op: &'static str, work: impl Future<Output = R>) -> R {
         let started = Instant::now();
         let out = work.await;
         if let Some(observe) = &self.observer {

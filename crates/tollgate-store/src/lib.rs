@@ -9,6 +9,7 @@
 mod attribute_counts;
 pub mod auth_cache;
 mod changes;
+pub mod coalesce;
 pub mod conn;
 pub mod credentials;
 pub mod db;

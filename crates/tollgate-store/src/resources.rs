@@ -4,11 +4,14 @@
 //! the statements; the idempotency record is written here, with the change. Attributes are stored
 //! twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
 use crate::changes::ChangeSet;
-use crate::conn::{Arg, Conn, FromRow, Sql};
+use crate::coalesce::{CoalescerStats, Fetch, ReadCoalescer};
+use crate::conn::{Arg, Column, Conn, FromRow, Many, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::rows::{resource_columns, RawResource};
 use crate::{idempotency, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, StoreError};
@@ -55,6 +58,10 @@ pub trait ResourceStore: Send + Sync {
         ops: Vec<BatchOp>,
         idempotency: Option<IdempotencyClaim<Vec<BatchResult>>>,
     ) -> Result<Vec<BatchResult>, StoreError>;
+    /// How many reads by id were folded into how many queries; `None` without read coalescing.
+    fn coalescer_stats(&self) -> Option<CoalescerStats> {
+        None
+    }
     /// The record of an idempotency key used since `since`.
     async fn find_idempotency(
         &self,
@@ -98,6 +105,50 @@ pub enum BatchResult {
 
 const GET: Sql =
     Sql::same(concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1 AND project_id = $2"));
+/// Rows by id, of any project (see `coalesce`, which checks the project).
+const GET_MANY: Many = Many::each(
+    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = $1"),
+    concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = ANY($1::text[])"),
+);
+
+impl<B: Backend + Clone> Db<B> {
+    /// Folds concurrent reads of one resource by id into one query (see [`ReadCoalescer`]):
+    /// worth it where a query is a round trip to another process (PostgreSQL).
+    pub fn with_read_coalescing(mut self) -> Self {
+        let backend = self.backend.clone();
+        let fetch: Fetch = Arc::new(move |ids: Vec<String>| {
+            let backend = backend.clone();
+            Box::pin(async move {
+                backend
+                    .read(move |c| {
+                        Box::pin(async move {
+                            let ids = ids.iter().map(String::as_str).collect();
+                            c.fetch_many(&GET_MANY, &[Column::Text(ids)]).await
+                        })
+                    })
+                    .await
+            })
+        });
+        self.reads = Some(ReadCoalescer::new(fetch));
+        self
+    }
+}
+
+impl<B> Db<B> {
+    /// How many reads were folded into how many queries; `None` without read coalescing.
+    pub fn coalescer_stats(&self) -> Option<CoalescerStats> {
+        self.reads.as_ref().map(|r| r.stats())
+    }
+}
+
+impl<B: Backend> Db<B> {
+    async fn read_row(&self, project: ProjectId, id: ResourceId) -> Result<RawResource, StoreError> {
+        match &self.reads {
+            Some(reads) => self.timed("get_resource", reads.get(project, id)).await,
+            None => self.read("get_resource", move |c| Box::pin(get(c, &GET, project, id))).await,
+        }
+    }
+}
 
 #[async_trait]
 impl<B: Backend> ResourceStore for Db<B> {
@@ -115,11 +166,11 @@ impl<B: Backend> ResourceStore for Db<B> {
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
-        self.read("get_resource", move |c| Box::pin(get(c, &GET, project, id))).await
+        self.read_row(project, id).await?.into_resource()
     }
 
     async fn get_resource_row(&self, project: ProjectId, id: ResourceId) -> Result<RawResource, StoreError> {
-        self.read("get_resource", move |c| Box::pin(get(c, &GET, project, id))).await
+        self.read_row(project, id).await
     }
 
     async fn list_resources(&self, project: ProjectId, query: ListQuery) -> Result<Page<Resource>, StoreError> {
@@ -174,6 +225,10 @@ impl<B: Backend> ResourceStore for Db<B> {
         since: time::OffsetDateTime,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         self.read("find_idempotency", move |c| Box::pin(idempotency::find(c, scope, key, since))).await
+    }
+
+    fn coalescer_stats(&self) -> Option<CoalescerStats> {
+        self.reads.as_ref().map(|r| r.stats())
     }
 }
 

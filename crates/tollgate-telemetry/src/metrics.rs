@@ -43,6 +43,8 @@ pub struct Metrics {
     credential_cache_emptied: IntCounter,
     credential_cache_lapses: IntCounter,
     credential_cache_fresh: IntGauge,
+    coalesced_reads: IntCounter,
+    coalesced_queries: IntCounter,
     quota_max_ratio: prometheus::GaugeVec,
     quota_credentials: IntGaugeVec,
     store_rows: IntGaugeVec,
@@ -133,6 +135,16 @@ impl Metrics {
                 "1 while the credential change feed is current and the cache answers, else 0.",
             )
             .expect("valid metric"),
+            coalesced_reads: IntCounter::new(
+                "tollgate_resource_reads_coalesced_total",
+                "Reads of one resource by id that went through read coalescing (PostgreSQL).",
+            )
+            .expect("valid metric"),
+            coalesced_queries: IntCounter::new(
+                "tollgate_resource_read_queries_total",
+                "Queries that coalesced reads by id ran; reads divided by queries is the folding.",
+            )
+            .expect("valid metric"),
             quota_max_ratio: prometheus::GaugeVec::new(
                 Opts::new("tollgate_quota_usage_max_ratio", "Highest quota use of any credential, by route class."),
                 &["class"],
@@ -189,6 +201,8 @@ impl Metrics {
             Box::new(m.credential_cache_emptied.clone()),
             Box::new(m.credential_cache_lapses.clone()),
             Box::new(m.credential_cache_fresh.clone()),
+            Box::new(m.coalesced_reads.clone()),
+            Box::new(m.coalesced_queries.clone()),
             Box::new(m.quota_max_ratio.clone()),
             Box::new(m.quota_credentials.clone()),
             Box::new(m.store_rows.clone()),
@@ -278,6 +292,12 @@ impl Metrics {
         catch_up(&self.credential_cache_emptied, emptied);
         catch_up(&self.credential_cache_lapses, lapses);
         self.credential_cache_fresh.set(i64::from(fresh));
+    }
+
+    /// Read coalescing's counters as the store reports them (totals since start).
+    pub fn coalesced_reads(&self, reads: u64, queries: u64) {
+        self.coalesced_reads.inc_by(reads.saturating_sub(self.coalesced_reads.get()));
+        self.coalesced_queries.inc_by(queries.saturating_sub(self.coalesced_queries.get()));
     }
 
     /// One pruner pass: rows it deleted and rows left, by table.

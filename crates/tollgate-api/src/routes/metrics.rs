@@ -16,6 +16,9 @@ fn render(state: &AppState) -> impl IntoResponse {
     if let Some(c) = state.store.auth_cache_stats() {
         state.metrics.credential_cache(c.hits, c.misses, c.emptied, c.lapses, c.fresh);
     }
+    if let Some(c) = state.store.coalescer_stats() {
+        state.metrics.coalesced_reads(c.reads, c.queries);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 

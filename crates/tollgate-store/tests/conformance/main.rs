@@ -45,6 +45,7 @@ conformance!(
     resources::concurrent_updates_with_one_if_match_one_wins,
     resources::events_and_idempotency_commit_with_the_change,
     resources::a_corrupt_row_is_an_internal_error_with_its_cause,
+    resources::coalesced_reads_answer_each_caller_as_alone,
     attribute_counts::counters_follow_every_write,
     attribute_counts::concurrent_writers_keep_the_counters_exact,
     attribute_counts::a_walk_by_attribute_misses_nothing_while_others_write,

@@ -6,7 +6,7 @@ use serde_json::json;
 use tollgate_core::{ListQuery, PageMode, Precondition, ResourceId, ResourceStatus};
 use tollgate_store::{chain, IdempotencyClaim, ResourceUpdate, StoreError, StoredResponse};
 
-use crate::support::{machine, Fixture};
+use crate::support::{machine, Backend, Fixture};
 
 fn query(per_page: u32, mode: PageMode) -> ListQuery {
     ListQuery { mode, ..ListQuery::first(per_page) }
@@ -218,4 +218,62 @@ pub async fn a_corrupt_row_is_an_internal_error_with_its_cause(f: Fixture) {
     assert!(text.contains(&format!("corrupt resources row {}: bad status", r.id)), "{text}");
     let listed = s.list_resources(p, query(10, PageMode::Cursor { after: None })).await;
     assert!(matches!(listed, Err(StoreError::Internal { .. })));
+}
+
+/// Reads by id folded into shared queries (as a server on PostgreSQL runs them) answer each
+/// caller as a read of its own would: its project's row, `NotFound` for another project's or a
+/// missing one, and every write acknowledged before the read.
+pub async fn coalesced_reads_answer_each_caller_as_alone(f: Fixture) {
+    let (node, stats) = f.coalescing_node().await;
+    let (a, b) = (f.project("a").await, f.project("b").await);
+    let mut mine = Vec::new();
+    for i in 0..30 {
+        mine.push(f.store.create_resource(a, machine(&format!("m{i}"), "eu"), None).await.unwrap());
+    }
+    let theirs = f.store.create_resource(b, machine("t", "us"), None).await.unwrap();
+    let reads = (0..600).map(|i| {
+        let node = Arc::clone(&node);
+        let (id, expected) = match i % 10 {
+            8 => (theirs.id, None),
+            9 => (ResourceId::generate(), None),
+            _ => (mine[i % mine.len()].id, Some(mine[i % mine.len()].clone())),
+        };
+        tokio::spawn(async move { (node.get_resource(a, id).await, expected) })
+    });
+    for read in futures::future::join_all(reads).await {
+        match read.unwrap() {
+            (Ok(got), Some(expected)) => assert_eq!(got, expected),
+            (Err(StoreError::NotFound), None) => {}
+            (got, expected) => panic!("read {got:?}, expected {expected:?}"),
+        }
+    }
+    let folded = stats();
+    assert_eq!(folded.reads, 600);
+    // On SQLite a query runs inline on the runtime's worker and is over before others queue.
+    if f.backend == Backend::Postgres {
+        assert!(folded.queries < folded.reads / 2, "concurrent reads share queries: {folded:?}");
+    }
+
+    // Writes acknowledged before a read are seen by it, while other reads keep queries busy.
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let (node, id) = (Arc::clone(&node), mine[0].id);
+            tokio::spawn(async move {
+                for _ in 0..100 {
+                    node.get_resource(a, id).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        let r = node.create_resource(a, machine(&format!("new{i}"), "eu"), None).await.unwrap();
+        assert_eq!(node.get_resource(a, r.id).await.unwrap(), r);
+        let changed = node.update_resource(a, r.id, patch(json!({"name": "changed"}), None), None).await.unwrap();
+        assert_eq!(node.get_resource_row(a, r.id).await.unwrap().version, changed.version);
+        node.delete_resource(a, r.id, None).await.unwrap();
+        assert!(matches!(node.get_resource(a, r.id).await, Err(StoreError::NotFound)));
+    }
+    for t in busy {
+        t.await.unwrap();
+    }
 }

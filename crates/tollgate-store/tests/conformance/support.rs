@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tollgate_core::{NewResource, ProjectId, ResourceStatus};
+use tollgate_store::coalesce::CoalescerStats;
 use tollgate_store::{PgStore, SqliteStore, Store};
 use tollgate_testkit::{psql, TestDatabase};
 
@@ -31,7 +32,9 @@ impl Backend {
             Backend::Sqlite => (Arc::new(SqliteStore::open(dir.path()).unwrap().with_event_publishing(true)), None),
             Backend::Postgres => {
                 let db = TestDatabase::create();
-                (Arc::new(PgStore::connect(&db.url, 8).await.unwrap().with_event_publishing(true)), Some(db))
+                // Reads by id coalesced, as a server opens PostgreSQL.
+                let store = PgStore::connect(&db.url, 8).await.unwrap().with_event_publishing(true);
+                (Arc::new(store.with_read_coalescing()), Some(db))
             }
         };
         Fixture { store, backend: self, dir, db }
@@ -85,6 +88,23 @@ impl Fixture {
                 let s = SqliteStore::open(self.dir.path()).unwrap().with_auth_cache();
                 s.spawn_credential_watch();
                 Arc::new(s)
+            }
+        }
+    }
+
+    /// Another handle on the same database that folds concurrent reads by id into one query, on
+    /// either backend; with its folding counts.
+    pub async fn coalescing_node(&self) -> (Arc<dyn Store>, Box<dyn Fn() -> CoalescerStats + Send + Sync>) {
+        match &self.db {
+            Some(db) => {
+                let s = Arc::new(PgStore::connect(&db.url, 8).await.unwrap().with_read_coalescing());
+                let stats = s.clone();
+                (s, Box::new(move || stats.coalescer_stats().unwrap()))
+            }
+            None => {
+                let s = Arc::new(SqliteStore::open(self.dir.path()).unwrap().with_read_coalescing());
+                let stats = s.clone();
+                (s, Box::new(move || stats.coalescer_stats().unwrap()))
             }
         }
     }

@@ -25,7 +25,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// Opens the configured store: PostgreSQL when `database_url` is set (with `pool` connections),
-/// else the SQLite database in the data directory. A server's store (given an `observer` for
+/// else the SQLite database in the data directory. On PostgreSQL, concurrent reads by id share
+/// round trips (see `tollgate_store::coalesce`). A server's store (given an `observer` for
 /// its timings) also keeps credentials in memory, watched for changes by a task it starts
 /// (see `tollgate_store::auth_cache`); a CLI command's reads once and ends.
 pub async fn open_store_with(
@@ -49,7 +50,8 @@ pub async fn open_store_with(
         Some(url) => finish(
             PgStore::connect_with(url.expose(), pool, Some(config.request_timeout))
                 .await
-                .context("opening PostgreSQL (setting `database_url`)")?,
+                .context("opening PostgreSQL (setting `database_url`)")?
+                .with_read_coalescing(),
             observer,
             publish_events,
         ),

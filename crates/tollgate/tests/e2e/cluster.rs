@@ -156,3 +156,50 @@ async fn events_written_through_one_node_reach_streams_on_another() {
         assert_eq!(data["data"]["id"], created.body["id"]);
     }
 }
+
+/// GETs by id on a busy node (on PostgreSQL folded into shared queries, `coalesce.rs`) see every
+/// write acknowledged through the other node before they were sent, and on PostgreSQL the
+/// metrics show the folding.
+#[tokio::test]
+async fn busy_reads_see_every_write_acknowledged_before_them() {
+    let (a, b) = two_nodes().await;
+    let seed = a.call(Method::POST, "/v1/resource", Some(&a.admin_key), Some(&widget("seed"))).await;
+    let seed_path = format!("/v1/resource/{}", seed.body["id"].as_str().unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..16)
+        .map(|_| {
+            let (http, url, key, stop) = (b.http.clone(), b.url(&seed_path), b.admin_key.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0_u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = http.get(&url).header("X-API-Key", &key).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    for i in 0..25 {
+        let created = a.call(Method::POST, "/v1/resource", Some(&a.admin_key), Some(&widget(&format!("w{i}")))).await;
+        let path = format!("/v1/resource/{}", created.body["id"].as_str().unwrap());
+        assert_eq!(b.call(Method::GET, &path, Some(&b.admin_key), None).await.body, created.body);
+        let patched = a.call(Method::PATCH, &path, Some(&a.admin_key), Some(&json!({"name": "changed"}))).await;
+        assert_eq!(b.call(Method::GET, &path, Some(&b.admin_key), None).await.body, patched.body);
+        assert_eq!(a.call(Method::DELETE, &path, Some(&a.admin_key), None).await.status, 204);
+        b.call(Method::GET, &path, Some(&b.admin_key), None).await.assert_error(404, "NOT_FOUND");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut loaded = 0;
+    for t in load {
+        loaded += t.await.unwrap();
+    }
+    let m = crate::metrics::parse(&b.call(Method::GET, "/metrics", Some(&b.admin_key), None).await.text);
+    let (reads, queries) = (m["tollgate_resource_reads_coalesced_total"], m["tollgate_resource_read_queries_total"]);
+    if tollgate_testkit::postgres_backend() {
+        assert_eq!(reads, (loaded + 75) as f64, "every GET by id went through coalescing");
+        assert!(queries >= 1.0 && queries < reads, "reads shared queries: {reads} reads, {queries} queries");
+    } else {
+        assert_eq!((reads, queries), (0.0, 0.0), "SQLite reads inline");
+    }
+}

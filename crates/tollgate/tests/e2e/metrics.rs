@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::{server, server_with, widget};
 
 /// Parses the Prometheus text format into `name{sorted labels}` -> value.
-fn parse(text: &str) -> HashMap<String, f64> {
+pub(crate) fn parse(text: &str) -> HashMap<String, f64> {
     let mut out = HashMap::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (series, value) = line.rsplit_once(' ').unwrap();

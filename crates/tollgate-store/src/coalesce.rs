@@ -1,0 +1,298 @@
+//! Reads of one resource by id folded together while the database is busy, so that a node on
+//! PostgreSQL pays one round trip for many concurrent `GET /v1/resource/{id}`.
+//!
+//! On PostgreSQL each query costs the node and the database a round trip, two process wake-ups
+//! and the driver's per-statement work, which under load is most of what a GET by id costs. A
+//! caller queues its id; while fewer than [`MAX_IN_FLIGHT`] queries are running, it starts one
+//! that takes everything queued (up to [`MAX_IDS`]). Nothing waits on purpose: alone, a read runs
+//! at once as before; under load, the ids that arrive during one query go together in the next.
+//!
+//! Every answer is still read after its request arrived (a query takes only ids queued before it
+//! began), so a write acknowledged before the GET is always seen. A row of another project is
+//! `NotFound`, exactly like a missing one. A query that fails is run again for each id alone, so
+//! one bad row or a passing error answers only the reads it concerns.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::future::{join_all, BoxFuture};
+use tokio::sync::oneshot;
+use tollgate_core::{ProjectId, ResourceId};
+
+use crate::rows::RawResource;
+use crate::StoreError;
+
+/// Queries of one batch of ids running at once: enough to keep both the database's cores and
+/// the node's busy, few enough that each query takes many ids under load.
+pub const MAX_IN_FLIGHT: usize = 4;
+/// Most ids in one query.
+pub const MAX_IDS: usize = 128;
+
+/// Reads the rows of these ids, of any project, in any order; missing ids are simply absent.
+pub type Fetch = Arc<dyn Fn(Vec<String>) -> BoxFuture<'static, Result<Vec<RawResource>, StoreError>> + Send + Sync>;
+
+type Answer = Result<RawResource, StoreError>;
+
+struct Waiting {
+    id: String,
+    project: String,
+    reply: oneshot::Sender<Answer>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: Vec<Waiting>,
+    /// Queries running (each a task that goes on while ids are queued).
+    running: usize,
+}
+
+/// See the module.
+pub struct ReadCoalescer {
+    state: Mutex<State>,
+    fetch: Fetch,
+    reads: AtomicU64,
+    queries: AtomicU64,
+}
+
+/// How much folding happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoalescerStats {
+    /// Reads asked for.
+    pub reads: u64,
+    /// Queries run for them (a failed query's retries, one per id, included).
+    pub queries: u64,
+}
+
+impl ReadCoalescer {
+    /// Folds reads into calls of `fetch`.
+    pub fn new(fetch: Fetch) -> Arc<Self> {
+        Arc::new(Self { state: Mutex::default(), fetch, reads: AtomicU64::new(0), queries: AtomicU64::new(0) })
+    }
+
+    /// Reads and queries so far.
+    pub fn stats(&self) -> CoalescerStats {
+        CoalescerStats { reads: self.reads.load(Ordering::Relaxed), queries: self.queries.load(Ordering::Relaxed) }
+    }
+
+    fn query(&self, ids: Vec<String>) -> BoxFuture<'static, Result<Vec<RawResource>, StoreError>> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        (self.fetch)(ids)
+    }
+
+    /// The resource `id` of `project`.
+    pub async fn get(self: &Arc<Self>, project: ProjectId, id: ResourceId) -> Answer {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut s = self.lock();
+            s.queue.push(Waiting { id: id.to_string(), project: project.to_string(), reply });
+            let start = s.running < MAX_IN_FLIGHT;
+            s.running += usize::from(start);
+            start
+        };
+        if start {
+            tokio::spawn(Arc::clone(self).run());
+        }
+        answer.await.map_err(|_| StoreError::internal("reading a resource", "the read was dropped"))?
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes queued ids and reads them, until none are left.
+    async fn run(self: Arc<Self>) {
+        let mut slot = Slot { coalescer: &self, held: true };
+        loop {
+            let batch: Vec<Waiting> = {
+                let mut s = self.lock();
+                if s.queue.is_empty() {
+                    s.running -= 1;
+                    slot.held = false;
+                    return;
+                }
+                let n = s.queue.len().min(MAX_IDS);
+                s.queue.drain(..n).collect()
+            };
+            let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
+            match self.query(ids).await {
+                Ok(rows) => answer(batch, rows),
+                Err(e) if batch.len() == 1 => {
+                    let w = batch.into_iter().next().expect("one");
+                    let _ = w.reply.send(Err(e));
+                }
+                Err(_) => self.alone(batch).await,
+            }
+        }
+    }
+
+    /// Each id read by itself, after a query of several failed.
+    async fn alone(&self, batch: Vec<Waiting>) {
+        let reads = batch.into_iter().map(|w| async move {
+            let got = self.query(vec![w.id.clone()]).await;
+            answer_one(w, got.map(|rows| rows.into_iter().next()));
+        });
+        join_all(reads).await;
+    }
+}
+
+/// A running query's place among the [`MAX_IN_FLIGHT`]. Given up by a task that ends without
+/// finding the queue empty (a panic), so that later reads still start queries; if no query is
+/// left running, the queued reads are dropped, which answers them with an error, not silence.
+struct Slot<'a> {
+    coalescer: &'a ReadCoalescer,
+    held: bool,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            let mut s = self.coalescer.lock();
+            s.running -= 1;
+            if s.running == 0 {
+                s.queue.clear();
+            }
+        }
+    }
+}
+
+/// Gives each waiting read its row; an id asked for twice gets a copy.
+fn answer(batch: Vec<Waiting>, rows: Vec<RawResource>) {
+    let mut asked: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    for w in &batch {
+        *asked.entry(w.id.as_str()).or_default() += 1;
+    }
+    let mut found: HashMap<String, (RawResource, usize)> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let n = asked.get(row.id.as_str()).copied().unwrap_or(0);
+        found.insert(row.id.clone(), (row, n));
+    }
+    drop(asked);
+    for w in batch {
+        let row = match found.get_mut(&w.id) {
+            Some((_, left)) if *left > 1 => {
+                *left -= 1;
+                found.get(&w.id).map(|(row, _)| row.clone())
+            }
+            Some(_) => found.remove(&w.id).map(|(row, _)| row),
+            None => None,
+        };
+        answer_one(w, Ok(row));
+    }
+}
+
+fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
+    let answer = match row {
+        Ok(Some(row)) if row.project_id == w.project => Ok(row),
+        Ok(_) => Err(StoreError::NotFound),
+        Err(e) => Err(e),
+    };
+    let _ = w.reply.send(answer);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+
+    fn row(id: &ResourceId, project: &ProjectId) -> RawResource {
+        RawResource {
+            id: id.to_string(),
+            project_id: project.to_string(),
+            name: "n".into(),
+            kind: "machine".into(),
+            status: "active".into(),
+            attributes: "{}".into(),
+            data: "{}".into(),
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+        }
+    }
+
+    /// A table of rows, read after a pause (so that reads pile up behind a running query); a
+    /// query of several ids that includes `poison` fails, as a bad row would fail it.
+    fn table(rows: Vec<RawResource>, poison: Option<String>) -> Fetch {
+        let rows = Arc::new(rows);
+        Arc::new(move |ids: Vec<String>| {
+            let (rows, poison) = (rows.clone(), poison.clone());
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                if let Some(p) = poison.filter(|p| ids.contains(p)) {
+                    return Err(StoreError::internal("reading", format!("bad row {p}")));
+                }
+                Ok(rows.iter().filter(|r| ids.contains(&r.id)).cloned().collect())
+            })
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reads_fold_and_each_gets_its_own_answer() {
+        let (mine, theirs) = (ProjectId::generate(), ProjectId::generate());
+        let ids: Vec<ResourceId> = (0..20).map(|_| ResourceId::generate()).collect();
+        let other = ResourceId::generate();
+        let mut rows: Vec<RawResource> = ids.iter().map(|id| row(id, &mine)).collect();
+        rows.push(row(&other, &theirs));
+        let c = ReadCoalescer::new(table(rows, None));
+        let reads = (0..300).map(|i| {
+            let c = c.clone();
+            let id = match i % 10 {
+                8 => other,                  // another project's row
+                9 => ResourceId::generate(), // nobody's
+                _ => ids[i % ids.len()],
+            };
+            tokio::spawn(async move { (id, c.get(mine, id).await) })
+        });
+        for done in join_all(reads).await {
+            let (id, got) = done.unwrap();
+            match got {
+                Ok(r) => assert_eq!((r.id, r.project_id), (id.to_string(), mine.to_string())),
+                Err(StoreError::NotFound) => assert!(!ids.contains(&id), "{id} is there"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let stats = c.stats();
+        assert_eq!(stats.reads, 300);
+        assert!(stats.queries < 30, "folded: {stats:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_query_answers_only_the_read_it_concerns() {
+        let p = ProjectId::generate();
+        let (good, bad) = (ResourceId::generate(), ResourceId::generate());
+        let c = ReadCoalescer::new(table(vec![row(&good, &p), row(&bad, &p)], Some(bad.to_string())));
+        let reads = (0..40).map(|i| {
+            let c = c.clone();
+            let id = if i % 4 == 0 { bad } else { good };
+            tokio::spawn(async move { (id, c.get(p, id).await) })
+        });
+        for done in join_all(reads).await {
+            match done.unwrap() {
+                (id, Ok(r)) => assert_eq!((id, r.id), (good, good.to_string())),
+                (id, Err(StoreError::Internal { .. })) => assert_eq!(id, bad),
+                (_, Err(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_query_that_panics_does_not_stop_later_reads() {
+        let p = ProjectId::generate();
+        let id = ResourceId::generate();
+        let panicked = Arc::new(AtomicBool::new(false));
+        let (seen, rows) = (panicked.clone(), Arc::new(vec![row(&id, &p)]));
+        let c = ReadCoalescer::new(Arc::new(move |_ids: Vec<String>| {
+            let (seen, rows) = (seen.clone(), rows.clone());
+            Box::pin(async move {
+                assert!(seen.swap(true, Ordering::SeqCst), "the first query panics");
+                Ok(rows.to_vec())
+            })
+        }));
+        assert!(c.get(p, id).await.is_err(), "the panicked query's read is answered with an error");
+        for _ in 0..MAX_IN_FLIGHT * 2 {
+            assert_eq!(c.get(p, id).await.unwrap().id, id.to_string());
+        }
+    }
+}
