@@ -7,6 +7,7 @@ pub mod duration;
 pub mod error_code;
 pub mod event_log;
 pub mod ids;
+pub mod json_out;
 pub mod limit;
 pub mod page;
 pub mod patch;

@@ -57,7 +57,7 @@ impl From<Resource> for ResourceView {
 /// it and writing it again would give, at a fraction of the cost (that round trip, and a
 /// `String` per timestamp, were about a sixth of a list page's cost). The same fields, in the
 /// same order, as [`ResourceView`]; a test in the store checks the bytes are the same.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StoredResourceView<'a> {
     /// `res_` + ULID.
     pub id: &'a str,
@@ -69,7 +69,7 @@ pub struct StoredResourceView<'a> {
     /// `active` or `archived`.
     pub status: &'static str,
     /// The stored JSON object.
-    pub attributes: &'a RawValue,
+    pub attributes: CheckedJson<'a>,
     /// The stored JSON.
     pub data: &'a RawValue,
     /// RFC 3339, UTC.
@@ -78,4 +78,58 @@ pub struct StoredResourceView<'a> {
     pub updated_at: WireTime,
     /// 1 at creation, +1 per change.
     pub version: i64,
+}
+
+impl StoredResourceView<'_> {
+    /// Appends the view as JSON: the bytes `serde_json::to_writer` writes for it (a test checks
+    /// they are), in about half the instructions, which is what a list page of 100 is made of.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json_out::{push_int, push_str};
+        out.extend_from_slice(b"{\"id\":");
+        push_str(out, self.id);
+        out.extend_from_slice(b",\"name\":");
+        push_str(out, self.name);
+        out.extend_from_slice(b",\"type\":");
+        push_str(out, self.kind);
+        // The status and the timestamps are ASCII letters, digits and separators: nothing in
+        // them is ever escaped.
+        let push_plain = |out: &mut Vec<u8>, s: &str| {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        };
+        out.extend_from_slice(b",\"status\":");
+        push_plain(out, self.status);
+        out.extend_from_slice(b",\"attributes\":");
+        out.extend_from_slice(self.attributes.0.as_bytes());
+        out.extend_from_slice(b",\"data\":");
+        out.extend_from_slice(self.data.get().as_bytes());
+        out.extend_from_slice(b",\"created_at\":");
+        push_plain(out, self.created_at.as_str());
+        out.extend_from_slice(b",\"updated_at\":");
+        push_plain(out, self.updated_at.as_str());
+        out.extend_from_slice(b",\"version\":");
+        push_int(out, self.version);
+        out.push(b'}');
+    }
+}
+
+/// JSON text that whoever built the view has already checked in full (`attributes`: an object
+/// of strings), written as it is. [`RawValue`] would check it a second time.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedJson<'a>(&'a str);
+
+impl<'a> CheckedJson<'a> {
+    /// `text`, which the caller has parsed as one JSON value.
+    pub fn new(text: &'a str) -> Self {
+        Self(text)
+    }
+}
+
+impl Serialize for CheckedJson<'_> {
+    // Only the slow paths (sparse fieldsets, tests) serialise through serde; they check again.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
 }

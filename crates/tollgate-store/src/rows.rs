@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tollgate_core::event_log::LoggedEvent;
 use tollgate_core::time_fmt::{from_unix_micros, WireTime};
-use tollgate_core::view::StoredResourceView;
+use tollgate_core::view::{CheckedJson, StoredResourceView};
 use tollgate_core::webhook::{Delivery, DeliveryJob, Event, WebhookEndpoint};
 use tollgate_core::{
     Attributes, Credential, CredentialId, CredentialLimits, Limit, NewResource, Project, ProjectId, Resource,
@@ -122,22 +122,66 @@ impl RawResource {
     /// an object of strings), except that `data` is only checked to be JSON, not rebuilt.
     pub fn view(&self) -> Result<StoredResourceView<'_>, StoreError> {
         let corrupt = |what: &str| StoreError::corrupt("resources", &self.id, what);
-        serde_json::from_str::<Attributes>(&self.attributes).map_err(|_| corrupt("attributes"))?;
-        let attributes = serde_json::from_str::<&RawValue>(&self.attributes).map_err(|_| corrupt("attributes"))?;
+        serde_json::from_str::<FlatStrings>(&self.attributes).map_err(|_| corrupt("attributes"))?;
         let data = serde_json::from_str::<&RawValue>(&self.data).map_err(|_| corrupt("data"))?;
-        ResourceId::parse(&self.id).ok_or_else(|| corrupt("id"))?;
-        ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?;
+        if !ResourceId::is_valid(&self.id) {
+            return Err(corrupt("id"));
+        }
+        if !ProjectId::is_valid(&self.project_id) {
+            return Err(corrupt("project"));
+        }
         Ok(StoredResourceView {
             id: &self.id,
             name: &self.name,
             kind: &self.kind,
             status: ResourceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?.as_str(),
-            attributes,
+            attributes: CheckedJson::new(&self.attributes),
             data,
-            created_at: WireTime::of(from_unix_micros(self.created_at)),
-            updated_at: WireTime::of(from_unix_micros(self.updated_at)),
+            created_at: WireTime::from_micros(self.created_at),
+            updated_at: WireTime::from_micros(self.updated_at),
             version: self.version,
         })
+    }
+}
+
+/// Checks that a JSON text is an object of strings, as [`Attributes`] reads it, without
+/// building it: a list page checks every row's attributes, and the map's allocations were a
+/// fifth of a page's cost.
+struct FlatStrings;
+
+impl<'de> serde::Deserialize<'de> for FlatStrings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Map;
+        impl<'de> serde::de::Visitor<'de> for Map {
+            type Value = FlatStrings;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlatStrings, A::Error> {
+                while map.next_entry::<AnyStr, AnyStr>()?.is_some() {}
+                Ok(FlatStrings)
+            }
+        }
+        d.deserialize_map(Map)
+    }
+}
+
+/// A JSON string, borrowed or escaped, checked and dropped.
+struct AnyStr;
+
+impl<'de> serde::Deserialize<'de> for AnyStr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Str;
+        impl serde::de::Visitor<'_> for Str {
+            type Value = AnyStr;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<AnyStr, E> {
+                Ok(AnyStr)
+            }
+        }
+        d.deserialize_str(Str)
     }
 }
 
@@ -478,6 +522,9 @@ mod tests {
             let from_row = serde_json::to_string(&raw.view().unwrap()).unwrap();
             let rebuilt = serde_json::to_string(&ResourceView::from(raw.clone().into_resource().unwrap())).unwrap();
             assert_eq!(from_row, rebuilt);
+            let mut by_hand = Vec::new();
+            raw.view().unwrap().write_json(&mut by_hand);
+            assert_eq!(String::from_utf8(by_hand).unwrap(), rebuilt, "write_json is serde_json's bytes");
         }
     }
 
@@ -488,8 +535,15 @@ mod tests {
             RawResource { data: "{".into(), ..good.clone() },
             RawResource { attributes: "[]".into(), ..good.clone() },
             RawResource { attributes: r#"{"a":1}"#.into(), ..good.clone() },
+            RawResource { attributes: r#"{"a":"x","b":null}"#.into(), ..good.clone() },
+            RawResource { attributes: r#"{"a":["x"]}"#.into(), ..good.clone() },
+            RawResource { attributes: r#""a""#.into(), ..good.clone() },
+            RawResource { attributes: r#"{"a":"x"} trailing"#.into(), ..good.clone() },
+            RawResource { attributes: r#"{"a":"\ud800"}"#.into(), ..good.clone() },
             RawResource { status: "gone".into(), ..good.clone() },
             RawResource { id: "res_nope".into(), ..good.clone() },
+            RawResource { id: "res_01arz3ndektsv4rrffq69g5fav".into(), ..good.clone() },
+            RawResource { project_id: "prj_nope".into(), ..good.clone() },
         ] {
             assert!(bad.view().is_err(), "{bad:?}");
             assert!(bad.into_resource().is_err());

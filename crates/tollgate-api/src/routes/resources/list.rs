@@ -86,6 +86,97 @@ pub async fn list_resources(
     };
     // Sized for the whole page, so that writing it never moves what is already written.
     let mut body = Vec::with_capacity(256 + result.items.iter().map(json_size).sum::<usize>());
-    serde_json::to_writer(&mut body, &page).map_err(ApiError::internal)?;
+    page.write_json(&mut body).map_err(ApiError::internal)?;
     Ok(json_response(body, None))
+}
+
+impl ResourcePage<'_> {
+    /// Appends the page as JSON: the bytes `serde_json::to_writer` writes for it (a test checks
+    /// they are), each whole item written by [`StoredResourceView::write_json`].
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        use tollgate_core::json_out::{push_int, push_str};
+        out.extend_from_slice(b"{\"items\":[");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match item {
+                Item::Whole(view) => view.write_json(out),
+                Item::Sparse(value) => serde_json::to_writer(&mut *out, value)?,
+            }
+        }
+        out.extend_from_slice(b"],\"page\":");
+        match self.page {
+            Some(n) => push_int(out, i64::from(n)),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"per_page\":");
+        push_int(out, i64::from(self.per_page));
+        out.extend_from_slice(if self.has_next { b",\"has_next\":true" } else { b",\"has_next\":false" });
+        out.extend_from_slice(b",\"next_cursor\":");
+        match &self.next_cursor {
+            Some(c) => push_str(out, c),
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some(total) = self.total {
+            out.extend_from_slice(b",\"total\":");
+            out.extend_from_slice(itoa::Buffer::new().format(total).as_bytes());
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tollgate_store::rows::RawResource;
+
+    use super::*;
+
+    fn row(name: &str, attributes: &str, data: &str) -> RawResource {
+        RawResource {
+            id: "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R".into(),
+            project_id: "prj_01JD3Z9T6W4X8Y2K5M7N9P1Q3R".into(),
+            name: name.into(),
+            kind: "machine".into(),
+            status: "archived".into(),
+            attributes: attributes.into(),
+            data: data.into(),
+            created_at: 1_700_000_000_123_456,
+            updated_at: 1_700_000_001_000_000,
+            version: 7,
+        }
+    }
+
+    #[test]
+    fn a_page_is_written_as_serde_json_writes_it() {
+        let rows = [
+            row("plain", r#"{"region":"eu"}"#, r#"{"cpus":8}"#),
+            row("q\"uote \\ \u{1} é 🚀", r#"{"a":"\"x\"","b":"\u0001"}"#, r#"[1.5,null,"\n"]"#),
+        ];
+        let views: Vec<_> = rows.iter().map(|r| r.view().unwrap()).collect();
+        let sparse = json!({"id": "res_x", "attributes": {"region": "eu"}});
+        for (page, next_cursor, total) in [(Some(2), None, Some(u64::MAX)), (None, Some("c\"ur".to_owned()), None)] {
+            for has_next in [true, false] {
+                let mut items: Vec<Item<'_>> = views.iter().map(|v| Item::Whole(v.clone())).collect();
+                items.push(Item::Sparse(sparse.clone()));
+                let p = ResourcePage { items, page, per_page: 100, has_next, next_cursor: next_cursor.clone(), total };
+                let mut by_hand = Vec::new();
+                p.write_json(&mut by_hand).unwrap();
+                assert_eq!(String::from_utf8(by_hand).unwrap(), serde_json::to_string(&p).unwrap());
+            }
+        }
+        let empty = ResourcePage {
+            items: vec![],
+            page: Some(1),
+            per_page: 10,
+            has_next: false,
+            next_cursor: None,
+            total: None,
+        };
+        let mut by_hand = Vec::new();
+        empty.write_json(&mut by_hand).unwrap();
+        assert_eq!(by_hand, serde_json::to_vec(&empty).unwrap());
+    }
 }

@@ -31,8 +31,7 @@ const RESPONSE_HEADERS: usize = 12;
 /// caller has made already to answer `If-None-Match`).
 pub fn with_etag(row: &RawResource, view: &StoredResourceView<'_>, tag: &str) -> Result<Response, ApiError> {
     let mut body = Vec::with_capacity(json_size(row));
-    // A resource always serialises; should that ever change, answer as Json would.
-    serde_json::to_writer(&mut body, view).map_err(ApiError::internal)?;
+    view.write_json(&mut body);
     Ok(json_response(body, Some(tag)))
 }
 
