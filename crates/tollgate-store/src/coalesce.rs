@@ -203,3 +203,65 @@ impl<B: Backend + Clone> Db<B> {
         self.write_unobserved(move |tx| Box::pin(async move { create(tx, project, new, claim, &ctx).await })).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tollgate_core::ResourceStatus;
+
+    use super::*;
+
+    fn create(name: &str) -> Create {
+        let new = NewResource {
+            name: name.into(),
+            kind: "machine".into(),
+            status: ResourceStatus::Active,
+            attributes: Default::default(),
+            data: serde_json::Value::Null,
+        };
+        Create { project: ProjectId::generate(), new, claim: None }
+    }
+
+    fn queued(c: &Combiner, name: &str) -> oneshot::Receiver<Reply> {
+        match c.enter(create(name)) {
+            Ok(_) => panic!("{name} found a free slot"),
+            Err(answer) => answer,
+        }
+    }
+
+    fn names(group: &[Waiting]) -> Vec<&str> {
+        group.iter().map(|w| w.create.new.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_free_slot_runs_alone_and_a_busy_one_queues_in_order() {
+        let c = Combiner::new(1);
+        assert!(c.enter(create("alone")).is_ok());
+        let mut answers = Vec::new();
+        for i in 0..MOST + 2 {
+            answers.push(queued(&c, &i.to_string()));
+        }
+        // The oldest go first, at most MOST at a time; the slot stays taken while any wait.
+        let first = c.next().unwrap();
+        assert_eq!(first.len(), MOST);
+        assert_eq!(names(&first)[..3], ["0", "1", "2"]);
+        assert_eq!(names(&c.next().unwrap()), [MOST.to_string(), (MOST + 1).to_string()]);
+        assert!(c.next().is_none(), "nothing waits: the slot is given back");
+        assert!(c.enter(create("alone again")).is_ok());
+        assert!(!c.hand_off(), "nothing waits: the slot is given back");
+        assert_eq!(c.state().running, 0);
+    }
+
+    #[test]
+    fn a_slot_given_up_while_creates_wait_stays_taken_for_them() {
+        let c = Combiner::new(2);
+        assert!(c.enter(create("a")).is_ok());
+        assert!(c.enter(create("b")).is_ok());
+        let _waiting = queued(&c, "c");
+        assert!(c.hand_off(), "a create waits");
+        assert_eq!(c.state().running, 2);
+        assert_eq!(names(&c.next().unwrap()), ["c"]);
+        assert!(c.next().is_none());
+        assert!(!c.hand_off());
+        assert_eq!(c.state().running, 0);
+    }
+}
