@@ -2,7 +2,7 @@
 //! Every write, single or batched, is a change set (`changes`), which holds the rules (id
 //! minting, the `If-Match` check, merge patch, the no-op rule, the type check, the events) and
 //! the statements; the idempotency record is written here, with the change. Concurrent single
-//! creates may share one transaction (`coalesce`, [`create_all`]). Attributes are stored
+//! creates may share one transaction (`coalesce`, `create_all`). Attributes are stored
 //! twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
 use std::collections::BTreeMap;
