@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 
 use crate::auth_cache::{self, AuthCache};
-use crate::coalesce::Combiner;
+use crate::coalesce_creates::CreateCoalescer;
 use crate::conn::{Conn, Dialect, Sql};
 use crate::StoreError;
 
@@ -18,7 +18,7 @@ use crate::StoreError;
 const CHANGES: Sql = Sql::same("SELECT version FROM credential_changes WHERE id = 1");
 
 /// Create transactions in flight at once; creates arriving while they run are folded into the
-/// next (see `coalesce`). One on both backends: SQLite has one writer anyway, and on PostgreSQL
+/// next (see `coalesce_creates`). One on both backends: SQLite has one writer anyway, and on PostgreSQL
 /// more only made groups smaller: at 32 connections a create cost 217,000 instructions with one,
 /// 224,000 with two and 253,000 with eight (`bench/callgrind_writes.sh`), for no more creates.
 const CREATE_SLOTS: usize = 1;
@@ -68,8 +68,8 @@ pub struct Db<B> {
     pub(crate) committed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Credentials and token checks in memory, when the server asked for them.
     pub(crate) auth_cache: Option<Arc<AuthCache>>,
-    /// Concurrent single creates, folded into shared transactions (see `coalesce`).
-    pub(crate) combiner: Arc<Combiner>,
+    /// Concurrent single creates, folded into shared transactions (see `coalesce_creates`).
+    pub(crate) creates: Arc<CreateCoalescer>,
 }
 
 /// What the rules of a resource write need beyond the transaction.
@@ -89,7 +89,7 @@ impl<B: Clone> Clone for Db<B> {
             ctx: self.ctx.clone(),
             committed: self.committed.clone(),
             auth_cache: self.auth_cache.clone(),
-            combiner: self.combiner.clone(),
+            creates: self.creates.clone(),
         }
     }
 }
@@ -103,7 +103,7 @@ impl<B: Backend> Db<B> {
             ctx: WriteCtx::default(),
             committed: Arc::new(tokio::sync::watch::Sender::new(0)),
             auth_cache: None,
-            combiner: Arc::new(Combiner::new(CREATE_SLOTS)),
+            creates: Arc::new(CreateCoalescer::new(CREATE_SLOTS)),
         }
     }
 

@@ -9,7 +9,7 @@
 mod attribute_counts;
 pub mod auth_cache;
 mod changes;
-mod coalesce;
+mod coalesce_creates;
 pub mod conn;
 pub mod credentials;
 pub mod db;
@@ -124,7 +124,7 @@ pub struct StoredResponse {
 
 /// Renders the response of a write from what it wrote (a resource, or a batch's results), inside
 /// the write's transaction. Shared, so that a claim can be kept for a second attempt: a create
-/// whose coalesced group fails runs again alone (see `coalesce`).
+/// whose coalesced group fails runs again alone (see `coalesce_creates`).
 pub type RenderResponse<T = Resource> = Arc<dyn Fn(&T) -> StoredResponse + Send + Sync>;
 
 /// An `Idempotency-Key` to record with a write, in the same transaction.

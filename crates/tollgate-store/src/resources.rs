@@ -2,7 +2,7 @@
 //! Every write, single or batched, is a change set (`changes`), which holds the rules (id
 //! minting, the `If-Match` check, merge patch, the no-op rule, the type check, the events) and
 //! the statements; the idempotency record is written here, with the change. Concurrent single
-//! creates may share one transaction (`coalesce`, `create_all`). Attributes are stored
+//! creates may share one transaction (`coalesce_creates`, `create_all`). Attributes are stored
 //! twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resource, ResourceId};
 
 use crate::changes::ChangeSet;
-use crate::coalesce::Create;
+use crate::coalesce_creates::Create;
 use crate::conn::{Arg, Conn, FromRow, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::rows::{resource_columns, RawResource};
@@ -21,7 +21,7 @@ use crate::{idempotency, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, St
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
     /// Stores a new resource (and, given a claim, its idempotency record in the same transaction).
-    /// Concurrent calls may share one transaction (see `coalesce`); each answer is the caller's own.
+    /// Concurrent calls may share one transaction (see `coalesce_creates`); each answer is the caller's own.
     async fn create_resource(
         &self,
         project: ProjectId,
@@ -200,7 +200,7 @@ pub(crate) async fn create(
     Ok(resource)
 }
 
-/// Several single creates (see `coalesce`), possibly of several projects, in one transaction,
+/// Several single creates (see `coalesce_creates`), possibly of several projects, in one transaction,
 /// in order: one change set per project, written in project order (so that concurrent groups
 /// take the attribute counters' row locks in one order), then each idempotency record. A create
 /// its rules refuse gets its error and leaves the rest to commit; any other error fails the

@@ -1,9 +1,9 @@
 //! Write coalescing: concurrent single creates written as one transaction.
 //!
-//! Every single create passes through the [`Combiner`] of its [`Db`]. One that finds fewer than
-//! `limit` create writes in flight takes a slot and runs alone, exactly as it would without
-//! coalescing. One that finds every slot busy queues, and the slot that frees up next takes
-//! everything queued (at most [`MOST`]) and writes it with the rules of a batch of creates
+//! Every single create passes through the [`CreateCoalescer`] of its [`Db`]. One that finds
+//! fewer than `limit` create writes in flight takes a slot and runs alone, exactly as it would
+//! without coalescing. One that finds every slot busy queues, and the slot that frees up next
+//! takes everything queued (at most [`MOST`]) and writes it with the rules of a batch of creates
 //! (`resources::create_all`): one change set per project, one statement per table, one commit.
 //! No request ever waits on a timer: at low load every create runs alone, and under load the
 //! creates that arrive while a write is in flight fold into the next one, so transactions, round
@@ -59,7 +59,7 @@ enum Reply {
 }
 
 /// The queue of waiting creates and the count of create writes in flight.
-pub(crate) struct Combiner {
+pub(crate) struct CreateCoalescer {
     limit: usize,
     state: Mutex<State>,
 }
@@ -72,7 +72,7 @@ struct State {
     queue: Vec<Waiting>,
 }
 
-impl Combiner {
+impl CreateCoalescer {
     /// Allows `limit` create writes in flight (at least one).
     pub(crate) fn new(limit: usize) -> Self {
         Self { limit: limit.max(1), state: Mutex::default() }
@@ -130,7 +130,7 @@ struct Slot<'a, B: Backend + Clone> {
 
 impl<B: Backend + Clone> Slot<'_, B> {
     fn next(&mut self) -> Option<Vec<Waiting>> {
-        let group = self.db.combiner.next();
+        let group = self.db.creates.next();
         self.held = group.is_some();
         group
     }
@@ -138,11 +138,11 @@ impl<B: Backend + Clone> Slot<'_, B> {
 
 impl<B: Backend + Clone> Drop for Slot<'_, B> {
     fn drop(&mut self) {
-        if self.held && self.db.combiner.hand_off() {
+        if self.held && self.db.creates.hand_off() {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => drop(runtime.spawn(drain(self.db.clone().into_owned()))),
                 // The runtime is going away, and the waiting callers with it.
-                Err(_) => self.db.combiner.state().running -= 1,
+                Err(_) => self.db.creates.state().running -= 1,
             }
         }
     }
@@ -182,7 +182,7 @@ impl<B: Backend + Clone> Db<B> {
     /// Observed once, as `create_resource`, from its arrival to its answer.
     pub(crate) async fn create_coalesced(&self, create: Create) -> Result<Resource, StoreError> {
         let started = Instant::now();
-        let answer = match self.combiner.enter(create) {
+        let answer = match self.creates.enter(create) {
             Ok(create) => {
                 let _slot = Slot { db: Cow::Borrowed(self), held: true };
                 self.create_alone(create).await
@@ -221,7 +221,7 @@ mod tests {
         Create { project: ProjectId::generate(), new, claim: None }
     }
 
-    fn queued(c: &Combiner, name: &str) -> oneshot::Receiver<Reply> {
+    fn queued(c: &CreateCoalescer, name: &str) -> oneshot::Receiver<Reply> {
         match c.enter(create(name)) {
             Ok(_) => panic!("{name} found a free slot"),
             Err(answer) => answer,
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_free_slot_runs_alone_and_a_busy_one_queues_in_order() {
-        let c = Combiner::new(1);
+        let c = CreateCoalescer::new(1);
         assert!(c.enter(create("alone")).is_ok());
         let mut answers = Vec::new();
         for i in 0..MOST + 2 {
@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_slot_given_up_while_creates_wait_stays_taken_for_them() {
-        let c = Combiner::new(2);
+        let c = CreateCoalescer::new(2);
         assert!(c.enter(create("a")).is_ok());
         assert!(c.enter(create("b")).is_ok());
         let _waiting = queued(&c, "c");
