@@ -17,8 +17,8 @@ use crate::StoreError;
 /// The counter every credential change bumps (see [`AuthCache`]).
 const CHANGES: Sql = Sql::same("SELECT version FROM credential_changes WHERE id = 1");
 
-/// Create transactions in flight at once; creates arriving while they run are folded into the
-/// next (see `coalesce_creates`). One on both backends: SQLite has one writer anyway, and on PostgreSQL
+/// Create transactions in flight at once; creates arriving while they run are folded into the next
+/// (see `coalesce_creates`). One on both backends: SQLite has one writer anyway, and on PostgreSQL
 /// more only made groups smaller: at 32 connections a create cost 217,000 instructions with one,
 /// 224,000 with two and 253,000 with eight (`bench/callgrind_writes.sh`), for no more creates.
 const CREATE_SLOTS: usize = 1;

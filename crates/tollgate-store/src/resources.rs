@@ -21,7 +21,8 @@ use crate::{idempotency, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, St
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
     /// Stores a new resource (and, given a claim, its idempotency record in the same transaction).
-    /// Concurrent calls may share one transaction (see `coalesce_creates`); each answer is the caller's own.
+    /// Concurrent calls may share one transaction (see `coalesce_creates`); each answer is the
+    /// caller's own.
     async fn create_resource(
         &self,
         project: ProjectId,
@@ -200,10 +201,10 @@ pub(crate) async fn create(
     Ok(resource)
 }
 
-/// Several single creates (see `coalesce_creates`), possibly of several projects, in one transaction,
-/// in order: one change set per project, written in project order (so that concurrent groups
-/// take the attribute counters' row locks in one order), then each idempotency record. A create
-/// its rules refuse gets its error and leaves the rest to commit; any other error fails the
+/// Several single creates (see `coalesce_creates`), possibly of several projects, in one
+/// transaction, in order: one change set per project, written in project order (so that concurrent
+/// groups take the attribute counters' row locks in one order), then each idempotency record. A
+/// create its rules refuse gets its error and leaves the rest to commit; any other error fails the
 /// whole: it may come from the database, and on PostgreSQL a failed statement aborts the
 /// transaction, so nothing after it may commit.
 pub(crate) async fn create_all(
