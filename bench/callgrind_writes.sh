@@ -6,19 +6,21 @@
 #
 # Per backend, a fresh server runs under valgrind with the default configuration (API key with a
 # high finite limit, metrics and JSON request logs on); each workload gets 3 s of warm-up,
-# counters zeroed, 10 s of wrk at 4 connections, counters dumped. The figure is all instructions
-# of the server process (every thread) divided by requests; on PostgreSQL the database's own
-# work is not in it (round trips are, as the client's share of each).
+# counters zeroed, 10 s of wrk at $CONNS connections (4 unless set), counters dumped. The figure
+# is all instructions of the server process (every thread) divided by requests; on PostgreSQL the
+# database's own work is not in it (round trips are, as the client's share of each).
 #
 #   bash bench/callgrind_writes.sh                    # SQLite
 #   BACKEND=postgres bash bench/callgrind_writes.sh   # PostgreSQL on 127.0.0.1:5432
 #   KEEP=/tmp/cg bash bench/callgrind_writes.sh       # keeps the dumps for callgrind_annotate
+#   CONNS=32 bash bench/callgrind_writes.sh           # concurrent creates, as write coalescing needs
 #
 # Needs valgrind, wrk and curl, and the release binary (bench/run.sh builds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${TOLLGATE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/tollgate/target}/release/tollgate}"
 BACKEND="${BACKEND:-sqlite}"
+CONNS="${CONNS:-4}"
 PORT=28170
 PG=postgres://postgres@127.0.0.1:5432
 DIR=$(mktemp -d)
@@ -63,10 +65,10 @@ measure() { # name path body-file
   local lua="$DIR/post.lua"
   printf 'wrk.method = "POST"\nwrk.headers["X-API-Key"] = "%s"\nwrk.headers["Content-Type"] = "application/json"\n' "$KEY" > "$lua"
   printf 'local f = io.open("%s"); wrk.body = f:read("*a"); f:close()\n' "$3" >> "$lua"
-  wrk -t1 -c4 -d3s -s "$lua" "http://127.0.0.1:$PORT$2" >/dev/null
+  wrk -t1 -c"$CONNS" --timeout 60s -d3s -s "$lua" "http://127.0.0.1:$PORT$2" >/dev/null
   callgrind_control -z "$PID" >/dev/null 2>&1
   local n
-  n=$(wrk -t1 -c4 -d10s -s "$lua" "http://127.0.0.1:$PORT$2" | awk '/requests in/ {print $1}')
+  n=$(wrk -t1 -c"$CONNS" --timeout 60s -d10s -s "$lua" "http://127.0.0.1:$PORT$2" | awk '/requests in/ {print $1}')
   callgrind_control -d "$PID" >/dev/null 2>&1
   dumps=$((dumps + 1))
   sleep 1
@@ -74,7 +76,7 @@ measure() { # name path body-file
   # awk reads to the end: exiting early would stop callgrind_annotate by SIGPIPE under pipefail.
   ir=$(callgrind_annotate "$DIR/cg.out.$dumps" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n++ {gsub(",", "", $1); print $1}')
   [[ -n ${KEEP:-} ]] && mkdir -p "$KEEP" && cp "$DIR/cg.out.$dumps" "$KEEP/$BACKEND.$dumps.out"
-  printf '%-8s %-22s %6d requests  %10d instructions per request\n' "$BACKEND" "$1" "$n" $((ir / n))
+  printf '%-8s c%-3s %-22s %6d requests  %10d instructions per request\n' "$BACKEND" "$CONNS" "$1" "$n" $((ir / n))
 }
 measure "single create" /v1/resource "$DIR/single.json"
 measure "batch of 100 creates" /v1/batch "$DIR/batch.json"

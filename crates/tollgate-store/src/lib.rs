@@ -10,6 +10,7 @@ mod attribute_counts;
 pub mod auth_cache;
 mod changes;
 pub mod coalesce;
+mod coalesce_creates;
 pub mod conn;
 pub mod credentials;
 pub mod db;
@@ -32,6 +33,8 @@ pub mod tokens;
 pub mod transfer;
 pub mod types;
 pub mod usage;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use tollgate_auth::SecretDigest;
@@ -121,8 +124,9 @@ pub struct StoredResponse {
 }
 
 /// Renders the response of a write from what it wrote (a resource, or a batch's results), inside
-/// the write's transaction.
-pub type RenderResponse<T = Resource> = Box<dyn FnOnce(&T) -> StoredResponse + Send>;
+/// the write's transaction. Shared, so that a claim can be kept for a second attempt: a create
+/// whose coalesced group fails runs again alone (see `coalesce_creates`).
+pub type RenderResponse<T = Resource> = Arc<dyn Fn(&T) -> StoredResponse + Send + Sync>;
 
 /// An `Idempotency-Key` to record with a write, in the same transaction.
 pub struct IdempotencyClaim<T = Resource> {
@@ -134,6 +138,18 @@ pub struct IdempotencyClaim<T = Resource> {
     pub fingerprint: [u8; 32],
     /// The response to keep.
     pub render: RenderResponse<T>,
+}
+
+// By hand: a derive would ask `T: Clone`, and only the renderer (shared) mentions `T`.
+impl<T> Clone for IdempotencyClaim<T> {
+    fn clone(&self) -> Self {
+        Self {
+            scope: self.scope.clone(),
+            key: self.key.clone(),
+            fingerprint: self.fingerprint,
+            render: self.render.clone(),
+        }
+    }
 }
 
 /// A recorded idempotent request.

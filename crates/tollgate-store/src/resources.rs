@@ -1,9 +1,11 @@
 //! Resources: what the service needs from storage ([`ResourceStore`]) and its one implementation.
 //! Every write, single or batched, is a change set (`changes`), which holds the rules (id
 //! minting, the `If-Match` check, merge patch, the no-op rule, the type check, the events) and
-//! the statements; the idempotency record is written here, with the change. Attributes are stored
+//! the statements; the idempotency record is written here, with the change. Concurrent single
+//! creates may share one transaction (`coalesce_creates`, `create_all`). Attributes are stored
 //! twice: as JSON on the row (read back whole) and one indexed row each (for filters).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,6 +13,7 @@ use tollgate_core::{ListQuery, NewResource, Page, Precondition, ProjectId, Resou
 
 use crate::changes::ChangeSet;
 use crate::coalesce::{CoalescerStats, Fetch, ReadCoalescer};
+use crate::coalesce_creates::Create;
 use crate::conn::{Arg, Column, Conn, FromRow, Many, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::rows::{resource_columns, RawResource};
@@ -20,6 +23,8 @@ use crate::{idempotency, IdempotencyClaim, IdempotencyRecord, ResourceUpdate, St
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
     /// Stores a new resource (and, given a claim, its idempotency record in the same transaction).
+    /// Concurrent calls may share one transaction (see `coalesce_creates`); each answer is the
+    /// caller's own.
     async fn create_resource(
         &self,
         project: ProjectId,
@@ -158,11 +163,7 @@ impl<B: Backend> ResourceStore for Db<B> {
         new: NewResource,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Resource, StoreError> {
-        let ctx = self.ctx.clone();
-        self.write("create_resource", move |tx| {
-            Box::pin(async move { create(tx, project, new, idempotency, &ctx).await })
-        })
-        .await
+        self.create_coalesced(Create { project, new, claim: idempotency }).await
     }
 
     async fn get_resource(&self, project: ProjectId, id: ResourceId) -> Result<Resource, StoreError> {
@@ -237,7 +238,8 @@ async fn get<T: FromRow>(c: &mut impl Conn, sql: &Sql, project: ProjectId, id: R
     c.fetch_one(sql, &[Arg::Text(&id), Arg::Text(&project)]).await
 }
 
-async fn create(
+/// A single create in its own transaction.
+pub(crate) async fn create(
     tx: &mut impl Conn,
     project: ProjectId,
     new: NewResource,
@@ -251,6 +253,57 @@ async fn create(
         idempotency::record(tx, claim, &resource).await?;
     }
     Ok(resource)
+}
+
+/// Several single creates (see `coalesce_creates`), possibly of several projects, in one
+/// transaction, in order: one change set per project, written in project order (so that concurrent
+/// groups take the attribute counters' row locks in one order), then each idempotency record. A
+/// create its rules refuse gets its error and leaves the rest to commit; any other error fails the
+/// whole: it may come from the database, and on PostgreSQL a failed statement aborts the
+/// transaction, so nothing after it may commit.
+pub(crate) async fn create_all(
+    tx: &mut impl Conn,
+    creates: Vec<Create>,
+    ctx: &WriteCtx,
+) -> Result<Vec<Result<Resource, StoreError>>, StoreError> {
+    let mut sets: BTreeMap<String, ChangeSet> = BTreeMap::new();
+    let mut answers = Vec::with_capacity(creates.len());
+    let mut claims = Vec::new();
+    for Create { project, new, claim } in creates {
+        let changes = sets.entry(project.to_string()).or_insert_with(|| ChangeSet::new(project));
+        // `ChangeSet::create` checks before it adds, so a refusal leaves the change set as it was.
+        match changes.create(tx, new, ctx).await {
+            Ok(resource) => {
+                if let Some(claim) = claim {
+                    claims.push((answers.len(), claim));
+                }
+                answers.push(Ok(resource));
+            }
+            Err(e) if refused(&e) => answers.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    for changes in sets.into_values() {
+        changes.write(tx, ctx.publish).await?;
+    }
+    for (i, claim) in claims {
+        if let Ok(resource) = &answers[i] {
+            idempotency::record(tx, claim, resource).await?;
+        }
+    }
+    Ok(answers)
+}
+
+/// Whether `e` is a create's own answer, decided by its rules rather than by the database.
+fn refused(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Validation(_)
+            | StoreError::SchemaViolations(_)
+            | StoreError::NotFound
+            | StoreError::PreconditionFailed(_)
+            | StoreError::Conflict(_)
+    )
 }
 
 async fn change(

@@ -6,6 +6,7 @@
 mod attribute_counts;
 mod auth_cache;
 mod batches;
+mod coalescing;
 mod credentials;
 mod event_log;
 mod migrations;
@@ -53,6 +54,8 @@ conformance!(
     batches::concurrent_batches_over_one_resource_serialise,
     batches::a_mixed_batch_matches_a_model_of_its_operations,
     batches::a_full_batch_is_searchable_when_answered,
+    coalescing::concurrent_creates_each_get_their_own_answer,
+    coalescing::a_group_that_fails_as_a_whole_answers_each_member_alone,
     credentials::credential_lifecycle,
     credentials::another_projects_credentials_are_not_found,
     credentials::tokens_and_signing_keys,

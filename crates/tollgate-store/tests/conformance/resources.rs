@@ -170,7 +170,7 @@ fn claim(key: &str, body: &str) -> IdempotencyClaim {
         scope: "key_x POST /v1/resource".into(),
         key: key.into(),
         fingerprint: [7; 32],
-        render: Box::new(move |r| StoredResponse {
+        render: std::sync::Arc::new(move |r| StoredResponse {
             status: 201,
             headers: vec![("location".into(), format!("/v1/resource/{}", r.id))],
             body: body.clone(),

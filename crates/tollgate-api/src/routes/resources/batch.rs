@@ -110,7 +110,7 @@ pub async fn apply_batch(
     // One write per operation, all at once: a batch the quota cannot hold is refused whole.
     let n = u32::try_from(ops.len()).unwrap_or(u32::MAX);
     enforce_writes(&state, &auth.principal, n, ctx.as_deref().map(Arc::as_ref)).await?;
-    let claim = pending.claim(Box::new(|results: &Vec<BatchResult>| stored(results)));
+    let claim = pending.claim(Arc::new(|results: &Vec<BatchResult>| stored(results)));
     match state.store.apply_batch(auth.principal.project_id, ops, claim).await {
         Ok(results) => Ok(into_response(render(results.into_iter()))),
         Err(StoreError::IdempotencyConflict) => after_conflict(&state, pending).await,

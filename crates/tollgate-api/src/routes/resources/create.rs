@@ -1,5 +1,7 @@
 //! `POST /v1/resource`: 201 with the resource, `Location` and `ETag`; honours `Idempotency-Key`.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
@@ -31,7 +33,7 @@ pub async fn create_resource(
         Begun::Proceed(pending) => pending,
     };
     let new = NewResource::parse(&body)?;
-    let claim = pending.claim(Box::new(|r| stored(r, 201)));
+    let claim = pending.claim(Arc::new(|r| stored(r, 201)));
     match state.store.create_resource(auth.principal.project_id, new, claim).await {
         Ok(resource) => Ok(into_response(stored(&resource, 201))),
         Err(StoreError::IdempotencyConflict) => after_conflict(&state, pending).await,

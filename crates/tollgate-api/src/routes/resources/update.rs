@@ -1,6 +1,8 @@
 //! `PATCH /v1/resource/{id}`: JSON Merge Patch (RFC 7396), honouring `If-Match` and
 //! `Idempotency-Key`.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -35,7 +37,7 @@ pub async fn update_resource(
         Begun::Replay(response) => return Ok(response),
         Begun::Proceed(pending) => pending,
     };
-    let claim = pending.claim(Box::new(|r| stored(r, 200)));
+    let claim = pending.claim(Arc::new(|r| stored(r, 200)));
     let update = ResourceUpdate { patch, precondition };
     match state.store.update_resource(auth.principal.project_id, id, update, claim).await {
         Ok(resource) => Ok(into_response(stored(&resource, 200))),
