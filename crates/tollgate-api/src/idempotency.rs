@@ -23,7 +23,8 @@ use crate::state::AppState;
 
 /// How long a key is remembered.
 pub const RETENTION: time::Duration = time::Duration::hours(24);
-const HEADER: &str = "idempotency-key";
+/// The request header that names a key.
+pub(crate) const HEADER: &str = "idempotency-key";
 
 /// Keys being processed on this node right now.
 pub type InFlight = Arc<Mutex<HashSet<(String, String)>>>;
@@ -116,13 +117,20 @@ pub async fn begin(
     state: &AppState,
     reservation: Reservation,
     path: &str,
-    body_digest: [u8; 32],
+    body_digest: Option<[u8; 32]>,
 ) -> Result<Begun, ApiError> {
-    let mut hasher = Sha256::new();
-    hasher.update(path.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(body_digest);
-    let fingerprint: [u8; 32] = hasher.finalize().into();
+    // Without a key nothing is recorded or compared, so there is no fingerprint to take.
+    let fingerprint: [u8; 32] = match (&reservation.key, body_digest) {
+        (None, _) => [0; 32],
+        (Some(_), Some(digest)) => {
+            let mut hasher = Sha256::new();
+            hasher.update(path.as_bytes());
+            hasher.update(b"\n");
+            hasher.update(digest);
+            hasher.finalize().into()
+        }
+        (Some(_), None) => return Err(ApiError::internal("a keyed write's body was not hashed")),
+    };
     if let Some((scope, key)) = &reservation.key {
         if let Some(replay) = replay(state, scope, key, fingerprint).await? {
             return Ok(Begun::Replay(replay));

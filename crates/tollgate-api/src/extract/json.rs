@@ -20,8 +20,10 @@ const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 /// A required JSON body.
 pub struct AppJson(pub Value);
 
-/// A required JSON body with the SHA-256 of its bytes (an idempotency fingerprint).
-pub struct HashedJson(pub Value, pub [u8; 32]);
+/// A required JSON body with the SHA-256 of its bytes (an idempotency fingerprint), taken only
+/// when the request carries an `Idempotency-Key`: nothing else uses it, and hashing every body
+/// was an eighth of a create's instructions.
+pub struct HashedJson(pub Value, pub Option<[u8; 32]>);
 
 /// An optional JSON body: `None` when the request has no body at all.
 pub struct MaybeJson(pub Option<Value>);
@@ -42,8 +44,9 @@ impl<S: Send + Sync> FromRequest<S> for HashedJson {
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         use sha2::Digest;
         check_content_type(req.headers())?;
+        let keyed = req.headers().contains_key(crate::idempotency::HEADER);
         let bytes = read_body(req.into_body()).await?;
-        let digest = sha2::Sha256::digest(&bytes).into();
+        let digest = keyed.then(|| sha2::Sha256::digest(&bytes).into());
         parse(&bytes).map(|v| Self(v, digest))
     }
 }
