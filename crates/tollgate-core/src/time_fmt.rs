@@ -43,33 +43,17 @@ impl WireTime {
         let t = t.to_offset(time::UtcOffset::UTC);
         let (year, month, day) = t.to_calendar_date();
         let (hour, minute, second, micro) = t.to_hms_micro();
-        let mut text = [0u8; 32];
         // Four-digit years only; any other (before year 0 or after 9999, which a timestamp here
         // never is) takes `time`'s formatter, which writes its sign and width.
         if !(0..=9999).contains(&year) {
+            let mut text = [0u8; 32];
             let s = t.format(WIRE).unwrap_or_default();
             let len = s.len().min(text.len());
             text[..len].copy_from_slice(&s.as_bytes()[..len]);
             return Self { text, len: len as u8 };
         }
-        let mut at = 0;
-        let mut put = |value: u32, width: usize, then: u8| {
-            let mut v = value;
-            for i in (0..width).rev() {
-                text[at + i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-            text[at + width] = then;
-            at += width + 1;
-        };
-        put(year as u32, 4, b'-');
-        put(u32::from(u8::from(month)), 2, b'-');
-        put(u32::from(day), 2, b'T');
-        put(u32::from(hour), 2, b':');
-        put(u32::from(minute), 2, b':');
-        put(u32::from(second), 2, b'.');
-        put(micro, 6, b'Z');
-        Self { text, len: at as u8 }
+        let fields = [hour, minute, second].map(u32::from);
+        Self::compose(year as u32, u32::from(u8::from(month)), u32::from(day), fields, micro)
     }
 
     /// The wire form of `us` microseconds since the epoch (as stored), as
@@ -82,9 +66,16 @@ impl WireTime {
         if !(0..=9999).contains(&year) {
             return Self::of(from_unix_micros(us));
         }
+        // Every field is now in range: the year checked, the rest by construction.
+        let time = [second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60].map(|v| v as u32);
+        Self::compose(year as u32, month as u32, day as u32, time, micro as u32)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` from its fields, each within its width.
+    fn compose(year: u32, month: u32, day: u32, [hour, minute, second]: [u32; 3], micro: u32) -> Self {
         let mut text = [0u8; 32];
         let mut at = 0;
-        let mut put = |value: i64, width: usize, then: u8| {
+        let mut put = |value: u32, width: usize, then: u8| {
             let mut v = value;
             for i in (0..width).rev() {
                 text[at + i] = b'0' + (v % 10) as u8;
@@ -96,9 +87,9 @@ impl WireTime {
         put(year, 4, b'-');
         put(month, 2, b'-');
         put(day, 2, b'T');
-        put(second_of_day / 3600, 2, b':');
-        put(second_of_day / 60 % 60, 2, b':');
-        put(second_of_day % 60, 2, b'.');
+        put(hour, 2, b':');
+        put(minute, 2, b':');
+        put(second, 2, b'.');
         put(micro, 6, b'Z');
         Self { text, len: at as u8 }
     }

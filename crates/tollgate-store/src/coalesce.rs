@@ -219,6 +219,7 @@ mod tests {
         Arc::new(move |ids: Vec<String>| {
             let (rows, poison) = (rows.clone(), poison.clone());
             Box::pin(async move {
+                assert!(ids.len() <= MAX_IDS, "a query of {} ids", ids.len());
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 if let Some(p) = poison.filter(|p| ids.contains(p)) {
                     return Err(StoreError::internal("reading", format!("bad row {p}")));

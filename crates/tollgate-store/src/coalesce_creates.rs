@@ -123,12 +123,12 @@ impl CreateCoalescer {
 /// A taken slot. Given up on drop, even by a cancelled or panicking holder; if creates wait,
 /// a task is started to write them, so that a caller's answer never waits for other callers'
 /// groups, and a caller that goes away strands nobody.
-struct Slot<'a, B: Backend + Clone> {
+struct Slot<'a, B: Backend> {
     db: Cow<'a, Db<B>>,
     held: bool,
 }
 
-impl<B: Backend + Clone> Slot<'_, B> {
+impl<B: Backend> Slot<'_, B> {
     fn next(&mut self) -> Option<Vec<Waiting>> {
         let group = self.db.creates.next();
         self.held = group.is_some();
@@ -136,7 +136,7 @@ impl<B: Backend + Clone> Slot<'_, B> {
     }
 }
 
-impl<B: Backend + Clone> Drop for Slot<'_, B> {
+impl<B: Backend> Drop for Slot<'_, B> {
     fn drop(&mut self) {
         if self.held && self.db.creates.hand_off() {
             match tokio::runtime::Handle::try_current() {
@@ -149,7 +149,7 @@ impl<B: Backend + Clone> Drop for Slot<'_, B> {
 }
 
 /// Writes groups while creates wait, holding the slot handed to it.
-async fn drain<B: Backend + Clone>(db: Db<B>) {
+async fn drain<B: Backend>(db: Db<B>) {
     let mut slot = Slot { db: Cow::Owned(db), held: true };
     while let Some(group) = slot.next() {
         write_group(&slot.db, group).await;
@@ -157,7 +157,7 @@ async fn drain<B: Backend + Clone>(db: Db<B>) {
 }
 
 /// One transaction for `group`; every member answered (see the module).
-async fn write_group<B: Backend + Clone>(db: &Db<B>, group: Vec<Waiting>) {
+async fn write_group<B: Backend>(db: &Db<B>, group: Vec<Waiting>) {
     // The group's write consumes its creates; the originals stay for running alone.
     let creates: Vec<Create> = group.iter().map(|w| w.create.clone()).collect();
     let ctx = db.ctx.clone();
@@ -177,7 +177,7 @@ async fn write_group<B: Backend + Clone>(db: &Db<B>, group: Vec<Waiting>) {
     }
 }
 
-impl<B: Backend + Clone> Db<B> {
+impl<B: Backend> Db<B> {
     /// Creates a resource: alone when a slot is free, else in the next group (see the module).
     /// Observed once, as `create_resource`, from its arrival to its answer.
     pub(crate) async fn create_coalesced(&self, create: Create) -> Result<Resource, StoreError> {

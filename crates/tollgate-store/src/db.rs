@@ -138,10 +138,7 @@ impl<B: Backend> Db<B> {
 
     /// Starts the task that reads the credential change counter every [`auth_cache::POLL`] and
     /// at once on a notification, emptying the cache when it moved; `None` without a cache.
-    pub fn spawn_credential_watch(&self) -> Option<tokio::task::JoinHandle<()>>
-    where
-        B: Clone,
-    {
+    pub fn spawn_credential_watch(&self) -> Option<tokio::task::JoinHandle<()>> {
         let cache = self.auth_cache.clone()?;
         let backend = self.backend.clone();
         Some(tokio::spawn(async move {

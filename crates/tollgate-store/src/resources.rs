@@ -116,7 +116,7 @@ const GET_MANY: Many = Many::each(
     concat!("SELECT ", resource_columns!(), " FROM resources WHERE id = ANY($1::text[])"),
 );
 
-impl<B: Backend + Clone> Db<B> {
+impl<B: Backend> Db<B> {
     /// Folds concurrent reads of one resource by id into one query (see [`ReadCoalescer`]):
     /// worth it where a query is a round trip to another process (PostgreSQL).
     pub fn with_read_coalescing(mut self) -> Self {
@@ -136,13 +136,6 @@ impl<B: Backend + Clone> Db<B> {
         });
         self.reads = Some(ReadCoalescer::new(fetch));
         self
-    }
-}
-
-impl<B> Db<B> {
-    /// How many reads were folded into how many queries; `None` without read coalescing.
-    pub fn coalescer_stats(&self) -> Option<CoalescerStats> {
-        self.reads.as_ref().map(|r| r.stats())
     }
 }
 

@@ -224,7 +224,7 @@ pub async fn a_corrupt_row_is_an_internal_error_with_its_cause(f: Fixture) {
 /// caller as a read of its own would: its project's row, `NotFound` for another project's or a
 /// missing one, and every write acknowledged before the read.
 pub async fn coalesced_reads_answer_each_caller_as_alone(f: Fixture) {
-    let (node, stats) = f.coalescing_node().await;
+    let node = f.coalescing_node().await;
     let (a, b) = (f.project("a").await, f.project("b").await);
     let mut mine = Vec::new();
     for i in 0..30 {
@@ -247,7 +247,7 @@ pub async fn coalesced_reads_answer_each_caller_as_alone(f: Fixture) {
             (got, expected) => panic!("read {got:?}, expected {expected:?}"),
         }
     }
-    let folded = stats();
+    let folded = node.coalescer_stats().expect("the node coalesces reads");
     assert_eq!(folded.reads, 600);
     // On SQLite a query runs inline on the runtime's worker and is over before others queue.
     if f.backend == Backend::Postgres {

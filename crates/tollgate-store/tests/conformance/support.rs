@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tollgate_core::{NewResource, ProjectId, ResourceStatus};
-use tollgate_store::coalesce::CoalescerStats;
 use tollgate_store::{PgStore, SqliteStore, Store};
 use tollgate_testkit::{psql, TestDatabase};
 
@@ -93,19 +92,11 @@ impl Fixture {
     }
 
     /// Another handle on the same database that folds concurrent reads by id into one query, on
-    /// either backend; with its folding counts.
-    pub async fn coalescing_node(&self) -> (Arc<dyn Store>, Box<dyn Fn() -> CoalescerStats + Send + Sync>) {
+    /// either backend (its folding counts are `coalescer_stats`).
+    pub async fn coalescing_node(&self) -> Arc<dyn Store> {
         match &self.db {
-            Some(db) => {
-                let s = Arc::new(PgStore::connect(&db.url, 8).await.unwrap().with_read_coalescing());
-                let stats = s.clone();
-                (s, Box::new(move || stats.coalescer_stats().unwrap()))
-            }
-            None => {
-                let s = Arc::new(SqliteStore::open(self.dir.path()).unwrap().with_read_coalescing());
-                let stats = s.clone();
-                (s, Box::new(move || stats.coalescer_stats().unwrap()))
-            }
+            Some(db) => Arc::new(PgStore::connect(&db.url, 8).await.unwrap().with_read_coalescing()),
+            None => Arc::new(SqliteStore::open(self.dir.path()).unwrap().with_read_coalescing()),
         }
     }
 

@@ -35,7 +35,7 @@ pub async fn open_store_with(
     observer: Option<Observer>,
     publish_events: bool,
 ) -> anyhow::Result<Arc<dyn Store>> {
-    fn finish<B: Backend + Clone>(db: Db<B>, observer: Option<Observer>, publish: bool) -> Arc<dyn Store> {
+    fn finish<B: Backend>(db: Db<B>, observer: Option<Observer>, publish: bool) -> Arc<dyn Store> {
         let db = db.with_event_publishing(publish);
         Arc::new(match observer {
             Some(o) => {
