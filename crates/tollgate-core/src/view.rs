@@ -93,21 +93,21 @@ impl StoredResourceView<'_> {
         push_str(out, self.kind);
         // The status and the timestamps are ASCII letters, digits and separators: nothing in
         // them is ever escaped.
-        let push_plain = |out: &mut Vec<u8>, s: &str| {
+        let push_plain = |out: &mut Vec<u8>, s: &[u8]| {
             out.push(b'"');
-            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(s);
             out.push(b'"');
         };
         out.extend_from_slice(b",\"status\":");
-        push_plain(out, self.status);
+        push_plain(out, self.status.as_bytes());
         out.extend_from_slice(b",\"attributes\":");
         out.extend_from_slice(self.attributes.0.as_bytes());
         out.extend_from_slice(b",\"data\":");
         out.extend_from_slice(self.data.get().as_bytes());
         out.extend_from_slice(b",\"created_at\":");
-        push_plain(out, self.created_at.as_str());
+        push_plain(out, self.created_at.as_bytes());
         out.extend_from_slice(b",\"updated_at\":");
-        push_plain(out, self.updated_at.as_str());
+        push_plain(out, self.updated_at.as_bytes());
         out.extend_from_slice(b",\"version\":");
         push_int(out, self.version);
         out.push(b'}');

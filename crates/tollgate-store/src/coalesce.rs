@@ -165,8 +165,8 @@ fn answer(batch: Vec<Waiting>, rows: Vec<RawResource>) {
     }
     let mut found: HashMap<String, (RawResource, usize)> = HashMap::with_capacity(rows.len());
     for row in rows {
-        let n = asked.get(row.id.as_str()).copied().unwrap_or(0);
-        found.insert(row.id.clone(), (row, n));
+        let n = asked.get(row.id()).copied().unwrap_or(0);
+        found.insert(row.id().to_owned(), (row, n));
     }
     drop(asked);
     for w in batch {
@@ -184,7 +184,7 @@ fn answer(batch: Vec<Waiting>, rows: Vec<RawResource>) {
 
 fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
     let answer = match row {
-        Ok(Some(row)) if row.project_id == w.project => Ok(row),
+        Ok(Some(row)) if row.project_id() == w.project => Ok(row),
         Ok(_) => Err(StoreError::NotFound),
         Err(e) => Err(e),
     };
@@ -195,10 +195,12 @@ fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
 mod tests {
     use std::sync::atomic::AtomicBool;
 
+    use crate::rows::ResourceFields;
+
     use super::*;
 
     fn row(id: &ResourceId, project: &ProjectId) -> RawResource {
-        RawResource {
+        RawResource::from(ResourceFields {
             id: id.to_string(),
             project_id: project.to_string(),
             name: "n".into(),
@@ -209,7 +211,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             version: 1,
-        }
+        })
     }
 
     /// A table of rows, read after a pause (so that reads pile up behind a running query); a
@@ -224,7 +226,7 @@ mod tests {
                 if let Some(p) = poison.filter(|p| ids.contains(p)) {
                     return Err(StoreError::internal("reading", format!("bad row {p}")));
                 }
-                Ok(rows.iter().filter(|r| ids.contains(&r.id)).cloned().collect())
+                Ok(rows.iter().filter(|r| ids.iter().any(|id| id == r.id())).cloned().collect())
             })
         })
     }
@@ -249,7 +251,7 @@ mod tests {
         for done in join_all(reads).await {
             let (id, got) = done.unwrap();
             match got {
-                Ok(r) => assert_eq!((r.id, r.project_id), (id.to_string(), mine.to_string())),
+                Ok(r) => assert_eq!((r.id(), r.project_id()), (id.to_string().as_str(), mine.to_string().as_str())),
                 Err(StoreError::NotFound) => assert!(!ids.contains(&id), "{id} is there"),
                 Err(e) => panic!("{e}"),
             }
@@ -271,7 +273,7 @@ mod tests {
         });
         for done in join_all(reads).await {
             match done.unwrap() {
-                (id, Ok(r)) => assert_eq!((id, r.id), (good, good.to_string())),
+                (id, Ok(r)) => assert_eq!((id, r.id()), (good, good.to_string().as_str())),
                 (id, Err(StoreError::Internal { .. })) => assert_eq!(id, bad),
                 (_, Err(e)) => panic!("{e}"),
             }
@@ -293,7 +295,7 @@ mod tests {
         }));
         assert!(c.get(p, id).await.is_err(), "the panicked query's read is answered with an error");
         for _ in 0..MAX_IN_FLIGHT * 2 {
-            assert_eq!(c.get(p, id).await.unwrap().id, id.to_string());
+            assert_eq!(c.get(p, id).await.unwrap().id(), id.to_string());
         }
     }
 }

@@ -139,6 +139,9 @@ pub fn row_count(columns: &[Column<'_>]) -> Result<usize, StoreError> {
 pub trait Row {
     /// A `TEXT` column.
     fn text(&self, i: usize) -> Result<String, StoreError>;
+    /// A `TEXT` column's bytes, borrowed from the row and not yet checked to be UTF-8: a reader
+    /// of many columns copies them into one buffer and checks that once.
+    fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError>;
     /// A nullable `TEXT` column.
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
     /// An integer column.

@@ -84,7 +84,7 @@ pub enum ExportRecord {
         value: String,
     },
     /// A credential.
-    Credential(ExportCredential),
+    Credential(Box<ExportCredential>),
     /// A resource.
     Resource(RawResource),
     /// Last line.
@@ -145,7 +145,7 @@ pub fn remap_projects(
             match &mut r {
                 ExportRecord::Project(p) => fix(&mut p.id),
                 ExportRecord::Credential(c) => fix(&mut c.row.project_id),
-                ExportRecord::Resource(res) => fix(&mut res.project_id),
+                ExportRecord::Resource(res) => *res = res.with(|f| fix(&mut f.project_id)),
                 _ => {}
             }
             r

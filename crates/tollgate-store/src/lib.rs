@@ -23,6 +23,7 @@ mod listing;
 pub mod outbox;
 pub mod postgres;
 pub mod projects;
+mod raw_resource;
 pub mod resources;
 pub mod retention;
 pub mod rows;

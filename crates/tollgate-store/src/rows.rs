@@ -3,16 +3,11 @@
 //! way. Each type's column list is a macro beside its mapping, so that statements select
 //! exactly the columns, in the order, that the mapping reads.
 
-use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tollgate_core::event_log::LoggedEvent;
-use tollgate_core::time_fmt::{from_unix_micros, WireTime};
-use tollgate_core::view::{CheckedJson, StoredResourceView};
+use tollgate_core::time_fmt::from_unix_micros;
 use tollgate_core::webhook::{Delivery, DeliveryJob, Event, WebhookEndpoint};
-use tollgate_core::{
-    Attributes, Credential, CredentialId, CredentialLimits, Limit, NewResource, Project, ProjectId, Resource,
-    ResourceId, ResourceStatus, Scopes,
-};
+use tollgate_core::{Credential, CredentialId, CredentialLimits, Limit, Project, ProjectId, Resource, Scopes};
 
 use crate::conn::{FromRow, Row};
 use crate::export::{hex, ExportCredential, ExportProject, ExportSecret};
@@ -51,139 +46,7 @@ macro_rules! event_log_columns {
 }
 pub(crate) use {credential_columns, endpoint_columns, event_log_columns, resource_columns, signing_key_columns};
 
-/// A resource row as stored (also the export format's resource record).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RawResource {
-    /// `res_...`.
-    pub id: String,
-    /// `prj_...`.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Type.
-    #[serde(rename = "resource_type")]
-    pub kind: String,
-    /// `active` or `archived`.
-    pub status: String,
-    /// JSON object text.
-    pub attributes: String,
-    /// JSON text.
-    pub data: String,
-    /// Microseconds since the epoch.
-    pub created_at: i64,
-    /// Microseconds since the epoch.
-    pub updated_at: i64,
-    /// Version.
-    pub version: i64,
-}
-
-impl FromRow for RawResource {
-    fn from_row(r: &impl Row) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.text(0)?,
-            project_id: r.text(1)?,
-            name: r.text(2)?,
-            kind: r.text(3)?,
-            status: r.text(4)?,
-            attributes: r.text(5)?,
-            data: r.text(6)?,
-            created_at: r.int(7)?,
-            updated_at: r.int(8)?,
-            version: r.int(9)?,
-        })
-    }
-}
-
-impl RawResource {
-    /// Checks the row back into a [`Resource`].
-    pub fn into_resource(self) -> Result<Resource, StoreError> {
-        let corrupt = |what: &str| StoreError::corrupt("resources", &self.id, what);
-        let attributes: Attributes = serde_json::from_str(&self.attributes).map_err(|_| corrupt("attributes"))?;
-        Ok(Resource {
-            id: ResourceId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
-            project_id: ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project"))?,
-            content: NewResource {
-                status: ResourceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
-                attributes,
-                data: serde_json::from_str(&self.data).map_err(|_| corrupt("data"))?,
-                name: self.name,
-                kind: self.kind,
-            },
-            created_at: from_unix_micros(self.created_at),
-            updated_at: from_unix_micros(self.updated_at),
-            version: self.version,
-        })
-    }
-}
-
-impl RawResource {
-    /// The row's wire form, written from its stored text (see [`StoredResourceView`]). The row
-    /// is checked as [`RawResource::into_resource`] checks it (`attributes` as [`Attributes`], so
-    /// an object of strings), except that `data` is only checked to be JSON, not rebuilt.
-    pub fn view(&self) -> Result<StoredResourceView<'_>, StoreError> {
-        let corrupt = |what: &str| StoreError::corrupt("resources", &self.id, what);
-        serde_json::from_str::<FlatStrings>(&self.attributes).map_err(|_| corrupt("attributes"))?;
-        let data = serde_json::from_str::<&RawValue>(&self.data).map_err(|_| corrupt("data"))?;
-        if !ResourceId::is_valid(&self.id) {
-            return Err(corrupt("id"));
-        }
-        if !ProjectId::is_valid(&self.project_id) {
-            return Err(corrupt("project"));
-        }
-        Ok(StoredResourceView {
-            id: &self.id,
-            name: &self.name,
-            kind: &self.kind,
-            status: ResourceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?.as_str(),
-            attributes: CheckedJson::new(&self.attributes),
-            data,
-            created_at: WireTime::from_micros(self.created_at),
-            updated_at: WireTime::from_micros(self.updated_at),
-            version: self.version,
-        })
-    }
-}
-
-/// Checks that a JSON text is an object of strings, as [`Attributes`] reads it, without
-/// building it: a list page checks every row's attributes, and the map's allocations were a
-/// fifth of a page's cost.
-struct FlatStrings;
-
-impl<'de> serde::Deserialize<'de> for FlatStrings {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Map;
-        impl<'de> serde::de::Visitor<'de> for Map {
-            type Value = FlatStrings;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object of strings")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FlatStrings, A::Error> {
-                while map.next_entry::<AnyStr, AnyStr>()?.is_some() {}
-                Ok(FlatStrings)
-            }
-        }
-        d.deserialize_map(Map)
-    }
-}
-
-/// A JSON string, borrowed or escaped, checked and dropped.
-struct AnyStr;
-
-impl<'de> serde::Deserialize<'de> for AnyStr {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Str;
-        impl serde::de::Visitor<'_> for Str {
-            type Value = AnyStr;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<AnyStr, E> {
-                Ok(AnyStr)
-            }
-        }
-        d.deserialize_str(Str)
-    }
-}
+pub use crate::raw_resource::{RawResource, ResourceFields};
 
 impl FromRow for Resource {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
@@ -467,86 +330,4 @@ fn count(n: i64) -> u32 {
 /// Microseconds, or `None`.
 pub fn micros(t: Option<OffsetDateTime>) -> Option<i64> {
     t.map(tollgate_core::time_fmt::to_unix_micros)
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-    use tollgate_core::time_fmt::now;
-    use tollgate_core::view::ResourceView;
-
-    use super::*;
-
-    /// A row as a write stores it (`changes`: serde_json's text of the checked
-    /// values).
-    fn stored(body: serde_json::Value) -> RawResource {
-        let at = now();
-        let r = Resource {
-            id: ResourceId::generate(),
-            project_id: ProjectId::generate(),
-            content: NewResource::parse(&body).expect("a valid body"),
-            created_at: at,
-            updated_at: at + time::Duration::microseconds(1_234_567),
-            version: 3,
-        };
-        RawResource {
-            id: r.id.to_string(),
-            project_id: r.project_id.to_string(),
-            name: r.content.name.clone(),
-            kind: r.content.kind.clone(),
-            status: r.content.status.as_str().to_owned(),
-            attributes: serde_json::to_string(&r.content.attributes).unwrap(),
-            data: serde_json::to_string(&r.content.data).unwrap(),
-            created_at: tollgate_core::time_fmt::to_unix_micros(r.created_at),
-            updated_at: tollgate_core::time_fmt::to_unix_micros(r.updated_at),
-            version: r.version,
-        }
-    }
-
-    /// Reads answer from the stored text; the bytes must be those of the resource rebuilt from
-    /// the row and written again, as reads answered before.
-    #[test]
-    fn a_row_view_is_byte_for_byte_the_resource_view() {
-        let bodies = [
-            json!({"name": "n", "type": "widget"}),
-            json!({"name": "Ünïcödé \"quoted\" \\ back", "type": "t", "status": "archived",
-                   "attributes": {"z": "last", "a": "first", "esc": "tab\there\nline"},
-                   "data": {"b": 1, "a": [1.5, -0.0, 1e300, 0.1, 5e-324, 1.7976931348623157e308, 123456.789e3],
-                            "nested": {"x": null, "y": true, "s": "\u{1F600}\u{1}\u{7}\u{7f}\u{2028}"},
-                            "big": 18446744073709551615u64, "neg": -9223372036854775808i64}}),
-            json!({"name": "scalar data", "type": "t", "data": "just a string"}),
-            json!({"name": "array data", "type": "t", "data": [{"k": {}}, [], "", 0]}),
-        ];
-        for body in bodies {
-            let raw = stored(body);
-            let from_row = serde_json::to_string(&raw.view().unwrap()).unwrap();
-            let rebuilt = serde_json::to_string(&ResourceView::from(raw.clone().into_resource().unwrap())).unwrap();
-            assert_eq!(from_row, rebuilt);
-            let mut by_hand = Vec::new();
-            raw.view().unwrap().write_json(&mut by_hand);
-            assert_eq!(String::from_utf8(by_hand).unwrap(), rebuilt, "write_json is serde_json's bytes");
-        }
-    }
-
-    #[test]
-    fn a_corrupt_row_is_refused_as_reads_refuse_it() {
-        let good = stored(json!({"name": "n", "type": "t"}));
-        for bad in [
-            RawResource { data: "{".into(), ..good.clone() },
-            RawResource { attributes: "[]".into(), ..good.clone() },
-            RawResource { attributes: r#"{"a":1}"#.into(), ..good.clone() },
-            RawResource { attributes: r#"{"a":"x","b":null}"#.into(), ..good.clone() },
-            RawResource { attributes: r#"{"a":["x"]}"#.into(), ..good.clone() },
-            RawResource { attributes: r#""a""#.into(), ..good.clone() },
-            RawResource { attributes: r#"{"a":"x"} trailing"#.into(), ..good.clone() },
-            RawResource { attributes: r#"{"a":"\ud800"}"#.into(), ..good.clone() },
-            RawResource { status: "gone".into(), ..good.clone() },
-            RawResource { id: "res_nope".into(), ..good.clone() },
-            RawResource { id: "res_01arz3ndektsv4rrffq69g5fav".into(), ..good.clone() },
-            RawResource { project_id: "prj_nope".into(), ..good.clone() },
-        ] {
-            assert!(bad.view().is_err(), "{bad:?}");
-            assert!(bad.into_resource().is_err());
-        }
-    }
 }

@@ -142,7 +142,7 @@ async fn export_meta(c: &mut impl Conn, project: Option<String>) -> Result<Vec<E
     let credentials: Vec<ExportCredential> = c.fetch_all(&CREDENTIALS, &[project]).await?;
     for mut cred in credentials {
         cred.secrets = c.fetch_all(&SECRETS, &[Arg::Text(&cred.row.id)]).await?;
-        out.push(ExportRecord::Credential(cred));
+        out.push(ExportRecord::Credential(Box::new(cred)));
     }
     Ok(out)
 }
@@ -163,7 +163,7 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) 
                 tx.execute(&UPSERT_SETTING, &[Arg::Text(&key), Arg::Text(&value)]).await?;
             }
             ExportRecord::Credential(cred) => {
-                if let Some(kept) = import_credential(tx, cred).await? {
+                if let Some(kept) = import_credential(tx, *cred).await? {
                     summary.kept.push(kept);
                 }
             }

@@ -58,6 +58,9 @@ impl Row for PgRow {
     fn text(&self, i: usize) -> Result<String, StoreError> {
         column(self, i)
     }
+    fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+        column::<&str>(self, i).map(str::as_bytes)
+    }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         column(self, i)
     }

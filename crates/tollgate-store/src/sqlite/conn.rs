@@ -62,6 +62,15 @@ impl Row for rusqlite::Row<'_> {
     fn text(&self, i: usize) -> Result<String, StoreError> {
         Ok(self.get(i)?)
     }
+    fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+        match self.get_ref(i)? {
+            ValueRef::Text(bytes) => Ok(bytes),
+            other => {
+                let name = self.as_ref().column_name(i).map(str::to_owned).unwrap_or_default();
+                Err(rusqlite::Error::InvalidColumnType(i, name, other.data_type()).into())
+            }
+        }
+    }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         Ok(self.get(i)?)
     }

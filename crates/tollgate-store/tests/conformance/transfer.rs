@@ -14,7 +14,7 @@ async fn export_all(s: &dyn Store) -> Vec<ExportRecord> {
     let mut after = None;
     loop {
         let page = s.export_resources(None, after.clone(), 2).await.unwrap();
-        after = page.last().map(|r| r.id.clone());
+        after = page.last().map(|r| r.id().to_owned());
         let done = page.len() < 2;
         out.extend(page.into_iter().map(ExportRecord::Resource));
         if done {
@@ -56,7 +56,7 @@ pub async fn export_and_import_round_trip(f: Fixture) {
     // A resource the API could not have stored is refused, and the import writes nothing.
     let mut bad = exported.clone();
     if let Some(ExportRecord::Resource(r)) = bad.iter_mut().rev().find(|r| matches!(r, ExportRecord::Resource(_))) {
-        r.status = "bogus".into();
+        *r = r.with(|f| f.status = "bogus".into());
     }
     let fresh = f.another().await;
     assert!(matches!(fresh.store.import(bad).await, Err(StoreError::Internal { .. })));

@@ -61,7 +61,7 @@ pub async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<i32> {
     loop {
         let page = store.export_resources(project_id, after.clone(), PAGE).await?;
         let full = page.len() == PAGE as usize;
-        after = page.last().map(|r| r.id.clone());
+        after = page.last().map(|r| r.id().to_owned());
         for r in page {
             write(&ExportRecord::Resource(r), &mut counts)?;
         }

@@ -130,12 +130,12 @@ impl ResourcePage<'_> {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use tollgate_store::rows::RawResource;
+    use tollgate_store::rows::{RawResource, ResourceFields};
 
     use super::*;
 
     fn row(name: &str, attributes: &str, data: &str) -> RawResource {
-        RawResource {
+        RawResource::from(ResourceFields {
             id: "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R".into(),
             project_id: "prj_01JD3Z9T6W4X8Y2K5M7N9P1Q3R".into(),
             name: name.into(),
@@ -146,7 +146,7 @@ mod tests {
             created_at: 1_700_000_000_123_456,
             updated_at: 1_700_000_001_000_000,
             version: 7,
-        }
+        })
     }
 
     #[test]

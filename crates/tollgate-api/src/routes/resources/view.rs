@@ -50,5 +50,5 @@ pub fn json_response(body: Vec<u8>, tag: Option<&str>) -> Response {
 /// About the size of a row's JSON answer: its texts plus the names, timestamps and quotes
 /// around them, so that the body is written without growing its buffer.
 pub fn json_size(row: &RawResource) -> usize {
-    192 + row.id.len() + row.name.len() + row.kind.len() + row.attributes.len() + row.data.len()
+    192 + row.id().len() + row.name().len() + row.kind().len() + row.attributes().len() + row.data().len()
 }
