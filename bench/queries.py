@@ -2,7 +2,7 @@
 """The typed-resources benchmark: sorted and searched lists at 100,000 resources, batches against
 single creates, and the cost of validating against a registered type. Run by hand (minutes):
 
-    python3 bench/queries.py [--bin PATH] [--backend sqlite|postgres|both] [--resources N]
+    python3 bench/queries.py [--bin PATH] [--backend sqlite|postgres|both] [--resources N] [--parts lists,writes]
 
 Per backend, one fresh server (SQLite: pinned to core 0, wrk on core 1; PostgreSQL: not pinned,
 since the database needs the cores too) is seeded over its own API with N resources of the
@@ -211,7 +211,7 @@ def bench_backend(binary, backend, opts):
             "sort -created_at, type=machine": "/v1/resource?type=machine&sort=-created_at&per_page=100",
             "q=alpha bravo (two words, about 1%), sort name": "/v1/resource?q=alpha%20bravo&sort=name&per_page=100",
         }
-        for label, path in lists.items():
+        for label, path in (lists.items() if "lists" in opts.parts else ()):
             url = s.url + path
             total = call("GET", url + "&include_total=true", s.key)["total"]
             pages = min(1000, (total + 99) // 100)
@@ -222,11 +222,14 @@ def bench_backend(binary, backend, opts):
             out[label] = {"matches": total, "deep_page": pages, "walk_ms_per_page": round(walk_ms, 2),
                           "first": first, "middle": mid, "deep": deep}
             log("%s %s: page 1 %s, page %d %s, page %d %s" % (backend, label, first, pages // 2, mid, pages, deep))
-        for label, path in (("q=alpha bravo, by relevance", "q=alpha%20bravo"), ("q=alpha (about 11%), by relevance", "q=alpha")):
+        searches = (("q=alpha bravo, by relevance", "q=alpha%20bravo"), ("q=alpha (about 11%), by relevance", "q=alpha"))
+        for label, path in (searches if "lists" in opts.parts else ()):
             total = call("GET", s.url + "/v1/resource?include_total=true&" + path, s.key)["total"]
             out[label] = {"matches": total, "first": wrk(s.url + "/v1/resource?per_page=100&" + path, s.key,
                                                          opts.duration, opts.runs, pin=pin)}
             log("%s %s: page 1 %s" % (backend, label, out[label]["first"]))
+        if "writes" not in opts.parts:
+            return out
         # Writes: single creates, batches of 100, registered against unregistered.
         single = wrk(s.url + "/v1/resource", s.key, opts.duration, opts.runs, script="typed_post.lua",
                      extra={"BODY": json.dumps(machine(0, rng))}, pin=pin)
@@ -271,6 +274,7 @@ def main():
     ap.add_argument("--resources", type=int, default=100_000)
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--parts", default="lists,writes", help="lists, writes or both (comma-separated)")
     opts = ap.parse_args()
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
@@ -290,12 +294,13 @@ def main():
                     r["backend"], label, v.get("matches", "-"), v["first"][0], v["first"][1],
                     "page %d: %s / %s" % (v["deep_page"] // 2, mid[0], mid[1]) if mid else "-",
                     "page %d: %s / %s" % (v["deep_page"], deep[0], deep[1]) if deep else "-"))
-    print("\n| backend | single creates/s | batch requests/s (resources/s) | batch vs single | unregistered creates/s | validation cost |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for r in results:
-        print("| %s | %s | %s (%d) | x%s | %s | %s%% |" % (
+    print("\n| backend | single creates/s | batch requests/s (resources/s) | batch vs single | same, 1 connection | unregistered creates/s | validation cost |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in (r for r in results if "single create" in r):
+        print("| %s | %s | %s (%d) | x%s | %s against %s: x%s | %s | %s%% |" % (
             r["backend"], r["single create"][0], r["batch of 100"][0], r["batch of 100"][0] * 100,
-            r["batch_vs_single_resources"], r["unregistered create"][0], r["validation_cost_pct"]))
+            r["batch_vs_single_resources"], r["batch of 100, 1 connection"][0] * 100, r["single create, 1 connection"][0],
+            r["batch_vs_single_resources_1_connection"], r["unregistered create"][0], r["validation_cost_pct"]))
 
 
 if __name__ == "__main__":
