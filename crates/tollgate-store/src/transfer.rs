@@ -73,10 +73,16 @@ const CREDENTIALS: Sql = Sql::each(
 const SECRETS: Sql = Sql::same(
     "SELECT digest, created_at, expires_at FROM credential_secrets WHERE credential_id = $1 ORDER BY created_at, digest",
 );
-const RESOURCES: Sql = Sql::same(concat!(
+// A page starts after the previous page's last id (the first after "", which sorts before every
+// id), a range each backend seeks in an index: `$2 IS NULL OR id > $2` (and the same for the
+// project) was not, so every page scanned the index from the first id and an export's cost
+// grew with the square of its size.
+const RESOURCES: Sql =
+    Sql::same(concat!("SELECT ", resource_columns!(), " FROM resources WHERE id > $1 ORDER BY id LIMIT $2"));
+const PROJECT_RESOURCES: Sql = Sql::same(concat!(
     "SELECT ",
     resource_columns!(),
-    " FROM resources WHERE ($1 IS NULL OR project_id = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    " FROM resources WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 ));
 const PROJECT_NAMES: Sql = Sql::same("SELECT name, id FROM projects");
 const UPSERT_PROJECT: Sql = Sql::same(
@@ -116,9 +122,11 @@ impl<B: Backend> TransferStore for Db<B> {
     ) -> Result<Vec<RawResource>, StoreError> {
         self.read("export_resources", move |c| {
             Box::pin(async move {
-                let project = project.map(|p| p.to_string());
-                let args = [Arg::OptText(project.as_deref()), Arg::OptText(after.as_deref()), Arg::Int(limit.into())];
-                c.fetch_all(&RESOURCES, &args).await
+                let (after, limit) = (Arg::Text(after.as_deref().unwrap_or_default()), Arg::Int(limit.into()));
+                match project {
+                    Some(p) => c.fetch_all(&PROJECT_RESOURCES, &[Arg::Text(&p.to_string()), after, limit]).await,
+                    None => c.fetch_all(&RESOURCES, &[after, limit]).await,
+                }
             })
         })
         .await

@@ -3,7 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::secret::digest_of;
-use tollgate_core::{CredentialId, CredentialLimits, KeyId, NewCredential, Scopes};
+use tollgate_core::{CredentialId, CredentialLimits, KeyId, NewCredential, ProjectId, Scopes};
 use tollgate_store::export::ExportRecord;
 use tollgate_store::{Store, StoreError};
 
@@ -20,6 +20,42 @@ async fn export_all(s: &dyn Store) -> Vec<ExportRecord> {
         if done {
             return out;
         }
+    }
+}
+
+/// The ids of every resource an export of `project` (or of all) holds, page by page of `per`.
+async fn exported_ids(s: &dyn Store, project: Option<ProjectId>, per: u32) -> Vec<String> {
+    let (mut ids, mut after) = (Vec::new(), None);
+    loop {
+        let page = s.export_resources(project, after.clone(), per).await.unwrap();
+        after = page.last().map(|r| r.id.clone());
+        let done = page.len() < per as usize;
+        ids.extend(page.into_iter().map(|r| r.id));
+        if done {
+            return ids;
+        }
+    }
+}
+
+pub async fn an_export_pages_through_one_project_or_all(f: Fixture) {
+    let s = &f.store;
+    let (p, q) = (f.project("p").await, f.project("q").await);
+    let mut mine = Vec::new();
+    let mut all = Vec::new();
+    // Interleaved, so that every page of one project's export skips the other's rows.
+    for i in 0..7 {
+        let project = if i % 3 == 0 { q } else { p };
+        let r = s.create_resource(project, machine(&format!("m{i}"), "eu"), None).await.unwrap();
+        if project == p {
+            mine.push(r.id.to_string());
+        }
+        all.push(r.id.to_string());
+    }
+    mine.sort();
+    all.sort();
+    for per in [1, 2, 3, 100] {
+        assert_eq!(exported_ids(s.as_ref(), Some(p), per).await, mine, "one project, pages of {per}");
+        assert_eq!(exported_ids(s.as_ref(), None, per).await, all, "all, pages of {per}");
     }
 }
 
