@@ -1,20 +1,26 @@
-//! JSON written by hand for the answers that carry many resources (list pages): the same bytes
-//! serde_json writes, without its per-field calls. A resource's strings are nearly always plain
-//! (ids, names, types: no quote, backslash or control character), and a plain string is
-//! copied whole; anything else is escaped by serde_json itself, so the escaping rules are
-//! serde_json's in every case.
+//! JSON written by hand for the answers and files that carry many resources (list pages, the
+//! export): the same bytes serde_json writes, without its per-field calls. Strings are escaped
+//! a word of eight bytes at a time: bit tests find the bytes of the word to escape, and the
+//! runs between them are appended as whole words cut back to their length. Ids, names and types
+//! have nothing to escape; JSON text stored inside a string (the export's `attributes` and
+//! `data`) has a quote every few bytes, which serde_json reaches a byte at a time, with a copy
+//! per run.
 
-/// Appends `s` as a JSON string, exactly as `serde_json::to_writer` writes it.
+/// Appends `s` as a JSON string, exactly as `serde_json::to_writer` writes it (a test checks
+/// every byte in every position against it).
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    if is_plain(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing a `str` to a `Vec` cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        push_word(out, u64::from_le_bytes(w.try_into().expect("eight bytes")), 8);
     }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        push_word(out, tail.iter().rev().fold(0, |x, &b| x << 8 | u64::from(b)), tail.len());
+    }
+    out.push(b'"');
 }
 
 /// Appends `n` as serde_json writes an integer.
@@ -22,22 +28,57 @@ pub fn push_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// Whether serde_json would copy every byte as it is (it escapes `"`, `\` and the control
-/// characters below U+0020, and nothing else). Eight bytes at a time: the classic bit tests for
-/// "a byte below n" and "a byte equal to c" on a word.
-fn is_plain(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
-    let equal = |x: u64, c: u8| below(x ^ (ONES * u64::from(c)), 1);
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let x = u64::from_le_bytes(w.try_into().expect("eight bytes"));
-        if below(x, 0x20) | equal(x, b'"') | equal(x, b'\\') != 0 {
-            return false;
-        }
+/// Appends the first `n` (1 to 8) bytes of the little-endian word `x`, escaped.
+fn push_word(out: &mut Vec<u8>, x: u64, n: usize) {
+    let mut escapes = to_escape(x) & (0x8080_8080_8080_8080 >> (8 * (8 - n)));
+    let mut from = 0;
+    while escapes != 0 {
+        let at = escapes.trailing_zeros() as usize / 8;
+        push_bytes(out, x, from, at);
+        push_escape(out, x.to_le_bytes()[at]);
+        from = at + 1;
+        escapes &= escapes - 1;
     }
-    words.remainder().iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+    push_bytes(out, x, from, n);
+}
+
+/// Appends bytes `from..to` of the little-endian word `x`: the word from `from` on, in one
+/// eight-byte store, then cut back to the run's length.
+fn push_bytes(out: &mut Vec<u8>, x: u64, from: usize, to: usize) {
+    if from < to {
+        let end = out.len() + (to - from);
+        out.extend_from_slice(&(x >> (8 * from)).to_le_bytes());
+        out.truncate(end);
+    }
+}
+
+/// The high bit of each byte of `x` that serde_json escapes: `"`, `\` and the control
+/// characters below U+0020, nothing else (not DEL, not U+2028, not `/`). Exact per byte: the
+/// test for a zero byte adds within each byte and never carries into the next.
+fn to_escape(x: u64) -> u64 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let zero = |v: u64| !(((v & LOW) + LOW) | v | LOW);
+    zero(x & 0xe0e0_e0e0_e0e0_e0e0) | zero(x ^ 0x2222_2222_2222_2222) | zero(x ^ 0x5c5c_5c5c_5c5c_5c5c)
+}
+
+/// Appends the escape serde_json writes for `b`: the short forms it has, else `\u00XX` in
+/// lower-case hex.
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
 }
 
 #[cfg(test)]
@@ -61,8 +102,8 @@ mod tests {
             push_str(&mut out, s);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
         }
-        // Every byte in every position of a word, and in the tail after it.
-        for len in [8, 11] {
+        // Every ASCII byte in every position of words and of tails of every length.
+        for len in 1..=17 {
             for at in 0..len {
                 for b in 0..=127u8 {
                     let mut bytes = vec![b'a'; len];
@@ -73,6 +114,22 @@ mod tests {
                     assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap(), "{s:?}");
                 }
             }
+        }
+        // Runs of every length between escapes, multi-byte characters beside them, and stored
+        // JSON text, from a fixed sequence of pseudo-random picks.
+        let pieces = ["a", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "漢", "🚀", "\u{7f}", "abcdefgh", "{\"k\":\"v\"}"];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for k in 0..seed % 24 {
+                s.push_str(pieces[((seed >> (k * 2 + 8)) % pieces.len() as u64) as usize]);
+            }
+            let mut out = Vec::new();
+            push_str(&mut out, &s);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap(), "{s:?}");
         }
         for n in [0, -1, 42, i64::MAX, i64::MIN] {
             let mut out = Vec::new();
