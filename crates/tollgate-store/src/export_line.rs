@@ -61,6 +61,37 @@ impl ResourceRecord<'_> {
     }
 }
 
+/// A page of resources as the export format's lines.
+#[derive(Debug, Default)]
+pub struct ResourceLines {
+    /// One resource record per line, each ending in `\n`.
+    pub text: Vec<u8>,
+    /// How many lines.
+    pub count: usize,
+    /// The last resource's id: the next page starts after it.
+    pub last_id: Option<String>,
+}
+
+impl ResourceLines {
+    /// An empty page that writes into `text` (cleared): an export hands each page's buffer back
+    /// for the next, so one allocation, grown once, serves every page.
+    pub fn new(mut text: Vec<u8>) -> Self {
+        text.clear();
+        Self { text, count: 0, last_id: None }
+    }
+
+    /// Appends `r` as a line.
+    pub fn push(&mut self, r: &ResourceRecord<'_>) {
+        r.write_json(&mut self.text);
+        self.text.push(b'\n');
+        self.count += 1;
+        // One `String` for the page, its allocation reused from row to row.
+        let last = self.last_id.get_or_insert_with(String::new);
+        last.clear();
+        last.push_str(r.id);
+    }
+}
+
 impl RawResource {
     /// The row as an export record, borrowed.
     pub fn record(&self) -> ResourceRecord<'_> {

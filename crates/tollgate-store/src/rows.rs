@@ -16,6 +16,7 @@ use tollgate_core::{
 
 use crate::conn::{FromRow, Row};
 use crate::export::{hex, ExportCredential, ExportProject, ExportSecret};
+use crate::export_line::ResourceRecord;
 use crate::{CredentialMatch, IdempotencyRecord, StoreError, StoredSigningKey};
 
 /// The columns of a resource, in [`RawResource`]'s order.
@@ -87,6 +88,25 @@ impl FromRow for RawResource {
             status: r.text(4)?,
             attributes: r.text(5)?,
             data: r.text(6)?,
+            created_at: r.int(7)?,
+            updated_at: r.int(8)?,
+            version: r.int(9)?,
+        })
+    }
+}
+
+impl<'a> ResourceRecord<'a> {
+    /// A resource row's columns, borrowed from the row: the export writes them out as they
+    /// are, without the seven `String`s of a [`RawResource`] per row.
+    pub fn from_row(r: &'a (impl Row + ?Sized)) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.str(0)?,
+            project_id: r.str(1)?,
+            name: r.str(2)?,
+            kind: r.str(3)?,
+            status: r.str(4)?,
+            attributes: r.str(5)?,
+            data: r.str(6)?,
             created_at: r.int(7)?,
             updated_at: r.int(8)?,
             version: r.int(9)?,

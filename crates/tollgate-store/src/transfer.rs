@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use tollgate_core::{ProjectId, ValidationErrors};
 
 use crate::attribute_counts::Tally;
-use crate::conn::{Arg, Conn, Sql};
+use crate::conn::{Arg, Conn, Row, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
-use crate::rows::{credential_columns, resource_columns, RawCredential, RawResource};
+use crate::export_line::{ResourceLines, ResourceRecord};
+use crate::rows::{credential_columns, resource_columns, RawCredential};
 use crate::{changes, credentials, types, StoreError};
 
 /// What an import wrote, and where it kept the installation's own, later state.
@@ -39,13 +40,15 @@ pub struct KeptState {
 pub trait TransferStore: Send + Sync {
     /// Projects, settings and credentials (with digests) for an export, of one project or all.
     async fn export_meta(&self, project: Option<ProjectId>) -> Result<Vec<ExportRecord>, StoreError>;
-    /// Up to `limit` resources after `after` (by id), of one project or all.
+    /// Up to `limit` resources after `after` (by id), of one project or all, as the export
+    /// format's lines, written into `buffer` (see [`ResourceLines::new`]).
     async fn export_resources(
         &self,
         project: Option<ProjectId>,
         after: Option<String>,
         limit: u32,
-    ) -> Result<Vec<RawResource>, StoreError>;
+        buffer: Vec<u8>,
+    ) -> Result<ResourceLines, StoreError>;
     /// Writes `records` in one transaction (see the module's rules).
     async fn import(&self, records: Vec<ExportRecord>) -> Result<ImportSummary, StoreError>;
 }
@@ -119,14 +122,24 @@ impl<B: Backend> TransferStore for Db<B> {
         project: Option<ProjectId>,
         after: Option<String>,
         limit: u32,
-    ) -> Result<Vec<RawResource>, StoreError> {
+        buffer: Vec<u8>,
+    ) -> Result<ResourceLines, StoreError> {
         self.read("export_resources", move |c| {
             Box::pin(async move {
+                // Each row is written out as it is read, borrowed from the statement.
+                let mut page = ResourceLines::new(buffer);
+                let mut each = |r: &dyn Row| {
+                    page.push(&ResourceRecord::from_row(r)?);
+                    Ok(())
+                };
                 let (after, limit) = (Arg::Text(after.as_deref().unwrap_or_default()), Arg::Int(limit.into()));
                 match project {
-                    Some(p) => c.fetch_all(&PROJECT_RESOURCES, &[Arg::Text(&p.to_string()), after, limit]).await,
-                    None => c.fetch_all(&RESOURCES, &[after, limit]).await,
-                }
+                    Some(p) => {
+                        c.for_each(&PROJECT_RESOURCES, &[Arg::Text(&p.to_string()), after, limit], &mut each).await
+                    }
+                    None => c.for_each(&RESOURCES, &[after, limit], &mut each).await,
+                }?;
+                Ok(page)
             })
         })
         .await

@@ -58,6 +58,9 @@ impl Row for PgRow {
     fn text(&self, i: usize) -> Result<String, StoreError> {
         column(self, i)
     }
+    fn str(&self, i: usize) -> Result<&str, StoreError> {
+        column(self, i)
+    }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         column(self, i)
     }
@@ -119,6 +122,20 @@ impl Conn for PgConn {
             PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
         };
         rows.iter().map(T::from_row).collect()
+    }
+
+    async fn for_each_text(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        let q = bind(sql, args);
+        let rows = match self {
+            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
+            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
+        };
+        rows.iter().try_for_each(|r| each(r))
     }
 
     async fn fetch_optional_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {

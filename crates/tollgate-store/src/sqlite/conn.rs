@@ -62,6 +62,12 @@ impl Row for rusqlite::Row<'_> {
     fn text(&self, i: usize) -> Result<String, StoreError> {
         Ok(self.get(i)?)
     }
+    fn str(&self, i: usize) -> Result<&str, StoreError> {
+        let value = self.get_ref(i)?;
+        let text =
+            value.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), e.into()));
+        Ok(text?)
+    }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         Ok(self.get(i)?)
     }
@@ -129,6 +135,20 @@ impl<C: AsConnection> Conn for SqliteConn<C> {
             out.push(T::from_row(row)?);
         }
         Ok(out)
+    }
+
+    async fn for_each_text(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.prepare(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        while let Some(row) = rows.next()? {
+            each(row)?;
+        }
+        Ok(())
     }
 
     async fn fetch_optional_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {

@@ -7,34 +7,18 @@ use tollgate_core::{CredentialId, CredentialLimits, KeyId, NewCredential, Projec
 use tollgate_store::export::ExportRecord;
 use tollgate_store::{Store, StoreError};
 
-use crate::support::{machine, Fixture};
+use crate::support::{exported_resources, machine, Fixture};
 
+/// Every record of an export, its resources read back from their lines as an import reads them.
 async fn export_all(s: &dyn Store) -> Vec<ExportRecord> {
     let mut out = s.export_meta(None).await.unwrap();
-    let mut after = None;
-    loop {
-        let page = s.export_resources(None, after.clone(), 2).await.unwrap();
-        after = page.last().map(|r| r.id.clone());
-        let done = page.len() < 2;
-        out.extend(page.into_iter().map(ExportRecord::Resource));
-        if done {
-            return out;
-        }
-    }
+    out.extend(exported_resources(s, None, 2).await.into_iter().map(ExportRecord::Resource));
+    out
 }
 
 /// The ids of every resource an export of `project` (or of all) holds, page by page of `per`.
 async fn exported_ids(s: &dyn Store, project: Option<ProjectId>, per: u32) -> Vec<String> {
-    let (mut ids, mut after) = (Vec::new(), None);
-    loop {
-        let page = s.export_resources(project, after.clone(), per).await.unwrap();
-        after = page.last().map(|r| r.id.clone());
-        let done = page.len() < per as usize;
-        ids.extend(page.into_iter().map(|r| r.id));
-        if done {
-            return ids;
-        }
-    }
+    exported_resources(s, project, per).await.into_iter().map(|r| r.id).collect()
 }
 
 pub async fn an_export_pages_through_one_project_or_all(f: Fixture) {

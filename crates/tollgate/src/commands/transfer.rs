@@ -16,8 +16,6 @@ use crate::cli::{ExportArgs, ImportArgs};
 use crate::config::Config;
 
 const PAGE: u32 = 1000;
-/// Resource records are handed to the output in blocks of about this many bytes.
-const FLUSH_AT: usize = 64 * 1024;
 
 fn summary(c: &Counts) -> String {
     format!(
@@ -53,30 +51,20 @@ pub async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<i32> {
         write_record(&mut out, &r, &mut counts)?;
         progress.inc(1);
     }
-    // Resources are nearly all of an export: they are written by hand (see
-    // `tollgate_store::export_line`) into a buffer handed on whole once it is big enough, and
-    // the progress moves once per page.
-    let mut after = None;
-    let mut lines = Vec::with_capacity(2 * FLUSH_AT);
+    // Resources are nearly all of an export: the store writes each page's lines as it reads
+    // the rows (see `tollgate_store::export_line`), into one buffer handed back page after
+    // page, and the progress moves once per page.
+    let (mut after, mut buffer) = (None, Vec::new());
     loop {
-        let page = store.export_resources(project_id, after.take(), PAGE).await?;
-        let full = page.len() == PAGE as usize;
-        for r in &page {
-            r.record().write_json(&mut lines);
-            lines.push(b'\n');
-            if lines.len() >= FLUSH_AT {
-                out.write_all(&lines)?;
-                lines.clear();
-            }
-        }
-        counts.resources += page.len() as u64;
-        progress.inc(page.len() as u64);
-        after = page.into_iter().next_back().map(|r| r.id);
-        if !full {
+        let page = store.export_resources(project_id, after.take(), PAGE, buffer).await?;
+        out.write_all(&page.text)?;
+        counts.resources += page.count as u64;
+        progress.inc(page.count as u64);
+        if page.count < PAGE as usize {
             break;
         }
+        (after, buffer) = (page.last_id, page.text);
     }
-    out.write_all(&lines)?;
     write_record(&mut out, &ExportRecord::Footer { counts }, &mut Counts::default())?;
     out.flush()?;
     progress.finish_and_clear();
