@@ -1,10 +1,10 @@
 //! JSON written by hand for the answers and files that carry many resources (list pages, the
-//! export): the same bytes serde_json writes, without its per-field calls. Strings are escaped
-//! a word of eight bytes at a time: bit tests find the bytes of the word to escape, and the
-//! runs between them are appended as whole words cut back to their length. Ids, names and types
-//! have nothing to escape; JSON text stored inside a string (the export's `attributes` and
-//! `data`) has a quote every few bytes, which serde_json reaches a byte at a time, with a copy
-//! per run.
+//! export): the same bytes serde_json writes, without its per-field calls. Ids, names and types
+//! have nothing to escape, and are checked eight bytes at a time and copied whole. JSON text
+//! stored inside a string (the export's `attributes` and `data`) has a quote every few bytes:
+//! it is escaped a word at a time into room reserved for the worst case, bit tests finding the
+//! bytes to escape and the runs between them stored as whole words, where serde_json reaches
+//! every byte alone and copies every run with a call.
 
 /// Appends `s` as a JSON string, exactly as `serde_json::to_writer` writes it (a test checks
 /// every byte in every position against it).
@@ -12,13 +12,11 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        push_word(out, u64::from_le_bytes(w.try_into().expect("eight bytes")), 8);
-    }
-    let tail = words.remainder();
-    if !tail.is_empty() {
-        push_word(out, tail.iter().rev().fold(0, |x, &b| x << 8 | u64::from(b)), tail.len());
+    if is_plain(bytes) {
+        out.extend_from_slice(bytes);
+    } else {
+        // Bounded, so that a long string never reserves six times its length at once.
+        bytes.chunks(4096).for_each(|chunk| push_escaped(out, chunk));
     }
     out.push(b'"');
 }
@@ -28,57 +26,93 @@ pub fn push_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// Appends the first `n` (1 to 8) bytes of the little-endian word `x`, escaped.
-fn push_word(out: &mut Vec<u8>, x: u64, n: usize) {
-    let mut escapes = to_escape(x) & (0x8080_8080_8080_8080 >> (8 * (8 - n)));
-    let mut from = 0;
-    while escapes != 0 {
-        let at = escapes.trailing_zeros() as usize / 8;
-        push_bytes(out, x, from, at);
-        push_escape(out, x.to_le_bytes()[at]);
-        from = at + 1;
-        escapes &= escapes - 1;
+/// What serde_json writes after a backslash for each byte it escapes (`u` for `\u00XX`), and 0
+/// for the bytes it copies: it escapes `"`, `\` and the control characters below U+0020,
+/// nothing else (not DEL, not U+2028, not `/`).
+const ESCAPE: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
     }
-    push_bytes(out, x, from, n);
-}
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
 
-/// Appends bytes `from..to` of the little-endian word `x`: the word from `from` on, in one
-/// eight-byte store, then cut back to the run's length.
-fn push_bytes(out: &mut Vec<u8>, x: u64, from: usize, to: usize) {
-    if from < to {
-        let end = out.len() + (to - from);
-        out.extend_from_slice(&(x >> (8 * from)).to_le_bytes());
-        out.truncate(end);
-    }
-}
-
-/// The high bit of each byte of `x` that serde_json escapes: `"`, `\` and the control
-/// characters below U+0020, nothing else (not DEL, not U+2028, not `/`). Exact per byte: the
-/// test for a zero byte adds within each byte and never carries into the next.
+/// The high bit of each byte of the little-endian word `x` that serde_json escapes (see
+/// [`ESCAPE`]). Exact per byte: the test for a zero byte adds within each byte and never
+/// carries into the next.
 fn to_escape(x: u64) -> u64 {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let zero = |v: u64| !(((v & LOW) + LOW) | v | LOW);
     zero(x & 0xe0e0_e0e0_e0e0_e0e0) | zero(x ^ 0x2222_2222_2222_2222) | zero(x ^ 0x5c5c_5c5c_5c5c_5c5c)
 }
 
-/// Appends the escape serde_json writes for `b`: the short forms it has, else `\u00XX` in
-/// lower-case hex.
-fn push_escape(out: &mut Vec<u8>, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short = match b {
-        b'"' => b'"',
-        b'\\' => b'\\',
-        0x08 => b'b',
-        0x0c => b'f',
-        b'\n' => b'n',
-        b'\r' => b'r',
-        b'\t' => b't',
-        _ => {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
-            return;
+/// Whether serde_json would copy every byte as it is.
+fn is_plain(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    words.all(|w| to_escape(u64::from_le_bytes(w.try_into().expect("eight bytes"))) == 0)
+        && words.remainder().iter().all(|&b| ESCAPE[usize::from(b)] == 0)
+}
+
+/// Appends `bytes` escaped. Room for the worst case (every byte six, and a word stored past
+/// the end) is made first and what is not used cut off after, so each word, run and escape is
+/// one store.
+fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + 6 * bytes.len() + 8, 0);
+    let room = &mut out[start..];
+    let mut at = 0;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        at = escape_word(room, at, u64::from_le_bytes(w.try_into().expect("eight bytes")), 8);
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        at = escape_word(room, at, tail.iter().rev().fold(0, |x, &b| x << 8 | u64::from(b)), tail.len());
+    }
+    out.truncate(start + at);
+}
+
+/// Writes the first `n` (1 to 8) bytes of the little-endian word `x`, escaped, into `room` at
+/// `at`; where the next byte goes.
+#[inline(always)]
+fn escape_word(room: &mut [u8], mut at: usize, x: u64, n: usize) -> usize {
+    let mut escapes = to_escape(x) & (0x8080_8080_8080_8080 >> (8 * (8 - n)));
+    let mut from = 0;
+    while escapes != 0 {
+        let next = escapes.trailing_zeros() as usize / 8;
+        // The run before the escape: the word from `from` on, of which only the run is kept.
+        room[at..at + 8].copy_from_slice(&(x >> (8 * from)).to_le_bytes());
+        at += next - from;
+        let b = x.to_le_bytes()[next];
+        match ESCAPE[usize::from(b)] {
+            b'u' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]);
+                room[at..at + 6].copy_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+                at += 6;
+            }
+            short => {
+                room[at..at + 2].copy_from_slice(&[b'\\', short]);
+                at += 2;
+            }
         }
-    };
-    out.extend_from_slice(&[b'\\', short]);
+        from = next + 1;
+        escapes &= escapes - 1;
+    }
+    if from < n {
+        room[at..at + 8].copy_from_slice(&(x >> (8 * from)).to_le_bytes());
+        at += n - from;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -131,6 +165,11 @@ mod tests {
             push_str(&mut out, &s);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap(), "{s:?}");
         }
+        // Long enough to be escaped in several pieces, split wherever they fall.
+        let long: String = pieces.iter().cycle().take(3000).copied().collect();
+        let mut out = Vec::new();
+        push_str(&mut out, &long);
+        assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&long).unwrap());
         for n in [0, -1, 42, i64::MAX, i64::MIN] {
             let mut out = Vec::new();
             push_int(&mut out, n);
