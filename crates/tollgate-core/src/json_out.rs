@@ -9,7 +9,13 @@
 /// Appends `s` as a JSON string, exactly as `serde_json::to_writer` writes it (a test checks
 /// every byte in every position against it).
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+    push_text(out, s.as_bytes());
+}
+
+/// [`push_str`] for text whose UTF-8 the caller checks, once, in what it writes: escaping adds
+/// only ASCII and copies every other byte, so the bytes appended are UTF-8 exactly when `bytes`
+/// are.
+pub fn push_text(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     if is_plain(bytes) {

@@ -139,8 +139,9 @@ pub fn row_count(columns: &[Column<'_>]) -> Result<usize, StoreError> {
 pub trait Row {
     /// A `TEXT` column.
     fn text(&self, i: usize) -> Result<String, StoreError>;
-    /// A `TEXT` column, borrowed from the row.
-    fn str(&self, i: usize) -> Result<&str, StoreError>;
+    /// A `TEXT` column's bytes, borrowed from the row and not checked to be UTF-8: for a
+    /// reader that checks once what it writes them into (the export checks each line).
+    fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError>;
     /// A nullable `TEXT` column.
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
     /// An integer column.

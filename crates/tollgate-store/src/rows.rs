@@ -100,13 +100,13 @@ impl<'a> ResourceRecord<'a> {
     /// are, without the seven `String`s of a [`RawResource`] per row.
     pub fn from_row(r: &'a (impl Row + ?Sized)) -> Result<Self, StoreError> {
         Ok(Self {
-            id: r.str(0)?,
-            project_id: r.str(1)?,
-            name: r.str(2)?,
-            kind: r.str(3)?,
-            status: r.str(4)?,
-            attributes: r.str(5)?,
-            data: r.str(6)?,
+            id: r.text_bytes(0)?,
+            project_id: r.text_bytes(1)?,
+            name: r.text_bytes(2)?,
+            kind: r.text_bytes(3)?,
+            status: r.text_bytes(4)?,
+            attributes: r.text_bytes(5)?,
+            data: r.text_bytes(6)?,
             created_at: r.int(7)?,
             updated_at: r.int(8)?,
             version: r.int(9)?,

@@ -128,10 +128,7 @@ impl<B: Backend> TransferStore for Db<B> {
             Box::pin(async move {
                 // Each row is written out as it is read, borrowed from the statement.
                 let mut page = ResourceLines::new(buffer);
-                let mut each = |r: &dyn Row| {
-                    page.push(&ResourceRecord::from_row(r)?);
-                    Ok(())
-                };
+                let mut each = |r: &dyn Row| page.push(&ResourceRecord::from_row(r)?);
                 let (after, limit) = (Arg::Text(after.as_deref().unwrap_or_default()), Arg::Int(limit.into()));
                 match project {
                     Some(p) => {

@@ -58,8 +58,9 @@ impl Row for PgRow {
     fn text(&self, i: usize) -> Result<String, StoreError> {
         column(self, i)
     }
-    fn str(&self, i: usize) -> Result<&str, StoreError> {
-        column(self, i)
+    fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+        // sqlx checks the text is UTF-8 (PostgreSQL's always is); the export checks again.
+        Ok(column::<&str>(self, i)?.as_bytes())
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         column(self, i)

@@ -62,11 +62,14 @@ impl Row for rusqlite::Row<'_> {
     fn text(&self, i: usize) -> Result<String, StoreError> {
         Ok(self.get(i)?)
     }
-    fn str(&self, i: usize) -> Result<&str, StoreError> {
-        let value = self.get_ref(i)?;
-        let text =
-            value.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), e.into()));
-        Ok(text?)
+    fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+        match self.get_ref(i)? {
+            ValueRef::Text(text) => Ok(text),
+            other => {
+                let e = rusqlite::types::FromSqlError::InvalidType;
+                Err(rusqlite::Error::FromSqlConversionFailure(i, other.data_type(), e.into()).into())
+            }
+        }
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         Ok(self.get(i)?)

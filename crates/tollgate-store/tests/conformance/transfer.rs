@@ -5,9 +5,9 @@ use time::{Duration, OffsetDateTime};
 use tollgate_auth::secret::digest_of;
 use tollgate_core::{CredentialId, CredentialLimits, KeyId, NewCredential, ProjectId, Scopes};
 use tollgate_store::export::ExportRecord;
-use tollgate_store::{Store, StoreError};
+use tollgate_store::{chain, Store, StoreError};
 
-use crate::support::{exported_resources, machine, Fixture};
+use crate::support::{exported_resources, machine, Backend, Fixture};
 
 /// Every record of an export, its resources read back from their lines as an import reads them.
 async fn export_all(s: &dyn Store) -> Vec<ExportRecord> {
@@ -41,6 +41,20 @@ pub async fn an_export_pages_through_one_project_or_all(f: Fixture) {
         assert_eq!(exported_ids(s.as_ref(), Some(p), per).await, mine, "one project, pages of {per}");
         assert_eq!(exported_ids(s.as_ref(), None, per).await, all, "all, pages of {per}");
     }
+}
+
+pub async fn an_export_stops_at_a_row_whose_text_is_not_utf8(f: Fixture) {
+    // PostgreSQL keeps only UTF-8 text; SQLite keeps whatever bytes it is given.
+    if f.backend == Backend::Postgres {
+        return;
+    }
+    let p = f.project("p").await;
+    let r = f.store.create_resource(p, machine("m", "eu"), None).await.unwrap();
+    f.sql(&format!("UPDATE resources SET name = CAST(x'6dff' AS TEXT) WHERE id = '{}'", r.id));
+    let e = f.store.export_resources(None, None, 10, Vec::new()).await.unwrap_err();
+    assert!(matches!(e, StoreError::Internal { .. }), "{e:?}");
+    let text = chain(&e);
+    assert!(text.contains(&format!("corrupt resources row {}: bad text (not UTF-8)", r.id)), "{text}");
 }
 
 pub async fn export_and_import_round_trip(f: Fixture) {
