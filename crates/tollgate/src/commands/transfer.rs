@@ -16,6 +16,8 @@ use crate::cli::{ExportArgs, ImportArgs};
 use crate::config::Config;
 
 const PAGE: u32 = 1000;
+/// A page of resources of up to about 1 KiB each (a bigger page grows its buffer).
+const PAGE_BYTES: usize = 1 << 20;
 
 fn summary(c: &Counts) -> String {
     format!(
@@ -53,8 +55,9 @@ pub async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<i32> {
     }
     // Resources are nearly all of an export: the store writes each page's lines as it reads
     // the rows (see `tollgate_store::export_line`), into one buffer handed back page after
-    // page, and the progress moves once per page.
-    let (mut after, mut buffer) = (None, Vec::new());
+    // page (made at the size of a page of typical rows, so that the first page does not copy
+    // itself as it grows), and the progress moves once per page.
+    let (mut after, mut buffer) = (None, Vec::with_capacity(PAGE_BYTES));
     loop {
         let page = store.export_resources(project_id, after.take(), PAGE, buffer).await?;
         out.write_all(&page.text)?;
