@@ -140,7 +140,8 @@ pub trait Row {
     /// A `TEXT` column.
     fn text(&self, i: usize) -> Result<String, StoreError>;
     /// A `TEXT` column's bytes, borrowed from the row and not yet checked to be UTF-8: a reader
-    /// of many columns copies them into one buffer and checks that once.
+    /// of many columns copies them into one buffer and checks that once (a resource row, an
+    /// export line).
     fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError>;
     /// A nullable `TEXT` column.
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
@@ -197,6 +198,16 @@ pub trait Conn: Send {
         sql: &str,
         args: &[Arg<'_>],
     ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+
+    /// Runs a query given as text in this connection's dialect and hands each row it returns,
+    /// in order, to `each` (which reads what it needs of it, borrowed); stops at `each`'s first
+    /// error.
+    fn for_each_text(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Runs a query given as text in this connection's dialect; its first row, if any.
     fn fetch_optional_text<T: FromRow>(
@@ -258,6 +269,17 @@ pub trait Conn: Send {
     ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send {
         let text = sql.text(self.dialect());
         self.fetch_all_text(text, args)
+    }
+
+    /// Runs a query and hands each row to `each` (see [`Conn::for_each_text`]).
+    fn for_each(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+        each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let text = sql.text(self.dialect());
+        self.for_each_text(text, args, each)
     }
 
     /// Runs a query that must return a row.

@@ -18,6 +18,7 @@ mod error;
 pub mod event_log;
 pub mod events;
 pub mod export;
+pub mod export_line;
 mod idempotency;
 mod listing;
 pub mod outbox;

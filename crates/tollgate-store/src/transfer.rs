@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use tollgate_core::{ProjectId, ValidationErrors};
 
 use crate::attribute_counts::Tally;
-use crate::conn::{Arg, Conn, Sql};
+use crate::conn::{Arg, Conn, Row, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
-use crate::rows::{credential_columns, resource_columns, RawCredential, RawResource};
+use crate::export_line::{ResourceLines, ResourceRecord};
+use crate::rows::{credential_columns, resource_columns, RawCredential};
 use crate::{changes, credentials, types, StoreError};
 
 /// What an import wrote, and where it kept the installation's own, later state.
@@ -39,13 +40,15 @@ pub struct KeptState {
 pub trait TransferStore: Send + Sync {
     /// Projects, settings and credentials (with digests) for an export, of one project or all.
     async fn export_meta(&self, project: Option<ProjectId>) -> Result<Vec<ExportRecord>, StoreError>;
-    /// Up to `limit` resources after `after` (by id), of one project or all.
+    /// Up to `limit` resources after `after` (by id), of one project or all, as the export
+    /// format's lines, written into `buffer` (see [`ResourceLines::new`]).
     async fn export_resources(
         &self,
         project: Option<ProjectId>,
         after: Option<String>,
         limit: u32,
-    ) -> Result<Vec<RawResource>, StoreError>;
+        buffer: Vec<u8>,
+    ) -> Result<ResourceLines, StoreError>;
     /// Writes `records` in one transaction (see the module's rules).
     async fn import(&self, records: Vec<ExportRecord>) -> Result<ImportSummary, StoreError>;
 }
@@ -73,10 +76,16 @@ const CREDENTIALS: Sql = Sql::each(
 const SECRETS: Sql = Sql::same(
     "SELECT digest, created_at, expires_at FROM credential_secrets WHERE credential_id = $1 ORDER BY created_at, digest",
 );
-const RESOURCES: Sql = Sql::same(concat!(
+// A page starts after the previous page's last id (the first after "", which sorts before every
+// id), a range each backend seeks in an index: `$2 IS NULL OR id > $2` (and the same for the
+// project) was not, so every page scanned the index from the first id and an export's cost
+// grew with the square of its size.
+const RESOURCES: Sql =
+    Sql::same(concat!("SELECT ", resource_columns!(), " FROM resources WHERE id > $1 ORDER BY id LIMIT $2"));
+const PROJECT_RESOURCES: Sql = Sql::same(concat!(
     "SELECT ",
     resource_columns!(),
-    " FROM resources WHERE ($1 IS NULL OR project_id = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    " FROM resources WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 ));
 const PROJECT_NAMES: Sql = Sql::same("SELECT name, id FROM projects");
 const UPSERT_PROJECT: Sql = Sql::same(
@@ -113,12 +122,21 @@ impl<B: Backend> TransferStore for Db<B> {
         project: Option<ProjectId>,
         after: Option<String>,
         limit: u32,
-    ) -> Result<Vec<RawResource>, StoreError> {
+        buffer: Vec<u8>,
+    ) -> Result<ResourceLines, StoreError> {
         self.read("export_resources", move |c| {
             Box::pin(async move {
-                let project = project.map(|p| p.to_string());
-                let args = [Arg::OptText(project.as_deref()), Arg::OptText(after.as_deref()), Arg::Int(limit.into())];
-                c.fetch_all(&RESOURCES, &args).await
+                // Each row is written out as it is read, borrowed from the statement.
+                let mut page = ResourceLines::new(buffer);
+                let mut each = |r: &dyn Row| page.push(&ResourceRecord::from_row(r)?);
+                let (after, limit) = (Arg::Text(after.as_deref().unwrap_or_default()), Arg::Int(limit.into()));
+                match project {
+                    Some(p) => {
+                        c.for_each(&PROJECT_RESOURCES, &[Arg::Text(&p.to_string()), after, limit], &mut each).await
+                    }
+                    None => c.for_each(&RESOURCES, &[after, limit], &mut each).await,
+                }?;
+                Ok(page)
             })
         })
         .await

@@ -59,7 +59,8 @@ impl Row for PgRow {
         column(self, i)
     }
     fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError> {
-        column::<&str>(self, i).map(str::as_bytes)
+        // sqlx checks the text is UTF-8 (PostgreSQL's always is); the export checks again.
+        Ok(column::<&str>(self, i)?.as_bytes())
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         column(self, i)
@@ -122,6 +123,20 @@ impl Conn for PgConn {
             PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
         };
         rows.iter().map(T::from_row).collect()
+    }
+
+    async fn for_each_text(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        let q = bind(sql, args);
+        let rows = match self {
+            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
+            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
+        };
+        rows.iter().try_for_each(|r| each(r))
     }
 
     async fn fetch_optional_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {

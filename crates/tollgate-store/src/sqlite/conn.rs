@@ -140,6 +140,20 @@ impl<C: AsConnection> Conn for SqliteConn<C> {
         Ok(out)
     }
 
+    async fn for_each_text(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.prepare(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        while let Some(row) = rows.next()? {
+            each(row)?;
+        }
+        Ok(())
+    }
+
     async fn fetch_optional_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {
         let mut stmt = self.prepare(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;

@@ -15,7 +15,7 @@ use tollgate_store::export::ExportRecord;
 use tollgate_store::{BatchOp, BatchResult, ResourceUpdate, Store};
 
 use crate::queries::{all_pages, model};
-use crate::support::Fixture;
+use crate::support::{exported_resources, Fixture};
 
 /// The attribute keys the tests use; `zone` is held by few resources, `rack` by none at first.
 const KEYS: [&str; 3] = ["region", "zone", "rack"];
@@ -191,7 +191,7 @@ fn at_backup_rows(backup: &[ExportRecord]) -> Vec<Resource> {
 
 async fn export(s: &dyn Store) -> Vec<ExportRecord> {
     let mut out = s.export_meta(None).await.unwrap();
-    out.extend(s.export_resources(None, None, 1000).await.unwrap().into_iter().map(ExportRecord::Resource));
+    out.extend(exported_resources(s, None, 1000).await.into_iter().map(ExportRecord::Resource));
     out
 }
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tollgate_core::{NewResource, ProjectId, ResourceStatus};
+use tollgate_store::export::ExportRecord;
+use tollgate_store::rows::RawResource;
 use tollgate_store::{PgStore, SqliteStore, Store};
 use tollgate_testkit::{psql, TestDatabase};
 
@@ -124,5 +126,30 @@ pub fn machine(name: &str, region: &str) -> NewResource {
         status: ResourceStatus::Active,
         attributes: [("region".to_owned(), region.to_owned())].into_iter().collect(),
         data: json!({"cpus": 8, "tags": ["a", "b"]}),
+    }
+}
+
+/// The resources an export of `project` (or of all) holds, page by page of `per`, each page's
+/// lines parsed; the page's count and last id are checked against them.
+pub async fn exported_resources(s: &dyn Store, project: Option<ProjectId>, per: u32) -> Vec<RawResource> {
+    let (mut all, mut after, mut buffer) = (Vec::new(), None, Vec::new());
+    loop {
+        let page = s.export_resources(project, after.take(), per, buffer).await.unwrap();
+        let text = std::str::from_utf8(&page.text).unwrap();
+        assert!(text.is_empty() || text.ends_with('\n'), "{text}");
+        let rows: Vec<RawResource> = text
+            .lines()
+            .map(|line| match serde_json::from_str(line).unwrap() {
+                ExportRecord::Resource(r) => r,
+                other => panic!("not a resource: {other:?}"),
+            })
+            .collect();
+        assert_eq!(rows.len(), page.count);
+        assert_eq!(rows.last().map(|r| r.id().to_owned()), page.last_id);
+        all.extend(rows);
+        if page.count < per as usize {
+            return all;
+        }
+        (after, buffer) = (page.last_id, page.text);
     }
 }

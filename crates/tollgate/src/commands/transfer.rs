@@ -16,6 +16,8 @@ use crate::cli::{ExportArgs, ImportArgs};
 use crate::config::Config;
 
 const PAGE: u32 = 1000;
+/// A page of resources of up to about 1 KiB each (a bigger page grows its buffer).
+const PAGE_BYTES: usize = 1 << 20;
 
 fn summary(c: &Counts) -> String {
     format!(
@@ -39,41 +41,46 @@ pub async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<i32> {
     let progress =
         ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} exported {pos} records")?);
     let mut counts = Counts::default();
-    let mut write = |r: &ExportRecord, counts: &mut Counts| -> anyhow::Result<()> {
-        counts.add(r);
-        serde_json::to_writer(&mut out, r)?;
-        out.write_all(b"\n")?;
-        progress.inc(1);
-        Ok(())
-    };
     let header = ExportRecord::Header {
         format: FORMAT.into(),
         version: VERSION,
         exported_at: rfc3339(now()),
         project: project.as_ref().map(|p| p.name.clone()),
     };
-    write(&header, &mut counts)?;
+    write_record(&mut out, &header, &mut counts)?;
     let project_id = project.as_ref().map(|p| p.id);
     for r in store.export_meta(project_id).await? {
-        write(&r, &mut counts)?;
+        write_record(&mut out, &r, &mut counts)?;
+        progress.inc(1);
     }
-    let mut after = None;
+    // Resources are nearly all of an export: the store writes each page's lines as it reads
+    // the rows (see `tollgate_store::export_line`), into one buffer handed back page after
+    // page (made at the size of a page of typical rows, so that the first page does not copy
+    // itself as it grows), and the progress moves once per page.
+    let (mut after, mut buffer) = (None, Vec::with_capacity(PAGE_BYTES));
     loop {
-        let page = store.export_resources(project_id, after.clone(), PAGE).await?;
-        let full = page.len() == PAGE as usize;
-        after = page.last().map(|r| r.id().to_owned());
-        for r in page {
-            write(&ExportRecord::Resource(r), &mut counts)?;
-        }
-        if !full {
+        let page = store.export_resources(project_id, after.take(), PAGE, buffer).await?;
+        out.write_all(&page.text)?;
+        counts.resources += page.count as u64;
+        progress.inc(page.count as u64);
+        if page.count < PAGE as usize {
             break;
         }
+        (after, buffer) = (page.last_id, page.text);
     }
-    write(&ExportRecord::Footer { counts }, &mut Counts::default())?;
+    write_record(&mut out, &ExportRecord::Footer { counts }, &mut Counts::default())?;
     out.flush()?;
     progress.finish_and_clear();
     eprintln!("exported {}", summary(&counts));
     Ok(0)
+}
+
+/// Writes one record as a line, counted.
+fn write_record(out: &mut impl Write, r: &ExportRecord, counts: &mut Counts) -> anyhow::Result<()> {
+    counts.add(r);
+    serde_json::to_writer(&mut *out, r)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// Runs `import`.
