@@ -23,6 +23,14 @@ impl PgConn {
             PgConn::Tx(tx) => Ok(tx.commit().await?),
         }
     }
+
+    /// Every row `q` returns, read on the pool or inside the transaction.
+    async fn rows(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<Vec<PgRow>, StoreError> {
+        Ok(match self {
+            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
+            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
+        })
+    }
 }
 
 fn bind<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, Postgres, PgArguments> {
@@ -108,20 +116,12 @@ impl Conn for PgConn {
         if row_count(columns)? == 0 || text.is_empty() {
             return Ok(Vec::new());
         }
-        let q = bind_columns(text, columns);
-        let rows = match self {
-            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
-            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
-        };
+        let rows = self.rows(bind_columns(text, columns)).await?;
         rows.iter().map(T::from_row).collect()
     }
 
     async fn fetch_all_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {
-        let q = bind(sql, args);
-        let rows = match self {
-            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
-            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
-        };
+        let rows = self.rows(bind(sql, args)).await?;
         rows.iter().map(T::from_row).collect()
     }
 
@@ -131,11 +131,7 @@ impl Conn for PgConn {
         args: &[Arg<'_>],
         each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
     ) -> Result<(), StoreError> {
-        let q = bind(sql, args);
-        let rows = match self {
-            PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
-            PgConn::Tx(tx) => q.fetch_all(&mut **tx).await?,
-        };
+        let rows = self.rows(bind(sql, args)).await?;
         rows.iter().try_for_each(|r| each(r))
     }
 
