@@ -6,38 +6,12 @@
 
 use tollgate_core::json_out::{push_int, push_text};
 
-use crate::rows::RawResource;
+use crate::raw_resource::ResourceRecord;
 use crate::StoreError;
-
-/// A resource row's columns, borrowed from wherever they were read. The text columns are
-/// bytes, not yet checked to be UTF-8: [`ResourceLines::push`] checks each line it writes.
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceRecord<'a> {
-    /// `res_...`.
-    pub id: &'a [u8],
-    /// `prj_...`.
-    pub project_id: &'a [u8],
-    /// Name.
-    pub name: &'a [u8],
-    /// Type.
-    pub kind: &'a [u8],
-    /// `active` or `archived`.
-    pub status: &'a [u8],
-    /// JSON object text, written as a JSON string (format version 1).
-    pub attributes: &'a [u8],
-    /// JSON text, written as a JSON string (format version 1).
-    pub data: &'a [u8],
-    /// Microseconds since the epoch.
-    pub created_at: i64,
-    /// Microseconds since the epoch.
-    pub updated_at: i64,
-    /// Version.
-    pub version: i64,
-}
 
 impl ResourceRecord<'_> {
     /// Appends the record, without a line end: `{"type":"resource","id":...}` with the fields
-    /// in [`RawResource`]'s order, as serde_json writes the tagged enum. Every field sits between
+    /// in [`crate::rows::RawResource`]'s order, as serde_json writes the tagged enum. Every field sits between
     /// ASCII quotes and escaping adds only ASCII, so the record is UTF-8 exactly when every
     /// field is.
     pub fn write_json(&self, out: &mut Vec<u8>) {
@@ -102,24 +76,6 @@ impl ResourceLines {
         last.clear();
         last.push_str(id);
         Ok(())
-    }
-}
-
-impl RawResource {
-    /// The row as an export record, borrowed.
-    pub fn record(&self) -> ResourceRecord<'_> {
-        ResourceRecord {
-            id: self.id().as_bytes(),
-            project_id: self.project_id().as_bytes(),
-            name: self.name().as_bytes(),
-            kind: self.kind().as_bytes(),
-            status: self.status().as_bytes(),
-            attributes: self.attributes().as_bytes(),
-            data: self.data().as_bytes(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: self.version,
-        }
     }
 }
 

@@ -4,6 +4,8 @@
 //! allocated once at its exact size and checked once, and answers from it (see
 //! [`RawResource::view`]). [`ResourceFields`] is the same row with a field per column: the
 //! export format's resource record, and how imports and tests build or change a row.
+//! [`ResourceRecord`] is the row's columns borrowed from the statement, as both are read, and as
+//! the export writes them without keeping them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -59,6 +61,56 @@ pub struct ResourceFields {
     pub version: i64,
 }
 
+/// A resource row's columns, borrowed from wherever they were read. The text columns are
+/// bytes, not yet checked to be UTF-8: whoever keeps or writes them checks them once
+/// ([`RawResource`] its buffer, the export each line).
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceRecord<'a> {
+    /// `res_...`.
+    pub id: &'a [u8],
+    /// `prj_...`.
+    pub project_id: &'a [u8],
+    /// Name.
+    pub name: &'a [u8],
+    /// Type.
+    pub kind: &'a [u8],
+    /// `active` or `archived`.
+    pub status: &'a [u8],
+    /// JSON object text.
+    pub attributes: &'a [u8],
+    /// JSON text.
+    pub data: &'a [u8],
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    /// Microseconds since the epoch.
+    pub updated_at: i64,
+    /// Version.
+    pub version: i64,
+}
+
+impl<'a> ResourceRecord<'a> {
+    /// A resource row's columns, borrowed from the row.
+    pub fn from_row(r: &'a (impl Row + ?Sized)) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.text_bytes(0)?,
+            project_id: r.text_bytes(1)?,
+            name: r.text_bytes(2)?,
+            kind: r.text_bytes(3)?,
+            status: r.text_bytes(4)?,
+            attributes: r.text_bytes(5)?,
+            data: r.text_bytes(6)?,
+            created_at: r.int(7)?,
+            updated_at: r.int(8)?,
+            version: r.int(9)?,
+        })
+    }
+
+    /// The text columns, in order.
+    fn texts(&self) -> [&'a [u8]; TEXTS] {
+        [self.id, self.project_id, self.name, self.kind, self.status, self.attributes, self.data]
+    }
+}
+
 impl RawResource {
     /// Packs `texts` (the text columns, in order). `None` if a column is not UTF-8 or the row
     /// is over 4 GiB.
@@ -109,6 +161,22 @@ impl RawResource {
     /// JSON text.
     pub fn data(&self) -> &str {
         self.column(6)
+    }
+
+    /// The row as an export record, borrowed.
+    pub fn record(&self) -> ResourceRecord<'_> {
+        ResourceRecord {
+            id: self.id().as_bytes(),
+            project_id: self.project_id().as_bytes(),
+            name: self.name().as_bytes(),
+            kind: self.kind().as_bytes(),
+            status: self.status().as_bytes(),
+            attributes: self.attributes().as_bytes(),
+            data: self.data().as_bytes(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
     }
 
     /// The row with a field per column.
@@ -209,13 +277,9 @@ impl From<RawResource> for ResourceFields {
 
 impl FromRow for RawResource {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
-        let mut texts: [&[u8]; TEXTS] = [&[]; TEXTS];
-        for (i, t) in texts.iter_mut().enumerate() {
-            *t = r.text_bytes(i)?;
-        }
-        let ints = [r.int(7)?, r.int(8)?, r.int(9)?];
-        Self::pack(texts, ints)
-            .ok_or_else(|| StoreError::corrupt("resources", &String::from_utf8_lossy(texts[0]), "text (not UTF-8)"))
+        let row = ResourceRecord::from_row(r)?;
+        Self::pack(row.texts(), [row.created_at, row.updated_at, row.version])
+            .ok_or_else(|| StoreError::corrupt("resources", &String::from_utf8_lossy(row.id), "text (not UTF-8)"))
     }
 }
 

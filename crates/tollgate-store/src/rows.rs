@@ -11,7 +11,6 @@ use tollgate_core::{Credential, CredentialId, CredentialLimits, Limit, Project, 
 
 use crate::conn::{FromRow, Row};
 use crate::export::{hex, ExportCredential, ExportProject, ExportSecret};
-use crate::export_line::ResourceRecord;
 use crate::{CredentialMatch, IdempotencyRecord, StoreError, StoredSigningKey};
 
 /// The columns of a resource, in [`RawResource`]'s order.
@@ -47,26 +46,7 @@ macro_rules! event_log_columns {
 }
 pub(crate) use {credential_columns, endpoint_columns, event_log_columns, resource_columns, signing_key_columns};
 
-pub use crate::raw_resource::{RawResource, ResourceFields};
-
-impl<'a> ResourceRecord<'a> {
-    /// A resource row's columns, borrowed from the row: the export writes them out as they
-    /// are, without the seven `String`s of a [`RawResource`] per row.
-    pub fn from_row(r: &'a (impl Row + ?Sized)) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.text_bytes(0)?,
-            project_id: r.text_bytes(1)?,
-            name: r.text_bytes(2)?,
-            kind: r.text_bytes(3)?,
-            status: r.text_bytes(4)?,
-            attributes: r.text_bytes(5)?,
-            data: r.text_bytes(6)?,
-            created_at: r.int(7)?,
-            updated_at: r.int(8)?,
-            version: r.int(9)?,
-        })
-    }
-}
+pub use crate::raw_resource::{RawResource, ResourceFields, ResourceRecord};
 
 impl FromRow for Resource {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {

@@ -13,8 +13,8 @@ use crate::attribute_counts::Tally;
 use crate::conn::{Arg, Conn, Row, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
-use crate::export_line::{ResourceLines, ResourceRecord};
-use crate::rows::{credential_columns, resource_columns, RawCredential};
+use crate::export_line::ResourceLines;
+use crate::rows::{credential_columns, resource_columns, RawCredential, ResourceRecord};
 use crate::{changes, credentials, types, StoreError};
 
 /// What an import wrote, and where it kept the installation's own, later state.
