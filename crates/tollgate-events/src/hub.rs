@@ -195,6 +195,9 @@ impl EventHub {
     /// Publishes every settled event after the position; waits briefly for unsettled ones,
     /// which belong to transactions that are about to end.
     async fn publish_new(&self) {
+        if self.inner.sender.receiver_count() == 0 && self.skip_unheard().await {
+            return;
+        }
         let mut waits = 0_u32;
         loop {
             let after = *self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
@@ -224,6 +227,27 @@ impl EventHub {
             waits += 1;
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// With no stream open, moves the position to the newest settled event without reading
+    /// the events: nobody would receive them, and a stream that subscribes later replays up to
+    /// its position from the store. False when a stream subscribed meanwhile (publish as usual).
+    async fn skip_unheard(&self) -> bool {
+        let settled = match self.inner.store.settled_position().await {
+            Ok(settled) => settled,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the live stream's position");
+                return true;
+            }
+        };
+        // Under the lock `subscribe` takes: no receiver now means no stream has been told a
+        // position that this move would skip past.
+        let mut position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
+        if self.inner.sender.receiver_count() != 0 {
+            return false;
+        }
+        *position = settled.max(*position);
+        true
     }
 }
 

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use tollgate_core::time_fmt::{now, rfc3339};
+use tollgate_core::time_fmt::{now, WireTime};
 use tollgate_core::webhook::Event;
 use tollgate_core::{Attributes, ProjectId, Resource};
 
@@ -17,7 +17,7 @@ use tollgate_core::{Attributes, ProjectId, Resource};
 #[derive(Serialize)]
 struct Payload<'a, D> {
     data: D,
-    timestamp: String,
+    timestamp: WireTime,
     #[serde(rename = "type")]
     kind: &'a str,
 }
@@ -26,14 +26,14 @@ struct Payload<'a, D> {
 #[derive(Serialize)]
 struct SortedView<'a> {
     attributes: &'a Attributes,
-    created_at: String,
+    created_at: WireTime,
     data: &'a Value,
     id: &'a str,
     name: &'a str,
     status: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
-    updated_at: String,
+    updated_at: WireTime,
     version: i64,
 }
 
@@ -43,7 +43,7 @@ pub fn new_event(kind: &str, project: ProjectId, data: Value) -> Event {
 }
 
 fn event_of<D: Serialize>(kind: &str, project: ProjectId, data: D) -> Event {
-    let payload = Payload { data, timestamp: rfc3339(now()), kind };
+    let payload = Payload { data, timestamp: WireTime::of(now()), kind };
     Event {
         id: format!("evt_{}", tollgate_core::ids::monotonic_ulid()),
         project_id: project,
@@ -59,13 +59,13 @@ pub fn resource_event(kind: &str, r: &Resource) -> Event {
     let id = r.id.to_string();
     let view = SortedView {
         attributes: &r.content.attributes,
-        created_at: rfc3339(r.created_at),
+        created_at: WireTime::of(r.created_at),
         data: &r.content.data,
         id: &id,
         name: &r.content.name,
         status: r.content.status.as_str(),
         kind: &r.content.kind,
-        updated_at: rfc3339(r.updated_at),
+        updated_at: WireTime::of(r.updated_at),
         version: r.version,
     };
     let event = event_of(kind, r.project_id, view);

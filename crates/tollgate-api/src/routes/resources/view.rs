@@ -19,7 +19,7 @@ pub fn stored(r: &Resource, status: u16) -> tollgate_store::StoredResponse {
     if status == 201 {
         headers.push(("location".to_owned(), format!("/v1/resource/{}", r.id)));
     }
-    let body = serde_json::to_string(&ResourceView::from(r.clone())).unwrap_or_default();
+    let body = ResourceView::json_of(r);
     tollgate_store::StoredResponse { status, headers, body }
 }
 
