@@ -49,6 +49,18 @@ pub trait Backend: Clone + Send + Sync + 'static {
         R: Send + 'static,
         F: for<'t> FnOnce(&'t mut Self::Reader) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static;
 
+    /// [`Backend::read`] for statements whose best plan is the same whatever their arguments
+    /// (reads by id, see `coalesce`). PostgreSQL plans a statement over an array again on every
+    /// execution, since each array's length changes its estimate; there these run on
+    /// connections that plan each statement once.
+    fn read_by_id<R, F>(&self, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Self::Reader) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
+    {
+        self.read(f)
+    }
+
     /// Idle and busy connections of the reader pool.
     fn pool_state(&self) -> Option<(u32, u32)>;
 

@@ -125,7 +125,7 @@ impl<B: Backend> Db<B> {
             let backend = backend.clone();
             Box::pin(async move {
                 backend
-                    .read(move |c| {
+                    .read_by_id(move |c| {
                         Box::pin(async move {
                             let ids = ids.iter().map(String::as_str).collect();
                             c.fetch_many(&GET_MANY, &[Column::Text(ids)]).await

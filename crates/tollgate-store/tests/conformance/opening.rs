@@ -32,6 +32,43 @@ async fn a_postgres_statement_past_the_timeout_is_cancelled_by_the_server() {
     assert_eq!(shown, "0");
 }
 
+#[tokio::test]
+async fn postgres_reads_by_id_are_planned_once_on_connections_of_their_own() {
+    use tollgate_store::{ProjectStore, ResourceStore};
+    let db = tollgate_testkit::TestDatabase::create();
+    let limit = std::time::Duration::from_millis(300);
+    let store = PgStore::connect_with(&db.url, 2, Some(limit)).await.unwrap().with_read_coalescing();
+    let project = store.ensure_project("plans").await.unwrap().id;
+    let created = store.create_resource(project, crate::support::machine("m", "eu"), None).await.unwrap();
+    // One read at a time: the lazy pool of reads by id opens one connection and keeps it.
+    for _ in 0..12 {
+        assert_eq!(store.get_resource(project, created.id).await.unwrap(), created);
+    }
+    let by_id = store.backend().by_id_pool();
+    let show =
+        |pool, what: &'static str| async move { sqlx::query_scalar::<_, String>(what).fetch_one(pool).await.unwrap() };
+    assert_eq!(show(by_id, "SHOW plan_cache_mode").await, "force_generic_plan");
+    assert_eq!(show(by_id, "SHOW statement_timeout").await, "300ms", "the timeout holds there too");
+    assert_eq!(show(store.backend().pool(), "SHOW plan_cache_mode").await, "auto", "other statements as before");
+    // Every read ran there, each on the statement's one generic plan: counted on each of the
+    // pool's connections (held at once, so that each is asked once).
+    let mut held = Vec::new();
+    let (mut generic, mut custom) = (0, 0);
+    for _ in 0..tollgate_store::coalesce::MAX_IN_FLIGHT {
+        let mut conn = by_id.acquire().await.unwrap();
+        let counts: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%id = ANY($1::text[])'",
+        )
+        .fetch_optional(&mut *conn)
+        .await
+        .unwrap();
+        let (g, c) = counts.unwrap_or_default();
+        (generic, custom) = (generic + g, custom + c);
+        held.push(conn);
+    }
+    assert_eq!((generic, custom), (12, 0));
+}
+
 #[test]
 fn the_data_directory_and_database_are_private_whatever_the_umask() {
     let parent = tollgate_testkit::private_tempdir();
