@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::resource::{Attributes, Resource};
 use crate::time_fmt::{rfc3339, WireTime};
 
-/// A resource as the API sends it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// A resource as the API sends it. Serialised through [`ViewOf`], which holds the members' order
+/// for it and for [`ResourceView::json_of`].
+#[derive(Debug, utoipa::ToSchema)]
 #[schema(example = json!({"id": "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R", "name": "Build server", "type": "machine", "status": "active", "attributes": {"region": "eu-west-1"}, "data": {"cpus": 8}, "created_at": "2026-11-24T12:00:00.123456Z", "updated_at": "2026-11-24T12:00:00.123456Z", "version": 1}))]
 pub struct ResourceView {
     /// `res_` + ULID.
@@ -51,20 +52,38 @@ impl From<Resource> for ResourceView {
     }
 }
 
+impl Serialize for ResourceView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ViewOf {
+            id: &self.id,
+            name: &self.name,
+            kind: &self.kind,
+            status: self.status,
+            attributes: &self.attributes,
+            data: &self.data,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            version: self.version,
+        }
+        .serialize(s)
+    }
+}
+
 impl ResourceView {
-    /// The JSON of `r`'s view: the bytes `serde_json::to_string(&ResourceView::from(r.clone()))`
-    /// gives, written from the borrowed resource. A write answers with it, and the copy of the
-    /// resource (its attribute map and data) was a twentieth of a create's cost.
+    /// The JSON of `r`'s view, written from the borrowed resource: a write answers with it, and
+    /// building the owned view first copied the resource (its attribute map and data), a
+    /// twentieth of a create's cost.
     pub fn json_of(r: &Resource) -> String {
-        let view = BorrowedView {
-            id: r.id.to_string(),
+        let (id, created_at, updated_at) = (r.id.to_string(), WireTime::of(r.created_at), WireTime::of(r.updated_at));
+        let view = ViewOf {
+            id: &id,
             name: &r.content.name,
             kind: &r.content.kind,
             status: r.content.status.as_str(),
             attributes: &r.content.attributes,
             data: &r.content.data,
-            created_at: WireTime::of(r.created_at),
-            updated_at: WireTime::of(r.updated_at),
+            created_at: created_at.as_str(),
+            updated_at: updated_at.as_str(),
             version: r.version,
         };
         // Strings, maps and `Value`s always serialise.
@@ -72,18 +91,18 @@ impl ResourceView {
     }
 }
 
-/// [`ResourceView`]'s members, in its order, borrowed from a [`Resource`].
+/// [`ResourceView`]'s members in their order, borrowed from wherever they are.
 #[derive(Serialize)]
-struct BorrowedView<'a> {
-    id: String,
+struct ViewOf<'a> {
+    id: &'a str,
     name: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
-    status: &'static str,
+    status: &'a str,
     attributes: &'a Attributes,
     data: &'a Value,
-    created_at: WireTime,
-    updated_at: WireTime,
+    created_at: &'a str,
+    updated_at: &'a str,
     version: i64,
 }
 

@@ -15,26 +15,28 @@ impl ResourceRecord<'_> {
     /// ASCII quotes and escaping adds only ASCII, so the record is UTF-8 exactly when every
     /// field is.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"type\":\"resource\",\"id\":");
-        push_text(out, self.id);
-        out.extend_from_slice(b",\"project_id\":");
-        push_text(out, self.project_id);
-        out.extend_from_slice(b",\"name\":");
-        push_text(out, self.name);
-        out.extend_from_slice(b",\"resource_type\":");
-        push_text(out, self.kind);
-        out.extend_from_slice(b",\"status\":");
-        push_text(out, self.status);
-        out.extend_from_slice(b",\"attributes\":");
-        push_text(out, self.attributes);
-        out.extend_from_slice(b",\"data\":");
-        push_text(out, self.data);
-        out.extend_from_slice(b",\"created_at\":");
-        push_int(out, self.created_at);
-        out.extend_from_slice(b",\"updated_at\":");
-        push_int(out, self.updated_at);
-        out.extend_from_slice(b",\"version\":");
-        push_int(out, self.version);
+        let texts: [(&[u8], &[u8]); 7] = [
+            (b"{\"type\":\"resource\",\"id\":", self.id),
+            (b",\"project_id\":", self.project_id),
+            (b",\"name\":", self.name),
+            (b",\"resource_type\":", self.kind),
+            (b",\"status\":", self.status),
+            (b",\"attributes\":", self.attributes),
+            (b",\"data\":", self.data),
+        ];
+        for (name, text) in texts {
+            out.extend_from_slice(name);
+            push_text(out, text);
+        }
+        let ints: [(&[u8], i64); 3] = [
+            (b",\"created_at\":", self.created_at),
+            (b",\"updated_at\":", self.updated_at),
+            (b",\"version\":", self.version),
+        ];
+        for (name, value) in ints {
+            out.extend_from_slice(name);
+            push_int(out, value);
+        }
         out.push(b'}');
     }
 }

@@ -205,6 +205,36 @@ async fn stream_resumes_after_kill_9_and_restart() {
 }
 
 #[tokio::test]
+async fn events_written_while_no_stream_is_open_replay_and_live_ones_follow() {
+    let s = server().await;
+    for i in 0..5 {
+        create(&s, &format!("unheard-{i}")).await;
+    }
+    // Long enough for the hub's tail to pass over them with nobody listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first = all_event_ids(&s).await[0].clone();
+    let mut resumed = Sse::open(&s, &s.admin_key, Some(&first), "").await.unwrap();
+    let mut fresh = Sse::open(&s, &s.admin_key, None, "").await.unwrap();
+    let mut seen = vec![first];
+    for _ in 0..4 {
+        seen.push(resumed.next(Duration::from_secs(5)).await.unwrap().0);
+    }
+    for i in 0..5 {
+        create(&s, &format!("heard-{i}")).await;
+    }
+    let mut live = Vec::new();
+    for _ in 0..5 {
+        let id = resumed.next(Duration::from_secs(5)).await.unwrap().0;
+        assert_eq!(fresh.next(Duration::from_secs(5)).await.unwrap().0, id, "a new stream starts at the present");
+        live.push(id);
+    }
+    seen.extend(live);
+    assert!(resumed.next(Duration::from_millis(300)).await.is_none(), "nothing more, nothing twice");
+    assert!(fresh.next(Duration::from_millis(1)).await.is_none());
+    assert_eq!(seen, all_event_ids(&s).await);
+}
+
+#[tokio::test]
 async fn live_events_arrive_quickly_and_filters_apply() {
     let s = server().await;
     let mut stream = Sse::open(&s, &s.admin_key, None, "?type=resource.deleted").await.unwrap();
