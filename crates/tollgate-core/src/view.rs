@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::resource::{Attributes, Resource};
 use crate::time_fmt::{rfc3339, WireTime};
 
-/// A resource as the API sends it. Serialised through [`ViewOf`], which holds the members' order
-/// for it and for [`ResourceView::json_of`].
+// Serialised through `ViewOf`, which holds the members' order for it and for `json_of` (a plain
+// comment: the doc comment below is the OpenAPI schema's description).
+/// A resource as the API sends it.
 #[derive(Debug, utoipa::ToSchema)]
 #[schema(example = json!({"id": "res_01JD3Z9T6W4X8Y2K5M7N9P1Q3R", "name": "Build server", "type": "machine", "status": "active", "attributes": {"region": "eu-west-1"}, "data": {"cpus": 8}, "created_at": "2026-11-24T12:00:00.123456Z", "updated_at": "2026-11-24T12:00:00.123456Z", "version": 1}))]
 pub struct ResourceView {
