@@ -253,6 +253,16 @@ describe('admin console', () => {
     const deliveries = await call(server, 'GET', `/v1/webhooks/${hook.id}/deliveries`, server.adminKey);
     const replayed = deliveries.body.items.find((d) => d.id === deliveryId);
     assert.ok(replayed.attempts >= 3 || replayed.status === 'pending', JSON.stringify(replayed));
+
+    // The endpoint screen refreshes itself 1.5 s after a test event is sent; leaving it before
+    // then must not redraw the screen the user went to, nor lose what they are typing there.
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByText(/Test event evt_\S+ queued/).waitFor();
+    await nav('#/projects', 'Projects');
+    await page.getByLabel('Admin API key').fill('half-typed');
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(await page.getByLabel('Admin API key').inputValue(), 'half-typed', 'a left screen redrew the projects screen');
+    await page.getByLabel('Admin API key').fill('');
   });
 
   test('live events appear as they happen', async () => {

@@ -160,12 +160,23 @@ export async function render() {
   const entry = SCREENS.find((s) => s.path === path) || SCREENS[0];
   const main = h('main', { id: 'main' });
   fill(root, h('a', { href: '#main', class: 'skip' }, 'Skip to content'), header(session), main);
+  // A screen keeps working after an await or a timer, possibly after the user has left it: once
+  // left, its navigation and re-renders do nothing (they would replace the screen the user is on,
+  // and what they are typing there), and its clean-ups run at once.
+  let left = false;
+  state.cleanup.push(() => { left = true; });
+  const onLeave = (f) => { if (left) f(); else state.cleanup.push(f); };
   const ctx = {
     api: session,
     rest,
-    go,
-    onLeave: (f) => state.cleanup.push(f),
-    rerender: render,
+    go: (to) => { if (!left) go(to); },
+    onLeave,
+    rerender: () => { if (!left) render(); },
+    /** Runs `f` after `ms` unless the screen was left first. */
+    later: (ms, f) => {
+      const timer = setTimeout(() => { if (!left) f(); }, ms);
+      onLeave(() => clearTimeout(timer));
+    },
   };
   try {
     await entry.screen.render(ctx, main);

@@ -71,7 +71,7 @@ async function detail(ctx, main, id) {
     try {
       const queued = (await ctx.api.call('POST', `${base}/test`)).body;
       fill(status, h('p', { role: 'status', class: 'ok-box' }, `Test event ${queued.event_id} queued.`));
-      setTimeout(() => ctx.rerender(), 1500);
+      ctx.later(1500, ctx.rerender);
     } catch (err) {
       fill(status, errorBox(err));
     }
@@ -89,7 +89,7 @@ async function detail(ctx, main, id) {
     try {
       await ctx.api.call('POST', `${base}/deliveries/${encodeURIComponent(d.id)}/replay`);
       fill(status, h('p', { role: 'status', class: 'ok-box' }, `Delivery ${d.id} queued again.`));
-      setTimeout(() => ctx.rerender(), 1500);
+      ctx.later(1500, ctx.rerender);
     } catch (err) {
       fill(status, errorBox(err));
     }
