@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use tollgate_auth::{AuthError, SecretKind, SecretToken};
 use tollgate_core::time_fmt::now;
 use tollgate_core::{CredentialId, CredentialLimits, CredentialState, ProjectId, Scope, Scopes};
@@ -23,6 +23,8 @@ use crate::state::AppState;
 
 /// How often `last_used_at` is written for one key.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// Looked up on every request: as a `&str` the name would be parsed each time.
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -130,7 +132,7 @@ enum Presented<'a> {
 
 /// Reads the one credential a request carries.
 fn presented(headers: &HeaderMap) -> Result<Presented<'_>, AuthError> {
-    let api_key = headers.get("x-api-key").map(|v| v.to_str().map_err(|_| AuthError::Malformed));
+    let api_key = headers.get(X_API_KEY).map(|v| v.to_str().map_err(|_| AuthError::Malformed));
     let bearer = headers.get(axum::http::header::AUTHORIZATION).map(|v| {
         let v = v.to_str().map_err(|_| AuthError::Malformed)?;
         let (scheme, token) = v.split_once(' ').ok_or(AuthError::Malformed)?;

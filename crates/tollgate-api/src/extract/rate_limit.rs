@@ -5,6 +5,7 @@
 //! the decision by the `observe` middleware.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustc_hash::FxHashMap;
@@ -178,14 +179,18 @@ pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + t;
     let (policy, limit) = quota_headers(class, d.quota);
     let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
-    let mut current = String::with_capacity(48);
+    // `"failed_auth";r=` and two integers fit in 64 bytes: written on the stack, the value's
+    // one allocation is the header's own.
+    let mut current = [0u8; 64];
+    let mut rest = &mut current[..];
     for part in ["\"", class.as_str(), "\";r=", a.format(d.remaining()), ";t=", b.format(t)] {
-        current.push_str(part);
+        let _ = rest.write_all(part.as_bytes());
     }
+    let written = 64 - rest.len();
     // At most one growth of the map for all five (none for a resource, which pre-sizes it).
     headers.reserve(5);
     headers.insert(RATELIMIT_POLICY, policy);
-    if let Ok(v) = HeaderValue::from_str(&current) {
+    if let Ok(v) = HeaderValue::from_bytes(&current[..written]) {
         headers.insert(RATELIMIT, v);
     }
     headers.insert(X_RATELIMIT_LIMIT, limit);

@@ -4,14 +4,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 
 tokio::task_local! {
     static REQUEST_ID: Arc<str>;
 }
 
-/// The header carrying the request id, both ways.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The header carrying the request id, both ways. A `HeaderName` rather than a `&str`: a
+/// string is parsed and checked as a name on every lookup and insert.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The current request's id, or `-` outside a request.
 pub fn current_request_id() -> String {
