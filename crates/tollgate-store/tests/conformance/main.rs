@@ -74,6 +74,7 @@ conformance!(
     search::search_finds_the_same_resources_on_every_backend,
     transfer::an_export_pages_through_one_project_or_all,
     transfer::an_export_stops_at_a_row_whose_text_is_not_utf8,
+    transfer::export_lines_are_the_bytes_serde_json_writes,
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,
     types::writes_are_checked_against_their_registered_type,
