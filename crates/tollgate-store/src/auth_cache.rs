@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap;
 use time::OffsetDateTime;
 use tollgate_auth::SecretDigest;
 
@@ -52,7 +53,10 @@ struct State {
     fresh_until: Option<Instant>,
     /// Whether the last read of the version failed.
     lapsed: bool,
-    keys: HashMap<SecretDigest, CredentialMatch>,
+    /// By the SHA-256 digest of the secret. Fx rather than SipHash: a digest is already uniform
+    /// and only found credentials are kept, so nobody can choose keys that collide, and the
+    /// lookup runs on every request with an API key.
+    keys: FxHashMap<SecretDigest, CredentialMatch>,
     /// By `jti` (minted unique by this service), with the client it was checked for.
     tokens: HashMap<String, (String, TokenCheck)>,
 }
