@@ -59,4 +59,5 @@ cp test/consumers/esm.mts test/consumers/cjs.cts test/consumers/tsconfig.json "$
 )
 installed=$(cd "$project/test" && node -p 'require.resolve("@tollgate/sdk/package.json")')
 case "$installed" in "$project"/node_modules/*) ;; *) echo "error: @tollgate/sdk resolves to $installed" >&2; exit 1 ;; esac
-exec node --test "$project"/test/*.test.js
+# Not `exec`: the EXIT trap removes the project afterwards.
+node --test "$project"/test/*.test.js

@@ -42,6 +42,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -426,6 +427,12 @@ def main():
             proc.wait(timeout=40)
     if ran < MIN_BLOCKS:
         report("INTEGRATION.md: at least %d tested blocks" % MIN_BLOCKS, False, "  only %d ran" % ran)
+    # The work directory holds keys, a backup and the server's data: kept only to look into a
+    # failure.
+    if failures:
+        print("guide: its files are kept in %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     print("guide: %d passed, %d failed" % (passed, failures))
     return 1 if failures else 0
 
