@@ -15,30 +15,34 @@ impl ResourceRecord<'_> {
     /// ASCII quotes and escaping adds only ASCII, so the record is UTF-8 exactly when every
     /// field is.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let texts: [(&[u8], &[u8]); 7] = [
-            (b"{\"type\":\"resource\",\"id\":", self.id),
-            (b",\"project_id\":", self.project_id),
-            (b",\"name\":", self.name),
-            (b",\"resource_type\":", self.kind),
-            (b",\"status\":", self.status),
-            (b",\"attributes\":", self.attributes),
-            (b",\"data\":", self.data),
+        use Member::{Int, Text};
+        let members: [(&[u8], Member<'_>); 10] = [
+            (b"{\"type\":\"resource\",\"id\":", Text(self.id)),
+            (b",\"project_id\":", Text(self.project_id)),
+            (b",\"name\":", Text(self.name)),
+            (b",\"resource_type\":", Text(self.kind)),
+            (b",\"status\":", Text(self.status)),
+            (b",\"attributes\":", Text(self.attributes)),
+            (b",\"data\":", Text(self.data)),
+            (b",\"created_at\":", Int(self.created_at)),
+            (b",\"updated_at\":", Int(self.updated_at)),
+            (b",\"version\":", Int(self.version)),
         ];
-        for (name, text) in texts {
+        for (name, value) in members {
             out.extend_from_slice(name);
-            push_text(out, text);
-        }
-        let ints: [(&[u8], i64); 3] = [
-            (b",\"created_at\":", self.created_at),
-            (b",\"updated_at\":", self.updated_at),
-            (b",\"version\":", self.version),
-        ];
-        for (name, value) in ints {
-            out.extend_from_slice(name);
-            push_int(out, value);
+            match value {
+                Text(text) => push_text(out, text),
+                Int(n) => push_int(out, n),
+            }
         }
         out.push(b'}');
     }
+}
+
+/// A record member's value: one list holds the members' order and kinds.
+enum Member<'a> {
+    Text(&'a [u8]),
+    Int(i64),
 }
 
 /// A page of resources as the export format's lines.
