@@ -5,7 +5,7 @@
 //! the decision by the `observe` middleware.
 
 use std::cell::RefCell;
-use std::io::Write;
+use std::io::{Cursor, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustc_hash::FxHashMap;
@@ -137,7 +137,7 @@ pub fn exceeded(class: RouteClass, limit: u32, window: Duration, reset_after: Du
 }
 
 fn ceil_secs(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))
 }
 
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -176,24 +176,38 @@ fn quota_headers(class: RouteClass, quota: Quota) -> (HeaderValue, HeaderValue) 
 /// `format!` and runtime header-name parsing: those were most of the limiter's cost.
 pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     let t = ceil_secs(d.reset_after);
-    let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + t;
+    let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().saturating_add(t);
     let (policy, limit) = quota_headers(class, d.quota);
     let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
-    // `"failed_auth";r=` and two integers fit in 64 bytes: written on the stack, the value's
-    // one allocation is the header's own.
-    let mut current = [0u8; 64];
-    let mut rest = &mut current[..];
-    for part in ["\"", class.as_str(), "\";r=", a.format(d.remaining()), ";t=", b.format(t)] {
-        let _ = rest.write_all(part.as_bytes());
-    }
-    let written = 64 - rest.len();
+    // Written on the stack, so that the value's one allocation is the header's own. The longest
+    // (`"auth_failures";r=` and two integers at their widest) is 51 bytes.
+    let mut current = Cursor::new([0u8; 64]);
+    let parts = ["\"", class.as_str(), "\";r=", a.format(d.remaining()), ";t=", b.format(t)];
+    let fits = parts.iter().all(|part| current.write_all(part.as_bytes()).is_ok());
+    let written = usize::try_from(current.position()).unwrap_or(0);
     // At most one growth of the map for all five (none for a resource, which pre-sizes it).
     headers.reserve(5);
     headers.insert(RATELIMIT_POLICY, policy);
-    if let Ok(v) = HeaderValue::from_bytes(&current[..written]) {
+    if let (true, Ok(v)) = (fits, HeaderValue::from_bytes(&current.get_ref()[..written])) {
         headers.insert(RATELIMIT, v);
     }
     headers.insert(X_RATELIMIT_LIMIT, limit);
     headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from_str(a.format(d.remaining())).expect("digits"));
     headers.insert(X_RATELIMIT_RESET, HeaderValue::from_str(a.format(reset_at)).expect("digits"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_widest_ratelimit_field_is_written_whole() {
+        let quota = Quota { limit: u32::MAX, window: Duration::MAX };
+        let d = Decision { allowed: true, quota, used: 0, reset_after: Duration::MAX };
+        let mut headers = HeaderMap::new();
+        write_headers(&mut headers, RouteClass::FailedAuth, &d);
+        let expected = format!("\"{}\";r={};t={}", RouteClass::FailedAuth.as_str(), u32::MAX, u64::MAX);
+        assert_eq!(headers[RATELIMIT], expected.as_str());
+        assert_eq!(headers[X_RATELIMIT_REMAINING], u32::MAX.to_string().as_str());
+    }
 }
