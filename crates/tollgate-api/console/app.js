@@ -174,7 +174,7 @@ export async function render() {
     rerender: () => { if (!left) render(); },
     /** Runs `f` after `ms` unless the screen was left first. */
     later: (ms, f) => {
-      const timer = setTimeout(() => { if (!left) f(); }, ms);
+      const timer = setTimeout(f, ms);
       onLeave(() => clearTimeout(timer));
     },
   };
