@@ -13,6 +13,8 @@ mod serve;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use tollgate_store::sqlite::{fold_log, Folded};
+
 use crate::config::Loaded;
 
 /// mimalloc instead of glibc's allocator: malloc, free and their bookkeeping were a quarter of
@@ -81,6 +83,13 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
                 "listening"
             );
             app.run_until_stopped(serve::shutdown_signal()).await;
+            if config.database_url.is_none() {
+                match fold_log(&config.data_dir) {
+                    Ok(Folded::Busy) => tracing::info!("write-ahead log left: another process is using the database"),
+                    Ok(_) => tracing::info!("write-ahead log folded into the database file"),
+                    Err(e) => tracing::warn!(error = %e, "could not fold the write-ahead log into the database file"),
+                }
+            }
             tracing::info!("stopped");
             drop(guard);
             Ok(0)
@@ -89,19 +98,29 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
             config::show::print(&loaded.sources, args.output);
             Ok(0)
         }
-        Command::Keys(command) => commands::credentials::run_keys(&config, command).await,
-        Command::Clients(command) => commands::credentials::run_clients(&config, command).await,
-        Command::Projects(command) => commands::projects::run(&config, command).await,
-        Command::SigningKeys(command) => commands::signing_keys::run(&config, command).await,
-        Command::Usage(args) => commands::usage::run(&config, args).await,
-        Command::Webhooks(command) => commands::webhooks::run(&config, command).await,
-        Command::Types(command) => commands::types::run(&config, command).await,
         Command::Openapi => {
             print!("{}", tollgate_api::openapi::json());
             Ok(0)
         }
-        Command::Export(args) => commands::transfer::export(&config, args).await,
-        Command::Prune(args) => commands::prune::run(&config, args).await.map(|()| 0),
-        Command::Import(args) => commands::transfer::import(&config, args).await,
+        Command::Keys(command) => folded(&config, commands::credentials::run_keys(&config, command).await),
+        Command::Clients(command) => folded(&config, commands::credentials::run_clients(&config, command).await),
+        Command::Projects(command) => folded(&config, commands::projects::run(&config, command).await),
+        Command::SigningKeys(command) => folded(&config, commands::signing_keys::run(&config, command).await),
+        Command::Usage(args) => folded(&config, commands::usage::run(&config, args).await),
+        Command::Webhooks(command) => folded(&config, commands::webhooks::run(&config, command).await),
+        Command::Types(command) => folded(&config, commands::types::run(&config, command).await),
+        Command::Export(args) => folded(&config, commands::transfer::export(&config, args).await),
+        Command::Prune(args) => folded(&config, commands::prune::run(&config, args).await.map(|()| 0)),
+        Command::Import(args) => folded(&config, commands::transfer::import(&config, args).await),
     }
+}
+
+/// A command's outcome, once SQLite's write-ahead log is folded into the database file (see
+/// `tollgate_store::sqlite::fold_log`): the command's store is gone by then, and a failure to
+/// fold changes nothing the command did.
+fn folded(config: &config::Config, outcome: anyhow::Result<i32>) -> anyhow::Result<i32> {
+    if config.database_url.is_none() {
+        let _ = fold_log(&config.data_dir);
+    }
+    outcome
 }

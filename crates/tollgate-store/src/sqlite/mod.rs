@@ -3,6 +3,7 @@
 //! pool of read-only connections used inline. The data directory and every database file are
 //! private to the server's user, since they hold the JWT signing keys and every tenant's data.
 
+mod checkpoint;
 mod conn;
 mod files;
 mod writer;
@@ -16,6 +17,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode as SqliteCode};
 use rusqlite_migration::{Migrations, M};
 
+pub use self::checkpoint::{fold_log, Folded, PATIENCE};
 pub use self::conn::SqliteConn;
 pub use self::files::Permissions;
 use crate::conn::Dialect;

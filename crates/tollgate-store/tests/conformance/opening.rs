@@ -97,3 +97,50 @@ fn a_directory_others_can_read_is_refused_unless_allowed() {
     let e = SqliteStore::open(dir.path()).err().unwrap();
     assert!(chain(&e).contains("chmod 600"), "{}", chain(&e));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folded_log_leaves_every_write_in_the_database_file() {
+    use std::time::{Duration, Instant};
+    use tollgate_store::sqlite::{fold_log, Folded};
+    use tollgate_store::{ProjectStore, ResourceStore};
+    let dir = tollgate_testkit::private_tempdir();
+    assert_eq!(fold_log(dir.path()).unwrap(), Folded::NoDatabase);
+    assert!(!dir.path().join("tollgate.db").exists(), "none is created");
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let project = store.ensure_project("fold").await.unwrap().id;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            store.create_resource(project, crate::support::machine(&format!("m{i}"), "eu"), None).await.unwrap().id,
+        );
+    }
+    let wal = dir.path().join("tollgate.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the writes are in the log");
+
+    // Another connection inside a read transaction: the log stays, and the call waits briefly.
+    let reader = rusqlite::Connection::open(dir.path().join("tollgate.db")).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let seen: i64 = reader.query_row("SELECT count(*) FROM resources", [], |r| r.get(0)).unwrap();
+    assert_eq!(seen, 20);
+    let started = Instant::now();
+    assert_eq!(fold_log(dir.path()).unwrap(), Folded::Busy);
+    let waited = started.elapsed();
+    assert!(waited >= tollgate_store::sqlite::PATIENCE / 2 && waited < Duration::from_secs(1), "{waited:?}");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+
+    // Idle connections (the store's own) do not stop it.
+    assert_eq!(fold_log(dir.path()).unwrap(), Folded::Emptied);
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    // The database file alone now holds every write.
+    let copy = tollgate_testkit::private_tempdir();
+    std::fs::copy(dir.path().join("tollgate.db"), copy.path().join("tollgate.db")).unwrap();
+    let alone = SqliteStore::open(copy.path()).unwrap();
+    for id in &ids {
+        alone.get_resource(project, *id).await.unwrap();
+    }
+    // And the store whose log was emptied under it goes on reading and writing.
+    let more = store.create_resource(project, crate::support::machine("after", "eu"), None).await.unwrap();
+    assert_eq!(store.get_resource(project, more.id).await.unwrap(), more);
+    assert_eq!(store.get_resource(project, ids[0]).await.unwrap().id, ids[0]);
+}

@@ -141,6 +141,55 @@ async fn sigterm_drains_and_exits_cleanly() {
     assert!(s.logs().iter().any(|l| l.contains("stopped")));
 }
 
+/// A stopped server, and a CLI command run while none is, leave every write in `tollgate.db`
+/// itself and an empty log: a copy of the database file alone is whole.
+#[tokio::test]
+async fn a_stopped_server_leaves_its_writes_in_the_database_file() {
+    if tollgate_testkit::postgres_backend() {
+        return; // SQLite's write-ahead log
+    }
+    let mut s = server().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let r = s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget(&format!("w{i}")))).await;
+        assert_eq!(r.status, 201);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let wal = s.data_dir().join("tollgate.db-wal");
+    // Emptied, or removed by SQLite when the last connection closed.
+    let logged = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert!(logged() > 0, "the writes are in the log while it runs");
+    assert_eq!(s.signal_and_wait("TERM", Duration::from_secs(10)), Some(0));
+    assert!(s.logs().iter().any(|l| l.contains("write-ahead log folded into the database file")), "{:?}", s.logs());
+    assert_eq!(logged(), 0);
+
+    let copy = tollgate_testkit::private_tempdir();
+    std::fs::copy(s.data_dir().join("tollgate.db"), copy.path().join("tollgate.db")).unwrap();
+    let exported = copy.path().join("export.jsonl");
+    let out = tollgate_testkit::run_cli(
+        std::path::Path::new(bin()),
+        copy.path(),
+        &["export", "--output", exported.to_str().unwrap()],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    for id in &ids {
+        assert!(text.contains(id.as_str()), "{id} is missing from the copy of tollgate.db alone");
+    }
+    // The CLI's own writes too: a key created with no server running.
+    let out = tollgate_testkit::run_cli(
+        std::path::Path::new(bin()),
+        s.data_dir(),
+        &["keys", "create", "--name", "later", "--scopes", "resource:read"],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(logged(), 0, "the CLI folded its write");
+}
+
 #[tokio::test]
 async fn slow_and_idle_clients_cannot_hold_the_server() {
     let s = server_with(&[("TOLLGATE_HEADER_READ_TIMEOUT", "1s"), ("TOLLGATE_REQUEST_TIMEOUT", "1s")]).await;
