@@ -1,10 +1,24 @@
-//! Path ids. A malformed id is answered exactly like a missing one (404), without a query.
+//! Path segments. A malformed id, or a segment that is not UTF-8 once percent-decoded (`%ff`),
+//! names nothing: it is answered exactly like a missing one (404 with the error envelope),
+//! without a query, where axum's own `Path` answers a plain-text 400.
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use tollgate_core::{CredentialId, ResourceId};
 
 use crate::error::ApiError;
+
+/// Path segments as text (names and ids the handler looks up itself), or a tuple of them.
+pub struct PathText<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathText<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(t)| Self(t)).map_err(|_| ApiError::not_found())
+    }
+}
 
 /// `{id}` of a resource route.
 pub struct ResourcePath(pub ResourceId);
@@ -13,7 +27,7 @@ pub struct ResourcePath(pub ResourceId);
 pub struct CredentialPath(pub CredentialId);
 
 async fn raw_id<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ApiError> {
-    Path::<String>::from_request_parts(parts, state).await.map(|Path(id)| id).map_err(|_| ApiError::not_found())
+    PathText::<String>::from_request_parts(parts, state).await.map(|PathText(id)| id)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ResourcePath {

@@ -4,11 +4,11 @@
 //! answer carries a strict Content-Security-Policy (no inline script or style, no other host,
 //! no framing), `nosniff` and `no-referrer`.
 
-use axum::extract::Path;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::extract::PathText;
 
 /// Only this origin's files and API; nothing inline, no plugins, no framing, no forms.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -47,8 +47,8 @@ pub async fn index() -> Response {
 }
 
 /// `GET /console/{asset}`: a script, the style sheet (or the page again).
-pub async fn asset(Path(path): Path<String>) -> Response {
-    serve(&path).unwrap_or_else(|e| e.into_response())
+pub async fn asset(path: Result<PathText<String>, ApiError>) -> Response {
+    path.and_then(|PathText(path)| serve(&path)).unwrap_or_else(|e| e.into_response())
 }
 
 fn serve(path: &str) -> Result<Response, ApiError> {

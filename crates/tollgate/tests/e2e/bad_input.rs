@@ -251,6 +251,39 @@ async fn bad_ids_are_not_found() {
     assert_eq!(rows(&s), before);
 }
 
+/// A path segment that is not UTF-8 once percent-decoded names nothing, on every route that
+/// takes one: 404 in the envelope (axum's own path reader answers a plain-text 400).
+#[tokio::test]
+async fn a_segment_that_is_not_utf8_is_not_found_in_the_envelope() {
+    let s = server().await;
+    let k = Some(s.admin_key.as_str());
+    let body = json!({"schema": {"type": "object"}});
+    let cases: [(Method, &str); 16] = [
+        (Method::GET, "/v1/resource/%ff"),
+        (Method::PATCH, "/v1/resource/%ff"),
+        (Method::GET, "/v1/keys/%ff"),
+        (Method::GET, "/v1/clients/%ff"),
+        (Method::GET, "/v1/events/%ff"),
+        (Method::GET, "/v1/types/%ff"),
+        (Method::PUT, "/v1/types/%ff"),
+        (Method::DELETE, "/v1/types/%ff"),
+        (Method::GET, "/v1/webhooks/%ff"),
+        (Method::DELETE, "/v1/webhooks/%ff"),
+        (Method::GET, "/v1/webhooks/%ff/deliveries"),
+        (Method::POST, "/v1/webhooks/%ff/test"),
+        (Method::POST, "/v1/webhooks/%ff/deliveries/x/replay"),
+        (Method::POST, "/v1/webhooks/x/deliveries/%ff/replay"),
+        (Method::GET, "/console/%ff"),
+        (Method::GET, "/console/%c3%28"),
+    ];
+    for (method, path) in cases {
+        let with_body = [Method::PUT, Method::PATCH].contains(&method).then_some(&body);
+        let r = s.call(method.clone(), path, k, with_body).await;
+        assert_eq!(r.header("content-type"), Some("application/json"), "{method} {path}");
+        r.assert_error(404, "NOT_FOUND");
+    }
+}
+
 #[tokio::test]
 async fn bad_list_queries() {
     let s = server().await;

@@ -1,13 +1,13 @@
 //! `GET /v1/events/{id}`: one event of the caller's project.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::Value;
 use tollgate_core::event_log::is_event_id;
 
 use super::view::event_json;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Auth, Read};
+use crate::extract::{Auth, PathText, Read};
 use crate::state::AppState;
 
 /// Reads one event.
@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub async fn get_event(
     auth: Auth<Read>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<Value>, ApiError> {
     // Not an event id: nothing to look up, exactly like a missing one.
     if !is_event_id(&id) {

@@ -1,14 +1,14 @@
 //! `POST /v1/types`, `GET /v1/types`, `GET /v1/types/{name}`, `PUT /v1/types/{name}` and
 //! `DELETE /v1/types/{name}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tollgate_core::resource_type::{parse_type_name, TypeDefinition, TypeRequest};
 
 use super::{TypeList, TypeView};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, AppJson, Auth};
+use crate::extract::{Admin, AppJson, Auth, PathText};
 use crate::state::AppState;
 
 /// Registers a type in the caller's project.
@@ -41,7 +41,7 @@ pub async fn list_types(auth: Auth<Admin>, State(state): State<AppState>) -> Res
 pub async fn get_type(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathText(name): PathText<String>,
 ) -> Result<Json<TypeView>, ApiError> {
     let name = parse_type_name(&name).map_err(|_| ApiError::not_found())?;
     Ok(Json(state.store.get_type(auth.principal.project_id, name).await?.into()))
@@ -54,7 +54,7 @@ pub async fn get_type(
 pub async fn update_type(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathText(name): PathText<String>,
     AppJson(body): AppJson,
 ) -> Result<Json<TypeView>, ApiError> {
     let name = parse_type_name(&name).map_err(|_| ApiError::not_found())?;
@@ -69,7 +69,7 @@ pub async fn update_type(
 pub async fn delete_type(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathText(name): PathText<String>,
 ) -> Result<StatusCode, ApiError> {
     let name = parse_type_name(&name).map_err(|_| ApiError::not_found())?;
     state.store.delete_type(auth.principal.project_id, name).await?;

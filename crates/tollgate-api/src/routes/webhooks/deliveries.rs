@@ -1,13 +1,13 @@
 //! `GET /v1/webhooks/{id}/deliveries` and `POST /v1/webhooks/{id}/deliveries/{delivery}/replay`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
 use super::view::{delivery, DeliveryList};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, Auth};
+use crate::extract::{Admin, Auth, PathText};
 use crate::state::AppState;
 
 /// The answer to a replay: the delivery, pending again.
@@ -27,7 +27,7 @@ pub struct DeliveryReplayed {
 pub async fn list_deliveries(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let items = state.store.list_deliveries(auth.principal.project_id, id, 100).await?.iter().map(delivery).collect();
     Ok(Json(DeliveryList { items }))
@@ -42,7 +42,7 @@ pub async fn list_deliveries(
 pub async fn replay_delivery(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path((id, delivery_id)): Path<(String, String)>,
+    PathText((id, delivery_id)): PathText<(String, String)>,
 ) -> Result<(StatusCode, Json<DeliveryReplayed>), ApiError> {
     state.store.replay_delivery(auth.principal.project_id, id, delivery_id.clone()).await?;
     Ok((StatusCode::ACCEPTED, Json(DeliveryReplayed { id: delivery_id, status: "pending" })))

@@ -1,14 +1,14 @@
 //! `GET /v1/webhooks`, `GET /v1/webhooks/{id}`, `DELETE /v1/webhooks/{id}` and
 //! `POST /v1/webhooks/{id}/test`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
 use super::view::{endpoint, WebhookList, WebhookView};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, Auth};
+use crate::extract::{Admin, Auth, PathText};
 use crate::state::AppState;
 
 /// The answer to a test: the event queued for the endpoint.
@@ -37,7 +37,7 @@ pub async fn list_webhooks(auth: Auth<Admin>, State(state): State<AppState>) -> 
 pub async fn get_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     Ok(Json(endpoint(&state.store.get_webhook(auth.principal.project_id, id).await?)))
 }
@@ -49,7 +49,7 @@ pub async fn get_webhook(
 pub async fn delete_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_webhook(auth.principal.project_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -62,7 +62,7 @@ pub async fn delete_webhook(
 pub async fn test_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<(StatusCode, Json<TestEventQueued>), ApiError> {
     let event = state.store.send_test_event(auth.principal.project_id, id).await?;
     Ok((StatusCode::ACCEPTED, Json(TestEventQueued { event_id: event.id, kind: event.kind })))
