@@ -51,12 +51,30 @@ async fn batches_apply_whole_or_not_at_all() {
         {"op": "explode"},
         {"op": "delete", "id": "nope"},
         {"op": "update", "id": existing, "body": [1]},
+        {"op": "delete", "id": existing, "if_match": 9_223_372_036_854_775_808_u64},
+        {"op": "delete", "id": existing, "extra": 1},
+        "delete",
+        {"op": "update", "id": existing, "if_match": "1", "body": {}},
+        {"op": "update", "body": {}},
     ]});
     let r = s.call(Method::POST, "/v1/batch", k, Some(&malformed)).await;
     let details = r.assert_error(400, "VALIDATION_FAILED").clone();
-    for field in ["operations[0].body.name", "operations[1].op", "operations[2].id", "operations[3].op"] {
+    // Each error names the member at fault, and only those are named.
+    let named = [
+        "operations[0].body.name",
+        "operations[1].op",
+        "operations[2].id",
+        "operations[3].body",
+        "operations[4].if_match",
+        "operations[5].extra",
+        "operations[6]",
+        "operations[7].if_match",
+        "operations[8].id",
+    ];
+    for field in named {
         assert!(details.get(field).is_some(), "{field}: {details}");
     }
+    assert_eq!(details.as_object().unwrap().len(), named.len(), "{details}");
     let too_many = json!({"operations": vec![json!({"op": "create", "body": widget("x")}); 101]});
     s.call(Method::POST, "/v1/batch", k, Some(&too_many)).await.assert_error(400, "VALIDATION_FAILED");
     s.call(Method::POST, "/v1/batch", k, Some(&json!({"operations": []}))).await.assert_error(400, "VALIDATION_FAILED");

@@ -156,7 +156,9 @@ fn parse(body: Value) -> Result<Vec<BatchOp>, ApiError> {
             Ok(op) => ops.push(op),
             Err(e) => {
                 for (field, reason) in e.fields() {
-                    errors.add(format!("operations[{i}].{field}"), reason.clone());
+                    let at =
+                        if field.is_empty() { format!("operations[{i}]") } else { format!("operations[{i}].{field}") };
+                    errors.add(at, reason.clone());
                 }
             }
         }
@@ -181,19 +183,74 @@ fn operations(body: Value) -> Result<Vec<Value>, ValidationErrors> {
     Ok(request.operations)
 }
 
-/// Reads one operation. A create, most of what batches carry, has its body taken out as it is:
-/// serde's derived reader would copy every member of it into a new `Value` first.
+/// Reads one operation member by member, so that each error names the member at fault (a
+/// derived reader for the tagged enum blames `op` for all of them), and every fault is listed.
+/// A create's body, most of what batches carry, is moved out as it is, not copied.
 fn operation(op: Value) -> Result<Operation, ValidationErrors> {
-    let op = match op {
-        Value::Object(mut members) if members.len() == 2 && members.get("op").is_some_and(|o| o == "create") => {
-            match members.remove("body") {
-                Some(body) => return Ok(Operation::Create { body }),
-                None => Value::Object(members),
-            }
-        }
-        other => other,
+    let Value::Object(mut members) = op else {
+        return Err(ValidationErrors::single("", "must be an object with `op` (create, update or delete)"));
     };
-    serde_json::from_value::<Operation>(op).map_err(|e| ValidationErrors::single("op", e.to_string()))
+    let mut errors = ValidationErrors::new();
+    let kind = match members.remove("op") {
+        Some(Value::String(kind)) if ["create", "update", "delete"].contains(&kind.as_str()) => kind,
+        Some(_) => return Err(ValidationErrors::single("op", "must be `create`, `update` or `delete`")),
+        None => return Err(ValidationErrors::single("op", "is required: `create`, `update` or `delete`")),
+    };
+    let takes: &[&str] = match kind.as_str() {
+        "create" => &["body"],
+        "update" => &["id", "if_match", "body"],
+        _ => &["id", "if_match"],
+    };
+    for name in members.keys().filter(|name| !takes.contains(&name.as_str())) {
+        errors.add(name.clone(), format!("is not a member of a `{kind}` operation (it takes {})", takes.join(", ")));
+    }
+    let mut required = |name: &str| {
+        let value = members.remove(name);
+        if value.is_none() {
+            errors.add(name, "is required");
+        }
+        value
+    };
+    let id = if kind == "create" { None } else { required("id") };
+    let body = if kind == "delete" { None } else { required("body") };
+    let id = match id {
+        Some(Value::String(id)) => Some(id),
+        Some(_) => {
+            errors.add("id", "must be a string: a resource id (res_...)");
+            None
+        }
+        None => None,
+    };
+    let if_match = members.remove("if_match").and_then(|v| match integer(&v) {
+        Some(n) => Some(n),
+        None if v.is_null() => None,
+        None => {
+            errors.add("if_match", "must be an integer: the version the change was made against");
+            None
+        }
+    });
+    if kind == "update" && body.as_ref().is_some_and(|b| !b.is_object()) {
+        errors.add("body", "must be an object: a JSON merge patch");
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    match (kind.as_str(), id, body) {
+        ("create", _, Some(body)) => Ok(Operation::Create { body }),
+        ("update", Some(id), Some(Value::Object(body))) => Ok(Operation::Update { id, if_match, body }),
+        ("delete", Some(id), None) => Ok(Operation::Delete { id, if_match }),
+        // Every missing or mistyped member was an error above.
+        _ => Err(ValidationErrors::single("op", "is incomplete")),
+    }
+}
+
+/// A JSON integer, in any of its spellings that fit an i64 (`3`, `3.0`, `3e0`).
+fn integer(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // Exact below 2^63 in magnitude; the bound itself does not fit an i64.
+        (f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0).then_some(f as i64)
+    })
 }
 
 /// An operation's own rules: a valid resource, a resource id, a version of 1 or more.
@@ -236,4 +293,39 @@ fn version(if_match: Option<i64>, errors: &mut ValidationErrors) -> Option<Preco
         errors.add("if_match", "must be a version number (1 or more)");
     }
     Some(Precondition::Versions(vec![v]))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{operation, Operation};
+
+    #[test]
+    fn an_integer_version_in_any_spelling_is_read() {
+        for v in [json!(3), json!(3.0), serde_json::from_str("3e0").unwrap()] {
+            let op = operation(json!({"op": "delete", "id": "res_1", "if_match": v})).unwrap();
+            assert!(matches!(op, Operation::Delete { if_match: Some(3), .. }), "{op:?}");
+        }
+        let absent = operation(json!({"op": "delete", "id": "res_1", "if_match": null})).unwrap();
+        assert!(matches!(absent, Operation::Delete { if_match: None, .. }), "{absent:?}");
+        for v in [json!(1.5), json!(9_223_372_036_854_775_808_u64), json!(-1e300), json!("3"), json!([3])] {
+            let e = operation(json!({"op": "delete", "id": "res_1", "if_match": v})).unwrap_err();
+            assert_eq!(e.fields().keys().collect::<Vec<_>>(), ["if_match"], "{e:?}");
+        }
+    }
+
+    #[test]
+    fn every_fault_of_an_operation_is_named() {
+        let e = operation(json!({"op": "update", "id": 7, "if_match": "x", "extra": 1, "body": []})).unwrap_err();
+        assert_eq!(e.fields().keys().collect::<Vec<_>>(), ["body", "extra", "id", "if_match"], "{e:?}");
+        let e = operation(json!({"op": "create"})).unwrap_err();
+        assert_eq!(e.fields()["body"], "is required");
+        let e = operation(json!({"op": "delete", "id": "res_1", "body": {}})).unwrap_err();
+        assert!(e.fields()["body"].contains("not a member of a `delete` operation"), "{e:?}");
+        let e = operation(json!({"id": "res_1"})).unwrap_err();
+        assert!(e.fields().contains_key("op"), "{e:?}");
+        let create = operation(json!({"op": "create", "body": {"name": "n"}})).unwrap();
+        assert!(matches!(create, Operation::Create { .. }));
+    }
 }
