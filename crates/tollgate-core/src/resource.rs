@@ -74,6 +74,8 @@ impl utoipa::ToSchema for ResourceStatus {}
 // Its schema is the body's in the OpenAPI document; a test checks that it names exactly
 // `WRITABLE_FIELDS` and requires what the parser requires.
 #[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
+// Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
+#[serde(deny_unknown_fields)]
 pub struct NewResource {
     /// 1-200 characters, no control characters.
     #[schema(min_length = 1, max_length = 200)]

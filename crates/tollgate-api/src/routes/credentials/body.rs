@@ -12,6 +12,8 @@ const MAX_NAME: usize = 100;
 
 /// `POST /v1/keys` and `POST /v1/clients`.
 #[derive(utoipa::ToSchema)]
+// Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
+#[serde(deny_unknown_fields)]
 pub struct CreateCredentialRequest {
     /// A label: 1-100 characters, no control characters.
     #[schema(min_length = 1, max_length = 100)]
@@ -30,6 +32,8 @@ pub struct CreateCredentialRequest {
 
 /// `PATCH /v1/{keys,clients}/{id}`.
 #[derive(utoipa::ToSchema)]
+// Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
+#[serde(deny_unknown_fields)]
 pub struct UpdateCredentialRequest {
     /// New limits; classes left out keep theirs.
     pub limits: CredentialLimits,
@@ -77,6 +81,8 @@ impl UpdateCredentialRequest {
 
 /// `POST /v1/{keys,clients}/{id}/rotate` (the body is optional).
 #[derive(utoipa::ToSchema)]
+// Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
+#[serde(deny_unknown_fields)]
 pub struct RotateRequest {
     /// How long the old secret keeps working, e.g. `1h` or `0s` (default `24h`).
     #[schema(value_type = Option<String>, example = "24h")]

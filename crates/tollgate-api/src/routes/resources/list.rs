@@ -6,6 +6,9 @@ use serde::Serialize;
 use tollgate_core::query::project_fields;
 use tollgate_core::view::StoredResourceView;
 use tollgate_core::{ListQuery, PageMode};
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::view::{json_response, json_size, ResourceView};
 use crate::error::{ApiError, ErrorEnvelope};
@@ -18,7 +21,7 @@ use crate::state::AppState;
 pub struct ResourcePage<'a> {
     /// The resources, in the order asked (id order by default); with `fields=`, each holds only
     /// `id` and the fields asked for.
-    #[schema(value_type = Vec<ResourceView>)]
+    #[schema(value_type = Vec<ResourceItem>)]
     pub items: Vec<Item<'a>>,
     /// The page number (offset paging), or `null` when paging by cursor.
     pub page: Option<u32>,
@@ -44,6 +47,29 @@ pub enum Item<'a> {
     Sparse(serde_json::Value),
 }
 
+/// A page's item as the OpenAPI document describes it: the whole resource, or (with `fields=`)
+/// `id` and the members asked for.
+pub struct ResourceItem;
+
+impl PartialSchema for ResourceItem {
+    fn schema() -> RefOr<Schema> {
+        let RefOr::T(Schema::Object(mut sparse)) = ResourceView::schema() else { return ResourceView::schema() };
+        sparse.required = vec!["id".to_owned()];
+        sparse.example = None;
+        sparse.description = Some(
+            "With `fields=`: `id` and the members asked for (`attributes.KEY` and `data.KEY` keep only those keys)"
+                .to_owned(),
+        );
+        AnyOfBuilder::new().item(Ref::from_schema_name("ResourceView")).item(Schema::Object(sparse)).into()
+    }
+}
+
+impl ToSchema for ResourceItem {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("ResourceView".to_owned(), ResourceView::schema()));
+    }
+}
+
 /// Lists the caller's project's resources.
 #[utoipa::path(get, path = "/v1/resource", tag = "resources",
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100),
@@ -53,6 +79,8 @@ pub enum Item<'a> {
            ("created_after" = Option<String>, Query, format = DateTime), ("created_before" = Option<String>, Query, format = DateTime),
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
            ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
+           ("attributes" = Option<HashMap<String, String>>, Query, style = DeepObject, explode, description = "`attributes[KEY]=VALUE`: resources whose attribute KEY equals VALUE (several are all required)"),
+           ("fields" = Option<String>, Query, description = "Sparse fieldset: comma-separated members (`name`, `type`, `status`, `attributes`, `data`, `created_at`, `updated_at`, `version`), `attributes.KEY` or `data.KEY`; each item then holds `id` and those"),
            ("q" = Option<String>, Query, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed; by relevance unless `sort` is given (then cursors work too)")),
     responses((status = 200, body = ResourcePage<'static>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]

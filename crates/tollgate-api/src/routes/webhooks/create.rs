@@ -17,6 +17,8 @@ use crate::state::AppState;
 
 /// `POST /v1/webhooks`, as [`parse_registration`] reads it.
 #[derive(Debug, utoipa::ToSchema)]
+// Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
+#[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
     /// An http(s) URL of at most 2048 characters, not resolving to internal addresses unless
     /// the server allows them.
