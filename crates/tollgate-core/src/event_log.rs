@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::ids::ProjectId;
 use crate::validation::ValidationErrors;
+use crate::webhook::EVENT_TYPES;
 
 /// Events per page when the client does not say.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -84,8 +85,10 @@ impl EventFilter {
         match key {
             "type" => {
                 let types: Vec<String> = value.split(',').map(|t| t.trim().to_owned()).collect();
-                if types.len() > MAX_TYPES || types.iter().any(|t| !is_event_type(t)) {
-                    errors.add("type", format!("must be up to {MAX_TYPES} event types like resource.created"));
+                // A name no event carries is a typo that would match nothing, silently.
+                if types.len() > MAX_TYPES || types.iter().any(|t| !EVENT_TYPES.contains(&t.as_str())) {
+                    errors
+                        .add("type", format!("must be event types among {}, comma-separated", EVENT_TYPES.join(", ")));
                 } else {
                     self.types = types;
                 }
@@ -107,9 +110,29 @@ impl EventFilter {
     }
 }
 
-fn is_event_type(t: &str) -> bool {
-    (1..=64).contains(&t.len())
-        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+/// Reads the filter parameters and the others `other` takes (`false`: not one of them), each
+/// at most once; a time range must not be empty. Shared by the list and the live stream, so that
+/// both refuse the same things.
+fn parse_with(
+    pairs: &[(String, String)],
+    mut other: impl FnMut(&str, &str, &mut ValidationErrors) -> bool,
+) -> Result<EventFilter, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut filter = EventFilter::default();
+    for (key, value) in pairs {
+        if !seen.insert(key.as_str()) {
+            errors.add(key.clone(), "given more than once");
+        } else if !filter.take(key, value, &mut errors) && !other(key, value, &mut errors) {
+            errors.add(key.clone(), "unknown query parameter");
+        }
+    }
+    if let (Some(after), Some(before)) = (filter.after, filter.before) {
+        if after >= before {
+            errors.add("before", "must be later than `after`");
+        }
+    }
+    errors.into_result(filter)
 }
 
 /// The order of a listing.
@@ -138,62 +161,43 @@ pub struct EventQuery {
 impl EventQuery {
     /// Parses `limit`, `order` (`newest` or `oldest`), `cursor` and the filters.
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut q = EventQuery {
-            filter: EventFilter::default(),
-            order: EventOrder::default(),
-            limit: DEFAULT_LIMIT,
-            after_seq: None,
-        };
-        for (key, value) in pairs {
-            if !seen.insert(key.as_str()) {
-                errors.add(key.clone(), "given more than once");
-                continue;
-            }
-            match key.as_str() {
+        let (mut order, mut limit, mut after_seq) = (EventOrder::default(), DEFAULT_LIMIT, None);
+        let filter = parse_with(pairs, |key, value, errors| {
+            match key {
                 "limit" => match value.parse::<u32>() {
-                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
                     _ => errors.add("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")),
                 },
-                "order" => match value.as_str() {
-                    "newest" => q.order = EventOrder::NewestFirst,
-                    "oldest" => q.order = EventOrder::OldestFirst,
+                "order" => match value {
+                    "newest" => order = EventOrder::NewestFirst,
+                    "oldest" => order = EventOrder::OldestFirst,
                     _ => errors.add("order", "must be \"newest\" or \"oldest\""),
                 },
                 "cursor" if value.is_empty() => {}
                 "cursor" => match decode_cursor(value) {
-                    Some(seq) => q.after_seq = Some(seq),
+                    Some(seq) => after_seq = Some(seq),
                     None => errors.add("cursor", "is not a cursor this server issued"),
                 },
-                _ => {
-                    if !q.filter.take(key, value, &mut errors) {
-                        errors.add(key.clone(), "unknown query parameter");
-                    }
-                }
+                _ => return false,
             }
-        }
-        errors.into_result(q)
+            true
+        })?;
+        Ok(EventQuery { filter, order, limit, after_seq })
     }
 }
 
 /// A parsed `GET /v1/events/stream`: the filters and the `last_event_id` query parameter.
 pub fn parse_stream_query(pairs: &[(String, String)]) -> Result<(EventFilter, Option<String>), ValidationErrors> {
-    let mut errors = ValidationErrors::new();
-    let mut filter = EventFilter::default();
     let mut last = None;
-    for (key, value) in pairs {
-        match key.as_str() {
-            "last_event_id" if is_event_id(value) => last = Some(value.clone()),
+    let filter = parse_with(pairs, |key, value, errors| {
+        match key {
+            "last_event_id" if is_event_id(value) => last = Some(value.to_owned()),
             "last_event_id" => errors.add("last_event_id", "must be an event id (evt_...)"),
-            _ => {
-                if !filter.take(key, value, &mut errors) {
-                    errors.add(key.clone(), "unknown query parameter");
-                }
-            }
+            _ => return false,
         }
-    }
-    errors.into_result((filter, last))
+        true
+    })?;
+    Ok((filter, last))
 }
 
 /// Whether `s` looks like an event id: `evt_` + a ULID.
@@ -239,6 +243,33 @@ mod tests {
         {
             assert!(q(&[bad]).is_err(), "{bad:?}");
         }
+    }
+
+    /// The list and the live stream refuse the same filters: unknown types, an empty time range,
+    /// a parameter given twice; each also refuses the other's own parameters.
+    #[test]
+    fn the_list_and_the_stream_refuse_the_same_filters() {
+        let stream = |pairs: &[(&str, &str)]| {
+            let v: Vec<(String, String)> = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+            parse_stream_query(&v)
+        };
+        let bad: [&[(&str, &str)]; 5] = [
+            &[("type", "resource.creatd")],
+            &[("type", "resource.created,webhook.test")],
+            &[("after", "2026-12-02T00:00:00Z"), ("before", "2026-12-01T00:00:00Z")],
+            &[("after", "2026-12-01T00:00:00Z"), ("before", "2026-12-01T00:00:00Z")],
+            &[("type", "resource.created"), ("type", "resource.deleted")],
+        ];
+        for pairs in bad {
+            let (list, live) = (q(pairs).unwrap_err(), stream(pairs).unwrap_err());
+            assert_eq!(list.fields(), live.fields(), "{pairs:?}");
+        }
+        let good =
+            [("type", "resource.updated"), ("after", "2026-12-01T00:00:00Z"), ("before", "2026-12-02T00:00:00Z")];
+        assert_eq!(q(&good).unwrap().filter, stream(&good).unwrap().0);
+        assert!(stream(&[("limit", "5")]).is_err() && q(&[("last_event_id", "evt_x")]).is_err());
+        let id = "evt_01M96FS1BZTT77YH7CC6CP6WZN";
+        assert_eq!(stream(&[("last_event_id", id)]).unwrap().1.as_deref(), Some(id));
     }
 
     #[test]

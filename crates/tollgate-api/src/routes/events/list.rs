@@ -12,9 +12,9 @@ use crate::state::AppState;
 
 /// Lists the caller's project's events.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
-    params(("type" = Option<String>, Query, description = "Event types, comma-separated (e.g. `resource.created,resource.deleted`)"),
+    params(("type" = Option<String>, Query, description = "Event types among `resource.created`, `resource.updated` and `resource.deleted`, comma-separated"),
            ("resource_id" = Option<String>, Query), ("resource_type" = Option<String>, Query),
-           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime),
+           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime, description = "Later than `after`"),
            ("order" = Option<String>, Query, description = "`newest` (the default) or `oldest`"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Default 50"),
            ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`")),

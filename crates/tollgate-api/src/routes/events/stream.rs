@@ -49,9 +49,9 @@ const LAG_CHECK: Duration = Duration::from_millis(500);
 
 /// Opens the live stream of the caller's project's events.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
-    params(("type" = Option<String>, Query, description = "Event types, comma-separated (e.g. `resource.created,resource.deleted`)"),
+    params(("type" = Option<String>, Query, description = "Event types among `resource.created`, `resource.updated` and `resource.deleted`, comma-separated"),
            ("resource_id" = Option<String>, Query), ("resource_type" = Option<String>, Query),
-           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime),
+           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime, description = "Later than `after`"),
            ("last_event_id" = Option<String>, Query, description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
            ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event: the ones since are replayed, then live ones follow")),
     responses((status = 200, content_type = "text/event-stream", body = String,
