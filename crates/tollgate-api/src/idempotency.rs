@@ -32,7 +32,12 @@ pub type InFlight = Arc<Mutex<HashSet<(String, String)>>>;
 /// Reads the header: 1-255 characters of `[A-Za-z0-9_-]`, quoted (a structured-field string,
 /// as the draft writes it) or not (as most clients send it).
 pub fn parse_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get(HEADER) else { return Ok(None) };
+    let mut values = headers.get_all(HEADER).iter();
+    let Some(v) = values.next() else { return Ok(None) };
+    // Two keys: which one a retry matches would depend on who reads first.
+    if values.next().is_some() {
+        return Err(ApiError::validation(ValidationErrors::single("Idempotency-Key", "is given more than once")));
+    }
     let bad = || {
         ApiError::validation(ValidationErrors::single(
             "Idempotency-Key",

@@ -38,9 +38,23 @@ async fn replays_reuse_and_scoping() {
 
     let reused = post(&s, &k, Some("order-1"), &widget("b")).await;
     reused.assert_error(422, "IDEMPOTENCY_KEY_REUSED");
-    for bad in ["", "has space", "ü", &"x".repeat(256)] {
+    for bad in ["", "has space", "ü", &"x".repeat(256), "order-9, order-10"] {
         post(&s, &k, Some(bad), &widget("c")).await.assert_error(400, "VALIDATION_FAILED");
     }
+    // Two keys on one request: refused, nothing written, neither key recorded.
+    let twice = s
+        .http
+        .post(s.url("/v1/resource"))
+        .header("x-api-key", &k)
+        .header("idempotency-key", "order-7")
+        .header("idempotency-key", "order-8")
+        .json(&widget("c"))
+        .send()
+        .await
+        .unwrap();
+    let details = Response::read(twice).await.assert_error(400, "VALIDATION_FAILED").clone();
+    assert_eq!(details["Idempotency-Key"], "is given more than once");
+    assert_eq!(s.count_rows("resources"), 1);
     // Keys are scoped to the credential: another key may use the same value.
     let other = key_with(&s, &["resource:write"]).await;
     let theirs = post(&s, &other, Some("order-1"), &widget("a")).await;
