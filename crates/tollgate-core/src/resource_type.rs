@@ -86,13 +86,31 @@ pub fn parse_type_name(name: &str) -> Result<String, ValidationErrors> {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypeRequest {
-    /// The `type` its resources carry: a lower-case identifier (in the path for `PUT`).
+    /// The `type` its resources carry: a lower-case identifier.
+    #[schema(value_type = String, required = true, pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub name: Option<String>,
-    /// A JSON Schema (2020-12) for `data`; at most 64 KiB, references only inside itself.
-    #[schema(value_type = Object)]
+    /// A JSON Schema (2020-12) for `data`; at most 64 KiB, references only inside itself
+    /// (default `true`: any `data`).
+    #[schema(value_type = Object, required = false)]
     pub schema: Option<Value>,
     /// Rules per attribute key.
     #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeRule>,
+    /// What the type is for.
+    pub description: Option<String>,
+}
+
+/// The body of `PUT /v1/types/{name}` as the OpenAPI document describes it: [`TypeRequest`]
+/// without `name`, which the path gives and the body may not change (the same parser reads it).
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypeUpdateRequest {
+    /// A JSON Schema (2020-12) for `data`; at most 64 KiB, references only inside itself
+    /// (default `true`: any `data`).
+    #[schema(value_type = Object, required = false)]
+    pub schema: Option<Value>,
+    /// Rules per attribute key.
+    #[schema(required = false)]
     pub attributes: BTreeMap<String, AttributeRule>,
     /// What the type is for.
     pub description: Option<String>,

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use tollgate_core::resource_type::{parse_type_name, TypeDefinition, TypeRequest};
+use tollgate_core::resource_type::{parse_type_name, TypeDefinition, TypeRequest, TypeUpdateRequest};
 
 use super::{TypeList, TypeView};
 use crate::error::{ApiError, ErrorEnvelope};
@@ -48,7 +48,7 @@ pub async fn get_type(
 }
 
 /// A new version of a type's definition.
-#[utoipa::path(put, path = "/v1/types/{name}", tag = "types", params(("name" = String, Path)), request_body = TypeRequest,
+#[utoipa::path(put, path = "/v1/types/{name}", tag = "types", params(("name" = String, Path)), request_body = TypeUpdateRequest,
     responses((status = 200, body = TypeView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn update_type(
