@@ -53,6 +53,18 @@ async fn sort_ranges_fields_and_totals() {
         json!({"id": id(0), "name": "b", "attributes": {"region": "us"}, "data": {"cpus": 2}})
     );
 
+    // A read by id takes the same fieldsets, keeps its ETag, and refuses anything else.
+    let one = format!("/v1/resource/{}", id(0));
+    let whole = s.call(Method::GET, &one, k, None).await;
+    let r = s.call(Method::GET, &format!("{one}?fields=name,attributes.region,data.cpus"), k, None).await;
+    assert_eq!(r.body, json!({"id": id(0), "name": "b", "attributes": {"region": "us"}, "data": {"cpus": 2}}));
+    assert_eq!(r.header("etag"), whole.header("etag"));
+    assert_eq!(s.call(Method::GET, &format!("{one}?"), k, None).await.body, whole.body, "an empty query is none");
+    for (query, param) in [("bogus=1", "bogus"), ("fields=secret", "fields"), ("fields=name&fields=type", "fields")] {
+        let r = s.call(Method::GET, &format!("{one}?{query}"), k, None).await;
+        assert!(r.assert_error(400, "VALIDATION_FAILED").get(param).is_some(), "{query}: {}", r.text);
+    }
+
     // Nothing malformed is ignored: each names its parameter.
     for (query, param) in [
         ("sort=size", "sort"),
