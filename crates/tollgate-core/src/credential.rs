@@ -81,6 +81,8 @@ pub struct NewCredential {
 
 /// A credential's own rate limits per route class; `None` (`null`) means the configured default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
+// Other route classes are refused by the parsers; the schema says so.
+#[serde(deny_unknown_fields)]
 pub struct CredentialLimits {
     /// Reads (GET).
     pub read: Option<Limit>,

@@ -89,9 +89,9 @@ pub struct TypeRequest {
     /// The `type` its resources carry: a lower-case identifier.
     #[schema(value_type = String, required = true, pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub name: Option<String>,
-    /// A JSON Schema (2020-12) for `data`; at most 64 KiB, references only inside itself
-    /// (default `true`: any `data`).
-    #[schema(value_type = Object, required = false)]
+    /// A JSON Schema (2020-12) for `data`, an object or a boolean; at most 64 KiB, references
+    /// only inside itself (default `true`: any `data`).
+    #[schema(schema_with = json_schema, required = false)]
     pub schema: Option<Value>,
     /// Rules per attribute key.
     #[serde(default)]
@@ -100,14 +100,24 @@ pub struct TypeRequest {
     pub description: Option<String>,
 }
 
+/// A JSON Schema's own schema in the OpenAPI document: an object or a boolean (2020-12 allows
+/// both), which `type: object` alone would deny.
+pub fn json_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Boolean]))
+        .description(Some("A JSON Schema (2020-12) for `data`: an object, or a boolean (`true` accepts any `data`)"))
+        .build()
+}
+
 /// The body of `PUT /v1/types/{name}` as the OpenAPI document describes it: [`TypeRequest`]
 /// without `name`, which the path gives and the body may not change (the same parser reads it).
 #[derive(utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypeUpdateRequest {
-    /// A JSON Schema (2020-12) for `data`; at most 64 KiB, references only inside itself
-    /// (default `true`: any `data`).
-    #[schema(value_type = Object, required = false)]
+    /// A JSON Schema (2020-12) for `data`, an object or a boolean; at most 64 KiB, references
+    /// only inside itself (default `true`: any `data`).
+    #[schema(schema_with = json_schema, required = false)]
     pub schema: Option<Value>,
     /// Rules per attribute key.
     #[schema(required = false)]

@@ -56,6 +56,7 @@ async fn batches_apply_whole_or_not_at_all() {
         "delete",
         {"op": "update", "id": existing, "if_match": "1", "body": {}},
         {"op": "update", "body": {}},
+        {"op": "create", "body": 5},
     ]});
     let r = s.call(Method::POST, "/v1/batch", k, Some(&malformed)).await;
     let details = r.assert_error(400, "VALIDATION_FAILED").clone();
@@ -70,6 +71,7 @@ async fn batches_apply_whole_or_not_at_all() {
         "operations[6]",
         "operations[7].if_match",
         "operations[8].id",
+        "operations[9].body",
     ];
     for field in named {
         assert!(details.get(field).is_some(), "{field}: {details}");

@@ -86,5 +86,8 @@ async fn key_requests_are_validated() {
         let details = r.assert_error(400, "VALIDATION_FAILED");
         assert!(details.get(field).is_some(), "{body}: {details}");
     }
+    // A control character is named as the reason, not the length.
+    let r = s.call(Method::POST, "/v1/keys", admin, Some(&json!({"name": "a\u{6}b", "scopes": ["admin"]}))).await;
+    assert_eq!(r.assert_error(400, "VALIDATION_FAILED")["name"], "must not contain control characters");
     assert_eq!(s.count_rows("credentials"), before);
 }

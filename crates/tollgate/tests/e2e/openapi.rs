@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::server;
+use crate::{server, widget};
 
 #[tokio::test]
 async fn served_document_is_checked_in_and_every_operation_is_routed() {
@@ -81,4 +81,37 @@ async fn registered_types_are_components_for_their_project_only() {
     assert_eq!(theirs.status, 200, "{}", theirs.text);
     assert!(theirs.body["components"]["schemas"].get("machine.data").is_none());
     s.call(Method::GET, "/openapi.json", Some("tgk_nope"), None).await.assert_error(401, "AUTHENTICATION_FAILED");
+}
+
+/// Answers match their schemas in the served document (validated as JSON Schema 2020-12, as
+/// OpenAPI 3.1 defines them): each kind of event's `data` matches exactly one branch of
+/// `EventData`'s `oneOf`, and a type registered without a schema shows `"schema": true`.
+#[tokio::test]
+async fn answers_match_their_schemas_in_the_document() {
+    let s = server().await;
+    let k = Some(s.admin_key.as_str());
+    let document = s.call(Method::GET, "/openapi.json", None, None).await.body;
+    let components = document["components"].clone();
+    let check = |schema: &str, value: &Value| {
+        let root = json!({"$ref": format!("#/components/schemas/{schema}"), "components": components});
+        let validator = jsonschema::draft202012::new(&root).unwrap();
+        let errors: Vec<String> = validator.iter_errors(value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{schema}: {errors:?}\n{value}");
+    };
+    let created = s.call(Method::POST, "/v1/resource", k, Some(&widget("w"))).await;
+    let path = format!("/v1/resource/{}", created.body["id"].as_str().unwrap());
+    s.call(Method::PATCH, &path, k, Some(&json!({"name": "v"}))).await;
+    assert_eq!(s.call(Method::DELETE, &path, k, None).await.status, 204);
+    let events = s.call(Method::GET, "/v1/events?order=oldest", k, None).await;
+    let kinds: Vec<&str> =
+        events.body["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["resource.created", "resource.updated", "resource.deleted"]);
+    check("EventPage", &events.body);
+    check("ResourceView", &created.body);
+    let typed = s.call(Method::POST, "/v1/types", k, Some(&json!({"name": "schemaless"}))).await;
+    assert_eq!(typed.status, 201);
+    assert_eq!(typed.body["schema"], json!(true));
+    check("TypeView", &typed.body);
+    let sparse = s.call(Method::GET, "/v1/resource?fields=name", k, None).await;
+    check("ResourcePage", &sparse.body);
 }

@@ -139,6 +139,10 @@ impl CreateCredentialRequest {
                 errors.add("name", "is required");
                 None
             }
+            Some(Value::String(s)) if s.chars().any(char::is_control) => {
+                errors.add("name", "must not contain control characters");
+                None
+            }
             Some(_) => {
                 errors.add("name", format!("must be a string of 1-{MAX_NAME} characters"));
                 None

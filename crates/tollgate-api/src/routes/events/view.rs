@@ -52,6 +52,9 @@ pub enum EventData {
 
 /// What a `resource.deleted` event carries.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+// Closed, so that a whole resource (a created or updated event's data) matches only the other
+// branch of the `oneOf`.
+#[serde(deny_unknown_fields)]
 pub struct DeletedResource {
     /// `res_` + ULID.
     pub id: String,

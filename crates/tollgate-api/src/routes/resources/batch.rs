@@ -268,7 +268,9 @@ fn check(op: Operation) -> Result<BatchOp, ValidationErrors> {
             Ok(new) => Some(BatchOp::Create(new)),
             Err(e) => {
                 for (field, reason) in e.fields() {
-                    errors.add(format!("body.{field}"), reason.clone());
+                    // A body that is not an object is refused as `body` itself.
+                    let at = if field == "body" { field.clone() } else { format!("body.{field}") };
+                    errors.add(at, reason.clone());
                 }
                 None
             }

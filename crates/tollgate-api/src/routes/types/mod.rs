@@ -8,7 +8,7 @@ pub mod project;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use tollgate_core::resource_type::{AttributeRule, ResourceType};
+use tollgate_core::resource_type::{json_schema, AttributeRule, ResourceType};
 use tollgate_core::time_fmt::rfc3339;
 
 /// A registered type as the API shows it.
@@ -18,8 +18,8 @@ pub struct TypeView {
     pub name: String,
     /// 1 at registration, +1 with each `PUT`.
     pub version: i64,
-    /// The JSON Schema of `data`.
-    #[schema(value_type = Object)]
+    /// The JSON Schema of `data`: an object, or `true` (any `data`) when none was given.
+    #[schema(schema_with = json_schema)]
     pub schema: Value,
     /// Rules per attribute key.
     pub attributes: BTreeMap<String, AttributeRule>,
