@@ -150,9 +150,23 @@ async fn stream_resumes_without_gap_or_duplicate_while_writes_race() {
     };
     let mut seen: Vec<String> = Vec::new();
     let mut last: Option<String> = None;
+    // A stream that skipped an event would leave the loop below waiting for ever: past the
+    // deadline it fails, naming what it missed (each pass takes seconds; the whole, about 5).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     // Read a few events at a time, disconnect, reconnect with the last id, while writes go on.
     while seen.len() < WRITES {
-        let mut stream = Sse::open(&s, &s.admin_key, last.as_deref(), "").await.unwrap();
+        if tokio::time::Instant::now() > deadline {
+            let all = all_event_ids(&s).await;
+            let missing: Vec<(usize, &String)> = all.iter().enumerate().filter(|(_, id)| !seen.contains(id)).collect();
+            panic!(
+                "after 120 s: {} of {} events seen, the last {last:?}; missing (position, id): {:?}",
+                seen.len(),
+                all.len(),
+                &missing[..missing.len().min(10)]
+            );
+        }
+        let opened = tokio::time::timeout(Duration::from_secs(30), Sse::open(&s, &s.admin_key, last.as_deref(), ""));
+        let mut stream = opened.await.expect("a stream opens within 30 s").unwrap();
         for _ in 0..37 {
             match stream.next(Duration::from_secs(10)).await {
                 Some((id, kind, data)) => {
