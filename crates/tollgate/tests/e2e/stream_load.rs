@@ -66,15 +66,22 @@ async fn ten_thousand_events_resumed_across_reconnects_exactly_once_in_order() {
     let s = server_with(&[]).await;
     let key = bulk_key(&s);
     const EVENTS: usize = 10_000;
+    // Subscribed before the first write: a first stream opened after it would start after it.
+    let mut first = Some(Sse::open(&s, &key, None, "").await.unwrap());
     let writer = spawn_writers(&s, &key, 4, EVENTS / 400);
     let mut seen: Vec<String> = Vec::with_capacity(EVENTS);
     let mut last: Option<String> = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     // Reconnect after varied numbers of events, so that the seams fall in replays and in live
     // parts alike, while the writers go on.
     let chunks = [1usize, 37, 100, 3, 250];
     let mut reconnects = 0;
     while seen.len() < EVENTS {
-        let mut stream = Sse::open(&s, &key, last.as_deref(), "").await.unwrap();
+        assert!(tokio::time::Instant::now() < deadline, "{} of {EVENTS} events after 300 s", seen.len());
+        let mut stream = match first.take() {
+            Some(stream) => stream,
+            None => Sse::open(&s, &key, last.as_deref(), "").await.unwrap(),
+        };
         reconnects += 1;
         for _ in 0..chunks[reconnects % chunks.len()] {
             let Some((id, kind, data)) = stream.next(Duration::from_secs(15)).await else {
