@@ -12,10 +12,11 @@ mod serve;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
 use tollgate_store::sqlite::{fold_log, Folded};
+use tollgate_store::StoreError;
 
-use crate::config::Loaded;
+use crate::cli::{Cli, Command};
+use crate::config::{Config, Loaded};
 
 /// mimalloc instead of glibc's allocator: malloc, free and their bookkeeping were a quarter of
 /// a GET's instructions (and of a list page's and an export's). Its per-thread free lists serve
@@ -83,12 +84,11 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
                 "listening"
             );
             app.run_until_stopped(serve::shutdown_signal()).await;
-            if config.database_url.is_none() {
-                match fold_log(&config.data_dir) {
-                    Ok(Folded::Busy) => tracing::info!("write-ahead log left: another process is using the database"),
-                    Ok(_) => tracing::info!("write-ahead log folded into the database file"),
-                    Err(e) => tracing::warn!(error = %e, "could not fold the write-ahead log into the database file"),
-                }
+            match fold_sqlite_log(&config) {
+                Some(Ok(Folded::Busy)) => tracing::info!("write-ahead log left: another process is using the database"),
+                Some(Ok(_)) => tracing::info!("write-ahead log folded into the database file"),
+                Some(Err(e)) => tracing::warn!(error = %e, "could not fold the write-ahead log into the database file"),
+                None => {}
             }
             tracing::info!("stopped");
             drop(guard);
@@ -115,12 +115,15 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<i32> {
     }
 }
 
-/// A command's outcome, once SQLite's write-ahead log is folded into the database file (see
-/// `tollgate_store::sqlite::fold_log`): the command's store is gone by then, and a failure to
-/// fold changes nothing the command did.
-fn folded(config: &config::Config, outcome: anyhow::Result<i32>) -> anyhow::Result<i32> {
-    if config.database_url.is_none() {
-        let _ = fold_log(&config.data_dir);
-    }
+/// A command's outcome, once SQLite's write-ahead log is folded into the database file: the
+/// command's store is gone by then, and a failure to fold changes nothing the command did.
+fn folded(config: &Config, outcome: anyhow::Result<i32>) -> anyhow::Result<i32> {
+    let _ = fold_sqlite_log(config);
     outcome
+}
+
+/// Folds SQLite's write-ahead log into the database file (see
+/// `tollgate_store::sqlite::fold_log`); `None` on PostgreSQL, which has no such file.
+fn fold_sqlite_log(config: &Config) -> Option<Result<Folded, StoreError>> {
+    config.database_url.is_none().then(|| fold_log(&config.data_dir))
 }
