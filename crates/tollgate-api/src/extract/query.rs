@@ -14,7 +14,13 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or("");
+        Self::parse(parts.uri.query().unwrap_or(""))
+    }
+}
+
+impl QueryPairs {
+    /// The pairs of a raw query (without the `?`).
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
         serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
             .map(Self)
             .map_err(|_| ApiError::validation(ValidationErrors::single("query", "is not valid URL encoding")))

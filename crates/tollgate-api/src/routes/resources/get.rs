@@ -12,7 +12,7 @@ use tollgate_core::ValidationErrors;
 use super::list::ResourceItem;
 use super::view::{json_response, with_etag};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Auth, Read, ResourcePath};
+use crate::extract::{Auth, QueryPairs, Read, ResourcePath};
 use crate::state::AppState;
 
 /// Reads one resource of the caller's project.
@@ -54,10 +54,10 @@ pub async fn get_resource(
     }
 }
 
-/// The query of a read by id: `fields` at most once, nothing else.
+/// The query of a read by id: `fields` at most once, nothing else. (Read from the raw query
+/// only when there is one, so that the usual read, without a query, parses nothing.)
 fn sparse_fields(query: &str) -> Result<Option<Vec<FieldPath>>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-        .map_err(|_| ValidationErrors::single("query", "is not valid URL encoding"))?;
+    let QueryPairs(pairs) = QueryPairs::parse(query)?;
     let mut errors = ValidationErrors::new();
     let mut fields = None;
     for (key, value) in pairs {
