@@ -232,16 +232,15 @@ fn operation(op: Value) -> Result<Operation, ValidationErrors> {
     if kind == "update" && body.as_ref().is_some_and(|b| !b.is_object()) {
         errors.add("body", "must be an object: a JSON merge patch");
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    match (kind.as_str(), id, body) {
-        ("create", _, Some(body)) => Ok(Operation::Create { body }),
-        ("update", Some(id), Some(Value::Object(body))) => Ok(Operation::Update { id, if_match, body }),
-        ("delete", Some(id), None) => Ok(Operation::Delete { id, if_match }),
-        // Every missing or mistyped member was an error above.
-        _ => Err(ValidationErrors::single("op", "is incomplete")),
-    }
+    // Each member missing or of the wrong kind was an error above, so with none the
+    // operation is whole.
+    let op = match (kind.as_str(), id, body) {
+        ("create", _, Some(body)) => Some(Operation::Create { body }),
+        ("update", Some(id), Some(Value::Object(body))) => Some(Operation::Update { id, if_match, body }),
+        ("delete", Some(id), _) => Some(Operation::Delete { id, if_match }),
+        _ => None,
+    };
+    op.filter(|_| errors.is_empty()).ok_or(errors)
 }
 
 /// A JSON integer, in any of its spellings that fit an i64 (`3`, `3.0`, `3e0`).
