@@ -110,21 +110,26 @@ pub fn json_schema() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-/// The body of `PUT /v1/types/{name}` as the OpenAPI document describes it: [`TypeRequest`]
-/// without `name`, which the path gives and the body may not change (the same parser reads it).
-#[derive(utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TypeUpdateRequest {
-    /// A JSON Schema (2020-12) for `data`, an object or a boolean; at most 64 KiB, references
-    /// only inside itself (default `true`: any `data`).
-    #[schema(schema_with = json_schema, required = false)]
-    pub schema: Option<Value>,
-    /// Rules per attribute key.
-    #[schema(required = false)]
-    pub attributes: BTreeMap<String, AttributeRule>,
-    /// What the type is for.
-    pub description: Option<String>,
+/// The body of `PUT /v1/types/{name}` as the OpenAPI document describes it: [`TypeRequest`]'s
+/// schema without `name`, which the path gives and the body may not change (the same parser
+/// reads both), derived from it so that the two never differ otherwise.
+pub struct TypeUpdateRequest;
+
+impl utoipa::PartialSchema for TypeUpdateRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+        let RefOr::T(Schema::Object(mut object)) = <TypeRequest as utoipa::PartialSchema>::schema() else {
+            return <TypeRequest as utoipa::PartialSchema>::schema();
+        };
+        object.properties.shift_remove("name");
+        object.required.retain(|r| r != "name");
+        object.description = Some("`TypeRequest` without `name`: the path names the type.".to_owned());
+        RefOr::T(Schema::Object(object))
+    }
 }
+
+impl utoipa::ToSchema for TypeUpdateRequest {}
 
 impl TypeDefinition {
     /// Parses a [`TypeRequest`] (its `name` required when `with_name`, refused otherwise),
@@ -262,6 +267,24 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn the_update_body_is_the_create_body_without_its_name() {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+        use utoipa::PartialSchema;
+        let object = |schema| match schema {
+            RefOr::T(Schema::Object(o)) => o,
+            _ => panic!("not an object schema"),
+        };
+        let (create, update) = (object(TypeRequest::schema()), object(TypeUpdateRequest::schema()));
+        let names = |o: &utoipa::openapi::schema::Object| o.properties.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&create), ["name", "schema", "attributes", "description"]);
+        assert_eq!(names(&update), ["schema", "attributes", "description"]);
+        assert_eq!((create.required, update.required), (vec!["name".to_owned()], vec![]));
+        assert!(create.properties["schema"] == update.properties["schema"]);
+        assert!(update.additional_properties.is_some(), "unknown members are refused there too");
+    }
     use crate::ResourceStatus;
 
     fn content(data: Value, attrs: &[(&str, &str)]) -> NewResource {
