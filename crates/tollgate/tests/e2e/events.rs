@@ -290,6 +290,33 @@ async fn gone_past_retention_and_not_found_for_unknown_ids() {
 }
 
 #[tokio::test]
+async fn the_header_wins_over_the_parameter_and_two_headers_are_refused() {
+    let s = server().await;
+    for name in ["a", "b", "c"] {
+        create(&s, name).await;
+    }
+    let ids = all_event_ids(&s).await;
+    // A browser's EventSource reconnects to the URL it was given, with the newer id in the header.
+    let query = format!("?last_event_id={}", ids[0]);
+    let mut stream = Sse::open(&s, &s.admin_key, Some(&ids[1]), &query).await.unwrap();
+    let (id, _, _) = stream.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(id, ids[2], "resumed after the header's event, not the parameter's");
+    let r = s
+        .http
+        .get(s.url("/v1/events/stream"))
+        .header("x-api-key", &s.admin_key)
+        .header("last-event-id", &ids[0])
+        .header("last-event-id", &ids[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "VALIDATION_FAILED");
+    assert_eq!(body["error"]["details"]["Last-Event-ID"], "is given more than once", "{body}");
+}
+
+#[tokio::test]
 async fn stream_limit_per_credential_and_revocation_closes_streams() {
     let s = server_with(&[("TOLLGATE_EVENT_STREAMS_PER_CREDENTIAL", "2")]).await;
     let key = key_with(&s, &["resource:read"]).await;

@@ -69,11 +69,7 @@ pub async fn stream_events(
 ) -> Result<Response, ApiError> {
     let hub = state.event_hub.clone().ok_or_else(|| ApiError::new(ErrorCode::ServiceUnavailable))?;
     let (filter, from_query) = parse_stream_query(&pairs)?;
-    let last = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
-        Some(Ok(id)) if is_event_id(id) => Some(id.to_owned()),
-        Some(Ok("")) | None => from_query,
-        Some(_) => return Err(ValidationErrors::single("Last-Event-ID", "must be an event id (evt_...)").into()),
-    };
+    let last = resume_after(&headers, from_query)?;
     let max = hub.settings().max_streams_per_credential;
     let permit = hub.try_open(&auth.principal.credential.to_string()).ok_or_else(|| {
         ApiError::new(ErrorCode::RateLimitExceeded)
@@ -99,6 +95,24 @@ pub async fn stream_events(
     // nginx passes the events on as they come, whatever its buffering setting.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// Where a stream resumes: after the `Last-Event-ID` header's event, else after the
+/// `last_event_id` parameter's. The header wins: a browser's `EventSource` reconnects to the
+/// same URL (the parameter still names where the first connection resumed) and sends the last
+/// event it saw in the header. Two headers are refused: which one counted would depend on who
+/// reads first.
+fn resume_after(headers: &HeaderMap, from_query: Option<String>) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("last-event-id").iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ValidationErrors::single("Last-Event-ID", "is given more than once").into());
+    }
+    match first.map(|v| v.to_str().map(str::trim)) {
+        Some(Ok(id)) if is_event_id(id) => Ok(Some(id.to_owned())),
+        Some(Ok("")) | None => Ok(from_query),
+        Some(_) => Err(ValidationErrors::single("Last-Event-ID", "must be an event id (evt_...)").into()),
+    }
 }
 
 /// Where a stream resumed after `id` starts: that event's `seq`, or `410 GONE` when it is no
