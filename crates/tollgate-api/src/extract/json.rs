@@ -2,7 +2,8 @@
 //! such as `application/merge-patch+json`), the body at most 1 MiB, valid UTF-8 and valid JSON.
 //! The body is kept as a `serde_json::Value` for the domain's parsers, which name every bad
 //! field rather than the first one serde meets. An object that names a member twice is refused
-//! as malformed, naming the member ([`super::unique_members`]).
+//! as malformed, naming the member, and so is an integer beyond 64 bits
+//! ([`super::unique_members`]).
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -105,17 +106,31 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
-    super::unique_members::from_slice(bytes).map_err(|refused| {
-        let e = refused.error;
-        let error = ApiError::new(ErrorCode::MalformedJson)
-            .detail("line", e.line())
-            .detail("column", e.column())
-            .detail("reason", e.to_string());
-        match refused.duplicate {
-            Some(member) => {
-                error.message(format!("The member `{member}` appears twice in one object")).detail("member", member)
-            }
-            None => error,
+    use super::unique_members::Refused;
+    let malformed = |line: usize, column: usize, reason: String| {
+        ApiError::new(ErrorCode::MalformedJson).detail("line", line).detail("column", column).detail("reason", reason)
+    };
+    super::unique_members::from_slice(bytes).map_err(|refused| match refused {
+        Refused::Syntax(e) => malformed(e.line(), e.column(), e.to_string()),
+        Refused::Duplicate { error: e, member } => malformed(e.line(), e.column(), e.to_string())
+            .message(format!("The member `{member}` appears twice in one object"))
+            .detail("member", member),
+        Refused::Inexact(n) => {
+            let reason = format!("integer out of range at line {} column {}", n.line, n.column);
+            malformed(n.line, n.column, reason)
+                .message(format!(
+                    "The integer {} has more digits than 64 bits hold, and would be stored rounded; send it as a string",
+                    shortened(&n.literal)
+                ))
+                .detail("number", shortened(&n.literal))
         }
     })
+}
+
+/// A number quoted in an error, cut to a readable length (a body may hold a megabyte of digits).
+fn shortened(literal: &str) -> String {
+    match literal.get(..40) {
+        Some(head) if literal.len() > 40 => format!("{head}..."),
+        _ => literal.to_owned(),
+    }
 }

@@ -53,6 +53,14 @@ async fn malformed_bodies_write_nothing() {
             "MALFORMED_JSON",
             Some("member"),
         ),
+        (
+            "integer beyond 64 bits, which would be stored rounded",
+            json,
+            br#"{"name":"a","type":"t","data":{"serial":123456789012345678901234567890}}"#.to_vec(),
+            400,
+            "MALFORMED_JSON",
+            Some("number"),
+        ),
         ("invalid UTF-8", json, b"{\"name\":\"\xff\xfe\",\"type\":\"t\"}".to_vec(), 400, "MALFORMED_JSON", None),
         ("raw NUL byte", json, b"{\"name\":\"a\x00b\",\"type\":\"t\"}".to_vec(), 400, "MALFORMED_JSON", None),
         ("text/plain", Some("text/plain"), widget("a").to_string().into_bytes(), 415, "UNSUPPORTED_MEDIA_TYPE", None),
@@ -198,6 +206,26 @@ async fn malformed_bodies_write_nothing() {
     }
     let after = s.call(Method::GET, &format!("/v1/resource/{id}"), Some(&s.admin_key), None).await;
     assert_eq!(after.body, seed.body, "the seed resource changed");
+}
+
+/// The other side of the refusal of integers beyond 64 bits: every integer that 64 bits hold
+/// comes back exactly as written, and large floats stay floats.
+#[tokio::test]
+async fn integers_that_64_bits_hold_come_back_exactly() {
+    let s = server().await;
+    let body = br#"{"name":"edges","type":"t","data":{"max":18446744073709551615,"min":-9223372036854775808,"big":1e19,"exact":9007199254740993}}"#;
+    let r = raw(&s, Method::POST, "/v1/resource", Some("application/json"), body.to_vec()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let path = format!("/v1/resource/{}", r.body["id"].as_str().unwrap());
+    let got = s.http.get(s.url(&path)).header("x-api-key", &s.admin_key).send().await.unwrap().text().await.unwrap();
+    for written in [
+        r#""max":18446744073709551615"#,
+        r#""min":-9223372036854775808"#,
+        r#""exact":9007199254740993"#,
+        r#""big":1e+19"#,
+    ] {
+        assert!(got.contains(written), "{written} in {got}");
+    }
 }
 
 #[tokio::test]

@@ -136,9 +136,10 @@ impl<S: Send + Sync> FromRequest<S> for OAuthParams {
 
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
     // A repeated member is a repeated parameter, as in the form encoding.
-    let value = crate::extract::unique_members::from_slice(body).map_err(|refused| match refused.duplicate {
-        Some(k) => OAuthError::invalid_request(format!("parameter `{k}` is repeated")),
-        None => OAuthError::invalid_request("the body is not valid JSON"),
+    use crate::extract::unique_members::{from_slice, Refused};
+    let value = from_slice(body).map_err(|refused| match refused {
+        Refused::Duplicate { member, .. } => OAuthError::invalid_request(format!("parameter `{member}` is repeated")),
+        Refused::Syntax(_) | Refused::Inexact(_) => OAuthError::invalid_request("the body is not valid JSON"),
     })?;
     let obj = value.as_object().ok_or_else(|| OAuthError::invalid_request("the body must be a JSON object"))?;
     obj.iter()
