@@ -112,6 +112,31 @@ impl CredentialLimits {
     }
 }
 
+/// A change to a credential's limits (`PATCH /v1/keys/{id}`): per class, `None` keeps the
+/// current limit, `Some(None)` returns the class to the configured default (a JSON `null`, as in
+/// a merge patch), `Some(Some(limit))` sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LimitsPatch {
+    /// Reads.
+    pub read: Option<Option<Limit>>,
+    /// Writes.
+    pub write: Option<Option<Limit>>,
+}
+
+impl LimitsPatch {
+    /// The limits after this change to `current`.
+    pub fn apply(self, current: CredentialLimits) -> CredentialLimits {
+        CredentialLimits { read: self.read.unwrap_or(current.read), write: self.write.unwrap_or(current.write) }
+    }
+}
+
+/// Sets the classes that `limits` gives and keeps the others (the CLI's `--limit`).
+impl From<CredentialLimits> for LimitsPatch {
+    fn from(limits: CredentialLimits) -> Self {
+        Self { read: limits.read.map(Some), write: limits.write.map(Some) }
+    }
+}
+
 /// A stored credential's metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Credential {

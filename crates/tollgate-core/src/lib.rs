@@ -25,7 +25,9 @@ pub mod validation;
 pub mod view;
 pub mod webhook;
 
-pub use credential::{Credential, CredentialId, CredentialKind, CredentialLimits, CredentialState, NewCredential};
+pub use credential::{
+    Credential, CredentialId, CredentialKind, CredentialLimits, CredentialState, LimitsPatch, NewCredential,
+};
 pub use error_code::ErrorCode;
 pub use ids::{ClientId, KeyId, ProjectId, RequestId, ResourceId};
 pub use limit::{Limit, Quota, RouteClass};

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::SecretDigest;
 use tollgate_core::time_fmt::{now, to_unix_micros};
-use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, ProjectId};
+use tollgate_core::{Credential, CredentialId, CredentialKind, LimitsPatch, NewCredential, ProjectId};
 
 use crate::auth_cache::{AuthCache, AuthCacheStats};
 use crate::conn::{Arg, Conn, Sql};
@@ -45,12 +45,12 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<Credential, StoreError>;
     /// Revokes the credential at once (idempotent).
     async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError>;
-    /// Sets the credential's own limits (parts left `None` keep their current value).
+    /// Changes the credential's own limits (see [`LimitsPatch`]).
     async fn set_credential_limits(
         &self,
         project: ProjectId,
         id: CredentialId,
-        limits: CredentialLimits,
+        limits: LimitsPatch,
     ) -> Result<Credential, StoreError>;
     /// Records that the credential was used at `at`.
     async fn touch_credential(&self, id: CredentialId, at: OffsetDateTime) -> Result<(), StoreError>;
@@ -167,16 +167,13 @@ impl<B: Backend> CredentialStore for Db<B> {
         &self,
         project: ProjectId,
         id: CredentialId,
-        limits: CredentialLimits,
+        limits: LimitsPatch,
     ) -> Result<Credential, StoreError> {
         let out = self
             .write("set_credential_limits", move |tx| {
                 Box::pin(async move {
                     let cred = get(tx, &LOCK, project, id).await?;
-                    let limits = CredentialLimits {
-                        read: limits.read.or(cred.limits.read),
-                        write: limits.write.or(cred.limits.write),
-                    };
+                    let limits = limits.apply(cred.limits);
                     save_state(tx, Credential { limits, ..cred }).await
                 })
             })

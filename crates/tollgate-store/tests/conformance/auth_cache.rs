@@ -65,7 +65,10 @@ pub async fn every_change_reaches_a_caching_node_within_a_second(f: Fixture) {
 
     // Through another node: limits, then revocation.
     let limit = Limit::parse("5/1m").unwrap();
-    other.set_credential_limits(p, key.id.clone(), CredentialLimits { read: Some(limit), write: None }).await.unwrap();
+    other
+        .set_credential_limits(p, key.id.clone(), CredentialLimits { read: Some(limit), write: None }.into())
+        .await
+        .unwrap();
     within("new limits", || async { found("k1").await.unwrap().credential.limits.read == Some(limit) }).await;
     other.revoke_credential(p, key.id.clone()).await.unwrap();
     within("revocation", || async { found("k1").await.unwrap().credential.revoked_at.is_some() }).await;

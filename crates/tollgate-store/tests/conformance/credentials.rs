@@ -4,7 +4,9 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use tollgate_auth::secret::digest_of;
 use tollgate_auth::{generate_client_id, SecretDigest};
-use tollgate_core::{CredentialId, CredentialKind, CredentialLimits, KeyId, Limit, NewCredential, ProjectId, Scopes};
+use tollgate_core::{
+    CredentialId, CredentialKind, CredentialLimits, KeyId, Limit, LimitsPatch, NewCredential, ProjectId, Scopes,
+};
 use tollgate_store::{NewApiKeyTemplate, StoreError, StoredSigningKey};
 
 use crate::support::Fixture;
@@ -52,12 +54,19 @@ pub async fn credential_lifecycle(f: Fixture) {
 
     // Limits merge part by part.
     let read = Limit::parse("5/1m").unwrap();
-    let l = s.set_credential_limits(p, created.id.clone(), CredentialLimits { read: Some(read), write: None }).await;
+    let l =
+        s.set_credential_limits(p, created.id.clone(), CredentialLimits { read: Some(read), write: None }.into()).await;
     assert_eq!(l.unwrap().limits, CredentialLimits { read: Some(read), write: None });
     let write = Limit::parse("7/1h").unwrap();
-    let both =
-        s.set_credential_limits(p, created.id.clone(), CredentialLimits { read: None, write: Some(write) }).await;
+    let both = s
+        .set_credential_limits(p, created.id.clone(), CredentialLimits { read: None, write: Some(write) }.into())
+        .await;
     assert_eq!(both.unwrap().limits, CredentialLimits { read: Some(read), write: Some(write) });
+    // A class set to its default (a JSON `null`) drops its own limit; the other keeps its own.
+    let reset = s.set_credential_limits(p, created.id.clone(), LimitsPatch { read: Some(None), write: None }).await;
+    assert_eq!(reset.unwrap().limits, CredentialLimits { read: None, write: Some(write) });
+    let stored = s.get_credential(p, created.id.clone()).await.unwrap();
+    assert_eq!(stored.limits, CredentialLimits { read: None, write: Some(write) });
 
     let at = now();
     s.touch_credential(created.id.clone(), at).await.unwrap();
@@ -84,7 +93,7 @@ pub async fn another_projects_credentials_are_not_found(f: Fixture) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(s.revoke_credential(b, id()).await, Err(StoreError::NotFound)));
-    assert!(matches!(s.set_credential_limits(b, id(), CredentialLimits::default()).await, Err(StoreError::NotFound)));
+    assert!(matches!(s.set_credential_limits(b, id(), LimitsPatch::default()).await, Err(StoreError::NotFound)));
     assert!(s.list_credentials(CredentialKind::ApiKey, b).await.unwrap().is_empty());
     assert!(s.get_credential(a, id()).await.unwrap().revoked_at.is_none());
 }

@@ -176,7 +176,7 @@ async fn update<K: CredentialRoutes>(store: &dyn Store, a: UpdateArgs) -> anyhow
     let id = parse_id::<K>(&a.id)?;
     let limits = CredentialLimits::parse(&a.limit).map_err(|e| anyhow!("--limit: {e}"))?;
     let cred = store
-        .set_credential_limits(project.id, id, limits)
+        .set_credential_limits(project.id, id, limits.into())
         .await
         .map_err(|e| not_found_as(e, &format!("{} `{}`", noun(K::KIND), a.id)))?;
     let show = |l: Option<tollgate_core::Limit>| l.map(|l| l.to_string()).unwrap_or_else(|| "default".into());

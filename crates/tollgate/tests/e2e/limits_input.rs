@@ -33,3 +33,27 @@ async fn a_limit_whose_window_overflows_is_refused() {
     assert_eq!(key.status, 200);
     assert!(!key.text.contains("61184"), "{}", key.text);
 }
+
+/// `null` for a class returns it to the server's default and the key is limited by that again;
+/// an unknown class is refused even as `null`, and so is a `null` in place of the limits.
+#[tokio::test]
+async fn a_null_limit_returns_a_class_to_the_default() {
+    let s = crate::server_with(&[("TOLLGATE_RATE_LIMIT_READ", "3/h")]).await;
+    let admin = Some(s.admin_key.as_str());
+    let body = json!({"name": "k", "scopes": ["resource:read"], "limits": {"read": "100/h", "write": "7/h"}});
+    let created = s.call(Method::POST, "/v1/keys", admin, Some(&body)).await;
+    let (id, key) = (created.body["key"]["id"].as_str().unwrap(), created.body["secret"].as_str().unwrap());
+    let path = format!("/v1/keys/{id}");
+    for refused in [json!({"limits": null}), json!({"limits": {"foo": null}}), json!({"limits": {"read": 5}})] {
+        s.call(Method::PATCH, &path, admin, Some(&refused)).await.assert_error(400, "VALIDATION_FAILED");
+    }
+    let r = s.call(Method::PATCH, &path, admin, Some(&json!({"limits": {"read": null}}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["limits"], json!({"read": null, "write": "7/3600s"}));
+    // The server's default (3 reads an hour) holds the key again.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(s.call(Method::GET, "/v1/resource", Some(key), None).await.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+}

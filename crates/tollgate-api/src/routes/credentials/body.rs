@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use time::Duration;
 use tollgate_core::duration::parse_duration;
-use tollgate_core::{CredentialLimits, Limit, Scope, Scopes, ValidationErrors};
+use tollgate_core::{CredentialLimits, Limit, LimitsPatch, Scope, Scopes, ValidationErrors};
 
 /// Longest key name.
 const MAX_NAME: usize = 100;
@@ -35,19 +35,24 @@ pub struct CreateCredentialRequest {
 // Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
 #[serde(deny_unknown_fields)]
 pub struct UpdateCredentialRequest {
-    /// New limits; classes left out keep theirs.
-    pub limits: CredentialLimits,
+    /// New limits: classes left out keep theirs, `null` returns a class to the server's default.
+    #[schema(value_type = CredentialLimits)]
+    pub limits: LimitsPatch,
 }
 
-fn limits_field(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> CredentialLimits {
-    let mut limits = CredentialLimits::default();
+/// The `limits` member: per class a limit, or `null` for the server's default. `null` or no
+/// member at all changes no class.
+fn limits_field(obj: &Map<String, Value>, errors: &mut ValidationErrors) -> LimitsPatch {
+    let mut limits = LimitsPatch::default();
     match obj.get("limits") {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
-            // `null` for a class is the same as leaving it out, as the view shows a default.
-            for (class, v) in m.iter().filter(|(_, v)| !v.is_null()) {
-                let parsed =
-                    v.as_str().ok_or_else(|| "must be a string such as \"1000/h\"".to_owned()).and_then(Limit::parse);
+            for (class, v) in m {
+                let parsed = match v {
+                    Value::Null => Ok(None),
+                    Value::String(s) => Limit::parse(s).map(Some),
+                    _ => Err("must be a string such as \"1000/h\", or null for the default".to_owned()),
+                };
                 match (class.as_str(), parsed) {
                     ("read", Ok(l)) => limits.read = Some(l),
                     ("write", Ok(l)) => limits.write = Some(l),
@@ -71,8 +76,8 @@ impl UpdateCredentialRequest {
         let Some(obj) = object(body, Self::FIELDS, &mut errors) else {
             return Err(errors);
         };
-        if !obj.contains_key("limits") {
-            errors.add("limits", "is required");
+        if !obj.get("limits").is_some_and(Value::is_object) {
+            errors.add("limits", "is required: an object such as {\"read\": \"5000/h\"}");
         }
         let limits = limits_field(obj, &mut errors);
         errors.into_result(Self { limits })
@@ -174,7 +179,7 @@ impl CreateCredentialRequest {
             }
         };
         let expires_in = duration_field(obj, "expires_in", false, &mut errors);
-        let limits = limits_field(obj, &mut errors);
+        let limits = limits_field(obj, &mut errors).apply(CredentialLimits::default());
         match (name, scopes) {
             (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self { name, scopes, expires_in, limits }),
             _ => Err(errors),
@@ -227,8 +232,28 @@ mod tests {
         assert_eq!((fields, required), sorted(RotateRequest::FIELDS, &[]));
         assert!(RotateRequest::parse(Some(&json!({}))).is_ok());
         assert!(RotateRequest::parse(Some(&json!(null))).is_ok(), "the document allows a null body");
-        let limits = json!({"limits": {"read": null, "write": "10/h"}});
-        assert!(UpdateCredentialRequest::parse(&limits).unwrap().limits.read.is_none(), "null is the default");
+    }
+
+    /// In a change, a class left out keeps its limit and `null` returns it to the default; in a
+    /// creation both mean the default. An unknown class is refused, `null` or not.
+    #[test]
+    fn null_limits_return_a_class_to_the_default() {
+        let ten = Limit::parse("10/h").unwrap();
+        let change = UpdateCredentialRequest::parse(&json!({"limits": {"read": null, "write": "10/h"}})).unwrap();
+        assert_eq!(change.limits, LimitsPatch { read: Some(None), write: Some(Some(ten)) });
+        let change = UpdateCredentialRequest::parse(&json!({"limits": {}})).unwrap();
+        assert_eq!(change.limits, LimitsPatch::default());
+        let current = CredentialLimits { read: Some(ten), write: Some(ten) };
+        let reset = UpdateCredentialRequest::parse(&json!({"limits": {"read": null}})).unwrap();
+        assert_eq!(reset.limits.apply(current), CredentialLimits { read: None, write: Some(ten) });
+        for refused in [json!({"limits": null}), json!({"limits": {"foo": null}}), json!({"limits": {"": null}})] {
+            assert!(UpdateCredentialRequest::parse(&refused).is_err(), "{refused}");
+        }
+        let body = |limits: Value| json!({"name": "k", "scopes": ["resource:read"], "limits": limits});
+        let created = CreateCredentialRequest::parse(&body(json!({"read": null, "write": "10/h"}))).unwrap();
+        assert_eq!(created.limits, CredentialLimits { read: None, write: Some(ten) });
+        assert!(CreateCredentialRequest::parse(&body(json!({"foo": null}))).is_err());
+        assert!(CreateCredentialRequest::parse(&body(Value::Null)).is_ok(), "no limits of its own");
     }
 
     fn sorted(fields: &[&str], required: &[&str]) -> (Vec<String>, Vec<String>) {
