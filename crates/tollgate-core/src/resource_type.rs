@@ -150,8 +150,12 @@ impl TypeDefinition {
             }
             (None, false) => None,
         };
+        // serde reads `"schema": null` as no schema; a `null` where a schema goes is refused, not
+        // taken as `true` (which would switch validation off without a word).
         let schema = request.schema.unwrap_or(Value::Bool(true));
-        if let Err(reason) = check_schema(&schema) {
+        if body.get("schema").is_some_and(Value::is_null) {
+            errors.add("schema", "must be a JSON Schema (an object or a boolean); leave it out for `true`");
+        } else if let Err(reason) = check_schema(&schema) {
             errors.add("schema", reason);
         }
         if let Some(bad) = request.attributes.keys().find(|k| !is_attribute_key(k)) {
@@ -326,6 +330,8 @@ mod tests {
         assert!(refused(json!({"type": "string", "pattern": "(?=a)b"})), "lookaround needs backtracking");
         assert!(refused(json!({"type": "string", "pattern": "(a)\\1"})), "back-references need backtracking");
         assert!(refused(json!({"type": "nonsense"})), "not a valid schema");
+        assert!(refused(Value::Null), "null is not a schema (leaving it out means `true`)");
+        assert!(TypeDefinition::parse(&json!({}), false).is_ok_and(|(_, t)| t.schema == json!(true)));
         let mut deep = json!({"type": "object"});
         for _ in 0..40 {
             deep = json!({"properties": {"x": deep}});
