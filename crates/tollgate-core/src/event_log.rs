@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::ids::ProjectId;
 use crate::validation::ValidationErrors;
-use crate::webhook::EVENT_TYPES;
+use crate::webhook::{EVENT_TYPES, TEST_EVENT};
 
 /// Events per page when the client does not say.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -71,9 +71,10 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    /// Whether `e` passes (its project is checked by the caller).
+    /// Whether `e` passes (its project is checked by the caller). A `webhook.test` event is
+    /// for its one endpoint, not a change of the project's: no filter passes it.
     pub fn matches(&self, e: &LoggedEvent) -> bool {
-        (self.types.is_empty() || self.types.contains(&e.kind))
+        (if self.types.is_empty() { e.kind != TEST_EVENT } else { self.types.contains(&e.kind) })
             && self.resource_id.as_ref().is_none_or(|r| e.resource_id.as_ref() == Some(r))
             && self.resource_type.as_ref().is_none_or(|t| e.resource_type.as_ref() == Some(t))
             && self.after.is_none_or(|a| e.created_at >= a)
@@ -287,6 +288,11 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         assert_eq!(v["id"], "evt_1");
         assert_eq!(v["type"], "resource.created");
+        // The stream passes changes, never a webhook's test event, whatever its filter.
+        let test = LoggedEvent { kind: TEST_EVENT.into(), ..e.clone() };
+        let (all, created) = (EventFilter::default(), q(&[("type", "resource.created")]).unwrap().filter);
+        assert!(all.matches(&e) && created.matches(&e));
+        assert!(!all.matches(&test) && !created.matches(&test));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tollgate_core::event_log::{encode_cursor, EventOrder, EventQuery, LoggedEvent};
 use tollgate_core::time_fmt::to_unix_micros;
+use tollgate_core::webhook::TEST_EVENT;
 use tollgate_core::{Page, ProjectId};
 
 use crate::conn::{Arg, Builder, Conn, Sql};
@@ -70,7 +71,13 @@ pub struct Settled {
 /// The channel nodes announce new events on.
 pub const CHANNEL: &str = "tollgate_events";
 
-const GET: Sql = Sql::same(concat!("SELECT ", event_log_columns!(), " FROM events WHERE id = $1 AND project_id = $2"));
+/// The log holds the project's changes: a `webhook.test` event (`$3`), which shares the outbox to
+/// reach its one endpoint, is left out of its reads (the list's too, and the stream's filter).
+const GET: Sql = Sql::same(concat!(
+    "SELECT ",
+    event_log_columns!(),
+    " FROM events WHERE id = $1 AND project_id = $2 AND type <> $3"
+));
 const SEQ_OF: Sql = Sql::same("SELECT seq FROM events WHERE id = $1 AND project_id = $2");
 /// The `settled` flag is the last column.
 const AFTER: Sql = Sql::each(
@@ -102,7 +109,9 @@ impl<B: Backend> EventStore for Db<B> {
 
     async fn get_event(&self, project: ProjectId, id: String) -> Result<LoggedEvent, StoreError> {
         self.read("get_event", move |c| {
-            Box::pin(async move { c.fetch_one(&GET, &[Arg::Text(&id), Arg::Text(&project.to_string())]).await })
+            Box::pin(async move {
+                c.fetch_one(&GET, &[Arg::Text(&id), Arg::Text(&project.to_string()), Arg::Text(TEST_EVENT)]).await
+            })
         })
         .await
     }
@@ -166,7 +175,9 @@ async fn list(c: &mut impl Conn, project: ProjectId, q: EventQuery) -> Result<Pa
     let (after, before) = (f.after.map(to_unix_micros), f.before.map(to_unix_micros));
     let mut b = Builder::default();
     b.push(concat!("SELECT ", event_log_columns!(), " FROM events WHERE project_id = ")).arg(Arg::Text(&project));
-    if !f.types.is_empty() {
+    if f.types.is_empty() {
+        b.push(" AND type <> ").arg(Arg::Text(TEST_EVENT));
+    } else {
         b.push(" AND type IN (");
         for (i, t) in f.types.iter().enumerate() {
             b.push(if i == 0 { "" } else { ", " }).arg(Arg::Text(t));

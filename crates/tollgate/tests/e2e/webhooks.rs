@@ -60,6 +60,12 @@ async fn endpoints_tests_and_deliveries() {
     let t = s.call(Method::POST, &format!("/v1/webhooks/{id}/test"), admin, None).await;
     assert_eq!(t.status, 202);
     assert_eq!(s.count_rows("events"), 3);
+    // The event log holds the project's changes: the test event is its endpoint's alone.
+    let log = s.call(Method::GET, "/v1/events", admin, None).await;
+    let logged: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(logged, ["resource.deleted", "resource.created"], "{}", log.text);
+    let test_id = t.body["event_id"].as_str().unwrap();
+    s.call(Method::GET, &format!("/v1/events/{test_id}"), admin, None).await.assert_error(404, "NOT_FOUND");
     let mut deliveries = serde_json::Value::Null;
     for _ in 0..50 {
         deliveries = s.call(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), admin, None).await.body;
