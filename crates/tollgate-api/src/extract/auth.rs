@@ -1,6 +1,8 @@
 //! Authentication and authorisation as an extractor: `Auth<Write>` in a handler's signature is
 //! the permission that handler needs. API keys come in `X-API-Key` or `Authorization: Bearer`
-//! (recognised by their `tgk_` prefix); any other bearer value is a JWT access token. A key's
+//! (recognised by their `tgk_` prefix); any other bearer value is a JWT access token. A request
+//! with both headers runs as the bearer credential, and its key must be valid and of the same
+//! project. A key's
 //! shape and checksum are checked before any lookup, the stored digest is compared in constant
 //! time, and revoked or expired credentials are refused on their very next request.
 
@@ -124,50 +126,58 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
     }
 }
 
-/// The one credential a request carries.
+/// The credential a request runs as.
 enum Presented<'a> {
     ApiKey(&'a str),
     Token(&'a str),
 }
 
-/// Reads the one credential a request carries.
-fn presented(headers: &HeaderMap) -> Result<Presented<'_>, AuthError> {
+/// Reads the credential a request runs as, and the `X-API-Key` sent beside a bearer credential,
+/// if one was.
+fn presented(headers: &HeaderMap) -> Result<(Presented<'_>, Option<&str>), AuthError> {
     let api_key = headers.get(X_API_KEY).map(|v| v.to_str().map_err(|_| AuthError::Malformed));
     let bearer = headers.get(axum::http::header::AUTHORIZATION).map(|v| {
         let v = v.to_str().map_err(|_| AuthError::Malformed)?;
         let (scheme, token) = v.split_once(' ').ok_or(AuthError::Malformed)?;
-        if scheme.eq_ignore_ascii_case("bearer") {
-            Ok(token.trim())
-        } else {
-            Err(AuthError::Malformed)
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::Malformed);
         }
+        let token = token.trim();
+        Ok(if token.starts_with(SecretKind::ApiKey.prefix()) {
+            Presented::ApiKey(token)
+        } else {
+            Presented::Token(token)
+        })
     });
     match (api_key, bearer) {
         (None, None) => Err(AuthError::Missing),
-        (Some(k), None) => k.map(Presented::ApiKey),
-        (None, Some(b)) => {
-            b.map(
-                |t| {
-                    if t.starts_with(SecretKind::ApiKey.prefix()) {
-                        Presented::ApiKey(t)
-                    } else {
-                        Presented::Token(t)
-                    }
-                },
-            )
-        }
-        // Two credentials are ambiguous: refuse rather than guess which one counts.
-        (Some(_), Some(_)) => Err(AuthError::Malformed),
+        (Some(k), None) => Ok((Presented::ApiKey(k?), None)),
+        (None, Some(b)) => Ok((b?, None)),
+        // Both, as the integration guide template's common headers and API gateways' clients
+        // send them: the bearer credential is the caller, and the key must be valid too.
+        (Some(k), Some(b)) => Ok((b?, Some(k?))),
     }
 }
 
 /// Authenticates the credential `headers` carry (also used again by long requests, such as an
 /// event stream, to notice a revocation).
 pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
-    let principal = match presented(headers).map_err(ApiError::unauthenticated)? {
+    let (caller, beside) = presented(headers).map_err(ApiError::unauthenticated)?;
+    let principal = match caller {
         Presented::ApiKey(raw) => authenticate_key(raw, state).await?,
         Presented::Token(raw) => authenticate_token(raw, state).await?,
     };
+    if let Some(raw) = beside {
+        // Never ignored: a revoked or foreign key beside a good token is refused, not skipped.
+        let key = authenticate_key(raw, state).await?;
+        if key.project_id != principal.project_id {
+            return Err(ApiError::unauthenticated(AuthError::Invalid)
+                .message("X-API-Key and the bearer credential belong to different projects"));
+        }
+        if key.credential != principal.credential {
+            touch(state, key.credential);
+        }
+    }
     tracing::debug!(credential.id = %principal.credential, credential.kind = principal.credential.kind().as_str(), "authenticated");
     touch(state, principal.credential.clone());
     Ok(principal)

@@ -40,18 +40,17 @@ async fn credentials_are_checked() {
     let other = tollgate_auth_like_key();
     let r = s.call(Method::GET, "/v1/resource", Some(&other), None).await;
     assert_eq!(r.assert_error(401, "AUTHENTICATION_FAILED")["reason"], "invalid");
-    // Wrong scheme and two credentials at once.
+    // Wrong scheme, and a good key beside a bad bearer value or a bad key beside a good one.
     let basic = s.http.get(s.url("/v1/resource")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
     Response::read(basic).await.assert_error(401, "AUTHENTICATION_FAILED");
-    let both = s
-        .http
-        .get(s.url("/v1/resource"))
-        .header("x-api-key", &s.admin_key)
-        .bearer_auth(&s.admin_key)
-        .send()
-        .await
-        .unwrap();
-    Response::read(both).await.assert_error(401, "AUTHENTICATION_FAILED");
+    let both = |key: &str, bearer: &str| {
+        s.http.get(s.url("/v1/resource")).header("x-api-key", key).header("authorization", format!("Bearer {bearer}"))
+    };
+    let r = Response::read(both(&s.admin_key, "").send().await.unwrap()).await;
+    assert_eq!(r.assert_error(401, "AUTHENTICATION_FAILED")["reason"], "malformed");
+    let r = Response::read(both(&other, &s.admin_key).send().await.unwrap()).await;
+    assert_eq!(r.assert_error(401, "AUTHENTICATION_FAILED")["reason"], "invalid");
+    assert_eq!(both(&s.admin_key, &s.admin_key).send().await.unwrap().status(), 200);
 }
 
 /// A key with a valid shape and checksum that no server issued.

@@ -44,6 +44,43 @@ async fn with_bearer(s: &TestServer, method: Method, path: &str, token: &str, bo
     Response::read(req.send().await.unwrap()).await
 }
 
+/// The integration guide template's common headers carry `X-API-Key` and `Authorization:
+/// Bearer {access_token}` together: the request runs as the token's client, and the key must be
+/// valid and of the same project.
+#[tokio::test]
+async fn an_api_key_beside_an_access_token_must_be_valid_and_of_the_same_project() {
+    let s = server().await;
+    let (id, secret) = client_with(&s, &["resource:read"]).await;
+    let access = token(&s, &id, &secret).await;
+    let reader_key = crate::key_with(&s, &["resource:read"]).await;
+    let get =
+        |key: &str| s.http.get(s.url("/v1/resource")).header("x-api-key", key.to_owned()).bearer_auth(&access).send();
+    assert_eq!(get(&reader_key).await.unwrap().status(), 200);
+    // The token's scopes count, not the admin key's.
+    let write = s
+        .http
+        .post(s.url("/v1/resource"))
+        .header("x-api-key", &s.admin_key)
+        .bearer_auth(&access)
+        .json(&widget("w"))
+        .send()
+        .await
+        .unwrap();
+    Response::read(write).await.assert_error(403, "PERMISSION_DENIED");
+    // A revoked key beside a good token is refused, not ignored.
+    let keys = s.call(Method::GET, "/v1/keys", Some(&s.admin_key), None).await;
+    let key_id = keys.body["items"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.call(Method::DELETE, &format!("/v1/keys/{key_id}"), Some(&s.admin_key), None).await.status, 200);
+    Response::read(get(&reader_key).await.unwrap()).await.assert_error(401, "AUTHENTICATION_FAILED");
+    // A key of another project beside the token is refused.
+    assert!(s.cli(&["projects", "create", "other"], None, &[]).status.success());
+    let out = s.cli(&["keys", "create", "--name", "o", "--scopes", "resource:read", "--project", "other"], None, &[]);
+    let other_key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let r = Response::read(get(&other_key).await.unwrap()).await;
+    assert_eq!(r.assert_error(401, "AUTHENTICATION_FAILED")["reason"], "invalid");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("different projects"), "{}", r.text);
+}
+
 #[tokio::test]
 async fn client_credentials_grant() {
     let s = server().await;
