@@ -78,7 +78,7 @@ impl utoipa::ToSchema for ResourceStatus {}
 #[serde(deny_unknown_fields)]
 pub struct NewResource {
     /// 1-200 characters, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: String,
     /// A lower-case identifier: `[a-z][a-z0-9_]*`, at most 64 characters.
     #[serde(rename = "type")]
@@ -88,10 +88,11 @@ pub struct NewResource {
     #[schema(required = false, default = "active")]
     pub status: ResourceStatus,
     /// At most 50 filterable string pairs; keys 1-40 of `[A-Za-z0-9_.-]`, values at most 500
-    /// characters.
-    #[schema(required = false, value_type = BTreeMap<String, String>)]
+    /// characters, without NUL.
+    #[schema(required = false, schema_with = crate::schema::attributes)]
     pub attributes: Attributes,
-    /// Any JSON value of at most 256 KiB (default `null`).
+    /// Any JSON value of at most 256 KiB as compact JSON (default `null`); no string in it, key
+    /// or value, may contain NUL (U+0000).
     #[schema(required = false)]
     pub data: Value,
 }

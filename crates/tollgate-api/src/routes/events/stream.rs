@@ -49,11 +49,14 @@ const LAG_CHECK: Duration = Duration::from_millis(500);
 
 /// Opens the live stream of the caller's project's events.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
-    params(("type" = Option<String>, Query, description = "Event types among `resource.created`, `resource.updated` and `resource.deleted`, comma-separated"),
-           ("resource_id" = Option<String>, Query), ("resource_type" = Option<String>, Query),
+    params(("type" = Option<String>, Query, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(,[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*){0,19}$",
+            description = "Event types among `resource.created`, `resource.updated` and `resource.deleted`, comma-separated (at most 20)"),
+           ("resource_id" = Option<String>, Query, min_length = 1, max_length = 64, description = "The id of a resource (1-64 bytes)"),
+           ("resource_type" = Option<String>, Query, pattern = "^[a-z][a-z0-9_]{0,63}$"),
            ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime, description = "Later than `after`"),
-           ("last_event_id" = Option<String>, Query, description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
-           ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event: the ones since are replayed, then live ones follow")),
+           ("last_event_id" = Option<String>, Query, pattern = "^evt_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$", description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
+           ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[ \t]*(evt_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})?[ \t]*$",
+            description = "Resume after this event: the ones since are replayed, then live ones follow (empty: as if absent)")),
     responses((status = 200, content_type = "text/event-stream", body = String,
                description = "Server-Sent Events, open until the client leaves: per change `id:` the event id, `event:` its type, `data:` the event JSON (the `Event` schema); a `:` comment every 15 s"),
               (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),

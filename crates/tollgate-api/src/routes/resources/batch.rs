@@ -29,7 +29,7 @@ pub const MAX_OPERATIONS: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// 1 to 100 operations; each is read on its own, so every bad one is named.
-    #[schema(value_type = Vec<Operation>, min_items = 1, max_items = 100)]
+    #[schema(value_type = Vec<OperationSchema>, min_items = 1, max_items = 100)]
     pub operations: Vec<Value>,
 }
 
@@ -45,7 +45,8 @@ pub enum Operation {
     },
     /// Merge-patch resource `id` with `body`, if it is at version `if_match` (when given).
     Update {
-        /// `res_...`.
+        /// `res_` + ULID.
+        #[schema(pattern = "^res_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
         id: String,
         /// The version the patch was made against.
         if_match: Option<i64>,
@@ -55,11 +56,38 @@ pub enum Operation {
     },
     /// Delete resource `id`, if it is at version `if_match` (when given).
     Delete {
-        /// `res_...`.
+        /// `res_` + ULID.
+        #[schema(pattern = "^res_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
         id: String,
         /// The version the deletion was decided on.
         if_match: Option<i64>,
     },
+}
+
+/// [`Operation`]'s schema with every branch closed: `operation` refuses a member its kind does
+/// not take (a `body` on a delete), which the derived schema does not say.
+pub struct OperationSchema;
+
+impl utoipa::PartialSchema for OperationSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        use utoipa::openapi::RefOr;
+        let mut schema = <Operation as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::OneOf(one_of)) = &mut schema {
+            for branch in &mut one_of.items {
+                if let RefOr::T(Schema::Object(object)) = branch {
+                    object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
+        schema
+    }
+}
+
+impl utoipa::ToSchema for OperationSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Operation".into()
+    }
 }
 
 /// What the batch did, operation by operation.
@@ -86,7 +114,8 @@ pub struct OperationResult {
 
 /// Applies a batch in the caller's project.
 #[utoipa::path(post, path = "/v1/batch", tag = "resources", request_body = BatchRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 of [A-Za-z0-9_-]; a retry with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r#"^[ \t]*("[A-Za-z0-9_-]{1,255}"|[A-Za-z0-9_-]{1,255})[ \t]*$"#,
+      description = "1-255 of [A-Za-z0-9_-], optionally in double quotes; a retry with the same key and body replays the first answer")),
     responses((status = 200, description = "Every operation applied, in order", body = BatchResponse),
               (status = 400, description = "A malformed operation (`operations[i].field`), or one that broke a rule (`details.index`); nothing applied", body = ErrorEnvelope),
               (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),

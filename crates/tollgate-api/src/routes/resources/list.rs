@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde::Serialize;
 use tollgate_core::query::project_fields;
 use tollgate_core::view::StoredResourceView;
-use tollgate_core::{ListQuery, PageMode};
+use tollgate_core::{ListQuery, PageMode, ResourceStatus};
 use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -70,18 +70,40 @@ impl ToSchema for ResourceItem {
     }
 }
 
+/// The `attributes[KEY]=VALUE` filters as the document describes them: as `ListQuery::parse`
+/// reads them, at most 20, each KEY an attribute key; a VALUE is any string.
+pub struct AttributeFilters;
+
+impl PartialSchema for AttributeFilters {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let string = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property_names(Some(string().pattern(Some(tollgate_core::schema::ATTRIBUTE_KEY))))
+            .additional_properties(Some(string()))
+            .max_properties(Some(tollgate_core::page::MAX_ATTRIBUTE_FILTERS))
+            .into()
+    }
+}
+
+impl ToSchema for AttributeFilters {}
+
 /// Lists the caller's project's resources.
 #[utoipa::path(get, path = "/v1/resource", tag = "resources",
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100),
-           ("cursor" = Option<String>, Query, description = "Empty for the first page, then `next_cursor`"),
-           ("type" = Option<String>, Query), ("status" = Option<String>, Query),
-           ("sort" = Option<String>, Query, description = "Keys among created_at, updated_at, name, type, status, attributes.KEY; `-` for descending; comma-separated; the id breaks ties; resources without an attribute come after those with it, in either direction"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]*$", description = "The previous page's `next_cursor`, or empty for the first page; not with `page`, and with `q` only when `sort` is given"),
+           ("type" = Option<String>, Query, pattern = "^[a-z][a-z0-9_]{0,63}$"), ("status" = Option<ResourceStatus>, Query),
+           ("sort" = Option<String>, Query,
+            pattern = r"^-?(created_at|updated_at|name|type|status|attributes\.[A-Za-z0-9_.-]{1,40})(,-?(created_at|updated_at|name|type|status|attributes\.[A-Za-z0-9_.-]{1,40})){0,3}$",
+            description = "Keys among created_at, updated_at, name, type, status, attributes.KEY; `-` for descending; comma-separated, at most 4, each at most once; the id breaks ties; resources without an attribute come after those with it, in either direction"),
            ("created_after" = Option<String>, Query, format = DateTime), ("created_before" = Option<String>, Query, format = DateTime),
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
            ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
-           ("attributes" = Option<HashMap<String, String>>, Query, style = DeepObject, explode, description = "`attributes[KEY]=VALUE`: resources whose attribute KEY equals VALUE (several are all required)"),
-           ("fields" = Option<String>, Query, description = "Sparse fieldset: comma-separated members (`name`, `type`, `status`, `attributes`, `data`, `created_at`, `updated_at`, `version`), `attributes.KEY` or `data.KEY`; each item then holds `id` and those"),
-           ("q" = Option<String>, Query, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed; by relevance unless `sort` is given (then cursors work too)")),
+           ("attributes" = Option<AttributeFilters>, Query, style = DeepObject, explode, description = "`attributes[KEY]=VALUE`: resources whose attribute KEY equals VALUE (several are all required)"),
+           ("fields" = Option<String>, Query, pattern = r"^(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128})(,(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128}))*$",
+            description = "Sparse fieldset: comma-separated members (`name`, `type`, `status`, `attributes`, `data`, `created_at`, `updated_at`, `version`), `attributes.KEY` or `data.KEY` (KEY 1-128 bytes); at most 32 different ones; each item then holds `id` and those"),
+           ("q" = Option<String>, Query, min_length = 1, max_length = 500, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed, at least one word that is not a common one like `the`, at most 32; by relevance unless `sort` is given (then cursors work too)")),
     responses((status = 200, body = ResourcePage<'static>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_resources(
