@@ -125,6 +125,7 @@ impl utoipa::PartialSchema for Limit {
             .description(Some(
                 "`N/WINDOW` (`1000/h`, `500/1m`, `20/30s`, `N/d`; a window of 1 second to 7 days) or `unlimited`.",
             ))
+            .pattern(Some(crate::schema::LIMIT))
             .examples([serde_json::json!("1000/h")])
             .into()
     }

@@ -95,9 +95,24 @@ pub struct TypeRequest {
     pub schema: Option<Value>,
     /// Rules per attribute key.
     #[serde(default)]
+    #[schema(schema_with = attribute_rules, required = false)]
     pub attributes: BTreeMap<String, AttributeRule>,
     /// What the type is for.
     pub description: Option<String>,
+}
+
+/// `attributes` of a type request: keys are attribute keys, as the request's parser checks.
+fn attribute_rules() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::Ref;
+    let key =
+        ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(crate::schema::ATTRIBUTE_KEY));
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Object))
+        .description(Some("Rules per attribute key."))
+        .property_names(Some(key))
+        .additional_properties(Some(Ref::from_schema_name("AttributeRule")))
+        .build()
 }
 
 /// A JSON Schema's own schema in the OpenAPI document: an object or a boolean (2020-12 allows

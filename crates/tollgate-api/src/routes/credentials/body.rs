@@ -16,14 +16,15 @@ const MAX_NAME: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct CreateCredentialRequest {
     /// A label: 1-100 characters, no control characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: String,
     /// What it may do. One string of scopes separated by spaces or commas is still accepted but
     /// deprecated (answered with `Deprecation` and `Sunset` headers); send an array.
     #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Scopes,
-    /// How long it works, e.g. `90d` (default: until revoked).
-    #[schema(value_type = Option<String>, example = "90d")]
+    /// How long it works, e.g. `90d` or `1h 30m`: more than zero, at most 3650 days (default:
+    /// until revoked).
+    #[schema(schema_with = duration_schema, example = "90d")]
     pub expires_in: Option<Duration>,
     /// Its own rate limits per route class (default: the server's).
     #[schema(value_type = Option<CredentialLimits>)]
@@ -89,9 +90,22 @@ impl UpdateCredentialRequest {
 // Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
-    /// How long the old secret keeps working, e.g. `1h` or `0s` (default `24h`).
-    #[schema(value_type = Option<String>, example = "24h")]
+    /// How long the old secret keeps working, e.g. `1h` or `0s`: at most 3650 days (default `24h`).
+    #[schema(schema_with = duration_schema, example = "24h", required = false)]
     pub grace: Duration,
+}
+
+/// A duration member: `null` is the default, a string is read by `parse_duration`.
+fn duration_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(tollgate_core::schema::DURATION))
+        .description(Some(
+            "A duration such as `90d`, `24h`, `15m` or `1h 30m`, at most 3650 days (`expires_in`: more than \
+             zero; `grace`: `0s` ends the old secret at once); `null` is the default.",
+        ))
+        .build()
 }
 
 /// Default grace period of a rotation.

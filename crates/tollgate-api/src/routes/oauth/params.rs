@@ -41,7 +41,7 @@ impl ClientCredentials {
 #[derive(Debug, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// `client_credentials`.
-    #[schema(example = "client_credentials")]
+    #[schema(example = "client_credentials", pattern = "^client_credentials$")]
     pub grant_type: String,
     /// Space-separated subset of the client's scopes (default: all of them).
     #[schema(nullable = false)]
@@ -68,7 +68,7 @@ impl TokenRequest {
 #[derive(Debug, utoipa::ToSchema)]
 pub struct TokenParams {
     /// The access token (required; checked after the client authenticates).
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub token: Option<String>,
     /// `access_token` (the only kind issued; other hints are ignored).
     #[schema(nullable = false)]

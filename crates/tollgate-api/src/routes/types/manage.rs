@@ -14,7 +14,8 @@ use crate::state::AppState;
 /// Registers a type in the caller's project.
 #[utoipa::path(post, path = "/v1/types", tag = "types", request_body = TypeRequest,
     responses((status = 201, body = TypeView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+              (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn create_type(
     auth: Auth<Admin>,
     State(state): State<AppState>,
@@ -50,7 +51,8 @@ pub async fn get_type(
 /// A new version of a type's definition.
 #[utoipa::path(put, path = "/v1/types/{name}", tag = "types", params(("name" = String, Path)), request_body = TypeUpdateRequest,
     responses((status = 200, body = TypeView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+              (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn update_type(
     auth: Auth<Admin>,
     State(state): State<AppState>,

@@ -38,7 +38,8 @@ pub async fn get_project(auth: Auth<Admin>, State(state): State<AppState>) -> Re
 /// Changes the caller's project's rule for types.
 #[utoipa::path(patch, path = "/v1/project", tag = "types", request_body = ProjectPatch,
     responses((status = 200, body = ProjectView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+              (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+              (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn update_project(
     auth: Auth<Admin>,
     State(state): State<AppState>,

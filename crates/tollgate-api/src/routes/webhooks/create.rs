@@ -22,10 +22,10 @@ use crate::state::AppState;
 pub struct CreateWebhookRequest {
     /// An http(s) URL of at most 2048 characters, not resolving to internal addresses unless
     /// the server allows them.
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = "^[\\u0000-\\u0020]*[Hh][Tt][Tt][Pp][Ss]?:")]
     pub url: String,
     /// Some of `resource.created`, `resource.updated`, `resource.deleted` (default: all).
-    #[schema(value_type = Option<Vec<String>>, min_items = 1)]
+    #[schema(value_type = Option<Vec<crate::routes::events::view::EventType>>, min_items = 1)]
     pub event_types: Vec<String>,
 }
 
