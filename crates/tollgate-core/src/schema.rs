@@ -51,7 +51,7 @@ pub const LIMIT: &str = concat!(
 );
 
 /// A resource's `attributes` as [`crate::NewResource::parse`] reads them: at most 50 entries,
-/// keys of [`ATTRIBUTE_KEY`], values of at most 500 characters without NUL.
+/// keys of [`ATTRIBUTE_KEY`], values of at most 500 characters without NUL; `null` is none.
 pub fn attributes() -> Schema {
     use crate::resource::{MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE_CHARS};
     let value = ObjectBuilder::new()
@@ -59,7 +59,11 @@ pub fn attributes() -> Schema {
         .max_length(Some(MAX_ATTRIBUTE_VALUE_CHARS))
         .pattern(Some(r"^[^\u0000]*$"));
     ObjectBuilder::new()
-        .schema_type(SchemaType::Type(Type::Object))
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .description(Some(
+            "At most 50 filterable string pairs; keys 1-40 of `[A-Za-z0-9_.-]`, values at most 500 characters, \
+             without NUL (`null`: none).",
+        ))
         .property_names(Some(
             ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(ATTRIBUTE_KEY)),
         ))

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::client_auth::authenticate_client;
-use super::params::{OAuthParams, TokenParams};
+use super::params::{OAuthParams, TokenParams, TokenParamsBody};
 use crate::error::{OAuthError, OAuthErrorBody};
 use crate::extract::failed_auth::AuthAttempt;
 use crate::oauth::verify::verify;
@@ -55,7 +55,7 @@ pub struct Introspection {
 
 /// Describes a token.
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth", security(),
-    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenParamsBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = Introspection), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
               (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn introspect_token(

@@ -149,3 +149,60 @@ fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
         })
         .collect()
 }
+
+/// `T`'s schema with every parameter a string, unknown ones included: a parameter given twice
+/// (in a form, a list) or a JSON member that is not a string is `invalid_request`, while an
+/// unknown parameter is ignored (RFC 6749 section 3.2), so the body stays open to other names.
+fn strings_only<T: utoipa::PartialSchema>() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
+    use utoipa::openapi::RefOr;
+    let mut schema = T::schema();
+    if let RefOr::T(Schema::AllOf(all_of)) = &mut schema {
+        for item in &mut all_of.items {
+            if let RefOr::T(Schema::Object(object)) = item {
+                let string = ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).build();
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::RefOr(RefOr::T(Schema::Object(string)))));
+            }
+        }
+    }
+    schema
+}
+
+/// The document's `TokenRequest`: [`TokenRequest`]'s schema through [`strings_only`].
+pub struct TokenRequestBody;
+
+impl utoipa::PartialSchema for TokenRequestBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        strings_only::<TokenRequest>()
+    }
+}
+
+impl utoipa::ToSchema for TokenRequestBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TokenRequest".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <TokenRequest as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// The document's `TokenParams`: [`TokenParams`]'s schema through [`strings_only`].
+pub struct TokenParamsBody;
+
+impl utoipa::PartialSchema for TokenParamsBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        strings_only::<TokenParams>()
+    }
+}
+
+impl utoipa::ToSchema for TokenParamsBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TokenParams".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <TokenParams as utoipa::ToSchema>::schemas(schemas);
+    }
+}

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use tollgate_core::time_fmt::from_unix_micros;
 
 use super::client_auth::authenticate_client;
-use super::params::{OAuthParams, TokenParams};
+use super::params::{OAuthParams, TokenParams, TokenParamsBody};
 use crate::error::{OAuthError, OAuthErrorBody};
 use crate::extract::failed_auth::AuthAttempt;
 use crate::oauth::verify::verify;
@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 /// Revokes a token.
 #[utoipa::path(post, path = "/oauth/revoke", tag = "oauth", security(),
-    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenParamsBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody),
               (status = 401, body = OAuthErrorBody),
               (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]

@@ -10,7 +10,7 @@ use tollgate_auth::jwt::AccessClaims;
 use tollgate_core::{Scope, Scopes};
 
 use super::client_auth::authenticate_client;
-use super::params::{OAuthParams, TokenRequest};
+use super::params::{OAuthParams, TokenRequest, TokenRequestBody};
 use crate::error::{OAuthError, OAuthErrorBody};
 use crate::extract::failed_auth::AuthAttempt;
 use crate::state::AppState;
@@ -31,7 +31,7 @@ pub struct TokenResponse {
 
 /// Issues an access token.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", security(),
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenRequestBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
               (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn issue_token(

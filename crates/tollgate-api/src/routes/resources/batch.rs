@@ -49,6 +49,7 @@ pub enum Operation {
         #[schema(pattern = "^res_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
         id: String,
         /// The version the patch was made against.
+        #[schema(minimum = 1)]
         if_match: Option<i64>,
         /// A JSON merge patch, as `PATCH /v1/resource/{id}` takes.
         #[schema(value_type = tollgate_core::patch::ResourcePatch)]
@@ -60,6 +61,7 @@ pub enum Operation {
         #[schema(pattern = "^res_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
         id: String,
         /// The version the deletion was decided on.
+        #[schema(minimum = 1)]
         if_match: Option<i64>,
     },
 }
@@ -114,7 +116,7 @@ pub struct OperationResult {
 
 /// Applies a batch in the caller's project.
 #[utoipa::path(post, path = "/v1/batch", tag = "resources", request_body = BatchRequest,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r#"^[ \t]*("[A-Za-z0-9_-]{1,255}"|[A-Za-z0-9_-]{1,255})[ \t]*$"#,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, pattern = r#"^[ \t]*("[A-Za-z0-9_-]{1,255}"|[A-Za-z0-9_-]{1,255})[ \t]*$"#,
       description = "1-255 of [A-Za-z0-9_-], optionally in double quotes; a retry with the same key and body replays the first answer")),
     responses((status = 200, description = "Every operation applied, in order", body = BatchResponse),
               (status = 400, description = "A malformed operation (`operations[i].field`), or one that broke a rule (`details.index`); nothing applied", body = ErrorEnvelope),

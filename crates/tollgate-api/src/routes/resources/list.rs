@@ -100,7 +100,7 @@ impl ToSchema for AttributeFilters {}
            ("created_after" = Option<String>, Query, format = DateTime), ("created_before" = Option<String>, Query, format = DateTime),
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
            ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
-           ("attributes" = Option<AttributeFilters>, Query, style = DeepObject, explode, description = "`attributes[KEY]=VALUE`: resources whose attribute KEY equals VALUE (several are all required)"),
+           ("attributes" = inline(Option<AttributeFilters>), Query, style = DeepObject, explode, description = "`attributes[KEY]=VALUE`: resources whose attribute KEY equals VALUE (several are all required)"),
            ("fields" = Option<String>, Query, pattern = r"^(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128})(,(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128}))*$",
             description = "Sparse fieldset: comma-separated members (`name`, `type`, `status`, `attributes`, `data`, `created_at`, `updated_at`, `version`), `attributes.KEY` or `data.KEY` (KEY 1-128 bytes); at most 32 different ones; each item then holds `id` and those"),
            ("q" = Option<String>, Query, min_length = 1, max_length = 500, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed, at least one word that is not a common one like `the`, at most 32; by relevance unless `sort` is given (then cursors work too)")),
