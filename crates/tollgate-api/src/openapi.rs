@@ -84,6 +84,182 @@ pub(crate) fn schema_fields<T: utoipa::PartialSchema>() -> (Vec<String>, Vec<Str
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{json, Value};
+
+    /// The schema of parameter `name` of `method path`, or of a component property.
+    fn parameter(doc: &Value, path: &str, method: &str, name: &str) -> Value {
+        let params = doc["paths"][path][method]["parameters"].as_array().expect(path);
+        let p = params.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{method} {path} {name}"));
+        p["schema"].clone()
+    }
+
+    /// Whether `value` is valid by `schema`, read as schemathesis reads it (JSON Schema 2020-12,
+    /// ECMA-262 patterns).
+    fn valid(schema: &Value, value: &str) -> bool {
+        let schema = json!({"type": "string", "pattern": schema["pattern"], "minLength": schema["minLength"].as_u64().unwrap_or(0),
+                            "maxLength": schema["maxLength"].as_u64().unwrap_or(u64::MAX)});
+        jsonschema::validator_for(&schema).expect("a pattern the validator compiles").is_valid(&json!(value))
+    }
+
+    /// Each pattern added to say what a parser refuses agrees with that parser, edge cases
+    /// included: a stricter pattern would have clients' valid values refused, a looser one
+    /// would let schemathesis' valid values be refused by the server.
+    #[test]
+    fn patterns_agree_with_the_parsers() {
+        use axum::http::{HeaderMap, HeaderValue};
+        use tollgate_core::query::{parse_fields, parse_sort};
+        use tollgate_core::{Limit, Precondition};
+        let doc: Value = serde_json::from_str(&super::json()).unwrap();
+        let check = |schema: &Value, samples: &[&str], accepts: &dyn Fn(&str) -> bool| {
+            for s in samples {
+                assert_eq!(valid(schema, s), accepts(s), "{s:?} against {}", schema["pattern"]);
+            }
+        };
+        let if_match = parameter(&doc, "/v1/resource/{id}", "patch", "If-Match");
+        check(
+            &if_match,
+            &[
+                "*",
+                " * ",
+                "\"3\"",
+                "\"3\", \"4\"",
+                "W/\"3\"",
+                "W/x, \"1\"",
+                "\"\"",
+                "",
+                "3",
+                "*, \"1\"",
+                "\"a",
+                "\"1\",",
+                ",\"1\"",
+                "\"a\" x",
+                "\"a\" x\"",
+            ],
+            &|s| Precondition::parse_if_match(s).is_some(),
+        );
+        let key = parameter(&doc, "/v1/resource", "post", "Idempotency-Key");
+        let parse_key = |s: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("idempotency-key", HeaderValue::from_str(s).unwrap());
+            crate::idempotency::parse_key(&h).is_ok()
+        };
+        let long = "k".repeat(255);
+        let too_long = "k".repeat(256);
+        check(&key, &["abc", "\"abc\"", "\"abc", "abc\"", "\"\"", "", "a b", "a_-Z9", &long, &too_long], &parse_key);
+        let sort = parameter(&doc, "/v1/resource", "get", "sort");
+        check(
+            &sort,
+            &[
+                "name",
+                "-name",
+                "--name",
+                "name,-created_at",
+                "attributes.a.b-c",
+                "attributes.",
+                "a,b",
+                "",
+                "name,",
+                "size",
+                "type,status,name,updated_at",
+                "type,status,name,updated_at,created_at",
+            ],
+            &|s| parse_sort(s).is_ok(),
+        );
+        let fields = parameter(&doc, "/v1/resource", "get", "fields");
+        check(
+            &fields,
+            &[
+                "id",
+                "name,data.x y",
+                "attributes.k",
+                "attributes.",
+                "data.",
+                "",
+                "name,,type",
+                "version,attributes",
+                "nope",
+            ],
+            &|s| parse_fields(s).is_ok(),
+        );
+        let last = parameter(&doc, "/v1/events/stream", "get", "last_event_id");
+        check(
+            &last,
+            &[
+                "evt_01M96QYE5V61BKND6XBP0NPSXT",
+                "evt_01m96qye5v61bknd6xbp0npsxt",
+                "evt_ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+                "evt_01M96QYE5V61BKND6XBP0NPSXU",
+                "evt_01M96QYE5V61BKND6XBP0NPSX",
+                "evt_x",
+                "",
+            ],
+            &tollgate_core::event_log::is_event_id,
+        );
+        let types = parameter(&doc, "/v1/events", "get", "type");
+        let twenty = vec!["resource.created"; 20].join(",");
+        let twenty_one = vec!["resource.created"; 21].join(",");
+        check(
+            &types,
+            &[
+                "resource.created",
+                " resource.created , resource.deleted\u{3000}",
+                "resource.created,",
+                "",
+                "webhook.test",
+                &twenty,
+                &twenty_one,
+            ],
+            &|s| tollgate_core::event_log::EventQuery::parse(&[("type".to_owned(), s.to_owned())]).is_ok(),
+        );
+        let limit = &doc["components"]["schemas"]["Limit"];
+        check(
+            limit,
+            &[
+                "1000/h",
+                "UnLimited",
+                " 5 / 30s ",
+                "+5/m",
+                "0/h",
+                "1/0s",
+                "1/604800s",
+                "1/604801s",
+                "1/10080m",
+                "1/10081m",
+                "1/168h",
+                "1/169h",
+                "1/7d",
+                "1/8d",
+                "4294967295/s",
+                "4294967296/s",
+                "0004294967295/s",
+                "1/000007day",
+                "1/hour",
+                "1/sec",
+                "1/min",
+                "1/H",
+                "1/",
+                "/h",
+                "1/d1",
+                "\u{2003}1/h",
+            ],
+            &|s| Limit::parse(s).is_ok(),
+        );
+        let name = &doc["components"]["schemas"]["NewResource"]["properties"]["name"];
+        check(
+            name,
+            &["a", "a\u{7}", "\u{0}", "a\u{7f}", "a\u{85}", "a\u{9f}b", "a\u{a0}", "\u{e9}\u{1f680}", ""],
+            &|s| tollgate_core::NewResource::parse(&json!({"name": s, "type": "t"})).is_ok(),
+        );
+        // Durations: the pattern is humantime's grammar; the range is said in words, so every
+        // accepted value must match and the grammar's failures must not.
+        let grace = &doc["components"]["schemas"]["RotateRequest"]["properties"]["grace"];
+        for s in ["90d", "1h 30m", "1h30m", " 15min ", "1.5h", "2 weeks", "3\u{b5}s", "0s", "1y"] {
+            assert!(tollgate_core::duration::parse_duration(s, true).is_ok() && valid(grace, s), "{s:?}");
+        }
+        for s in ["", "soon", "10", "h", "1 fortnight", "-1h"] {
+            assert!(tollgate_core::duration::parse_duration(s, true).is_err() && !valid(grace, s), "{s:?}");
+        }
+    }
     /// `docs/openapi.json` must be what the code generates; regenerate with
     /// `cargo run -p tollgate -- openapi > docs/openapi.json`.
     #[test]
