@@ -91,7 +91,7 @@ pub struct TypeRequest {
     pub name: Option<String>,
     /// A JSON Schema (2020-12) for `data`, an object or a boolean; at most 64 KiB, references
     /// only inside itself (default `true`: any `data`).
-    #[schema(schema_with = json_schema_or_null, required = false)]
+    #[schema(schema_with = json_schema, required = false)]
     pub schema: Option<Value>,
     /// Rules per attribute key.
     #[serde(default)]
@@ -123,14 +123,6 @@ pub fn json_schema() -> utoipa::openapi::schema::Object {
         .schema_type(SchemaType::from_iter([Type::Object, Type::Boolean]))
         .description(Some("A JSON Schema (2020-12) for `data`: an object, or a boolean (`true` accepts any `data`)"))
         .build()
-}
-
-/// [`json_schema`], or `null`: a request's `schema: null` is the default, as if left out.
-fn json_schema_or_null() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{SchemaType, Type};
-    let mut schema = json_schema();
-    schema.schema_type = SchemaType::from_iter([Type::Object, Type::Boolean, Type::Null]);
-    schema
 }
 
 /// The body of `PUT /v1/types/{name}` as the OpenAPI document describes it: [`TypeRequest`]'s
