@@ -169,40 +169,26 @@ fn strings_only<T: utoipa::PartialSchema>() -> utoipa::openapi::RefOr<utoipa::op
     schema
 }
 
-/// The document's `TokenRequest`: [`TokenRequest`]'s schema through [`strings_only`].
-pub struct TokenRequestBody;
+/// `T` in the document, under `T`'s name, with its schema through [`strings_only`].
+pub struct StringsOnly<T>(std::marker::PhantomData<T>);
 
-impl utoipa::PartialSchema for TokenRequestBody {
+impl<T: utoipa::ToSchema> utoipa::PartialSchema for StringsOnly<T> {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        strings_only::<TokenRequest>()
+        strings_only::<T>()
     }
 }
 
-impl utoipa::ToSchema for TokenRequestBody {
+impl<T: utoipa::ToSchema> utoipa::ToSchema for StringsOnly<T> {
     fn name() -> std::borrow::Cow<'static, str> {
-        "TokenRequest".into()
+        T::name()
     }
 
     fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-        <TokenRequest as utoipa::ToSchema>::schemas(schemas);
+        T::schemas(schemas);
     }
 }
 
-/// The document's `TokenParams`: [`TokenParams`]'s schema through [`strings_only`].
-pub struct TokenParamsBody;
-
-impl utoipa::PartialSchema for TokenParamsBody {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        strings_only::<TokenParams>()
-    }
-}
-
-impl utoipa::ToSchema for TokenParamsBody {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "TokenParams".into()
-    }
-
-    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
-        <TokenParams as utoipa::ToSchema>::schemas(schemas);
-    }
-}
+/// The document's `TokenRequest`.
+pub type TokenRequestBody = StringsOnly<TokenRequest>;
+/// The document's `TokenParams`.
+pub type TokenParamsBody = StringsOnly<TokenParams>;
