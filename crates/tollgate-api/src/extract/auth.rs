@@ -2,9 +2,9 @@
 //! the permission that handler needs. API keys come in `X-API-Key` or `Authorization: Bearer`
 //! (recognised by their `tgk_` prefix); any other bearer value is a JWT access token. A request
 //! with both headers runs as the bearer credential, and its key must be valid and of the same
-//! project. A key's
-//! shape and checksum are checked before any lookup, the stored digest is compared in constant
-//! time, and revoked or expired credentials are refused on their very next request.
+//! project. A key's shape and checksum are checked before any lookup, the stored digest is
+//! compared in constant time, and revoked or expired credentials are refused on their very next
+//! request.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -163,6 +163,8 @@ fn presented(headers: &HeaderMap) -> Result<(Presented<'_>, Option<&str>), AuthE
 /// event stream, to notice a revocation).
 pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
     let (caller, beside) = presented(headers).map_err(ApiError::unauthenticated)?;
+    // The same key in both headers is one credential, verified once.
+    let beside = beside.filter(|key| !matches!(caller, Presented::ApiKey(bearer) if bearer == *key));
     let principal = match caller {
         Presented::ApiKey(raw) => authenticate_key(raw, state).await?,
         Presented::Token(raw) => authenticate_token(raw, state).await?,
