@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use tollgate_core::event_log::EventQuery;
 
+use super::filter_params::EventFilterParams;
 use super::view::{event_json, EventPage};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
@@ -12,11 +13,7 @@ use crate::state::AppState;
 
 /// Lists the caller's project's events.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
-    params(("type" = Option<String>, Query, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(,[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*){0,19}$",
-            description = "Event types among `resource.created`, `resource.updated` and `resource.deleted`, comma-separated (at most 20)"),
-           ("resource_id" = Option<String>, Query, min_length = 1, max_length = 64, description = "The id of a resource (1-64 bytes)"),
-           ("resource_type" = Option<String>, Query, pattern = "^[a-z][a-z0-9_]{0,63}$"),
-           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime, description = "Later than `after`"),
+    params(EventFilterParams,
            ("order" = Option<String>, Query, pattern = "^(newest|oldest)$", description = "`newest` (the default) or `oldest`"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Default 50"),
            ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor` (empty: the first page)")),

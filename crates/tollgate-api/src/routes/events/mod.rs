@@ -2,6 +2,7 @@
 //! as Server-Sent Events (`stream.rs`), which resume after `Last-Event-ID` without a gap or a
 //! duplicate. Scope `resource:read`.
 
+pub mod filter_params;
 pub mod get;
 pub mod list;
 pub mod stream;

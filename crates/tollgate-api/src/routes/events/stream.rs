@@ -32,6 +32,7 @@ use tollgate_core::time_fmt::now;
 use tollgate_core::{ErrorCode, ProjectId, ValidationErrors};
 use tollgate_events::hub::{EventHub, Frames, Published, StreamPermit, Subscription, BUFFER};
 
+use super::filter_params::EventFilterParams;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read};
 use crate::state::AppState;
@@ -49,11 +50,7 @@ const LAG_CHECK: Duration = Duration::from_millis(500);
 
 /// Opens the live stream of the caller's project's events.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
-    params(("type" = Option<String>, Query, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(,[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*){0,19}$",
-            description = "Event types among `resource.created`, `resource.updated` and `resource.deleted`, comma-separated (at most 20)"),
-           ("resource_id" = Option<String>, Query, min_length = 1, max_length = 64, description = "The id of a resource (1-64 bytes)"),
-           ("resource_type" = Option<String>, Query, pattern = "^[a-z][a-z0-9_]{0,63}$"),
-           ("after" = Option<String>, Query, format = DateTime), ("before" = Option<String>, Query, format = DateTime, description = "Later than `after`"),
+    params(EventFilterParams,
            ("last_event_id" = Option<String>, Query, pattern = "^evt_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$", description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
            ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[ \t]*(evt_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})?[ \t]*$",
             description = "Resume after this event: the ones since are replayed, then live ones follow (empty: as if absent)")),

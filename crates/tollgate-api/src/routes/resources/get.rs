@@ -9,7 +9,7 @@ use tollgate_core::precondition::etag;
 use tollgate_core::query::{parse_fields, project_fields, FieldPath};
 use tollgate_core::ValidationErrors;
 
-use super::list::ResourceItem;
+use super::list::{FieldsParam, ResourceItem};
 use super::view::{json_response, with_etag};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Auth, QueryPairs, Read, ResourcePath};
@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// Reads one resource of the caller's project.
 #[utoipa::path(get, path = "/v1/resource/{id}", tag = "resources",
     params(("id" = String, Path, description = "res_ + ULID"),
-           ("fields" = Option<String>, Query, pattern = r"^(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128})(,(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128}))*$", description = "Sparse fieldset, as `GET /v1/resource` takes it: the answer holds `id` and those")),
+           FieldsParam),
     responses((status = 200, description = "With `ETag` (the resource's version, whichever fields are asked for)", body = ResourceItem),
               (status = 304, description = "Matches If-None-Match"),
               (status = 400, description = "A bad `fields`, or another query parameter", body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),

@@ -89,6 +89,20 @@ impl PartialSchema for AttributeFilters {
 
 impl ToSchema for AttributeFilters {}
 
+/// `fields=`, which lists and reads by id take alike.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the document only; the handlers parse the query themselves.
+pub struct FieldsParam {
+    /// Sparse fieldset: comma-separated members (`name`, `type`, `status`, `attributes`, `data`,
+    /// `created_at`, `updated_at`, `version`), `attributes.KEY` or `data.KEY` (KEY 1-128 bytes);
+    /// at most 32 different ones; the answer then holds `id` and those
+    #[param(
+        pattern = r"^(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128})(,(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128}))*$"
+    )]
+    fields: Option<String>,
+}
+
 /// Lists the caller's project's resources.
 #[utoipa::path(get, path = "/v1/resource", tag = "resources",
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100),
@@ -101,8 +115,7 @@ impl ToSchema for AttributeFilters {}
            ("updated_after" = Option<String>, Query, format = DateTime), ("updated_before" = Option<String>, Query, format = DateTime),
            ("include_total" = Option<bool>, Query, description = "Adds `total`, the count of matching resources (a scan)"),
            ("attributes" = inline(Option<AttributeFilters>), Query, style = DeepObject, explode, description = "`attributes[KEY]=VALUE`: resources whose attribute KEY equals VALUE (several are all required)"),
-           ("fields" = Option<String>, Query, pattern = r"^(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128})(,(id|name|type|status|attributes|data|created_at|updated_at|version|attributes\.[A-Za-z0-9_.-]{1,40}|data\.[^,]{1,128}))*$",
-            description = "Sparse fieldset: comma-separated members (`name`, `type`, `status`, `attributes`, `data`, `created_at`, `updated_at`, `version`), `attributes.KEY` or `data.KEY` (KEY 1-128 bytes); at most 32 different ones; each item then holds `id` and those"),
+           FieldsParam,
            ("q" = Option<String>, Query, min_length = 1, max_length = 500, description = "Full-text search over name, attribute values and data strings: words and \"quoted phrases\", all required, stemmed, at least one word that is not a common one like `the`, at most 32; by relevance unless `sort` is given (then cursors work too)")),
     responses((status = 200, body = ResourcePage<'static>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
