@@ -134,3 +134,21 @@ fn shortened(literal: &str) -> String {
         _ => literal.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    /// A long integer is named by its first 40 digits, not echoed whole (past about 309 digits
+    /// it is not even a float, and serde_json's "number out of range" refuses it).
+    #[test]
+    fn a_huge_integer_is_named_shortly() {
+        let body = format!("{{\"n\":{}}}", "9".repeat(300));
+        let error = parse(body.as_bytes()).unwrap_err();
+        let number = error.detail_value("number").and_then(|n| n.as_str()).unwrap().to_owned();
+        assert_eq!(number, format!("{}...", "9".repeat(40)));
+        assert!(error.detail_value("column").is_some());
+        let beyond = format!("{{\"n\":{}}}", "9".repeat(100_000));
+        assert!(parse(beyond.as_bytes()).unwrap_err().detail_value("reason").is_some());
+    }
+}

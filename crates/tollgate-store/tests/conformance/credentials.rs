@@ -67,6 +67,17 @@ pub async fn credential_lifecycle(f: Fixture) {
     assert_eq!(reset.unwrap().limits, CredentialLimits { read: None, write: Some(write) });
     let stored = s.get_credential(p, created.id.clone()).await.unwrap();
     assert_eq!(stored.limits, CredentialLimits { read: None, write: Some(write) });
+    // Two changes at once, each to its own class: both land (each reads and writes the row in
+    // its own transaction, the row locked), neither undoes the other.
+    let (r, w) = (Limit::parse("9/1m").unwrap(), Limit::parse("8/1h").unwrap());
+    let (a, b) = tokio::join!(
+        s.set_credential_limits(p, created.id.clone(), LimitsPatch { read: Some(Some(r)), write: None }),
+        s.set_credential_limits(p, created.id.clone(), LimitsPatch { read: None, write: Some(Some(w)) }),
+    );
+    a.unwrap();
+    b.unwrap();
+    let stored = s.get_credential(p, created.id.clone()).await.unwrap();
+    assert_eq!(stored.limits, CredentialLimits { read: Some(r), write: Some(w) });
 
     let at = now();
     s.touch_credential(created.id.clone(), at).await.unwrap();
