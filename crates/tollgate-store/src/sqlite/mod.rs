@@ -82,8 +82,8 @@ impl Db<SqliteBackend> {
         let mut conn = Connection::open(&path).map_err(|e| StoreError::unavailable("opening the database", e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        // Every write job runs in its own savepoint (see `writer`), and a savepoint journals each
-        // page it changes again; in memory that costs a copy, in a temporary file a pwrite.
+        // Write jobs after a transaction's first run in savepoints (see `writer`), and a savepoint
+        // journals each page it changes again; in memory that costs a copy, in a file a pwrite.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
         )?;
