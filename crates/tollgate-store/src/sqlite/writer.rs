@@ -87,36 +87,31 @@ fn run(mut conn: Tx, rx: mpsc::Receiver<Job>) {
 }
 
 fn commit_batch(tx: &mut Tx, batch: Vec<Job>) {
-    if let Err(e) = begin(tx) {
-        for job in batch {
-            let (_, finish) = job(None);
-            finish(Err(clone_err(&e).into()));
-        }
-        return;
-    }
-    let mut finishes = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
     // Only what ran before a job needs a savepoint to survive the job's failure: the first job of
     // a transaction (at 32 connections nearly every job, since creates coalesce into one) runs
-    // without one, and on failure the whole transaction, its alone, rolls back. A savepoint
-    // copies every page the job changes, about a seventh of a create's writer work.
-    let mut jobs = batch.into_iter();
-    while let Some(job) = jobs.next() {
+    // without one, and on failure the whole transaction, its alone, rolls back and the next job
+    // begins another. A savepoint copies every page its job changes.
+    let mut refused = Vec::new();
+    let first = loop {
+        let Some(job) = jobs.next() else {
+            return answer(refused, &Ok(()));
+        };
+        if let Err(e) = begin(tx) {
+            answer(refused, &Ok(()));
+            let never_ran = std::iter::once(job).chain(jobs).map(|job| job(None).1).collect();
+            return answer(never_ran, &Err(e));
+        }
         let (ok, finish) = job(Some(tx));
-        finishes.push(finish);
         if ok {
-            break;
+            break finish;
         }
-        if let Err(e) = roll_back(tx).and_then(|()| begin(tx)) {
-            tracing::error!(error = %e, "could not start again after a failed write");
-            for job in jobs {
-                finishes.push(job(None).1);
-            }
-            for finish in finishes {
-                finish(Ok(()));
-            }
-            return;
+        if let Err(e) = roll_back(tx) {
+            tracing::error!(error = %e, "could not roll back a failed write");
         }
-    }
+        refused.push(finish);
+    };
+    let mut finishes = vec![first];
     for job in jobs {
         if let Err(e) = tx.connection().execute_batch("SAVEPOINT job") {
             tracing::error!(error = %e, "could not open a savepoint");
@@ -132,14 +127,19 @@ fn commit_batch(tx: &mut Tx, batch: Vec<Job>) {
         }
         finishes.push(finish);
     }
-    let conn = tx.connection();
-    let commit = conn.execute_batch("COMMIT");
+    let commit = tx.connection().execute_batch("COMMIT");
     if let Err(e) = &commit {
         tracing::error!(error = %e, "could not commit a write batch");
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = roll_back(tx);
     }
+    answer(finishes, &commit);
+    answer(refused, &Ok(()));
+}
+
+/// Tells each job how its transaction ended; a job that failed keeps its own error.
+fn answer(finishes: Vec<Finish>, end: &Result<(), rusqlite::Error>) {
     for finish in finishes {
-        finish(commit.as_ref().map(|_| ()).map_err(|e| clone_err(e).into()));
+        finish(end.as_ref().map(|_| ()).map_err(|e| clone_err(e).into()));
     }
 }
 
@@ -152,10 +152,13 @@ fn roll_back(tx: &mut Tx) -> Result<(), rusqlite::Error> {
     conn.execute_batch("ROLLBACK")
 }
 
+/// Begins a write transaction. One that a failure left open (its rollback failed too) is rolled
+/// back first, so that one such failure cannot stop every later write: none of its jobs was told
+/// that it succeeded.
 fn begin(tx: &mut Tx) -> Result<(), rusqlite::Error> {
-    tx.connection().execute_batch("BEGIN IMMEDIATE").inspect_err(|e| {
-        tracing::warn!(error = %e, "could not begin a write transaction");
-    })
+    roll_back(tx)
+        .and_then(|()| tx.connection().execute_batch("BEGIN IMMEDIATE"))
+        .inspect_err(|e| tracing::warn!(error = %e, "could not begin a write transaction"))
 }
 
 /// `rusqlite::Error` is not `Clone`; keep what classification needs.
@@ -181,16 +184,23 @@ mod tests {
         })
     }
 
-    fn run_batch(jobs: &[(i64, bool)]) -> (Vec<Result<i64, StoreError>>, Vec<i64>) {
-        let conn = Connection::open_in_memory().unwrap();
+    fn table(conn: Connection) -> Tx {
         conn.execute_batch("CREATE TABLE t (x INTEGER NOT NULL)").unwrap();
-        let mut tx = SqliteConn::new(conn);
+        SqliteConn::new(conn)
+    }
+
+    /// Runs `jobs` as one batch on `tx`: each job's answer, then the table's rows.
+    fn run_on(tx: &mut Tx, jobs: &[(i64, bool)]) -> (Vec<Result<i64, StoreError>>, Vec<i64>) {
         let (batch, answers): (Vec<_>, Vec<_>) = jobs.iter().map(|&(x, fail)| insert(x, fail)).unzip();
-        commit_batch(&mut tx, batch);
+        commit_batch(tx, batch);
         let answers = answers.into_iter().map(|mut rx| rx.try_recv().expect("answered")).collect();
         let mut stmt = tx.connection().prepare("SELECT x FROM t ORDER BY x").unwrap();
         let rows = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
         (answers, rows)
+    }
+
+    fn run_batch(jobs: &[(i64, bool)]) -> (Vec<Result<i64, StoreError>>, Vec<i64>) {
+        run_on(&mut table(Connection::open_in_memory().unwrap()), jobs)
     }
 
     #[test]
@@ -212,5 +222,46 @@ mod tests {
         let (answers, rows) = run_batch(&[(7, false)]);
         assert_eq!(answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [7]);
         assert_eq!(rows, [7]);
+    }
+
+    #[test]
+    fn a_transaction_left_open_is_rolled_back_before_the_next() {
+        let mut tx = table(Connection::open_in_memory().unwrap());
+        tx.connection().execute_batch("BEGIN; INSERT INTO t (x) VALUES (99)").unwrap();
+        let (answers, rows) = run_on(&mut tx, &[(1, false)]);
+        assert_eq!(answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [1]);
+        assert_eq!(rows, [1]);
+    }
+
+    #[test]
+    fn when_no_transaction_can_begin_every_job_hears_why_and_refused_ones_keep_their_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let mut tx = table(conn);
+        let other = Connection::open(&path).unwrap();
+        // Job 1 fails first, in a transaction of its own. The next job ends its transaction and
+        // fails, and meanwhile another connection takes the write lock: no transaction can begin
+        // for jobs 2 and 3.
+        let (refused, first_answer) = insert(1, true);
+        let other_takes_the_lock: Job = Box::new(move |tx: Option<&mut Tx>| {
+            tx.unwrap().connection().execute_batch("ROLLBACK").unwrap();
+            other.execute_batch("BEGIN IMMEDIATE").unwrap();
+            std::mem::forget(other);
+            (false, Box::new(|_| {}))
+        });
+        let (second, second_answer) = insert(2, false);
+        let (third, third_answer) = insert(3, false);
+        commit_batch(&mut tx, vec![refused, other_takes_the_lock, second, third]);
+        let message = |rx: oneshot::Receiver<Result<i64, StoreError>>| match rx.blocking_recv().unwrap() {
+            Err(e) => e.to_string(),
+            Ok(x) => panic!("job {x} cannot have succeeded"),
+        };
+        assert!(message(first_answer).contains("job 1 refused"));
+        for rx in [second_answer, third_answer] {
+            let m = message(rx);
+            assert!(m.contains("unavailable"), "busy, which a client may retry: {m}");
+        }
     }
 }
