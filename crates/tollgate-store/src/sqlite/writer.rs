@@ -1,8 +1,8 @@
 //! The single writer: one thread owns the write connection and commits concurrent writes
-//! together (group commit). Each job after the first runs inside its own savepoint, so one
-//! failing job rolls back alone; the batch then commits once, with one fsync, and only after that
-//! commit does any caller hear that its write succeeded. That keeps `synchronous=FULL` durability without
-//! paying one fsync per request.
+//! together (group commit). Every job after the first of a transaction runs inside its own
+//! savepoint, so one failing job rolls back alone; the batch then commits once, with one fsync,
+//! and only after that commit does any caller hear that its write succeeded. That keeps
+//! `synchronous=FULL` durability without paying one fsync per request.
 
 use std::sync::mpsc;
 
@@ -143,7 +143,8 @@ fn answer(finishes: Vec<Finish>, end: &Result<(), rusqlite::Error>) {
     }
 }
 
-/// Ends the transaction a failed job left, unless SQLite already rolled it back itself.
+/// Rolls back the open transaction, if there is one: after some errors SQLite has already
+/// rolled it back itself.
 fn roll_back(tx: &mut Tx) -> Result<(), rusqlite::Error> {
     let conn = tx.connection();
     if conn.is_autocommit() {
