@@ -3,7 +3,9 @@
 //! the handler's name) and each schema is derived from the type the handler parses or answers
 //! with; this file only lists the handlers. The e2e test checks that every operation is routed.
 
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::credentials::{create, get, list, revoke, rotate, update};
@@ -66,12 +68,30 @@ pub fn json() -> String {
     doc.to_pretty_json().unwrap_or_default() + "\n"
 }
 
+/// `T`'s derived schema with `additionalProperties` set to `extra` on each object branch of its
+/// `oneOf` or `allOf`: a derived schema leaves a body open, where its parser says what else a
+/// body may hold (nothing, or only strings).
+pub(crate) fn with_additional_properties<T: utoipa::PartialSchema>(
+    extra: AdditionalProperties<Schema>,
+) -> RefOr<Schema> {
+    let mut schema = T::schema();
+    let branches = match &mut schema {
+        RefOr::T(Schema::OneOf(one_of)) => &mut one_of.items,
+        RefOr::T(Schema::AllOf(all_of)) => &mut all_of.items,
+        _ => return schema,
+    };
+    for branch in branches {
+        if let RefOr::T(Schema::Object(object)) = branch {
+            object.additional_properties = Some(Box::new(extra.clone()));
+        }
+    }
+    schema
+}
+
 /// The property names of `T`'s object schema and the required ones, each sorted: what the
 /// request-body tests compare with the members their parsers read.
 #[cfg(test)]
 pub(crate) fn schema_fields<T: utoipa::PartialSchema>() -> (Vec<String>, Vec<String>) {
-    use utoipa::openapi::schema::Schema;
-    use utoipa::openapi::RefOr;
     let RefOr::T(Schema::Object(object)) = T::schema() else {
         panic!("{} is not an object schema", std::any::type_name::<T>());
     };

@@ -155,18 +155,10 @@ fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
 /// unknown parameter is ignored (RFC 6749 section 3.2), so the body stays open to other names.
 fn strings_only<T: utoipa::PartialSchema>() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
-    use utoipa::openapi::RefOr;
-    let mut schema = T::schema();
-    if let RefOr::T(Schema::AllOf(all_of)) = &mut schema {
-        for item in &mut all_of.items {
-            if let RefOr::T(Schema::Object(object)) = item {
-                let string = ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).build();
-                object.additional_properties =
-                    Some(Box::new(AdditionalProperties::RefOr(RefOr::T(Schema::Object(string)))));
-            }
-        }
-    }
-    schema
+    let string = ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).build();
+    crate::openapi::with_additional_properties::<T>(AdditionalProperties::RefOr(utoipa::openapi::RefOr::T(
+        Schema::Object(string),
+    )))
 }
 
 /// `T` in the document, under `T`'s name, with its schema through [`strings_only`].

@@ -72,17 +72,8 @@ pub struct OperationSchema;
 
 impl utoipa::PartialSchema for OperationSchema {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{AdditionalProperties, Schema};
-        use utoipa::openapi::RefOr;
-        let mut schema = <Operation as utoipa::PartialSchema>::schema();
-        if let RefOr::T(Schema::OneOf(one_of)) = &mut schema {
-            for branch in &mut one_of.items {
-                if let RefOr::T(Schema::Object(object)) = branch {
-                    object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
-                }
-            }
-        }
-        schema
+        let closed = utoipa::openapi::schema::AdditionalProperties::FreeForm(false);
+        crate::openapi::with_additional_properties::<Operation>(closed)
     }
 }
 
@@ -116,8 +107,7 @@ pub struct OperationResult {
 
 /// Applies a batch in the caller's project.
 #[utoipa::path(post, path = "/v1/batch", tag = "resources", request_body = BatchRequest,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, pattern = r#"^[ \t]*("[A-Za-z0-9_-]{1,255}"|[A-Za-z0-9_-]{1,255})[ \t]*$"#,
-      description = "1-255 of [A-Za-z0-9_-], optionally in double quotes; a retry with the same key and body replays the first answer")),
+    params(super::headers::IdempotencyKeyHeader),
     responses((status = 200, description = "Every operation applied, in order", body = BatchResponse),
               (status = 400, description = "A malformed operation (`operations[i].field`), or one that broke a rule (`details.index`); nothing applied", body = ErrorEnvelope),
               (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),

@@ -16,8 +16,7 @@ use crate::state::AppState;
 
 /// Creates a resource in the caller's project.
 #[utoipa::path(post, path = "/v1/resource", tag = "resources", request_body = tollgate_core::NewResource,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, pattern = r#"^[ \t]*("[A-Za-z0-9_-]{1,255}"|[A-Za-z0-9_-]{1,255})[ \t]*$"#,
-      description = "1-255 of [A-Za-z0-9_-], optionally in double quotes; a retry with the same key and body replays the first answer")),
+    params(super::headers::IdempotencyKeyHeader),
     responses((status = 201, description = "Created; `Location` and `ETag` headers", body = ResourceView),
               (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// Deletes a resource.
 #[utoipa::path(delete, path = "/v1/resource/{id}", tag = "resources", params(("id" = String, Path),
-    ("If-Match" = Option<String>, Header, nullable = false, min_length = 1, pattern = r#"^[ \t]*(\*|[ \t]*("[\t\x20-\x2B\x2D-\x7E]*"|W/[\t\x20-\x2B\x2D-\x7E]*)[ \t]*(,[ \t]*("[\t\x20-\x2B\x2D-\x7E]*"|W/[\t\x20-\x2B\x2D-\x7E]*)[ \t]*)*)[ \t]*$"#, description = "`*`, or ETags separated by commas: quoted (`\"3\"`) or weak (`W/...`, which never matches)")),
+    super::headers::IfMatchHeader),
     responses((status = 204, description = "Deleted"), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 412, body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope)))]

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod create;
 pub mod delete;
 pub mod get;
+pub mod headers;
 pub mod list;
 pub mod update;
 pub mod view;

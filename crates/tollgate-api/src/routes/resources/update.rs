@@ -18,8 +18,8 @@ use crate::state::AppState;
 /// Changes a resource; 412 when `If-Match` names an older version.
 #[utoipa::path(patch, path = "/v1/resource/{id}", tag = "resources",
     request_body(content = tollgate_core::patch::ResourcePatch, content_type = "application/merge-patch+json"),
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, nullable = false, min_length = 1, pattern = r#"^[ \t]*(\*|[ \t]*("[\t\x20-\x2B\x2D-\x7E]*"|W/[\t\x20-\x2B\x2D-\x7E]*)[ \t]*(,[ \t]*("[\t\x20-\x2B\x2D-\x7E]*"|W/[\t\x20-\x2B\x2D-\x7E]*)[ \t]*)*)[ \t]*$"#, description = "`*`, or ETags separated by commas: quoted (`\"3\"`) or weak (`W/...`, which never matches)"),
-           ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, pattern = r#"^[ \t]*("[A-Za-z0-9_-]{1,255}"|[A-Za-z0-9_-]{1,255})[ \t]*$"#, description = "1-255 of [A-Za-z0-9_-], optionally in double quotes; a retry with the same key and body replays the first answer")),
+    params(("id" = String, Path), super::headers::IfMatchHeader,
+           super::headers::IdempotencyKeyHeader),
     responses((status = 200, body = ResourceView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
               (status = 412, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
