@@ -270,6 +270,11 @@ mod tests {
             &["a", "a\u{7}", "\u{0}", "a\u{7f}", "a\u{85}", "a\u{9f}b", "a\u{a0}", "\u{e9}\u{1f680}", ""],
             &|s| tollgate_core::NewResource::parse(&json!({"name": s, "type": "t"})).is_ok(),
         );
+        // The derives spell the names' pattern out (utoipa takes only literals): each must be it.
+        let key_name = &doc["components"]["schemas"]["CreateCredentialRequest"]["properties"]["name"];
+        for schema in [name, key_name] {
+            assert_eq!(schema["pattern"], tollgate_core::schema::NO_CONTROL_CHARS);
+        }
         // Durations: the pattern is humantime's grammar; the range is said in words, so every
         // accepted value must match and the grammar's failures must not.
         let grace = &doc["components"]["schemas"]["RotateRequest"]["properties"]["grace"];

@@ -13,7 +13,8 @@ pub fn string_enum<'a>(values: impl IntoIterator<Item = &'a str>, description: &
         .into()
 }
 
-/// Rust's `char::is_control` (Unicode `Cc`): what names refuse.
+/// Rust's `char::is_control` (Unicode `Cc`): what names refuse. The derives of named bodies
+/// repeat it as a literal, since utoipa's `pattern` takes no constant; a test holds them to it.
 pub const NO_CONTROL_CHARS: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 /// [`crate::resource::is_attribute_key`].
 pub const ATTRIBUTE_KEY: &str = r"^[A-Za-z0-9_.-]{1,40}$";
