@@ -311,9 +311,9 @@ impl Metrics {
     }
 
     /// Counts an open event stream until the guard is dropped.
-    pub fn event_stream_opened(&self) -> OpenStream<'_> {
+    pub fn event_stream_opened(&self) -> OpenStream {
         self.event_streams.inc();
-        OpenStream(&self.event_streams)
+        OpenStream(self.event_streams.clone())
     }
 
     /// The Prometheus text exposition of every metric.
@@ -330,9 +330,9 @@ impl Metrics {
 }
 
 /// An open event stream, counted until dropped.
-pub struct OpenStream<'a>(&'a IntGauge);
+pub struct OpenStream(IntGauge);
 
-impl Drop for OpenStream<'_> {
+impl Drop for OpenStream {
     fn drop(&mut self) {
         self.0.dec();
     }

@@ -31,6 +31,7 @@ use tollgate_core::event_log::{event_id_time, is_event_id, parse_stream_query, E
 use tollgate_core::time_fmt::now;
 use tollgate_core::{ErrorCode, ProjectId, ValidationErrors};
 use tollgate_events::hub::{EventHub, Frames, Published, StreamPermit, Subscription, BUFFER};
+use tollgate_telemetry::metrics::OpenStream;
 
 use super::filter_params::EventFilterParams;
 use crate::error::{ApiError, ErrorEnvelope};
@@ -84,7 +85,9 @@ pub async fn stream_events(
         None => subscription.position,
     };
     let (tx, rx) = mpsc::channel(QUEUE);
-    let stream = Stream { hub, project, filter, _permit: permit, state, headers, tx };
+    // Counted before the answer goes out: a client that sees the stream open sees it counted.
+    let open = state.metrics.event_stream_opened();
+    let stream = Stream { hub, project, filter, _permit: permit, _open: open, state, headers, tx };
     tokio::spawn(stream.run(start, subscription));
     let body =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
@@ -138,6 +141,8 @@ struct Stream {
     filter: EventFilter,
     /// Counts against the credential's streams until the stream ends.
     _permit: StreamPermit,
+    /// Counts in `tollgate_event_streams` until the stream ends.
+    _open: OpenStream,
     state: AppState,
     headers: HeaderMap,
     tx: mpsc::Sender<Bytes>,
@@ -147,8 +152,6 @@ struct Stream {
 const COMMENT: &[u8] = b":\n\n";
 impl Stream {
     async fn run(mut self, start: i64, mut sub: Subscription) {
-        let metrics = self.state.metrics.clone();
-        let _open = metrics.event_stream_opened();
         let until = sub.position;
         if !self.replay(start, until, &mut sub).await {
             return;
