@@ -2,6 +2,7 @@
 //! templates (unmatched paths share one value), status codes are three digits, and no credential,
 //! request id or raw path is ever a label.
 
+use std::borrow::Borrow;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -245,7 +246,7 @@ impl Metrics {
     /// A request started (the returned guard ends it).
     pub fn request_started(&self) -> ActiveRequest<'_> {
         self.active_requests.inc();
-        ActiveRequest(&self.active_requests)
+        Raised(&self.active_requests)
     }
 
     /// A refused authentication.
@@ -313,7 +314,7 @@ impl Metrics {
     /// Counts an open event stream until the guard is dropped.
     pub fn event_stream_opened(&self) -> OpenStream {
         self.event_streams.inc();
-        OpenStream(self.event_streams.clone())
+        Raised(self.event_streams.clone())
     }
 
     /// The Prometheus text exposition of every metric.
@@ -329,14 +330,18 @@ impl Metrics {
     }
 }
 
-/// An open event stream, counted until dropped.
-pub struct OpenStream(IntGauge);
+/// A gauge raised by one, lowered again when this is dropped. It borrows the gauge where the
+/// guard lives inside the call that raised it, and owns a handle where it outlives that call.
+pub struct Raised<G: Borrow<IntGauge>>(G);
 
-impl Drop for OpenStream {
+impl<G: Borrow<IntGauge>> Drop for Raised<G> {
     fn drop(&mut self) {
-        self.0.dec();
+        self.0.borrow().dec();
     }
 }
+
+/// An open event stream, counted until dropped; it lives in the stream's own task.
+pub type OpenStream = Raised<IntGauge>;
 
 /// The two series one (method, route, status) updates.
 struct RequestSeries {
@@ -377,14 +382,8 @@ impl RequestSeriesCache {
     }
 }
 
-/// Decrements the in-flight gauge when dropped.
-pub struct ActiveRequest<'a>(&'a IntGauge);
-
-impl Drop for ActiveRequest<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
+/// A request in flight, counted until dropped.
+pub type ActiveRequest<'a> = Raised<&'a IntGauge>;
 
 #[cfg(test)]
 mod tests {
@@ -392,6 +391,26 @@ mod tests {
 
     fn sample<'a>(text: &'a str, series: &str) -> Option<&'a str> {
         text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+    }
+
+    #[test]
+    fn raised_gauges_count_from_the_call_until_the_guard_is_dropped() {
+        let m = Metrics::new("test", "sqlite");
+        let gauges = |m: &Metrics| {
+            let text = m.render();
+            (
+                sample(&text, "http_server_active_requests").map(str::to_owned),
+                sample(&text, "tollgate_event_streams").map(str::to_owned),
+            )
+        };
+        let request = m.request_started();
+        // Counted as soon as it is opened, before its task has run, and for as long as the task
+        // holds it, on whatever thread.
+        let streams: Vec<OpenStream> = (0..3).map(|_| m.event_stream_opened()).collect();
+        assert_eq!(gauges(&m), (Some("1".into()), Some("3".into())));
+        std::thread::spawn(move || drop(streams)).join().unwrap();
+        drop(request);
+        assert_eq!(gauges(&m), (Some("0".into()), Some("0".into())));
     }
 
     #[test]
