@@ -234,12 +234,12 @@ fn touch(state: &AppState, id: CredentialId) {
     };
     if due {
         let store = state.store.clone();
-        // In the request's span, so that a failure is logged with the request's id.
+        // With the request's id (and span), so that a failure is logged with the request's id.
         let touch = async move {
             if let Err(e) = store.touch_credential(id.clone(), now()).await {
                 tracing::warn!(credential.id = %id, error = %e, "could not record credential use");
             }
         };
-        tokio::spawn(tracing::Instrument::in_current_span(touch));
+        tokio::spawn(tracing::Instrument::in_current_span(crate::middleware::request_id::carry(touch)));
     }
 }

@@ -1,5 +1,5 @@
-//! The outermost middleware: assigns the request id, opens the request's `tracing` span (whose
-//! one field, `request_id`, every log line written inside the request carries), shares a
+//! The outermost middleware: assigns the request id, makes it the request's task-local and the
+//! field of its `tracing` span (every log line written inside the request carries it), shares a
 //! [`RequestContext`] with the extractors, records the request's metrics (Prometheus and, when enabled, EMF), and writes
 //! one structured log line per request (never bodies or credentials). Every field of that line
 //! is bounded: the method is one of the standard nine or `_OTHER`, the route is a template, the
@@ -37,8 +37,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     // Every line logged while the request is served (auth, limiter, store, handler) carries its
-    // id from this span. Its one field is the id, and it is an ERROR-level span so that it is
-    // on whenever any logging is: at `log_level = warn` the warnings still name their request.
+    // id: JSON lines from the task-local `scope` sets, readable lines from this span. Its one
+    // field is the id, and it is an ERROR-level span so that it is on whenever any readable
+    // logging is: at `log_level = warn` the warnings still name their request. The JSON layer
+    // refuses spans, so there it costs nothing.
     let span = tracing::error_span!("request", request_id = &*id);
     let mut response = scope(id.clone(), next.run(req)).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -73,7 +75,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),
-        project = ctx.project().map(tracing::field::display),
+        // Rendered, and logged as a string: as a `Display` field it went through the log's
+        // formatter piece by piece, at several times the cost. (Only made when the line is.)
+        project = ctx.project().map(|p| p.to_string()).as_deref(),
         credential_kind = ctx.credential_kind(),
         rate_limit_remaining = rate_limit.map(|(_, d)| d.remaining()),
         "request"

@@ -1,6 +1,6 @@
 //! Request ids and the per-request context. The id is accepted from a well-formed incoming
 //! `X-Request-Id` (so callers can correlate) or minted, and is visible to everything that runs
-//! inside the request through a task-local, which is how error envelopes carry it.
+//! inside the request through a task-local, which is how error envelopes and log lines carry it.
 
 use std::sync::{Arc, OnceLock};
 
@@ -19,9 +19,27 @@ pub fn current_request_id() -> String {
     REQUEST_ID.try_with(|id| id.to_string()).unwrap_or_else(|_| "-".to_owned())
 }
 
+/// The current request's id, if there is one: for log lines, which read it here rather than
+/// from a span (building, entering and closing a span per request cost a third of what the
+/// request's whole log line did).
+pub fn request_id() -> Option<Arc<str>> {
+    REQUEST_ID.try_with(Arc::clone).ok()
+}
+
 /// Runs `fut` with `id` as the current request id.
 pub async fn scope<F: std::future::Future>(id: Arc<str>, fut: F) -> F::Output {
     REQUEST_ID.scope(id, fut).await
+}
+
+/// `fut` with the current request's id, if any, for a task spawned on the request's behalf.
+pub fn carry<F: std::future::Future>(fut: F) -> impl std::future::Future<Output = F::Output> {
+    let id = request_id();
+    async move {
+        match id {
+            Some(id) => scope(id, fut).await,
+            None => fut.await,
+        }
+    }
 }
 
 /// Takes a caller's id when it is short and plain, else mints `req_` + ULID.

@@ -327,7 +327,7 @@ async fn log_lines_inside_a_request_carry_its_id() {
         line.unwrap_or_else(|| panic!("no line {message:?}")).get("request_id").cloned()
     };
     // The auth extractor, the failed-authentication limiter after counting (info) and before
-    // refusing (debug): none of them is handed the id, the request's span carries it.
+    // refusing (debug): none of them is handed the id, the request's task-local carries it.
     assert_eq!(id_of("authenticated"), Some("probe-ok".into()));
     let counted = "too many failed authentications: the address is refused until the oldest leaves the window";
     assert_eq!(id_of(counted), Some("probe-fail-1".into()));
