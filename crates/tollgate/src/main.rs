@@ -1,6 +1,9 @@
 //! The `tollgate` binary: parses the command line, loads configuration, and hands over to
 //! `serve` or a CLI command. Nothing else lives here.
 
+// The one module allowed `unsafe`: a global allocator cannot be written without it.
+#[allow(unsafe_code)]
+mod alloc;
 mod background;
 mod cli;
 mod commands;
@@ -22,7 +25,7 @@ use crate::config::{Config, Loaded};
 /// a GET's instructions (and of a list page's and an export's). Its per-thread free lists serve
 /// the many small, short-lived allocations of a request without locks or consolidation.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
