@@ -40,6 +40,10 @@ pub trait EventStore: Send + Sync {
     async fn settled_events(&self, after: i64, limit: u32) -> Result<Settled, StoreError>;
     /// The newest settled `seq` (0 when there is none): a starting point that skips nothing.
     async fn settled_position(&self) -> Result<i64, StoreError>;
+    /// Up to `limit` `seq`s of events after `after` that have committed, in order: with
+    /// [`EventStore::settled_position`], the events that are already past (on PostgreSQL commits
+    /// do not come in `seq` order, so some beyond the settled position may be; on SQLite none).
+    async fn committed_after(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError>;
     /// Up to `limit` of the project's events with `after < seq <= until`, in `seq` order; `until`
     /// must be settled.
     async fn project_events(
@@ -94,6 +98,7 @@ const SETTLED_POSITION: Sql = Sql::each(
     "SELECT COALESCE((SELECT seq FROM events WHERE seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 65536
      ORDER BY seq DESC LIMIT 1), 0)",
 );
+const COMMITTED_AFTER: Sql = Sql::same("SELECT seq FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
 const PROJECT_RANGE: Sql = Sql::same(concat!(
     "SELECT ",
     event_log_columns!(),
@@ -137,6 +142,13 @@ impl<B: Backend> EventStore for Db<B> {
 
     async fn settled_position(&self) -> Result<i64, StoreError> {
         self.read("settled_position", |c| Box::pin(async move { c.fetch_one(&SETTLED_POSITION, &[]).await })).await
+    }
+
+    async fn committed_after(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
+        self.read("committed_after", move |c| {
+            Box::pin(async move { c.fetch_all(&COMMITTED_AFTER, &[Arg::Int(after), Arg::Int(i64::from(limit))]).await })
+        })
+        .await
     }
 
     async fn project_events(

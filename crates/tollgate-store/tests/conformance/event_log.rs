@@ -148,6 +148,53 @@ pub async fn settled_reads_miss_nothing_under_racing_writers(f: Fixture) {
     assert_eq!(got.len(), 480 + usize::from(f.backend == Backend::Postgres));
 }
 
+pub async fn committed_after_lists_events_already_past_the_settled_position(f: Fixture) {
+    let s = &f.store;
+    let p: ProjectId = f.project("p").await;
+    for i in 0..3 {
+        s.create_resource(p, machine(&format!("m{i}"), "eu"), None).await.unwrap();
+    }
+    let all: Vec<i64> = f.sql("SELECT seq FROM events ORDER BY seq").iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(all.len(), 3);
+    assert_eq!(s.committed_after(0, 10).await.unwrap(), all, "in seq order");
+    assert_eq!(s.committed_after(all[0], 10).await.unwrap(), all[1..]);
+    assert_eq!(s.committed_after(0, 2).await.unwrap(), all[..2], "at most the limit");
+    assert!(s.committed_after(all[2], 10).await.unwrap().is_empty());
+    if f.backend == Backend::Postgres {
+        // A transaction that numbered its event first holds the settled position back; the
+        // events committed after it are past all the same, and its own, uncommitted, is not.
+        let (url, project) = (f.database_url().unwrap(), p.to_string());
+        let slow_id = format!("evt_{}", ulid::Ulid::new());
+        let id = slow_id.clone();
+        let slow = std::thread::spawn(move || {
+            tollgate_testkit::psql(
+                &url,
+                &format!(
+                    "BEGIN; INSERT INTO events (id, project_id, type, payload, created_at, published_at, seq) \
+                     SELECT '{id}', '{project}', 'resource.created', '{{}}', 1, 1, pg_current_xact_id()::text::bigint * 65536; \
+                     SELECT pg_sleep(1.5); COMMIT;"
+                ),
+            );
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        for i in 0..2 {
+            s.create_resource(p, machine(&format!("late{i}"), "eu"), None).await.unwrap();
+        }
+        let seqs = |sql: &str| -> Vec<i64> { f.sql(sql).iter().map(|v| v.parse().unwrap()).collect() };
+        let late = seqs(&format!("SELECT seq FROM events WHERE seq > {} ORDER BY seq", all[2]));
+        assert_eq!(late.len(), 2, "the open transaction's event is not visible yet");
+        let settled = s.settled_position().await.unwrap();
+        assert!(settled < late[0], "held back by the open transaction: {settled} against {late:?}");
+        let past = s.committed_after(settled, 10).await.unwrap();
+        assert!(late.iter().all(|seq| past.contains(seq)), "{past:?} lacks one of {late:?}");
+        slow.join().unwrap();
+        let slow_seq = seqs(&format!("SELECT seq FROM events WHERE id = '{slow_id}'"))[0];
+        assert!(slow_seq > settled && slow_seq < late[0]);
+        assert!(!past.contains(&slow_seq), "an uncommitted event is not past");
+        assert!(s.committed_after(settled, 10).await.unwrap().contains(&slow_seq), "once it commits");
+    }
+}
+
 pub async fn retention_prunes_old_rows_and_keeps_recent_and_pending(f: Fixture) {
     let s = &f.store;
     let p = f.project("p").await;

@@ -65,6 +65,7 @@ conformance!(
     outbox::webhooks_deliveries_and_attempts,
     event_log::events_list_filter_and_page,
     event_log::settled_reads_miss_nothing_under_racing_writers,
+    event_log::committed_after_lists_events_already_past_the_settled_position,
     event_log::retention_prunes_old_rows_and_keeps_recent_and_pending,
     outbox::publishing_to_the_message_queue,
     queries::every_order_matches_the_model_through_every_page,

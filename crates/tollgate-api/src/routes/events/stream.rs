@@ -80,14 +80,14 @@ pub async fn stream_events(
     })?;
     let project = auth.principal.project_id;
     let subscription = hub.subscribe();
-    let start = match &last {
-        Some(id) => resume_point(&hub, project, id).await?,
-        None => subscription.position,
+    let (start, past) = match &last {
+        Some(id) => (resume_point(&hub, project, id).await?, Vec::new()),
+        None => present(&hub, &subscription).await?,
     };
     let (tx, rx) = mpsc::channel(QUEUE);
     // Counted before the answer goes out: a client that sees the stream open sees it counted.
     let open = state.metrics.event_stream_opened();
-    let stream = Stream { hub, project, filter, _permit: permit, _open: open, state, headers, tx };
+    let stream = Stream { hub, project, filter, past, _permit: permit, _open: open, state, headers, tx };
     tokio::spawn(stream.run(start, subscription));
     let body =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
@@ -118,6 +118,25 @@ fn resume_after(headers: &HeaderMap, from_query: Option<String>) -> Result<Optio
     }
 }
 
+/// Most committed events beyond the settled position a new stream notes as past; beyond that it
+/// starts after the newest of them (the log has run this far ahead of its oldest open
+/// transaction only under a transaction held open for a long time).
+const PAST_MAX: u32 = 10_000;
+
+/// Where a stream without `Last-Event-ID` starts: at the store's present, not the tail's (the
+/// tail may not have passed over events committed before this request yet: it reads after a
+/// short coalescing wait, or at the next poll when a notice from another node was lost). That
+/// is the settled position, and the events beyond it that have already committed, which the
+/// stream skips when they are published.
+async fn present(hub: &EventHub, sub: &Subscription) -> Result<(i64, Vec<i64>), ApiError> {
+    let settled = hub.store().settled_position().await?.max(sub.position);
+    let past = hub.store().committed_after(settled, PAST_MAX).await?;
+    match past.last() {
+        Some(&newest) if past.len() == PAST_MAX as usize => Ok((newest, Vec::new())),
+        _ => Ok((settled, past)),
+    }
+}
+
 /// Where a stream resumed after `id` starts: that event's `seq`, or `410 GONE` when it is no
 /// longer kept.
 async fn resume_point(hub: &EventHub, project: ProjectId, id: &str) -> Result<i64, ApiError> {
@@ -139,6 +158,9 @@ struct Stream {
     hub: EventHub,
     project: ProjectId,
     filter: EventFilter,
+    /// Events after the start that had committed before the stream opened, in `seq` order:
+    /// not this stream's (see [`present`]).
+    past: Vec<i64>,
     /// Counts against the credential's streams until the stream ends.
     _permit: StreamPermit,
     /// Counts in `tollgate_event_streams` until the stream ends.
@@ -196,9 +218,10 @@ impl Stream {
         let mut run: Option<Frames> = None;
         let mut next = Some(first);
         while let Some(p) = next.take() {
-            // Events at or below `last` came in the replay already. A wanted event right after
-            // the run joins it; any other wanted event starts a new one.
-            let wanted = p.event.seq > *last && self.wants(&p.event);
+            // Events at or below `last` came in the replay already, and `past` ones before the
+            // stream opened. A wanted event right after the run joins it; any other wanted event
+            // starts a new one.
+            let wanted = p.event.seq > *last && self.past.binary_search(&p.event.seq).is_err() && self.wants(&p.event);
             if wanted && !run.as_mut().is_some_and(|r| p.extends(r)) {
                 if let Some(done) = run.replace(p.frames()) {
                     if !self.queue(done.bytes(), sub).await {
