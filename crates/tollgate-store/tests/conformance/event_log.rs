@@ -100,26 +100,26 @@ async fn tail(store: Arc<dyn Store>, done: Arc<std::sync::atomic::AtomicBool>) -
     }
 }
 
+/// On PostgreSQL, a transaction of its own that writes event `id` of project `p` (numbered by
+/// its transaction id, as the store numbers events) and commits 1.5 s later.
+fn slow_event(f: &Fixture, p: ProjectId, id: &str) -> std::thread::JoinHandle<()> {
+    let sql = format!(
+        "BEGIN; INSERT INTO events (id, project_id, type, payload, created_at, published_at, seq) \
+         SELECT '{id}', '{p}', 'resource.created', '{{}}', 1, 1, pg_current_xact_id()::text::bigint * 65536; \
+         SELECT pg_sleep(1.5); COMMIT;"
+    );
+    let url = f.database_url().unwrap();
+    std::thread::spawn(move || {
+        tollgate_testkit::psql(&url, &sql);
+    })
+}
+
 pub async fn settled_reads_miss_nothing_under_racing_writers(f: Fixture) {
     let p: ProjectId = f.project("p").await;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = tokio::spawn(tail(f.store.clone(), done.clone()));
     // On PostgreSQL, a transaction that writes its event first and commits last.
-    let slow = (f.backend == Backend::Postgres).then(|| {
-        let url = f.database_url().unwrap();
-        let project = p.to_string();
-        std::thread::spawn(move || {
-            let id = format!("evt_{}", ulid::Ulid::new());
-            tollgate_testkit::psql(
-                &url,
-                &format!(
-                    "BEGIN; INSERT INTO events (id, project_id, type, payload, created_at, published_at, seq) \
-                     SELECT '{id}', '{project}', 'resource.created', '{{}}', 1, 1, pg_current_xact_id()::text::bigint * 65536; \
-                     SELECT pg_sleep(1.5); COMMIT;"
-                ),
-            );
-        })
-    });
+    let slow = (f.backend == Backend::Postgres).then(|| slow_event(&f, p, &format!("evt_{}", ulid::Ulid::new())));
     // Let it write first.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let mut writers = Vec::new();
@@ -163,19 +163,8 @@ pub async fn committed_after_lists_events_already_past_the_settled_position(f: F
     if f.backend == Backend::Postgres {
         // A transaction that numbered its event first holds the settled position back; the
         // events committed after it are past all the same, and its own, uncommitted, is not.
-        let (url, project) = (f.database_url().unwrap(), p.to_string());
         let slow_id = format!("evt_{}", ulid::Ulid::new());
-        let id = slow_id.clone();
-        let slow = std::thread::spawn(move || {
-            tollgate_testkit::psql(
-                &url,
-                &format!(
-                    "BEGIN; INSERT INTO events (id, project_id, type, payload, created_at, published_at, seq) \
-                     SELECT '{id}', '{project}', 'resource.created', '{{}}', 1, 1, pg_current_xact_id()::text::bigint * 65536; \
-                     SELECT pg_sleep(1.5); COMMIT;"
-                ),
-            );
-        });
+        let slow = slow_event(&f, p, &slow_id);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         for i in 0..2 {
             s.create_resource(p, machine(&format!("late{i}"), "eu"), None).await.unwrap();
