@@ -79,7 +79,7 @@ pub fn apply_merge_patch(current: &NewResource, patch: &Value) -> Result<NewReso
     }
     let mut doc = current.to_json();
     json_patch::merge(&mut doc, patch);
-    NewResource::parse(&doc)
+    NewResource::parse_owned(doc)
 }
 
 #[cfg(test)]

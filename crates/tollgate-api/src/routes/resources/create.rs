@@ -32,7 +32,8 @@ pub async fn create_resource(
         Begun::Replay(response) => return Ok(response),
         Begun::Proceed(pending) => pending,
     };
-    let new = NewResource::parse(&body)?;
+    // The body is not needed once parsed: its `data` moves into the resource, uncopied.
+    let new = NewResource::parse_owned(body)?;
     let claim = pending.claim(Arc::new(|r| stored(r, 201)));
     match state.store.create_resource(auth.principal.project_id, new, claim).await {
         Ok(resource) => Ok(into_response(stored(&resource, 201))),
