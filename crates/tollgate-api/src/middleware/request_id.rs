@@ -16,7 +16,7 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 
 /// The current request's id, or `-` outside a request.
 pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(|id| id.to_string()).unwrap_or_else(|_| "-".to_owned())
+    request_id().map_or_else(|| "-".to_owned(), |id| id.to_string())
 }
 
 /// The current request's id, if there is one: for log lines, which read it here rather than

@@ -131,9 +131,15 @@ const PAST_MAX: u32 = 10_000;
 async fn present(hub: &EventHub, sub: &Subscription) -> Result<(i64, Vec<i64>), ApiError> {
     let settled = hub.store().settled_position().await?.max(sub.position);
     let past = hub.store().committed_after(settled, PAST_MAX).await?;
+    Ok(starting_point(settled, past))
+}
+
+/// The start and the past events of [`present`], given the settled position and up to
+/// [`PAST_MAX`] committed events beyond it.
+fn starting_point(settled: i64, past: Vec<i64>) -> (i64, Vec<i64>) {
     match past.last() {
-        Some(&newest) if past.len() == PAST_MAX as usize => Ok((newest, Vec::new())),
-        _ => Ok((settled, past)),
+        Some(&newest) if past.len() >= PAST_MAX as usize => (newest, Vec::new()),
+        _ => (settled, past),
     }
 }
 
@@ -309,5 +315,21 @@ impl Stream {
             Ok(p) => p.project_id == self.project,
             Err(e) => e.code() != ErrorCode::AuthenticationFailed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_stream_starts_at_the_settled_position_and_skips_what_had_committed_beyond_it() {
+        assert_eq!(starting_point(7, Vec::new()), (7, Vec::new()));
+        assert_eq!(starting_point(7, vec![9, 12]), (7, vec![9, 12]));
+        // At the bound the list may be cut short: the stream starts after the newest listed.
+        let full: Vec<i64> = (8..8 + i64::from(PAST_MAX)).collect();
+        let newest = *full.last().unwrap();
+        assert_eq!(starting_point(7, full.clone()), (newest, Vec::new()));
+        assert_eq!(starting_point(7, full[1..].to_vec()), (7, full[1..].to_vec()), "one short of the bound");
     }
 }
