@@ -3,6 +3,7 @@
 //! (storage, auth, HTTP, CLI) agrees on what a valid value is.
 
 pub mod credential;
+pub mod data;
 pub mod duration;
 pub mod error_code;
 pub mod event_log;
@@ -28,6 +29,7 @@ pub mod webhook;
 pub use credential::{
     Credential, CredentialId, CredentialKind, CredentialLimits, CredentialState, LimitsPatch, NewCredential,
 };
+pub use data::Data;
 pub use error_code::ErrorCode;
 pub use ids::{ClientId, KeyId, ProjectId, RequestId, ResourceId};
 pub use limit::{Limit, Quota, RouteClass};

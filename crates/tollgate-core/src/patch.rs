@@ -114,7 +114,7 @@ mod tests {
         let r = apply_merge_patch(&base(), &json!({"attributes": {"x": null, "z": "3"}, "data": null})).unwrap();
         assert_eq!(r.attributes.len(), 2);
         assert_eq!(r.attributes["z"], "3");
-        assert_eq!(r.data, Value::Null);
+        assert_eq!(*r.data, Value::Null);
         assert_eq!(r.name, "a");
     }
 

@@ -312,7 +312,7 @@ mod tests {
             kind: "machine".into(),
             status: ResourceStatus::Active,
             attributes: attrs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            data,
+            data: data.into(),
         }
     }
 

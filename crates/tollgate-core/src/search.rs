@@ -126,7 +126,7 @@ mod tests {
             kind: "machine".into(),
             status: crate::ResourceStatus::Active,
             attributes: [("region".to_owned(), "eu-west-1".to_owned())].into_iter().collect(),
-            data: serde_json::json!({"os": "Debian", "cpus": 8, "tags": ["ci", {"note": "fast"}]}),
+            data: serde_json::json!({"os": "Debian", "cpus": 8, "tags": ["ci", {"note": "fast"}]}).into(),
         };
         assert_eq!(document(&content), "Build server eu-west-1 Debian ci fast");
     }

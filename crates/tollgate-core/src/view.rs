@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
+use crate::data::Data;
 use crate::resource::{Attributes, Resource};
 use crate::time_fmt::{rfc3339, WireTime};
 
@@ -28,7 +28,8 @@ pub struct ResourceView {
     #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub attributes: Attributes,
     /// Any JSON (at most 256 KiB).
-    pub data: Value,
+    #[schema(value_type = serde_json::Value)]
+    pub data: Data,
     /// RFC 3339, UTC.
     pub created_at: String,
     /// RFC 3339, UTC.
@@ -101,7 +102,7 @@ struct ViewOf<'a> {
     kind: &'a str,
     status: &'a str,
     attributes: &'a Attributes,
-    data: &'a Value,
+    data: &'a Data,
     created_at: &'a str,
     updated_at: &'a str,
     version: i64,
@@ -205,7 +206,7 @@ mod tests {
             kind: "machine".into(),
             status: ResourceStatus::Archived,
             attributes: [("region".to_owned(), "eu-west-1".to_owned()), ("a".to_owned(), "\n".to_owned())].into(),
-            data: json!({"z": [1, 2.5, null], "cpus": 8, "nested": {"b": true, "a": "\u{1f600}"}}),
+            data: json!({"z": [1, 2.5, null], "cpus": 8, "nested": {"b": true, "a": "\u{1f600}"}}).into(),
         };
         let r = Resource {
             id: ResourceId::generate(),

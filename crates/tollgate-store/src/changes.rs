@@ -284,16 +284,16 @@ pub(crate) async fn overwrite(tx: &mut impl Conn, r: &Resource) -> Result<(), St
 }
 
 /// The text of the columns that are not plain fields, encoded once per written resource.
+/// (`data` has its text already: see `tollgate_core::Data`.)
 struct Encoded<'r> {
     id: &'r str,
     r: &'r Resource,
     attributes: String,
-    data: String,
 }
 
 impl<'r> Encoded<'r> {
     fn new(id: &'r str, r: &'r Resource) -> Result<Self, StoreError> {
-        Ok(Self { id, r, attributes: json_text(&r.content.attributes)?, data: json_text(&r.content.data)? })
+        Ok(Self { id, r, attributes: json_text(&r.content.attributes)? })
     }
 }
 
@@ -312,7 +312,7 @@ async fn write_rows(tx: &mut impl Conn, sql: &Many, rows: &[Encoded<'_>], projec
         text(|e| &e.r.content.kind),
         text(|e| e.r.content.status.as_str()),
         text(|e| &e.attributes),
-        text(|e| &e.data),
+        text(|e| e.r.content.data.text()),
         int(|r| to_unix_micros(r.created_at)),
         int(|r| to_unix_micros(r.updated_at)),
         int(|r| r.version),

@@ -216,7 +216,7 @@ mod tests {
             kind: "machine".into(),
             status: ResourceStatus::Active,
             attributes: Default::default(),
-            data: serde_json::Value::Null,
+            data: Default::default(),
         };
         Create { project: ProjectId::generate(), new, claim: None }
     }

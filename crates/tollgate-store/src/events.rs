@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tollgate_core::time_fmt::{now, WireTime};
 use tollgate_core::webhook::Event;
-use tollgate_core::{Attributes, ProjectId, Resource};
+use tollgate_core::{Attributes, Data, ProjectId, Resource};
 
 /// `{"data","timestamp","type"}`: the members of a payload, sorted.
 #[derive(Serialize)]
@@ -27,7 +27,7 @@ struct Payload<'a, D> {
 struct SortedView<'a> {
     attributes: &'a Attributes,
     created_at: WireTime,
-    data: &'a Value,
+    data: &'a Data,
     id: &'a str,
     name: &'a str,
     status: &'a str,

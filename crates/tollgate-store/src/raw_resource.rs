@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tollgate_core::time_fmt::{from_unix_micros, WireTime};
 use tollgate_core::view::{CheckedJson, StoredResourceView};
-use tollgate_core::{Attributes, NewResource, ProjectId, Resource, ResourceId, ResourceStatus};
+use tollgate_core::{Attributes, Data, NewResource, ProjectId, Resource, ResourceId, ResourceStatus};
 
 use crate::conn::{FromRow, Row};
 use crate::StoreError;
@@ -212,7 +212,7 @@ impl RawResource {
             content: NewResource {
                 status: ResourceStatus::parse(self.status()).ok_or_else(|| corrupt("status"))?,
                 attributes,
-                data: serde_json::from_str(self.data()).map_err(|_| corrupt("data"))?,
+                data: Data::from_stored(self.data()).map_err(|_| corrupt("data"))?,
                 name: self.name().to_owned(),
                 kind: self.kind().to_owned(),
             },

@@ -26,7 +26,7 @@ fn new(name: &str, attributes: &[(&str, &str)]) -> NewResource {
         kind: "machine".into(),
         status: ResourceStatus::Active,
         attributes: attributes.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-        data: json!({}),
+        data: json!({}).into(),
     }
 }
 

@@ -130,7 +130,7 @@ impl Model {
 
 fn named(name: &str, region: &str) -> NewResource {
     let mut r = machine(name, region);
-    r.data = json!({"cpus": 8, "note": format!("word{name}")});
+    r.data = json!({"cpus": 8, "note": format!("word{name}")}).into();
     r
 }
 

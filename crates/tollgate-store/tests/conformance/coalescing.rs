@@ -90,7 +90,7 @@ pub async fn concurrent_creates_each_get_their_own_answer(f: Fixture) {
             let mut new = machine(&format!("m{i}"), if i % 2 == 0 { "eu" } else { "us" });
             // Every fifth breaks p's type; q has no type, so there it is fine.
             if i % 5 == 0 {
-                new.data = json!({"cpus": 32});
+                new.data = json!({"cpus": 32}).into();
             }
             let project = if i % 7 == 0 { q } else { p };
             let key = match i {

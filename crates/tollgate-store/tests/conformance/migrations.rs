@@ -64,7 +64,7 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
 async fn check(s: &dyn Store, seed: &Seed) {
     let r = s.get_resource(seed.project, seed.resource).await.unwrap();
     assert_eq!(
-        (r.content.name.as_str(), r.version, r.content.data.clone()),
+        (r.content.name.as_str(), r.version, r.content.data.value().clone()),
         ("old", 3, serde_json::json!({"cpus": 4}))
     );
     let q = ListQuery { attributes: vec![("region".into(), "eu".into())], ..ListQuery::first(10) };

@@ -26,7 +26,7 @@ async fn seed(f: &Fixture, p: ProjectId) -> Vec<Resource> {
             kind: ["machine", "disk"][i % 2].into(),
             status: if i % 5 == 0 { ResourceStatus::Archived } else { ResourceStatus::Active },
             attributes,
-            data: json!({"i": i}),
+            data: json!({"i": i}).into(),
         };
         out.push(f.store.create_resource(p, new, None).await.unwrap());
     }

@@ -25,7 +25,7 @@ pub async fn create_read_list_update_delete(f: Fixture) {
     assert_eq!(read, created, "what is read back is what was written");
 
     let updated = s.update_resource(p, created.id, patch(json!({"data": {"cpus": 16}}), None), None).await.unwrap();
-    assert_eq!((updated.version, updated.content.data.clone()), (2, json!({"cpus": 16, "tags": ["a", "b"]})));
+    assert_eq!((updated.version, updated.content.data.value().clone()), (2, json!({"cpus": 16, "tags": ["a", "b"]})));
     assert!(updated.updated_at >= created.updated_at);
     assert_eq!(s.get_resource(p, created.id).await.unwrap(), updated);
 

@@ -15,7 +15,7 @@ fn resource(name: &str, region: Option<&str>, data: serde_json::Value) -> NewRes
         kind: "thing".into(),
         status: ResourceStatus::Active,
         attributes: region.map(|r| ("region".to_owned(), r.to_owned())).into_iter().collect(),
-        data,
+        data: data.into(),
     }
 }
 

@@ -125,7 +125,7 @@ pub fn machine(name: &str, region: &str) -> NewResource {
         kind: "machine".into(),
         status: ResourceStatus::Active,
         attributes: [("region".to_owned(), region.to_owned())].into_iter().collect(),
-        data: json!({"cpus": 8, "tags": ["a", "b"]}),
+        data: json!({"cpus": 8, "tags": ["a", "b"]}).into(),
     }
 }
 

@@ -66,7 +66,8 @@ pub async fn export_lines_are_the_bytes_serde_json_writes(f: Fixture) {
         let mut r = machine(name, STRINGS[(i + 1) % STRINGS.len()]);
         r.attributes.insert("other".into(), STRINGS[(i + 2) % STRINGS.len()].into());
         r.data =
-            serde_json::json!({"s": STRINGS[(i + 3) % STRINGS.len()], "n": [i, -1, 1.5e300], "nested": {"t": name}});
+            serde_json::json!({"s": STRINGS[(i + 3) % STRINGS.len()], "n": [i, -1, 1.5e300], "nested": {"t": name}})
+                .into();
         ids.push(s.create_resource(p, r, None).await.unwrap().id);
     }
     if f.backend == Backend::Sqlite {

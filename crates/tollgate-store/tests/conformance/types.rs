@@ -29,7 +29,7 @@ pub async fn writes_are_checked_against_their_registered_type(f: Fixture) {
     assert!(matches!(s.create_type(p, "machine".into(), definition(16)).await, Err(StoreError::Conflict(_))));
 
     let mut too_big = machine("a", "eu");
-    too_big.data = json!({"cpus": 32});
+    too_big.data = json!({"cpus": 32}).into();
     too_big.attributes.clear();
     let e = s.create_resource(p, too_big.clone(), None).await.unwrap_err();
     assert_eq!(violations(e), ["/data/cpus", "/attributes/region"]);
