@@ -9,12 +9,16 @@
 //! least 8 bytes (size classes are whole words and a page's first block is 16-aligned), so a
 //! request for at most 8 needs no aligned call; larger alignments keep mimalloc's aligned API.
 //! The same dispatch is discussed upstream (purpleprotocol/mimalloc_rust#170).
+//!
+//! SQLite, which allocates through its own interface, is given mimalloc too
+//! ([`sqlite_uses_mimalloc`]).
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 
 use libmimalloc_sys::{
-    mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc, mi_zalloc_aligned,
+    mi_free, mi_good_size, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_usable_size, mi_zalloc,
+    mi_zalloc_aligned,
 };
 
 /// The alignment every mimalloc block has.
@@ -60,6 +64,63 @@ unsafe impl GlobalAlloc for MiMalloc {
     }
 }
 
+/// Sends SQLite's own allocations to mimalloc as well. SQLite otherwise calls glibc's `malloc`,
+/// which took about 3% of a batch's instructions: a write allocates for every statement, cursor
+/// and page it touches. Must run before SQLite is first used (it configures the library, and
+/// SQLite refuses configuration once initialised); `main` calls it first. Returns whether SQLite
+/// took it.
+pub fn sqlite_uses_mimalloc() -> bool {
+    use rusqlite::ffi;
+    let methods = ffi::sqlite3_mem_methods {
+        xMalloc: Some(sqlite_malloc),
+        xFree: Some(sqlite_free),
+        xRealloc: Some(sqlite_realloc),
+        xSize: Some(sqlite_size),
+        xRoundup: Some(sqlite_roundup),
+        xInit: Some(sqlite_init),
+        xShutdown: Some(sqlite_shutdown),
+        pAppData: std::ptr::null_mut(),
+    };
+    // SAFETY: SQLITE_CONFIG_MALLOC takes a pointer to a `sqlite3_mem_methods`, which SQLite
+    // copies before returning; the functions it names are valid for the whole process.
+    unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &raw const methods) == ffi::SQLITE_OK }
+}
+
+// The callbacks. SQLite asks for sizes of at least 1 and at most 2^31 - 1 and expects 8-byte
+// alignment, which every mimalloc block has; it frees and measures only blocks it was given.
+
+unsafe extern "C" fn sqlite_malloc(n: c_int) -> *mut c_void {
+    match usize::try_from(n) {
+        Ok(n) => mi_malloc(n),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn sqlite_free(p: *mut c_void) {
+    mi_free(p);
+}
+
+unsafe extern "C" fn sqlite_realloc(p: *mut c_void, n: c_int) -> *mut c_void {
+    match usize::try_from(n) {
+        Ok(n) => mi_realloc(p, n),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn sqlite_size(p: *mut c_void) -> c_int {
+    c_int::try_from(mi_usable_size(p)).unwrap_or(c_int::MAX)
+}
+
+unsafe extern "C" fn sqlite_roundup(n: c_int) -> c_int {
+    usize::try_from(n).ok().and_then(|n| c_int::try_from(mi_good_size(n)).ok()).unwrap_or(n)
+}
+
+unsafe extern "C" fn sqlite_init(_: *mut c_void) -> c_int {
+    rusqlite::ffi::SQLITE_OK
+}
+
+unsafe extern "C" fn sqlite_shutdown(_: *mut c_void) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +148,28 @@ mod tests {
                     MiMalloc.dealloc(z, layout);
                 }
             }
+        }
+    }
+
+    /// SQLite's view of the allocator: blocks of at least the size asked for, 8-aligned, that
+    /// keep their bytes when they grow; sizes it cannot have are refused, not wrapped.
+    #[test]
+    fn sqlite_callbacks_hand_out_and_measure_blocks() {
+        // SAFETY: every block comes from these callbacks and is freed once by them.
+        unsafe {
+            for n in [1, 7, 8, 100, 4096, 65_536, 1 << 20] {
+                let p = sqlite_malloc(n).cast::<u8>();
+                assert!(!p.is_null() && p as usize % 8 == 0);
+                assert!(sqlite_size(p.cast()) >= n && sqlite_roundup(n) >= n);
+                p.write_bytes(0x5A, n as usize);
+                let q = sqlite_realloc(p.cast(), n * 3).cast::<u8>();
+                assert!(!q.is_null() && sqlite_size(q.cast()) >= n * 3);
+                assert!(std::slice::from_raw_parts(q, n as usize).iter().all(|b| *b == 0x5A));
+                sqlite_free(q.cast());
+            }
+            assert!(sqlite_malloc(-1).is_null());
+            assert_eq!(sqlite_roundup(-5), -5);
+            assert_eq!(sqlite_init(std::ptr::null_mut()), rusqlite::ffi::SQLITE_OK);
         }
     }
 }

@@ -29,6 +29,10 @@ static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
+    // First, before anything opens a database: SQLite takes an allocator only until it starts.
+    if !alloc::sqlite_uses_mimalloc() {
+        eprintln!("tollgate: warning: SQLite refused mimalloc and keeps the system allocator");
+    }
     quiet_on_closed_stdout();
     let cli = Cli::parse();
     let loaded = match config::load(&cli) {
