@@ -30,8 +30,9 @@ struct Both {
 impl Data {
     /// `value`, with its text written now.
     pub fn new(value: Value) -> Self {
-        // A `Value`'s keys are strings, so writing it cannot fail.
-        let text = serde_json::value::to_raw_value(&value).unwrap_or_else(|_| null_text());
+        // A `Value`'s keys are strings and its numbers finite, so writing it cannot fail; a
+        // stand-in text would make the two disagree, so there is none.
+        let text = serde_json::value::to_raw_value(&value).expect("a JSON value always serialises");
         Self(Arc::new(Both { value, text }))
     }
 
@@ -57,10 +58,6 @@ impl Data {
     pub fn raw(&self) -> &RawValue {
         &self.0.text
     }
-}
-
-fn null_text() -> Box<RawValue> {
-    RawValue::from_string("null".to_owned()).expect("null is JSON")
 }
 
 impl Default for Data {

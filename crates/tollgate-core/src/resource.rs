@@ -361,6 +361,17 @@ mod tests {
         assert!(NewResource::parse(&json!({"name": ok, "type": "t"})).is_ok());
         let big = "x".repeat(MAX_DATA_BYTES);
         assert!(NewResource::parse(&json!({"name": "a", "type": "t", "data": big})).is_err());
+        // The bound is on the compact JSON text, quotes and escapes included: exactly at it passes
+        // and the text kept is that JSON; one byte over fails, named beside every other error.
+        let at = "x".repeat(MAX_DATA_BYTES - 4) + "\n";
+        let r = NewResource::parse(&json!({"name": "a", "type": "t", "data": at.replace("\n", "
+")}))
+        .unwrap();
+        assert_eq!(r.data.text().len(), MAX_DATA_BYTES);
+        assert_eq!(r.data.text(), serde_json::to_string(r.data.value()).unwrap());
+        let over = "x".repeat(MAX_DATA_BYTES - 1);
+        let e = NewResource::parse(&json!({"name": "", "type": "t", "data": over})).unwrap_err();
+        assert!(e.fields().contains_key("data") && e.fields().contains_key("name"), "{e:?}");
         assert!(NewResource::parse(&json!({"name": "a", "type": "t", "data": {"k": "a\u{0}"}})).is_err());
         assert!(NewResource::parse(&json!({"name": "a", "type": "t".repeat(65)})).is_err());
     }
