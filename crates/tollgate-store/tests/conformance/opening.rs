@@ -144,3 +144,24 @@ async fn a_folded_log_leaves_every_write_in_the_database_file() {
     assert_eq!(store.get_resource(project, more.id).await.unwrap(), more);
     assert_eq!(store.get_resource(project, ids[0]).await.unwrap().id, ids[0]);
 }
+
+/// SQLite's automatic checkpoint runs every 8,000 log pages, not at its default 1,000: about
+/// 5 MiB of writes (1,300 pages) stay in the log, and `tollgate.db` does not grow until a fold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_holds_thousands_of_pages_before_a_checkpoint() {
+    use tollgate_store::{ProjectStore, ResourceStore};
+    let dir = tollgate_testkit::private_tempdir();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let project = store.ensure_project("log").await.unwrap().id;
+    let size = |f: &str| std::fs::metadata(dir.path().join(f)).unwrap().len();
+    let before = size("tollgate.db");
+    // 40 resources of 100-150 KB of data each (under the 256 KiB a body may carry).
+    for i in 0..40 {
+        let mut r = crate::support::machine(&format!("m{i}"), "eu");
+        r.data = serde_json::json!({"text": format!("{i} ").repeat(50_000)}).into();
+        store.create_resource(project, r, None).await.unwrap();
+    }
+    let (wal, db) = (size("tollgate.db-wal"), size("tollgate.db"));
+    assert!(wal > 5 * 1024 * 1024, "the writes are in the log ({wal} bytes)");
+    assert_eq!(db, before, "no checkpoint copied them into the database file");
+}
