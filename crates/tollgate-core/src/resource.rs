@@ -364,9 +364,7 @@ mod tests {
         // The bound is on the compact JSON text, quotes and escapes included: exactly at it passes
         // and the text kept is that JSON; one byte over fails, named beside every other error.
         let at = "x".repeat(MAX_DATA_BYTES - 4) + "\n";
-        let r = NewResource::parse(&json!({"name": "a", "type": "t", "data": at.replace("\n", "
-")}))
-        .unwrap();
+        let r = NewResource::parse(&json!({"name": "a", "type": "t", "data": at})).unwrap();
         assert_eq!(r.data.text().len(), MAX_DATA_BYTES);
         assert_eq!(r.data.text(), serde_json::to_string(r.data.value()).unwrap());
         let over = "x".repeat(MAX_DATA_BYTES - 1);
