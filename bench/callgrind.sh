@@ -5,7 +5,8 @@
 # one resource, 3 s of warm-up, counters zeroed, 10 s of wrk at 4 connections, counters
 # dumped; the figure is all instructions of the process (every thread) divided by requests.
 #
-#   bash bench/callgrind.sh          # default, unlimited, metrics+logs off
+#   bash bench/callgrind.sh                  # default, unlimited, metrics+logs off
+#   KEEP=/tmp/cg bash bench/callgrind.sh     # keeps each dump (NAME.out) for callgrind_annotate
 #
 # Needs valgrind, wrk, jq and curl, and the release binary (bench/run.sh builds it).
 set -euo pipefail
@@ -36,6 +37,9 @@ measure() { # name limits [env...]
   local ir
   ir=$(callgrind_annotate "$dir/cg.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
   printf '%-24s %8d requests  %9d instructions per request\n' "$name" "$n" $((ir / n))
+  if [[ -n ${KEEP:-} ]]; then
+    mkdir -p "$KEEP" && cp "$dir/cg.out.1" "$KEEP/${name//[^a-z]/_}.out" && echo "$n" > "$KEEP/${name//[^a-z]/_}.requests"
+  fi
   rm -rf "$dir"
 }
 
