@@ -8,7 +8,7 @@
 pub mod memory;
 pub mod redis_backend;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -54,9 +54,10 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn acquire_many(&self, key: &str, quota: Quota, n: u32) -> Result<Decision, LimiterError>;
     /// The window's state without counting a request.
     async fn peek(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError>;
-    /// [`RateLimiter::acquire`] without awaiting, for backends that decide in memory: saves
-    /// the boxed future on every request. `None` means "use `acquire`".
-    fn acquire_now(&self, _key: &str, _quota: Quota) -> Option<Decision> {
+    /// [`RateLimiter::acquire`] at `now` without awaiting, for backends that decide in memory:
+    /// saves the boxed future on every request, and the caller's clock reading serves for the
+    /// rest of the request's bookkeeping too. `None` means "use `acquire`".
+    fn acquire_now(&self, _key: &str, _quota: Quota, _now: Instant) -> Option<Decision> {
         None
     }
     /// `memory` or `redis`, for logs.

@@ -20,22 +20,30 @@ use crate::{Decision, LimiterError, Quota, RateLimiter};
 const SHARDS: usize = 16;
 
 /// One key's admitted requests: (first admitted, last admitted, how many), oldest first, and
-/// their sum, kept so that a check costs the same however long the log is.
+/// their sum, kept so that a check costs the same however long the log is. Times are
+/// nanoseconds since the limiter's epoch: integer arithmetic where `Instant`s cost a
+/// normalising subtraction each, three times per request.
 #[derive(Default)]
 struct Log {
-    slots: VecDeque<(Instant, Instant, u32)>,
+    slots: VecDeque<(u64, u64, u32)>,
     used: u32,
 }
 
 /// The limiter.
 pub struct MemoryLimiter {
     shards: Vec<Mutex<FxHashMap<String, Log>>>,
+    epoch: Instant,
 }
 
 impl Default for MemoryLimiter {
     fn default() -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect() }
+        Self { shards: (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect(), epoch: Instant::now() }
     }
+}
+
+/// Whole nanoseconds, saturating (a `u64` of them spans 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl MemoryLimiter {
@@ -51,6 +59,8 @@ impl MemoryLimiter {
 
     /// The decision for `cost` requests at once at `now`: admitted only if all fit.
     pub fn check_many_at(&self, key: &str, quota: Quota, now: Instant, consume: bool, cost: u32) -> Decision {
+        let now = nanos(now.saturating_duration_since(self.epoch));
+        let window = nanos(quota.window);
         let shard = &self.shards[(FxBuildHasher.hash_one(key) as usize) % SHARDS];
         let mut logs = shard.lock().unwrap_or_else(|p| p.into_inner());
         // One lookup in the common case; the key is copied only the first time it is seen.
@@ -59,7 +69,7 @@ impl MemoryLimiter {
             None => logs.entry(key.to_owned()).or_default(),
         };
         while let Some(&(_, last, n)) = log.slots.front() {
-            if now.saturating_duration_since(last) < quota.window {
+            if now.saturating_sub(last) < window {
                 break;
             }
             log.slots.pop_front();
@@ -77,9 +87,9 @@ impl MemoryLimiter {
         }
         let allowed = log.used.saturating_add(cost) <= quota.limit;
         if allowed && consume {
-            let slot = quota.window / 1024;
+            let slot = window / 1024;
             match log.slots.back_mut() {
-                Some((first, last, n)) if now.saturating_duration_since(*first) < slot => {
+                Some((first, last, n)) if now.saturating_sub(*first) < slot => {
                     *last = now;
                     *n += cost;
                 }
@@ -91,7 +101,7 @@ impl MemoryLimiter {
         let reset_after = log
             .slots
             .front()
-            .map(|(_, last, _)| (*last + quota.window).saturating_duration_since(now))
+            .map(|(_, last, _)| Duration::from_nanos(last.saturating_add(window).saturating_sub(now)))
             .unwrap_or(Duration::ZERO);
         Decision { allowed: allowed || !consume, quota, used, reset_after }
     }
@@ -111,8 +121,8 @@ impl RateLimiter for MemoryLimiter {
         Ok(self.check_many_at(key, quota, Instant::now(), true, n))
     }
 
-    fn acquire_now(&self, key: &str, quota: Quota) -> Option<Decision> {
-        Some(self.check_at(key, quota, Instant::now(), true))
+    fn acquire_now(&self, key: &str, quota: Quota, now: Instant) -> Option<Decision> {
+        Some(self.check_at(key, quota, now, true))
     }
 
     fn backend(&self) -> &'static str {

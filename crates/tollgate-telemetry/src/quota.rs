@@ -28,12 +28,12 @@ pub struct QuotaTracker {
 }
 
 impl QuotaTracker {
-    /// Records a credential's use after a request.
-    pub fn observe(&self, credential: &str, class: &'static str, ratio: f64, window: Duration) {
+    /// Records a credential's use after a request checked at `at`.
+    pub fn observe(&self, credential: &str, class: &'static str, ratio: f64, window: Duration, at: Instant) {
         use std::hash::BuildHasher;
         let id = rustc_hash::FxBuildHasher.hash_one(credential);
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.insert((id, class), (ratio, Instant::now(), window));
+        e.insert((id, class), (ratio, at, window));
     }
 
     /// Per class: the highest ratio and the threshold counts, dropping stale entries.
@@ -65,10 +65,11 @@ mod tests {
     #[test]
     fn summarises_without_ids() {
         let q = QuotaTracker::default();
-        q.observe("key_a", "write", 0.95, Duration::from_secs(60));
-        q.observe("key_b", "write", 0.85, Duration::from_secs(60));
-        q.observe("key_c", "read", 0.1, Duration::from_secs(60));
-        q.observe("key_a", "write", 0.97, Duration::from_secs(60));
+        let at = Instant::now();
+        q.observe("key_a", "write", 0.95, Duration::from_secs(60), at);
+        q.observe("key_b", "write", 0.85, Duration::from_secs(60), at);
+        q.observe("key_c", "read", 0.1, Duration::from_secs(60), at);
+        q.observe("key_a", "write", 0.97, Duration::from_secs(60), at);
         let s: HashMap<_, _> = q.summary().into_iter().collect();
         assert_eq!(s["write"], ClassSummary { max_ratio: 0.97, above_80: 2, above_90: 1 });
         assert_eq!(s["read"].above_80, 0);

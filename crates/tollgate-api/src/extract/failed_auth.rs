@@ -115,7 +115,7 @@ impl AuthAttempt {
     pub async fn failed(&self, state: &AppState) {
         let (Some(ip), Limit::Quota(quota)) = (self.ip, state.settings.limits.failed_auth) else { return };
         let key = format!("authfail:{ip}");
-        let decided = match state.limiter.acquire_now(&key, quota) {
+        let decided = match state.limiter.acquire_now(&key, quota, std::time::Instant::now()) {
             Some(d) => Ok(d),
             None => state.limiter.acquire(&key, quota).await,
         };

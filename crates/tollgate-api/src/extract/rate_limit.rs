@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::io::{Cursor, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustc_hash::FxHashMap;
 
@@ -37,14 +37,42 @@ pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClas
     }
 }
 
-/// The limiter key of a credential's class.
-pub fn limiter_key(credential: &str, class: RouteClass) -> String {
-    let class = class.as_str();
-    let mut key = String::with_capacity(credential.len() + 1 + class.len());
-    key.push_str(credential);
-    key.push(':');
-    key.push_str(class);
-    key
+/// The limiter key of a credential's class, `credential:class`.
+pub fn limiter_key(credential: &str, class: RouteClass) -> LimiterKey {
+    LimiterKey::new(credential, class)
+}
+
+/// A limiter key, written on the stack when it fits (every minted credential id does): one is
+/// made on every limited request, and a heap copy was a tenth of the limiter's cost.
+pub struct LimiterKey {
+    inline: [u8; 64],
+    len: usize,
+    spilled: Option<String>,
+}
+
+impl LimiterKey {
+    fn new(credential: &str, class: RouteClass) -> Self {
+        let mut key = Self { inline: [0; 64], len: 0, spilled: None };
+        let parts = [credential, ":", class.as_str()];
+        let mut out = Cursor::new(&mut key.inline[..]);
+        if parts.iter().all(|part| out.write_all(part.as_bytes()).is_ok()) {
+            key.len = usize::try_from(out.position()).unwrap_or(0);
+        } else {
+            key.spilled = Some(parts.concat());
+        }
+        key
+    }
+}
+
+impl std::ops::Deref for LimiterKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match &self.spilled {
+            Some(key) => key,
+            None => std::str::from_utf8(&self.inline[..self.len]).expect("copied from whole strings"),
+        }
+    }
 }
 
 /// Counts the request; `Err` is the 429 to answer with.
@@ -58,11 +86,14 @@ pub async fn enforce(
     let class = class_of(method);
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
     let key = limiter_key(credential, class);
-    let decided = match state.limiter.acquire_now(&key, quota) {
+    // Borrowed once: each borrow checks the bytes are UTF-8.
+    let key: &str = &key;
+    let now = ctx.map_or_else(Instant::now, RequestContext::started);
+    let decided = match state.limiter.acquire_now(key, quota, now) {
         Some(d) => Ok(d),
-        None => state.limiter.acquire(&key, quota).await,
+        None => state.limiter.acquire(key, quota).await,
     };
-    settle(state, ctx, class, quota, &key, decided)
+    settle(state, ctx, class, quota, key, now, decided)
 }
 
 /// What a limiter's answer means for the request: the decision recorded for the response
@@ -74,6 +105,7 @@ fn settle(
     class: RouteClass,
     quota: Quota,
     key: &str,
+    now: Instant,
     decided: Result<Decision, tollgate_limits::LimiterError>,
 ) -> Result<(), ApiError> {
     let decision = match decided {
@@ -91,7 +123,7 @@ fn settle(
         ctx.set_rate_limit(class, decision);
     }
     let ratio = f64::from(decision.used) / f64::from(quota.limit);
-    state.metrics.quota.observe(key, class.as_str(), ratio, quota.window);
+    state.metrics.quota.observe(key, class.as_str(), ratio, quota.window, now);
     if ratio > 0.9 {
         state.metrics.history.quota_alert(tollgate_telemetry::history::current_minute(), key);
     }
@@ -116,7 +148,7 @@ pub async fn enforce_writes(
     let key = limiter_key(&principal.credential.to_string(), class);
     let decided = state.limiter.acquire_many(&key, quota, n).await;
     let remaining = decided.as_ref().map_or(0, Decision::remaining);
-    settle(state, ctx, class, quota, &key, decided).map_err(|e| {
+    settle(state, ctx, class, quota, &key, Instant::now(), decided).map_err(|e| {
         if e.code() == ErrorCode::RateLimitExceeded && remaining < n {
             e.message(format!("This batch needs {} more writes than the quota has left", n - remaining))
         } else {
@@ -146,29 +178,49 @@ const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit
 const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
-/// The two values that depend only on the quota (`RateLimit-Policy` and `X-RateLimit-Limit`),
-/// rendered once per distinct quota and worker thread: a clone is a reference-count increment,
-/// where rendering costs two allocations on every request. Per thread, so that no lock is
-/// shared between the runtime's workers on this path.
-fn quota_headers(class: RouteClass, quota: Quota) -> (HeaderValue, HeaderValue) {
-    type Rendered = FxHashMap<(RouteClass, u32, u64), (HeaderValue, HeaderValue)>;
-    thread_local! {
-        static RENDERED: RefCell<Rendered> = RefCell::default();
-    }
+/// Header values rendered before, per worker thread (so that no lock is shared between the
+/// runtime's workers on this path): a clone is a reference-count increment, where rendering
+/// costs an allocation and a copy on every request.
+#[derive(Default)]
+struct Rendered {
+    /// The two values that depend only on the quota (`RateLimit-Policy` and
+    /// `X-RateLimit-Limit`), per distinct quota.
+    quotas: FxHashMap<(RouteClass, u32, u64), (HeaderValue, HeaderValue)>,
+    /// The last `X-RateLimit-Reset`: a moment in whole seconds, the same for a key until its
+    /// oldest request leaves the window, so consecutive requests mostly repeat it.
+    reset: Option<(u64, HeaderValue)>,
+}
+
+thread_local! {
+    static RENDERED: RefCell<Rendered> = RefCell::default();
+}
+
+/// `RateLimit-Policy` and `X-RateLimit-Limit` for a quota, and `X-RateLimit-Reset` for a moment.
+fn rendered_headers(class: RouteClass, quota: Quota, reset_at: u64) -> (HeaderValue, HeaderValue, HeaderValue) {
     let key = (class, quota.limit, quota.window.as_secs());
     RENDERED.with_borrow_mut(|rendered| {
         // Quotas come from configuration and per-credential settings: few, but bound them anyway.
-        if rendered.len() >= 4096 && !rendered.contains_key(&key) {
-            rendered.clear();
+        if rendered.quotas.len() >= 4096 && !rendered.quotas.contains_key(&key) {
+            rendered.quotas.clear();
         }
-        rendered
+        let (policy, limit) = rendered
+            .quotas
             .entry(key)
             .or_insert_with(|| {
                 let policy = format!("\"{}\";q={};w={}", class.as_str(), quota.limit, quota.window.as_secs());
                 let policy = HeaderValue::try_from(policy).expect("ASCII digits and a class name");
                 (policy, HeaderValue::from(quota.limit))
             })
-            .clone()
+            .clone();
+        let reset = match &rendered.reset {
+            Some((at, value)) if *at == reset_at => value.clone(),
+            _ => {
+                let value = HeaderValue::from(reset_at);
+                rendered.reset = Some((reset_at, value.clone()));
+                value
+            }
+        };
+        (policy, limit, reset)
     })
 }
 
@@ -177,7 +229,7 @@ fn quota_headers(class: RouteClass, quota: Quota) -> (HeaderValue, HeaderValue) 
 pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     let t = ceil_secs(d.reset_after);
     let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().saturating_add(t);
-    let (policy, limit) = quota_headers(class, d.quota);
+    let (policy, limit, reset) = rendered_headers(class, d.quota, reset_at);
     let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
     // Written on the stack, so that the value's one allocation is the header's own. The longest
     // (`"auth_failures";r=` and two integers at their widest) is 51 bytes.
@@ -193,7 +245,7 @@ pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     }
     headers.insert(X_RATELIMIT_LIMIT, limit);
     headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from_str(a.format(d.remaining())).expect("digits"));
-    headers.insert(X_RATELIMIT_RESET, HeaderValue::from_str(a.format(reset_at)).expect("digits"));
+    headers.insert(X_RATELIMIT_RESET, reset);
 }
 
 #[cfg(test)]
@@ -209,5 +261,38 @@ mod tests {
         let expected = format!("\"{}\";r={};t={}", RouteClass::FailedAuth.as_str(), u32::MAX, u64::MAX);
         assert_eq!(headers[RATELIMIT], expected.as_str());
         assert_eq!(headers[X_RATELIMIT_REMAINING], u32::MAX.to_string().as_str());
+    }
+
+    #[test]
+    fn limiter_keys_are_the_credential_and_class_whatever_their_length() {
+        let id = "key_01JF8ZQ6M3V5W7X9Y1Z3A5B7C9";
+        assert_eq!(&*limiter_key(id, RouteClass::Read), format!("{id}:read"));
+        assert_eq!(&*limiter_key(id, RouteClass::Write), format!("{id}:write"));
+        // Longer than the inline buffer: kept whole on the heap, never cut.
+        let long = "k".repeat(200);
+        assert_eq!(&*limiter_key(&long, RouteClass::Read), format!("{long}:read"));
+        let edge = "e".repeat(64 - ":read".len());
+        assert_eq!(&*limiter_key(&edge, RouteClass::Read), format!("{edge}:read"));
+        let over = "o".repeat(64 - ":read".len() + 1);
+        assert_eq!(&*limiter_key(&over, RouteClass::Read), format!("{over}:read"));
+    }
+
+    /// `X-RateLimit-Reset` is reused from the last answer on the same thread only when it is the
+    /// same moment.
+    #[test]
+    fn each_answer_carries_its_own_reset_moment() {
+        let quota = Quota { limit: 10, window: Duration::from_secs(3600) };
+        let reset = |after: u64| {
+            let d = Decision { allowed: true, quota, used: 1, reset_after: Duration::from_secs(after) };
+            let mut headers = HeaderMap::new();
+            write_headers(&mut headers, RouteClass::Read, &d);
+            headers[X_RATELIMIT_RESET].to_str().unwrap().parse::<u64>().unwrap()
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let (a, b, c) = (reset(100), reset(100), reset(2000));
+        assert!((now + 100..=now + 101).contains(&a), "{a} against {now}");
+        assert!(b == a || b == a + 1, "the same moment again: {b} after {a}");
+        assert!((now + 2000..=now + 2001).contains(&c), "{c} against {now}");
+        assert!((a..=a + 1).contains(&reset(100)), "back to the first moment");
     }
 }

@@ -30,7 +30,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let started = Instant::now();
     let _in_flight = state.settings.metrics_enabled.then(|| state.metrics.request_started());
     let id = pick_request_id(req.headers());
-    let ctx = Arc::new(RequestContext::default());
+    let ctx = Arc::new(RequestContext::new(started));
     req.extensions_mut().insert(ctx.clone());
     // Bounded here, once, for the log line, Prometheus and EMF alike.
     let method = tollgate_telemetry::metrics::method_label(req.method().as_str());

@@ -2,7 +2,8 @@
 //! `X-Request-Id` (so callers can correlate) or minted, and is visible to everything that runs
 //! inside the request through a task-local, which is how error envelopes and log lines carry it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use axum::http::{HeaderMap, HeaderName};
 
@@ -54,13 +55,27 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
 }
 
 /// What the layers below learn about a request that the log line needs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestContext {
+    started: Instant,
     credential: OnceLock<(Arc<str>, &'static str, tollgate_core::ProjectId)>,
-    rate_limit: OnceLock<(tollgate_core::RouteClass, tollgate_limits::Decision)>,
+    // A mutex, not a `OnceLock`: set once and read once, and an uncontended lock costs half
+    // of a `OnceLock`'s initialisation.
+    rate_limit: Mutex<Option<(tollgate_core::RouteClass, tollgate_limits::Decision)>>,
 }
 
 impl RequestContext {
+    /// The context of a request that arrived at `started`.
+    pub fn new(started: Instant) -> Self {
+        Self { started, credential: OnceLock::new(), rate_limit: Mutex::new(None) }
+    }
+
+    /// When the request arrived: the moment its rate limit is checked at, so that the limiter
+    /// does not read the clock again.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// Records the authenticated credential (`id` is its string form, made once per request).
     pub fn set_credential(&self, id: Arc<str>, kind: tollgate_core::CredentialKind, project: tollgate_core::ProjectId) {
         let _ = self.credential.set((id, kind.as_str(), project));
@@ -78,12 +93,13 @@ impl RequestContext {
 
     /// Records the rate-limit check, for the response headers.
     pub fn set_rate_limit(&self, class: tollgate_core::RouteClass, decision: tollgate_limits::Decision) {
-        let _ = self.rate_limit.set((class, decision));
+        let mut slot = self.rate_limit.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert((class, decision));
     }
 
     /// The rate-limit check, if the request was limited.
     pub fn rate_limit(&self) -> Option<(tollgate_core::RouteClass, tollgate_limits::Decision)> {
-        self.rate_limit.get().copied()
+        *self.rate_limit.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The authenticated credential's kind (`api_key`, `oauth_client`), if any.
