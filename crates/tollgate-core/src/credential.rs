@@ -47,6 +47,14 @@ impl CredentialId {
         }
     }
 
+    /// The id as text: a key's written into `buf`, a client's borrowed. No allocation.
+    pub fn encode<'a>(&'a self, buf: &'a mut [u8; KeyId::TEXT_LEN]) -> &'a str {
+        match self {
+            CredentialId::ApiKey(id) => id.encode(buf),
+            CredentialId::OAuthClient(id) => id.as_str(),
+        }
+    }
+
     /// Parses either form by its prefix.
     pub fn parse(s: &str) -> Option<Self> {
         KeyId::parse(s).map(CredentialId::ApiKey).or_else(|| ClientId::parse(s).map(CredentialId::OAuthClient))

@@ -49,6 +49,18 @@ macro_rules! prefixed_id {
         impl $name {
             /// The prefix every id of this kind starts with.
             pub const PREFIX: &'static str = $prefix;
+            /// The length of every id of this kind as text.
+            pub const TEXT_LEN: usize = $prefix.len() + ulid::ULID_LEN;
+
+            /// The id as text, written into `buf`: ids are spelled out on every request (the
+            /// credential, the log line's project), and this needs no allocation.
+            pub fn encode<'b>(&self, buf: &'b mut [u8; Self::TEXT_LEN]) -> &'b str {
+                let (prefix, body) = buf.split_at_mut(Self::PREFIX.len());
+                prefix.copy_from_slice(Self::PREFIX.as_bytes());
+                let body: &mut [u8; ulid::ULID_LEN] = body.try_into().expect("TEXT_LEN is the prefix and a ULID");
+                self.0.array_to_str(body);
+                std::str::from_utf8(buf).expect("a prefix and base32")
+            }
 
             /// Mints a new id.
             pub fn generate() -> Self {
@@ -77,9 +89,8 @@ macro_rules! prefixed_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // Two plain writes: ids are formatted on every request (responses, logs).
-                f.write_str(Self::PREFIX)?;
-                f.write_str(self.0.array_to_str(&mut [0; ulid::ULID_LEN]))
+                // One plain write: ids are formatted on every request (responses, logs).
+                f.write_str(self.encode(&mut [0; Self::TEXT_LEN]))
             }
         }
 
@@ -99,7 +110,8 @@ macro_rules! prefixed_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.to_string()
+                // At its exact size, where `to_string` grows the string on the way.
+                id.encode(&mut [0; $name::TEXT_LEN]).to_owned()
             }
         }
     };
@@ -224,5 +236,24 @@ mod tests {
         }
         assert!(ProjectId::is_valid(&ProjectId::generate().to_string()));
         assert!(!ProjectId::is_valid(&good));
+    }
+
+    /// The three spellings of an id (on the stack, `Display`, `String`) are one text, which
+    /// parses back to the id.
+    #[test]
+    fn an_id_spelled_on_the_stack_is_its_text() {
+        for _ in 0..1000 {
+            let id = ProjectId::generate();
+            let text = id.encode(&mut [0; ProjectId::TEXT_LEN]).to_owned();
+            assert_eq!(text, format!("{id}"));
+            assert_eq!(text, String::from(id));
+            assert_eq!(ProjectId::parse(&text), Some(id));
+            let key = KeyId::generate();
+            let credential = crate::CredentialId::ApiKey(key);
+            assert_eq!(credential.encode(&mut [0; KeyId::TEXT_LEN]), key.to_string());
+        }
+        let client = ClientId::parse("tgc_0123456789abcdefghijKLMN").unwrap();
+        let credential = crate::CredentialId::OAuthClient(client.clone());
+        assert_eq!(credential.encode(&mut [0; KeyId::TEXT_LEN]), client.as_str());
     }
 }

@@ -90,7 +90,9 @@ impl MemoryLimiter {
             let slot = window / 1024;
             match log.slots.back_mut() {
                 Some((first, last, n)) if now.saturating_sub(*first) < slot => {
-                    *last = now;
+                    // Callers pass the time their request arrived, and two requests can reach
+                    // this lock in the other order: an entry never expires earlier for it.
+                    *last = (*last).max(now);
                     *n += cost;
                 }
                 _ => log.slots.push_back((now, now, cost)),
@@ -191,6 +193,23 @@ mod tests {
         // Strict by at most one slot per window: about 4 s of traffic still admits close to
         // four windows' worth.
         assert!(admitted.len() >= 50 * 3, "only {} admitted", admitted.len());
+    }
+
+    /// Requests are checked at the time they arrived, and may reach the limiter out of that
+    /// order: a later arrival checked first must still hold its slot for a whole window.
+    #[test]
+    fn an_earlier_arrival_checked_later_never_shortens_a_window() {
+        let l = MemoryLimiter::new();
+        let q = Quota { limit: 2, window: Duration::from_millis(1024) };
+        let t0 = Instant::now();
+        let us = Duration::from_micros;
+        assert!(l.check_at("k", q, t0 + us(500), true).allowed);
+        assert!(l.check_at("k", q, t0 + us(200), true).allowed, "arrived earlier, checked later");
+        // The first window to pass is the one after 200 us; the request of 500 us is still in its.
+        let d = l.check_at("k", q, t0 + us(200) + q.window + us(100), true);
+        assert!(!d.allowed, "admitted while two requests were in the window");
+        assert_eq!(d.used, 2);
+        assert!(l.check_at("k", q, t0 + us(500) + q.window, true).allowed);
     }
 
     #[test]

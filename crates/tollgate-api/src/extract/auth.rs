@@ -112,7 +112,7 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
         // Counted in memory; a background task writes the counts in batches (hourly.rs).
         state.hourly.count(&principal.credential, principal.project_id, now());
         let ctx = parts.extensions.get::<Arc<RequestContext>>().cloned();
-        let credential: Arc<str> = principal.credential.to_string().into();
+        let credential: Arc<str> = principal.credential.encode(&mut [0; tollgate_core::KeyId::TEXT_LEN]).into();
         if let Some(ctx) = &ctx {
             ctx.set_credential(credential.clone(), principal.credential.kind(), principal.project_id);
         }

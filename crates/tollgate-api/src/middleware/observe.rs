@@ -67,6 +67,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         emf.record(method, route, status, elapsed);
     }
     let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    let project = ctx.project();
+    let mut project_text = [0; tollgate_core::ProjectId::TEXT_LEN];
     tracing::info!(
         target: "tollgate::request",
         request_id = &*id,
@@ -75,9 +77,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         status_code = status,
         response_time_ms = (elapsed_ms * 1000.0).round() / 1000.0,
         key_id = ctx.key_id(),
-        // Rendered, and logged as a string: as a `Display` field it went through the log's
-        // formatter piece by piece, at several times the cost. (Only made when the line is.)
-        project = ctx.project().map(|p| p.to_string()).as_deref(),
+        // Spelled out on the stack, and logged as a string: as a `Display` field it went
+        // through the log's formatter piece by piece, at several times the cost. (Only made
+        // when the line is.)
+        project = project.as_ref().map(|p| p.encode(&mut project_text)),
         credential_kind = ctx.credential_kind(),
         rate_limit_remaining = rate_limit.map(|(_, d)| d.remaining()),
         "request"
