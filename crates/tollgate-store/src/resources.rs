@@ -227,8 +227,10 @@ impl<B: Backend> ResourceStore for Db<B> {
 }
 
 async fn get<T: FromRow>(c: &mut impl Conn, sql: &Sql, project: ProjectId, id: ResourceId) -> Result<T, StoreError> {
-    let (id, project) = (id.to_string(), project.to_string());
-    c.fetch_one(sql, &[Arg::Text(&id), Arg::Text(&project)]).await
+    // Spelled out on the stack: this is every GET by id.
+    let (mut id_text, mut project_text) = ([0; ResourceId::TEXT_LEN], [0; ProjectId::TEXT_LEN]);
+    let (id, project) = (id.encode(&mut id_text), project.encode(&mut project_text));
+    c.fetch_one(sql, &[Arg::Text(id), Arg::Text(project)]).await
 }
 
 /// A single create in its own transaction.

@@ -50,7 +50,7 @@ pub fn pick_request_id(headers: &HeaderMap) -> Arc<str> {
     });
     match incoming {
         Some(id) => Arc::from(id),
-        None => Arc::from(tollgate_core::RequestId::generate().to_string()),
+        None => Arc::from(tollgate_core::RequestId::generate().encode(&mut [0; tollgate_core::RequestId::TEXT_LEN])),
     }
 }
 
