@@ -4,14 +4,14 @@
 //! headers (IETF `RateLimit-Policy`/`RateLimit` and the `X-RateLimit-*` trio) are rendered from
 //! the decision by the `observe` middleware.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{Cursor, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustc_hash::FxHashMap;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
-use tollgate_core::{CredentialLimits, ErrorCode, Limit, RouteClass};
+use tollgate_core::{CredentialLimits, ErrorCode, KeyId, Limit, RouteClass};
 use tollgate_limits::{Decision, Quota};
 
 use crate::error::ApiError;
@@ -37,42 +37,31 @@ pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClas
     }
 }
 
-/// The limiter key of a credential's class, `credential:class`.
-pub fn limiter_key(credential: &str, class: RouteClass) -> LimiterKey {
-    LimiterKey::new(credential, class)
-}
-
-/// A limiter key, written on the stack when it fits (every minted credential id does): one is
-/// made on every limited request, and a heap copy was a tenth of the limiter's cost.
-pub struct LimiterKey {
-    inline: [u8; 64],
-    len: usize,
-    spilled: Option<String>,
-}
-
-impl LimiterKey {
-    fn new(credential: &str, class: RouteClass) -> Self {
-        let mut key = Self { inline: [0; 64], len: 0, spilled: None };
-        let parts = [credential, ":", class.as_str()];
-        let mut out = Cursor::new(&mut key.inline[..]);
-        if parts.iter().all(|part| out.write_all(part.as_bytes()).is_ok()) {
-            key.len = usize::try_from(out.position()).unwrap_or(0);
-        } else {
-            key.spilled = Some(parts.concat());
-        }
-        key
+/// The limiter key of a credential's class, `credential:class`: written into `buf` when it fits
+/// (every minted credential id does), since one is made on every limited request and a heap copy
+/// was a tenth of the limiter's cost; on the heap otherwise.
+pub fn limiter_key<'b>(credential: &str, class: RouteClass, buf: &'b mut [u8; 64]) -> Cow<'b, str> {
+    let parts = [credential, ":", class.as_str()];
+    match join_on_stack(buf, &parts) {
+        Some(key) => Cow::Borrowed(key),
+        None => Cow::Owned(parts.concat()),
     }
 }
 
-impl std::ops::Deref for LimiterKey {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        match &self.spilled {
-            Some(key) => key,
-            None => std::str::from_utf8(&self.inline[..self.len]).expect("copied from whole strings"),
-        }
+/// `parts` written one after the other into `buf`, or `None` when they do not fit.
+fn join_on_stack<'b>(buf: &'b mut [u8; 64], parts: &[&str]) -> Option<&'b str> {
+    let mut len = 0;
+    for part in parts {
+        let end = len + part.len();
+        buf.get_mut(len..end)?.copy_from_slice(part.as_bytes());
+        len = end;
     }
+    std::str::from_utf8(&buf[..len]).ok()
+}
+
+/// When the request arrived: the time its limit is checked at (one clock reading per request).
+fn arrival(ctx: Option<&RequestContext>) -> Instant {
+    ctx.map_or_else(Instant::now, RequestContext::started)
 }
 
 /// Counts the request; `Err` is the 429 to answer with.
@@ -85,15 +74,14 @@ pub async fn enforce(
 ) -> Result<(), ApiError> {
     let class = class_of(method);
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
-    let key = limiter_key(credential, class);
-    // Borrowed once: each borrow checks the bytes are UTF-8.
-    let key: &str = &key;
-    let now = ctx.map_or_else(Instant::now, RequestContext::started);
-    let decided = match state.limiter.acquire_now(key, quota, now) {
+    let mut buf = [0; 64];
+    let key = limiter_key(credential, class, &mut buf);
+    let now = arrival(ctx);
+    let decided = match state.limiter.acquire_now(&key, quota, now) {
         Some(d) => Ok(d),
-        None => state.limiter.acquire(key, quota).await,
+        None => state.limiter.acquire(&key, quota).await,
     };
-    settle(state, ctx, class, quota, key, now, decided)
+    settle(state, ctx, class, quota, &key, now, decided)
 }
 
 /// What a limiter's answer means for the request: the decision recorded for the response
@@ -145,10 +133,11 @@ pub async fn enforce_writes(
 ) -> Result<(), ApiError> {
     let class = RouteClass::Write;
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
-    let key = limiter_key(&principal.credential.to_string(), class);
+    let mut buf = [0; 64];
+    let key = limiter_key(principal.credential.encode(&mut [0; KeyId::TEXT_LEN]), class, &mut buf);
     let decided = state.limiter.acquire_many(&key, quota, n).await;
     let remaining = decided.as_ref().map_or(0, Decision::remaining);
-    settle(state, ctx, class, quota, &key, Instant::now(), decided).map_err(|e| {
+    settle(state, ctx, class, quota, &key, arrival(ctx), decided).map_err(|e| {
         if e.code() == ErrorCode::RateLimitExceeded && remaining < n {
             e.message(format!("This batch needs {} more writes than the quota has left", n - remaining))
         } else {
@@ -231,20 +220,19 @@ pub fn write_headers(headers: &mut HeaderMap, class: RouteClass, d: &Decision) {
     let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().saturating_add(t);
     let (policy, limit, reset) = rendered_headers(class, d.quota, reset_at);
     let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let remaining = a.format(d.remaining());
     // Written on the stack, so that the value's one allocation is the header's own. The longest
     // (`"auth_failures";r=` and two integers at their widest) is 51 bytes.
-    let mut current = Cursor::new([0u8; 64]);
-    let parts = ["\"", class.as_str(), "\";r=", a.format(d.remaining()), ";t=", b.format(t)];
-    let fits = parts.iter().all(|part| current.write_all(part.as_bytes()).is_ok());
-    let written = usize::try_from(current.position()).unwrap_or(0);
+    let mut current = [0u8; 64];
+    let current = join_on_stack(&mut current, &["\"", class.as_str(), "\";r=", remaining, ";t=", b.format(t)]);
     // At most one growth of the map for all five (none for a resource, which pre-sizes it).
     headers.reserve(5);
     headers.insert(RATELIMIT_POLICY, policy);
-    if let (true, Ok(v)) = (fits, HeaderValue::from_bytes(&current.get_ref()[..written])) {
+    if let Some(Ok(v)) = current.map(HeaderValue::from_str) {
         headers.insert(RATELIMIT, v);
     }
     headers.insert(X_RATELIMIT_LIMIT, limit);
-    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from_str(a.format(d.remaining())).expect("digits"));
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from_str(remaining).expect("digits"));
     headers.insert(X_RATELIMIT_RESET, reset);
 }
 
@@ -266,15 +254,15 @@ mod tests {
     #[test]
     fn limiter_keys_are_the_credential_and_class_whatever_their_length() {
         let id = "key_01JF8ZQ6M3V5W7X9Y1Z3A5B7C9";
-        assert_eq!(&*limiter_key(id, RouteClass::Read), format!("{id}:read"));
-        assert_eq!(&*limiter_key(id, RouteClass::Write), format!("{id}:write"));
+        assert_eq!(&*limiter_key(id, RouteClass::Read, &mut [0; 64]), format!("{id}:read"));
+        assert_eq!(&*limiter_key(id, RouteClass::Write, &mut [0; 64]), format!("{id}:write"));
         // Longer than the inline buffer: kept whole on the heap, never cut.
         let long = "k".repeat(200);
-        assert_eq!(&*limiter_key(&long, RouteClass::Read), format!("{long}:read"));
+        assert_eq!(&*limiter_key(&long, RouteClass::Read, &mut [0; 64]), format!("{long}:read"));
         let edge = "e".repeat(64 - ":read".len());
-        assert_eq!(&*limiter_key(&edge, RouteClass::Read), format!("{edge}:read"));
+        assert_eq!(&*limiter_key(&edge, RouteClass::Read, &mut [0; 64]), format!("{edge}:read"));
         let over = "o".repeat(64 - ":read".len() + 1);
-        assert_eq!(&*limiter_key(&over, RouteClass::Read), format!("{over}:read"));
+        assert_eq!(&*limiter_key(&over, RouteClass::Read, &mut [0; 64]), format!("{over}:read"));
     }
 
     /// `X-RateLimit-Reset` is reused from the last answer on the same thread only when it is the
