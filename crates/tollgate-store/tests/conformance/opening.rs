@@ -165,3 +165,16 @@ async fn the_log_holds_thousands_of_pages_before_a_checkpoint() {
     assert!(wal > 5 * 1024 * 1024, "the writes are in the log ({wal} bytes)");
     assert_eq!(db, before, "no checkpoint copied them into the database file");
 }
+
+/// The bundled SQLite is compiled as `.cargo/config.toml` asks: without memory statistics and
+/// without one page-cache group for every connection, each a global mutex taken many times per
+/// statement. A build that lost those flags (another config, `cargo` run from elsewhere) fails
+/// here instead of only running slower.
+#[test]
+fn sqlite_is_built_without_its_global_mutexes() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> = stmt.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+}
