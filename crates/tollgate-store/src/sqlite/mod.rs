@@ -56,6 +56,8 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0009_credential_usage.sql")),
         M::up(include_str!("../../migrations/sqlite/0010_credential_changes.sql")),
         M::up(include_str!("../../migrations/sqlite/0011_attribute_counts.sql")),
+        M::up(include_str!("../../migrations/sqlite/0012_events_by_seq.sql")),
+        M::up(include_str!("../../migrations/sqlite/0013_search_contentless.sql")),
     ])
 }
 

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use time::OffsetDateTime;
 use tollgate_auth::secret::digest_of;
+use tollgate_core::event_log::{EventFilter, EventOrder, EventQuery};
 use tollgate_core::{ListQuery, ProjectId, ResourceId};
 use tollgate_store::{PgStore, SqliteStore, Store};
 
@@ -14,6 +15,8 @@ struct Seed {
     /// A resource without attributes.
     bare: ResourceId,
     endpoint: String,
+    /// The two events, in the order of the log.
+    events: [String; 2],
 }
 
 /// Statements that fill every table as the previous release wrote it; `blob` spells a byte
@@ -21,7 +24,10 @@ struct Seed {
 fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
     let (project, resource, bare) = (ProjectId::generate(), ResourceId::generate(), ResourceId::generate());
     let (key, endpoint) = (format!("key_{}", ulid::Ulid::new()), format!("whk_{}", ulid::Ulid::new()));
-    let (e1, e2) = (format!("evt_{}", ulid::Ulid::new()), format!("evt_{}", ulid::Ulid::new()));
+    // In id order, as the upgrade that added the log numbered them.
+    let mut events = [format!("evt_{}", ulid::Ulid::new()), format!("evt_{}", ulid::Ulid::new())];
+    events.sort();
+    let [e1, e2] = events.clone();
     let sql = vec![
         format!("INSERT INTO projects VALUES ('{project}', 'p', 1)"),
         "INSERT INTO settings VALUES ('bootstrapped', 'true')".into(),
@@ -57,7 +63,7 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
         "INSERT INTO webhook_attempts VALUES ('dlv_a', 1, 5, 204, NULL, 3)".into(),
         "INSERT INTO webhook_attempts VALUES ('dlv_b', 1, 6, NULL, 'timed out', 10000)".into(),
     ];
-    (Seed { project, resource, bare, endpoint }, sql)
+    (Seed { project, resource, bare, endpoint, events }, sql)
 }
 
 /// Everything the seed wrote, read through this release's store.
@@ -104,6 +110,35 @@ async fn check(s: &dyn Store, seed: &Seed) {
     assert_eq!(jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["dlv_b"]);
 }
 
+/// What the upgraded database does with new writes: the event log keeps its order and a new
+/// event follows it; a resource indexed by an earlier version leaves the search index when it is
+/// deleted. (After [`assert_counted`], which these writes would change.)
+async fn check_new_writes(s: &dyn Store, seed: &Seed) {
+    let search = |text: &str| ListQuery {
+        search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
+        mode: tollgate_core::PageMode::Offset { page: 1 },
+        ..ListQuery::first(10)
+    };
+    let seq = |id: &str| s.event_seq(seed.project, id.to_owned());
+    let (first, second) = (seq(&seed.events[0]).await.unwrap().unwrap(), seq(&seed.events[1]).await.unwrap().unwrap());
+    assert!(first < second, "{first} < {second}");
+    let new = tollgate_core::NewResource {
+        name: "zephyr".into(),
+        kind: "machine".into(),
+        status: tollgate_core::ResourceStatus::Active,
+        attributes: Default::default(),
+        data: Default::default(),
+    };
+    s.create_resource(seed.project, new, None).await.unwrap();
+    let query =
+        EventQuery { filter: EventFilter::default(), order: EventOrder::NewestFirst, limit: 1, after_seq: None };
+    let newest = s.list_events(seed.project, query).await.unwrap().items.remove(0);
+    assert!(newest.seq > second && newest.kind == "resource.created", "{newest:?}");
+    s.delete_resource(seed.project, seed.resource, None).await.unwrap();
+    assert!(s.list_resources(seed.project, search("old eu")).await.unwrap().items.is_empty());
+    assert_eq!(s.list_resources(seed.project, search("zephyr")).await.unwrap().items.len(), 1);
+}
+
 /// The counters the upgrade wrote, as `project|set|n` rows, sorted: the same sets as a write of
 /// this release counts (` region ` for the resource with it, ` ` for the one without).
 fn assert_counted(mut rows: Vec<String>, seed: &Seed) {
@@ -138,6 +173,7 @@ async fn a_sqlite_database_of_the_previous_release_opens_whole() {
     let mut stmt = c.prepare("SELECT project_id || '|' || keys || '|' || n FROM attribute_counts").unwrap();
     let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
     assert_counted(rows, &seed);
+    check_new_writes(&store, &seed).await;
 }
 
 #[tokio::test]
@@ -161,6 +197,7 @@ async fn a_postgres_database_of_the_previous_release_migrates_whole() {
         tollgate_testkit::psql(&db.url, "SELECT project_id || '|' || keys || '|' || n FROM attribute_counts"),
         &seed,
     );
+    check_new_writes(&store, &seed).await;
 }
 
 /// On PostgreSQL the columns that join on a resource id compare alike (`COLLATE "C"`): two
@@ -179,4 +216,35 @@ async fn postgres_resource_id_columns_share_one_collation() {
          ORDER BY 1",
     );
     assert_eq!(rows, ["resource_attributes.resource_id=C", "resource_search.resource_id=C", "resources.id=C"]);
+}
+
+/// The shape a create writes on SQLite (bench/RESULTS.md measures what it saves): events in a
+/// rowid table whose rowid is `seq`, so appends start new pages instead of splitting index
+/// pages, with no separate `seq` index; and a full-text index that keeps no copy of the text.
+#[test]
+fn sqlite_writes_events_by_seq_and_search_without_content() {
+    let dir = tollgate_testkit::private_tempdir();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let c = rusqlite::Connection::open(dir.path().join("tollgate.db")).unwrap();
+    let names = |sql: &str| -> Vec<String> {
+        let mut stmt = c.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    // `pk` 1 on an INTEGER column that is the whole key: the rowid itself.
+    assert_eq!(names("SELECT name FROM pragma_table_info('events') WHERE pk > 0"), ["seq"]);
+    assert_eq!(names("SELECT type FROM pragma_table_info('events') WHERE pk > 0"), ["INTEGER"]);
+    let indexes = names("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name");
+    assert_eq!(indexes, ["events_by_project", "events_unpublished", "sqlite_autoindex_events_1"]);
+    let tables = names("SELECT name FROM sqlite_schema WHERE name LIKE 'resource_search%' ORDER BY name");
+    assert_eq!(
+        tables,
+        [
+            "resource_search",
+            "resource_search_config",
+            "resource_search_data",
+            "resource_search_docsize",
+            "resource_search_idx",
+            "resource_search_map"
+        ]
+    );
 }
