@@ -66,6 +66,15 @@ fn seed(blob: fn(&[u8]) -> String) -> (Seed, Vec<String>) {
     (Seed { project, resource, bare, endpoint, events }, sql)
 }
 
+/// The first page of a full-text search for `text`.
+fn search(text: &str) -> ListQuery {
+    ListQuery {
+        search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
+        mode: tollgate_core::PageMode::Offset { page: 1 },
+        ..ListQuery::first(10)
+    }
+}
+
 /// Everything the seed wrote, read through this release's store.
 async fn check(s: &dyn Store, seed: &Seed) {
     let r = s.get_resource(seed.project, seed.resource).await.unwrap();
@@ -81,11 +90,6 @@ async fn check(s: &dyn Store, seed: &Seed) {
     let sorted: Vec<_> = s.list_resources(seed.project, q).await.unwrap().items.into_iter().map(|r| r.id).collect();
     assert_eq!(sorted, [seed.resource, seed.bare]);
     // Written before search existed, and indexed by the upgrade (name, attributes, data).
-    let search = |text: &str| ListQuery {
-        search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
-        mode: tollgate_core::PageMode::Offset { page: 1 },
-        ..ListQuery::first(10)
-    };
     assert_eq!(s.list_resources(seed.project, search("old eu")).await.unwrap().items, [r]);
     let key = s.find_credential_by_digest(digest_of("old-secret"), OffsetDateTime::now_utc()).await.unwrap().unwrap();
     assert_eq!(key.credential.limits.read.map(|l| l.to_string()), Some("5/60s".into()));
@@ -114,11 +118,6 @@ async fn check(s: &dyn Store, seed: &Seed) {
 /// event follows it; a resource indexed by an earlier version leaves the search index when it is
 /// deleted. (After [`assert_counted`], which these writes would change.)
 async fn check_new_writes(s: &dyn Store, seed: &Seed) {
-    let search = |text: &str| ListQuery {
-        search: Some(tollgate_core::search::SearchQuery::parse(text).unwrap()),
-        mode: tollgate_core::PageMode::Offset { page: 1 },
-        ..ListQuery::first(10)
-    };
     let seq = |id: &str| s.event_seq(seed.project, id.to_owned());
     let (first, second) = (seq(&seed.events[0]).await.unwrap().unwrap(), seq(&seed.events[1]).await.unwrap().unwrap());
     assert!(first < second, "{first} < {second}");
