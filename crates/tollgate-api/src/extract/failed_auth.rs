@@ -24,7 +24,7 @@ use rustc_hash::FxHashMap;
 use tollgate_core::{Limit, RouteClass};
 use tollgate_limits::Decision;
 
-use super::rate_limit::exceeded;
+use super::rate_limit::{arrival, exceeded};
 use crate::error::ApiError;
 use crate::middleware::request_id::RequestContext;
 use crate::state::AppState;
@@ -100,7 +100,8 @@ impl AuthAttempt {
 
     /// `Err(429)` while the address is blocked.
     pub fn check(&self, state: &AppState) -> Result<(), ApiError> {
-        let Some(blocked) = self.ip.and_then(|ip| state.blocked_addresses.check_at(ip, Instant::now())) else {
+        let now = arrival(self.ctx.as_deref());
+        let Some(blocked) = self.ip.and_then(|ip| state.blocked_addresses.check_at(ip, now)) else {
             return Ok(());
         };
         if let Some(ctx) = &self.ctx {
@@ -115,7 +116,10 @@ impl AuthAttempt {
     pub async fn failed(&self, state: &AppState) {
         let (Some(ip), Limit::Quota(quota)) = (self.ip, state.settings.limits.failed_auth) else { return };
         let key = format!("authfail:{ip}");
-        let decided = match state.limiter.acquire_now(&key, quota, std::time::Instant::now()) {
+        // The request's arrival, for the limiter and the block alike: the block ends when the
+        // limiter's window frees a place, not a moment after.
+        let now = arrival(self.ctx.as_deref());
+        let decided = match state.limiter.acquire_now(&key, quota, now) {
             Some(d) => Ok(d),
             None => state.limiter.acquire(&key, quota).await,
         };
@@ -139,7 +143,7 @@ impl AuthAttempt {
                 "too many failed authentications: the address is refused until the oldest leaves the window"
             );
             let blocked = Decision { allowed: false, used: quota.limit, ..decision };
-            state.blocked_addresses.block_at(ip, blocked, Instant::now());
+            state.blocked_addresses.block_at(ip, blocked, now);
         }
     }
 }

@@ -37,10 +37,14 @@ pub fn effective_limit(state: &AppState, own: CredentialLimits, class: RouteClas
     }
 }
 
+/// The stack buffer a limiter key is written into ([`limiter_key`]): room for any minted
+/// credential id and its class.
+pub const KEY_BUF: usize = 64;
+
 /// The limiter key of a credential's class, `credential:class`: written into `buf` when it fits
 /// (every minted credential id does), since one is made on every limited request and a heap copy
 /// was a tenth of the limiter's cost; on the heap otherwise.
-pub fn limiter_key<'b>(credential: &str, class: RouteClass, buf: &'b mut [u8; 64]) -> Cow<'b, str> {
+pub fn limiter_key<'b>(credential: &str, class: RouteClass, buf: &'b mut [u8; KEY_BUF]) -> Cow<'b, str> {
     let parts = [credential, ":", class.as_str()];
     match join_on_stack(buf, &parts) {
         Some(key) => Cow::Borrowed(key),
@@ -49,7 +53,7 @@ pub fn limiter_key<'b>(credential: &str, class: RouteClass, buf: &'b mut [u8; 64
 }
 
 /// `parts` written one after the other into `buf`, or `None` when they do not fit.
-fn join_on_stack<'b>(buf: &'b mut [u8; 64], parts: &[&str]) -> Option<&'b str> {
+fn join_on_stack<'b, const N: usize>(buf: &'b mut [u8; N], parts: &[&str]) -> Option<&'b str> {
     let mut len = 0;
     for part in parts {
         let end = len + part.len();
@@ -59,8 +63,8 @@ fn join_on_stack<'b>(buf: &'b mut [u8; 64], parts: &[&str]) -> Option<&'b str> {
     std::str::from_utf8(&buf[..len]).ok()
 }
 
-/// When the request arrived: the time its limit is checked at (one clock reading per request).
-fn arrival(ctx: Option<&RequestContext>) -> Instant {
+/// When the request arrived: the time its limits are checked at (one clock reading per request).
+pub(crate) fn arrival(ctx: Option<&RequestContext>) -> Instant {
     ctx.map_or_else(Instant::now, RequestContext::started)
 }
 
@@ -74,7 +78,7 @@ pub async fn enforce(
 ) -> Result<(), ApiError> {
     let class = class_of(method);
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
-    let mut buf = [0; 64];
+    let mut buf = [0; KEY_BUF];
     let key = limiter_key(credential, class, &mut buf);
     let now = arrival(ctx);
     let decided = match state.limiter.acquire_now(&key, quota, now) {
@@ -133,7 +137,7 @@ pub async fn enforce_writes(
 ) -> Result<(), ApiError> {
     let class = RouteClass::Write;
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
-    let mut buf = [0; 64];
+    let mut buf = [0; KEY_BUF];
     let key = limiter_key(principal.credential.encode(&mut [0; KeyId::TEXT_LEN]), class, &mut buf);
     let decided = state.limiter.acquire_many(&key, quota, n).await;
     let remaining = decided.as_ref().map_or(0, Decision::remaining);
@@ -254,15 +258,15 @@ mod tests {
     #[test]
     fn limiter_keys_are_the_credential_and_class_whatever_their_length() {
         let id = "key_01JF8ZQ6M3V5W7X9Y1Z3A5B7C9";
-        assert_eq!(&*limiter_key(id, RouteClass::Read, &mut [0; 64]), format!("{id}:read"));
-        assert_eq!(&*limiter_key(id, RouteClass::Write, &mut [0; 64]), format!("{id}:write"));
+        assert_eq!(&*limiter_key(id, RouteClass::Read, &mut [0; KEY_BUF]), format!("{id}:read"));
+        assert_eq!(&*limiter_key(id, RouteClass::Write, &mut [0; KEY_BUF]), format!("{id}:write"));
         // Longer than the inline buffer: kept whole on the heap, never cut.
         let long = "k".repeat(200);
-        assert_eq!(&*limiter_key(&long, RouteClass::Read, &mut [0; 64]), format!("{long}:read"));
-        let edge = "e".repeat(64 - ":read".len());
-        assert_eq!(&*limiter_key(&edge, RouteClass::Read, &mut [0; 64]), format!("{edge}:read"));
-        let over = "o".repeat(64 - ":read".len() + 1);
-        assert_eq!(&*limiter_key(&over, RouteClass::Read, &mut [0; 64]), format!("{over}:read"));
+        assert_eq!(&*limiter_key(&long, RouteClass::Read, &mut [0; KEY_BUF]), format!("{long}:read"));
+        let edge = "e".repeat(KEY_BUF - ":read".len());
+        assert_eq!(&*limiter_key(&edge, RouteClass::Read, &mut [0; KEY_BUF]), format!("{edge}:read"));
+        let over = "o".repeat(KEY_BUF - ":read".len() + 1);
+        assert_eq!(&*limiter_key(&over, RouteClass::Read, &mut [0; KEY_BUF]), format!("{over}:read"));
     }
 
     /// `X-RateLimit-Reset` is reused from the last answer on the same thread only when it is the

@@ -92,10 +92,11 @@ async fn class_usage(
         };
         return Ok((unlimited, 0.0));
     };
-    let d =
-        state.limiter.peek(&crate::extract::rate_limit::limiter_key(id, class, &mut [0; 64]), quota).await.map_err(
-            |e| ApiError::new(tollgate_core::ErrorCode::ServiceUnavailable).detail("limiter", e.to_string()),
-        )?;
+    let d = state
+        .limiter
+        .peek(&crate::extract::rate_limit::limiter_key(id, class, &mut [0; crate::extract::rate_limit::KEY_BUF]), quota)
+        .await
+        .map_err(|e| ApiError::new(tollgate_core::ErrorCode::ServiceUnavailable).detail("limiter", e.to_string()))?;
     let reset = rfc3339(now() + time::Duration::try_from(d.reset_after).unwrap_or_default());
     let ratio = f64::from(d.used) / f64::from(quota.limit);
     let usage = ClassUsage {

@@ -2,7 +2,7 @@
 -- event was an entry of an index B-tree, and SQLite splits a full index page by rewriting it with
 -- its siblings, the new event or not at the end; a rowid table takes an append at the end by
 -- starting a new page. Every create's commit wrote about 13 pages of events and their indexes,
--- now about 9 (bench/RESULTS.md). `seq` is the rowid, so events_by_seq is the table itself, and
+-- now about 8 (bench/RESULTS.md). `seq` is the rowid, so events_by_seq is the table itself, and
 -- the id keeps its uniqueness in an index of its own.
 ALTER TABLE events RENAME TO events_v11;
 DROP INDEX events_unpublished;
