@@ -6,6 +6,8 @@
 mod checkpoint;
 mod conn;
 mod files;
+#[allow(unsafe_code)]
+mod log_vfs;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -87,11 +89,18 @@ impl Db<SqliteBackend> {
     /// [`Db::open`], with the permission check as given.
     pub fn open_with(data_dir: &Path, permissions: Permissions) -> Result<Self, StoreError> {
         let path = files::prepare(data_dir, permissions)?;
-        let mut conn = Connection::open(&path).map_err(|e| StoreError::unavailable("opening the database", e))?;
+        // The writer's log writes are gathered per commit (see `log_vfs`); readers never write it.
+        let opened = if log_vfs::register() {
+            Connection::open_with_flags_and_vfs(&path, rusqlite::OpenFlags::default(), log_vfs::NAME)
+        } else {
+            Connection::open(&path)
+        };
+        let mut conn = opened.map_err(|e| StoreError::unavailable("opening the database", e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Write jobs after a transaction's first run in savepoints (see `writer`), and a savepoint
         // journals each page it changes again; in memory that costs a copy, in a file a pwrite.
+        // `synchronous = FULL` also gives `log_vfs` its flush: a commit's sync.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
         )?;
