@@ -9,7 +9,7 @@ use tollgate_core::time_fmt::{now, rfc3339};
 use tollgate_core::{CredentialKind, CredentialLimits, CredentialState, Limit, RouteClass};
 
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::rate_limit::effective_limit;
+use crate::extract::rate_limit::{effective_limit, limiter_key, KEY_BUF};
 use crate::extract::{Admin, Any, Auth};
 use crate::state::AppState;
 
@@ -92,11 +92,10 @@ async fn class_usage(
         };
         return Ok((unlimited, 0.0));
     };
-    let d = state
-        .limiter
-        .peek(&crate::extract::rate_limit::limiter_key(id, class, &mut [0; crate::extract::rate_limit::KEY_BUF]), quota)
-        .await
-        .map_err(|e| ApiError::new(tollgate_core::ErrorCode::ServiceUnavailable).detail("limiter", e.to_string()))?;
+    let d =
+        state.limiter.peek(&limiter_key(id, class, &mut [0; KEY_BUF]), quota).await.map_err(|e| {
+            ApiError::new(tollgate_core::ErrorCode::ServiceUnavailable).detail("limiter", e.to_string())
+        })?;
     let reset = rfc3339(now() + time::Duration::try_from(d.reset_after).unwrap_or_default());
     let ratio = f64::from(d.used) / f64::from(quota.limit);
     let usage = ClassUsage {

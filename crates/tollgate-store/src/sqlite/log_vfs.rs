@@ -234,6 +234,95 @@ mod tests {
     use super::*;
     use rusqlite::{Connection, OpenFlags};
 
+    /// A real file that records each write it is given, and fails them when told to.
+    #[repr(C)]
+    struct Recorder {
+        base: ffi::sqlite3_file,
+        writes: Vec<(i64, usize)>,
+        syncs: u32,
+        fail: bool,
+    }
+
+    unsafe extern "C" fn record_write(file: *mut ffi::sqlite3_file, _: *const c_void, n: c_int, at: i64) -> c_int {
+        let r = &mut *file.cast::<Recorder>();
+        if r.fail {
+            return ffi::SQLITE_IOERR_WRITE;
+        }
+        r.writes.push((at, usize::try_from(n).unwrap()));
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn record_sync(file: *mut ffi::sqlite3_file, _: c_int) -> c_int {
+        (*file.cast::<Recorder>()).syncs += 1;
+        ffi::SQLITE_OK
+    }
+
+    /// Only its writes and syncs are ever called (the `LogFile` under test forwards nothing else).
+    static RECORDER: ffi::sqlite3_io_methods =
+        ffi::sqlite3_io_methods { xWrite: Some(record_write), xSync: Some(record_sync), ..LOG_METHODS };
+
+    /// Frames as SQLite writes them (a 24-byte header, then the page), a jump back, a sync, a
+    /// commit larger than one piece, and a failing write, against a recording file.
+    #[test]
+    fn writes_are_gathered_until_a_sync_or_a_jump_and_a_failure_drops_them() {
+        let mut real = Recorder {
+            base: ffi::sqlite3_file { pMethods: &raw const RECORDER },
+            writes: vec![],
+            syncs: 0,
+            fail: false,
+        };
+        let mut log = LogFile {
+            base: ffi::sqlite3_file { pMethods: &raw const LOG_METHODS },
+            real: (&raw mut real).cast(),
+            pending: Vec::new(),
+            at: 0,
+        };
+        let file: *mut ffi::sqlite3_file = (&raw mut log).cast();
+        let page = vec![7u8; 4096];
+        // SAFETY: `file` is a `LogFile` over a live `Recorder`; the buffers outlive each call.
+        unsafe {
+            let frame = |at: i64| {
+                assert_eq!(write(file, page.as_ptr().cast(), 24, at), ffi::SQLITE_OK);
+                assert_eq!(write(file, page.as_ptr().cast(), 4096, at + 24), ffi::SQLITE_OK);
+            };
+            frame(32);
+            frame(32 + 4120);
+            assert!(recorder(file).writes.is_empty(), "nothing reaches the file before it must");
+            // A write elsewhere (SQLite rewriting an earlier frame) sends what is pending first.
+            assert_eq!(write(file, page.as_ptr().cast(), 24, 32), ffi::SQLITE_OK);
+            assert_eq!(recorder(file).writes, [(32, 2 * 4120)]);
+            assert_eq!(sync(file, 0), ffi::SQLITE_OK);
+            assert_eq!(recorder(file).writes, [(32, 2 * 4120), (32, 24)]);
+            assert_eq!(recorder(file).syncs, 1);
+            // A commit of 40 frames: one buffer, written in pieces the unix VFS takes whole.
+            recorder(file).writes.clear();
+            for i in 0..40 {
+                frame(32 + i * 4120);
+            }
+            assert_eq!(sync(file, 0), ffi::SQLITE_OK);
+            let total: usize = recorder(file).writes.iter().map(|w| w.1).sum();
+            assert_eq!(total, 40 * 4120);
+            assert!(recorder(file).writes.iter().all(|w| w.1 <= PIECE), "{:?}", recorder(file).writes);
+            assert_eq!(recorder(file).writes[1].0, 32 + i64::try_from(PIECE).unwrap());
+            // A failed flush is the sync's failure, and its frames are gone: the next write starts
+            // a buffer of its own.
+            recorder(file).fail = true;
+            frame(32);
+            assert_eq!(sync(file, 0), ffi::SQLITE_IOERR_WRITE);
+            assert_eq!(recorder(file).syncs, 2, "no sync after a failed write");
+            recorder(file).fail = false;
+            recorder(file).writes.clear();
+            frame(32);
+            assert_eq!(sync(file, 0), ffi::SQLITE_OK);
+            assert_eq!(recorder(file).writes, [(32, 4120)]);
+        }
+    }
+
+    /// The recorder behind a test's `LogFile`.
+    unsafe fn recorder<'a>(file: *mut ffi::sqlite3_file) -> &'a mut Recorder {
+        &mut *log(file).real.cast::<Recorder>()
+    }
+
     fn count(conn: &Connection) -> i64 {
         conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
     }
