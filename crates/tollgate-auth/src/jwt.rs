@@ -314,8 +314,10 @@ mod tests {
     fn round_trip_every_algorithm() {
         for alg in [SigningAlgorithm::RS256, SigningAlgorithm::ES256, SigningAlgorithm::EdDSA] {
             let set = KeySet::new(alg, &[generate_signing_key(alg).unwrap()]);
-            let token = set.issue(&claims(60)).unwrap();
-            assert_eq!(set.verify(&token, "http://i", "http://i/v1", LEEWAY_SECONDS).unwrap(), claims(60));
+            // One set of claims for both sides: built twice, a second may pass between them.
+            let issued = claims(60);
+            let token = set.issue(&issued).unwrap();
+            assert_eq!(set.verify(&token, "http://i", "http://i/v1", LEEWAY_SECONDS).unwrap(), issued);
             assert!(set.verify(&token, "http://other", "http://i/v1", LEEWAY_SECONDS).is_err());
             assert!(set.verify(&token, "http://i", "http://other", LEEWAY_SECONDS).is_err());
             let expired = set.issue(&claims(-120)).unwrap();
