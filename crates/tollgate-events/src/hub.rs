@@ -9,6 +9,10 @@
 //! events it will receive live: everything after [`Subscription::position`]. What came before
 //! it replays from the store, and the seam has neither a gap nor a duplicate.
 //!
+//! With no stream open the tail reads nothing (nobody would receive it), and the first stream to
+//! subscribe moves the position to the newest settled event first, so that it is not handed
+//! every event written meanwhile at once (more than [`BUFFER`] would disconnect it).
+//!
 //! Each event's SSE frame is rendered once, when it is published, and shared by every stream
 //! that sends it; events that follow each other go out as one chunk (see [`frames`]).
 //!
@@ -144,14 +148,24 @@ impl EventHub {
         self.inner.open.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
     }
 
-    /// Subscribes to live events.
-    pub fn subscribe(&self) -> Subscription {
-        let position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
-        Subscription {
+    /// Subscribes to live events. The first stream of an idle hub reads the newest settled
+    /// position first: the tail has not followed the log while no stream was open.
+    pub async fn subscribe(&self) -> Result<Subscription, tollgate_store::StoreError> {
+        let settled = match self.inner.sender.receiver_count() {
+            0 => Some(self.inner.store.settled_position().await?),
+            _ => None,
+        };
+        let mut position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
+        // Under the lock the tail publishes under: with no receiver, no stream has been told a
+        // position that this move skips past, and none is waiting for what it skips.
+        if let Some(settled) = settled.filter(|_| self.inner.sender.receiver_count() == 0) {
+            *position = settled.max(*position);
+        }
+        Ok(Subscription {
             position: *position,
             events: self.inner.sender.subscribe(),
             closing: self.inner.closing.subscribe(),
-        }
+        })
     }
 
     /// Ends every open stream (the server is shutting down).
@@ -186,6 +200,9 @@ impl EventHub {
             if *stop.borrow() {
                 return;
             }
+            if self.inner.sender.receiver_count() == 0 {
+                continue; // nobody to publish to: see `subscribe`
+            }
             tokio::time::sleep_until(last_read + coalesce(self.inner.sender.receiver_count())).await;
             last_read = tokio::time::Instant::now();
             self.publish_new().await;
@@ -195,7 +212,7 @@ impl EventHub {
     /// Publishes every settled event after the position; waits briefly for unsettled ones,
     /// which belong to transactions that are about to end.
     async fn publish_new(&self) {
-        if self.inner.sender.receiver_count() == 0 && self.skip_unheard().await {
+        if self.inner.sender.receiver_count() == 0 {
             return;
         }
         let mut waits = 0_u32;
@@ -227,27 +244,6 @@ impl EventHub {
             waits += 1;
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    }
-
-    /// With no stream open, moves the position to the newest settled event without reading
-    /// the events: nobody would receive them, and a stream that subscribes later replays up to
-    /// its position from the store. False when a stream subscribed meanwhile (publish as usual).
-    async fn skip_unheard(&self) -> bool {
-        let settled = match self.inner.store.settled_position().await {
-            Ok(settled) => settled,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the live stream's position");
-                return true;
-            }
-        };
-        // Under the lock `subscribe` takes: no receiver now means no stream has been told a
-        // position that this move would skip past.
-        let mut position = self.inner.position.lock().unwrap_or_else(|p| p.into_inner());
-        if self.inner.sender.receiver_count() != 0 {
-            return false;
-        }
-        *position = settled.max(*position);
-        true
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tollgate_testkit::TestServer;
 
 use crate::{key_with, server, server_with, widget};
@@ -258,6 +258,43 @@ async fn events_written_while_no_stream_is_open_replay_and_live_ones_follow() {
     assert!(resumed.next(Duration::from_millis(300)).await.is_none(), "nothing more, nothing twice");
     assert!(fresh.next(Duration::from_millis(1)).await.is_none());
     assert_eq!(seen, all_event_ids(&s).await);
+}
+
+/// How many times the server has read the log's settled position.
+async fn settled_reads(s: &TestServer) -> f64 {
+    let text = s.call(Method::GET, "/metrics", Some(&s.admin_key), None).await.text;
+    crate::metrics::parse(&text)
+        .get("tollgate_db_query_duration_seconds_count{operation=\"settled_position\"}")
+        .copied()
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn an_idle_hub_reads_nothing_and_its_first_stream_is_not_flooded() {
+    let s = server().await;
+    // With no stream open, 1,500 events in 15 commits cost the log no read at all...
+    let before = settled_reads(&s).await;
+    for b in 0..15 {
+        let ops: Vec<Value> = (0..100).map(|i| json!({"op": "create", "body": widget(&format!("b{b}-{i}"))})).collect();
+        let r = s.call(Method::POST, "/v1/batch", Some(&s.admin_key), Some(&json!({ "operations": ops }))).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        tokio::time::sleep(Duration::from_millis(20)).await; // past the tail's coalescing wait
+    }
+    assert_eq!(settled_reads(&s).await, before, "no stream open, no read of the log");
+    // ...and the first stream starts at the present: not handed those 1,500 at once (more than
+    // the shared buffer holds, which would end it), it stays open and gets the next event.
+    let mut stream = Sse::open(&s, &s.admin_key, None, "").await.unwrap();
+    assert_eq!(settled_reads(&s).await, before + 2.0, "the subscription's read and the start's");
+    let next = create(&s, "after").await;
+    let (_, kind, data) = stream.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!((kind.as_str(), &data["data"]["id"]), ("resource.created", &next["id"]));
+    assert!(stream.next(Duration::from_millis(300)).await.is_none(), "nothing more");
+    // A stream resuming from the first of them replays all 1,501 in order.
+    let all = all_event_ids(&s).await;
+    let mut resumed = Sse::open(&s, &s.admin_key, Some(&all[0]), "").await.unwrap();
+    for id in &all[1..] {
+        assert_eq!(&resumed.next(Duration::from_secs(5)).await.unwrap().0, id);
+    }
 }
 
 #[tokio::test]

@@ -79,7 +79,7 @@ pub async fn stream_events(
             .header(header::RETRY_AFTER, "5")
     })?;
     let project = auth.principal.project_id;
-    let subscription = hub.subscribe();
+    let subscription = hub.subscribe().await?;
     let (start, past) = match &last {
         Some(id) => (resume_point(&hub, project, id).await?, Vec::new()),
         None => present(&hub, &subscription).await?,
