@@ -100,7 +100,6 @@ impl Db<SqliteBackend> {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Write jobs after a transaction's first run in savepoints (see `writer`), and a savepoint
         // journals each page it changes again; in memory that costs a copy, in a file a pwrite.
-        // `synchronous = FULL` also gives `log_vfs` its flush: a commit's sync.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
         )?;
