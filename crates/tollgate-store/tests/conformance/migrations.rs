@@ -217,6 +217,40 @@ async fn postgres_resource_id_columns_share_one_collation() {
     assert_eq!(rows, ["resource_attributes.resource_id=C", "resource_search.resource_id=C", "resources.id=C"]);
 }
 
+/// On PostgreSQL a filter and a sort on the same column read one index: no two indexes of the
+/// resource tables hold the same columns (before migration 0013 `type`, `status` and attribute
+/// values were indexed twice, once per collation, and every create wrote both), and the filters
+/// a listing runs are served by the sort indexes.
+#[tokio::test]
+async fn postgres_filters_and_sorts_share_their_indexes() {
+    let db = tollgate_testkit::TestDatabase::create();
+    PgStore::connect(&db.url, 1).await.unwrap();
+    let twice = tollgate_testkit::psql(
+        &db.url,
+        "SELECT indrelid::regclass || ' ' || indkey::text || ' ' || string_agg(indexrelid::regclass::text, ',')
+         FROM pg_index WHERE indrelid IN ('resources'::regclass, 'resource_attributes'::regclass)
+         GROUP BY indrelid, indkey::text HAVING count(*) > 1",
+    );
+    assert_eq!(twice, Vec::<String>::new(), "indexes with the same columns");
+    // The plans of a listing's filters, with sequential scans ruled out so that the plan shows
+    // which index serves them (a fresh table has no statistics to prefer one).
+    let plan = |sql: &str| {
+        tollgate_testkit::psql(
+            &db.url,
+            &format!("SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN {sql}"),
+        )
+        .join("\n")
+    };
+    let by_type = plan("SELECT id FROM resources WHERE project_id = 'p' AND type = 'machine' ORDER BY id LIMIT 10");
+    assert!(by_type.contains("resources_by_type_sorted"), "{by_type}");
+    assert!(!by_type.contains("Sort"), "{by_type}");
+    let by_status = plan("SELECT id FROM resources WHERE project_id = 'p' AND status = 'active' ORDER BY id LIMIT 10");
+    assert!(by_status.contains("resources_by_status_sorted"), "{by_status}");
+    let by_value =
+        plan("SELECT resource_id FROM resource_attributes WHERE project_id = 'p' AND key = 'region' AND value = 'eu'");
+    assert!(by_value.contains("resource_attributes_sorted"), "{by_value}");
+}
+
 /// The shape a create writes on SQLite (bench/RESULTS.md measures what it saves): events in a
 /// rowid table whose rowid is `seq`, so appends start new pages instead of splitting index
 /// pages, with no separate `seq` index; and a full-text index that keeps no copy of the text.
