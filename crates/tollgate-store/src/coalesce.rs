@@ -23,9 +23,13 @@ use tollgate_core::{ProjectId, ResourceId};
 use crate::rows::RawResource;
 use crate::StoreError;
 
-/// Queries of one batch of ids running at once: enough to keep both the database's cores and
-/// the node's busy, few enough that each query takes many ids under load.
-pub const MAX_IN_FLIGHT: usize = 4;
+/// Queries of one batch of ids running at once. Each query costs the database a wake-up and a
+/// statement however many ids it takes, so fewer queries with more ids each cost less: with the
+/// database on the node's machine, two in flight served 1.28x the GETs of four (bench/RESULTS.md,
+/// twenty-third session). One did better still there, but two keep one query going while the
+/// other waits on the disk, and one query of up to [`MAX_IDS`] per round trip is far more than a
+/// node serves even with the database across a network.
+pub const MAX_IN_FLIGHT: usize = 2;
 /// Most ids in one query.
 pub const MAX_IDS: usize = 128;
 
