@@ -3,9 +3,12 @@
 //!
 //! On PostgreSQL each query costs the node and the database a round trip, two process wake-ups
 //! and the driver's per-statement work, which under load is most of what a GET by id costs. A
-//! caller queues its id; while fewer than [`MAX_IN_FLIGHT`] queries are running, it starts one
-//! that takes everything queued (up to [`MAX_IDS`]). Nothing waits on purpose: alone, a read runs
-//! at once as before; under load, the ids that arrive during one query go together in the next.
+//! caller queues its id. With no query running it starts one that takes everything queued (up
+//! to [`MAX_IDS`]); behind a query that has run for less than [`PATIENCE`] it waits for the next
+//! one, which the running query's task starts as soon as it is answered; behind a slower one it
+//! starts another, up to [`MAX_IN_FLIGHT`], so that a query waiting on the disk does not hold up
+//! every read. Nothing waits on a timer: alone, a read runs at once as before; under load, the
+//! ids that arrive during one query go together in the next.
 //!
 //! Every answer is still read after its request arrived (a query takes only ids queued before it
 //! began), so a write acknowledged before the GET is always seen. A row of another project is
@@ -15,6 +18,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::future::{join_all, BoxFuture};
 use tokio::sync::oneshot;
@@ -25,11 +29,15 @@ use crate::StoreError;
 
 /// Queries of one batch of ids running at once. Each query costs the database a wake-up and a
 /// statement however many ids it takes, so fewer queries with more ids each cost less: with the
-/// database on the node's machine, two in flight served 1.28x the GETs of four (bench/RESULTS.md,
-/// twenty-third session). One did better still there, but two keep one query going while the
-/// other waits on the disk, and one query of up to [`MAX_IDS`] per round trip is far more than a
-/// node serves even with the database across a network.
+/// database on the node's machine, two in flight served 1.28x the GETs of four, and one 1.17x
+/// the GETs of two (bench/RESULTS.md, twenty-third session). Hence [`PATIENCE`]: a second query
+/// starts only behind a slow one.
 pub const MAX_IN_FLIGHT: usize = 2;
+/// How long the newest query may run before a read starts another beside it rather than wait
+/// for its turn. A query of a few ids on a database that has them in memory answers in well
+/// under this, so a busy node runs one query at a time; one that reads from the disk, or a
+/// database across a slow network, is not waited for.
+pub const PATIENCE: Duration = Duration::from_millis(1);
 /// Most ids in one query.
 pub const MAX_IDS: usize = 128;
 
@@ -49,12 +57,15 @@ struct State {
     queue: Vec<Waiting>,
     /// Queries running (each a task that goes on while ids are queued).
     running: usize,
+    /// When the newest query took its ids.
+    newest: Option<Instant>,
 }
 
 /// See the module.
 pub struct ReadCoalescer {
     state: Mutex<State>,
     fetch: Fetch,
+    patience: Duration,
     reads: AtomicU64,
     queries: AtomicU64,
 }
@@ -71,7 +82,13 @@ pub struct CoalescerStats {
 impl ReadCoalescer {
     /// Folds reads into calls of `fetch`.
     pub fn new(fetch: Fetch) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::default(), fetch, reads: AtomicU64::new(0), queries: AtomicU64::new(0) })
+        Self::with_patience(fetch, PATIENCE)
+    }
+
+    /// [`ReadCoalescer::new`] with a [`PATIENCE`] of `patience`.
+    pub fn with_patience(fetch: Fetch, patience: Duration) -> Arc<Self> {
+        let (reads, queries) = (AtomicU64::new(0), AtomicU64::new(0));
+        Arc::new(Self { state: Mutex::default(), fetch, patience, reads, queries })
     }
 
     /// Reads and queries so far.
@@ -91,8 +108,12 @@ impl ReadCoalescer {
         let start = {
             let mut s = self.lock();
             s.queue.push(Waiting { id: id.to_string(), project: project.to_string(), reply });
-            let start = s.running < MAX_IN_FLIGHT;
-            s.running += usize::from(start);
+            let start =
+                s.running == 0 || (s.running < MAX_IN_FLIGHT && s.newest.is_none_or(|t| t.elapsed() >= self.patience));
+            if start {
+                s.running += 1;
+                s.newest = Some(Instant::now());
+            }
             start
         };
         if start {
@@ -117,6 +138,7 @@ impl ReadCoalescer {
                     return;
                 }
                 let n = s.queue.len().min(MAX_IDS);
+                s.newest = Some(Instant::now());
                 s.queue.drain(..n).collect()
             };
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
@@ -282,6 +304,79 @@ mod tests {
                 (_, Err(e)) => panic!("{e}"),
             }
         }
+    }
+
+    /// A table whose first query waits until `release` is notified; later queries answer at
+    /// once.
+    fn stalled(rows: Vec<RawResource>, release: Arc<tokio::sync::Notify>) -> Fetch {
+        let (rows, first) = (Arc::new(rows), Arc::new(AtomicBool::new(true)));
+        Arc::new(move |ids: Vec<String>| {
+            let (rows, release, first) = (rows.clone(), release.clone(), first.clone());
+            Box::pin(async move {
+                if first.swap(false, Ordering::SeqCst) {
+                    release.notified().await;
+                }
+                Ok(rows.iter().filter(|r| ids.iter().any(|id| id == r.id())).cloned().collect())
+            })
+        })
+    }
+
+    /// The read's answer if it comes within 200 ms.
+    async fn answered_soon(read: &mut tokio::task::JoinHandle<Answer>) -> Option<Answer> {
+        tokio::time::timeout(std::time::Duration::from_millis(200), read).await.ok().map(Result::unwrap)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_waits_for_the_next_query_behind_a_fresh_one() {
+        let p = ProjectId::generate();
+        let (a, b) = (ResourceId::generate(), ResourceId::generate());
+        let release = Arc::new(tokio::sync::Notify::new());
+        let patience = std::time::Duration::from_secs(60);
+        let c = ReadCoalescer::with_patience(stalled(vec![row(&a, &p), row(&b, &p)], release.clone()), patience);
+        let first = tokio::spawn({
+            let c = c.clone();
+            async move { c.get(p, a).await }
+        });
+        while c.stats().queries == 0 {
+            tokio::task::yield_now().await;
+        }
+        let mut second = tokio::spawn({
+            let c = c.clone();
+            async move { c.get(p, b).await }
+        });
+        assert!(answered_soon(&mut second).await.is_none(), "queued behind the running query");
+        assert_eq!(c.stats().queries, 1);
+        release.notify_one();
+        assert_eq!(first.await.unwrap().unwrap().id(), a.to_string());
+        assert_eq!(second.await.unwrap().unwrap().id(), b.to_string());
+        assert_eq!(c.stats().queries, 2, "the running query's task read it next");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_behind_a_slow_query_starts_another() {
+        let p = ProjectId::generate();
+        let (a, b) = (ResourceId::generate(), ResourceId::generate());
+        let release = Arc::new(tokio::sync::Notify::new());
+        let patience = std::time::Duration::from_millis(20);
+        let c = ReadCoalescer::with_patience(stalled(vec![row(&a, &p), row(&b, &p)], release.clone()), patience);
+        let mut first = tokio::spawn({
+            let c = c.clone();
+            async move { c.get(p, a).await }
+        });
+        while c.stats().queries == 0 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(patience * 2).await;
+        let mut second = tokio::spawn({
+            let c = c.clone();
+            async move { c.get(p, b).await }
+        });
+        let beside = answered_soon(&mut second).await.expect("a second query read it beside the slow one");
+        assert_eq!(beside.unwrap().id(), b.to_string());
+        assert!(answered_soon(&mut first).await.is_none(), "the first query is still waiting");
+        release.notify_one();
+        assert_eq!(first.await.unwrap().unwrap().id(), a.to_string());
+        assert_eq!(c.stats().queries, 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
