@@ -85,8 +85,8 @@ impl ReadCoalescer {
         Self::with_patience(fetch, PATIENCE)
     }
 
-    /// [`ReadCoalescer::new`] with a [`PATIENCE`] of `patience`.
-    pub fn with_patience(fetch: Fetch, patience: Duration) -> Arc<Self> {
+    /// [`ReadCoalescer::new`] with a [`PATIENCE`] of `patience` (tests wait less or longer).
+    fn with_patience(fetch: Fetch, patience: Duration) -> Arc<Self> {
         let (reads, queries) = (AtomicU64::new(0), AtomicU64::new(0));
         Arc::new(Self { state: Mutex::default(), fetch, patience, reads, queries })
     }
