@@ -219,7 +219,7 @@ fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
 
     use crate::rows::ResourceFields;
 
@@ -264,7 +264,18 @@ mod tests {
         let other = ResourceId::generate();
         let mut rows: Vec<RawResource> = ids.iter().map(|id| row(id, &mine)).collect();
         rows.push(row(&other, &theirs));
-        let c = ReadCoalescer::new(table(rows, None));
+        // The table, counting its queries in flight and the most at once.
+        let (inner, running, most) = (table(rows, None), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (now, peak) = (running.clone(), most.clone());
+        let c = ReadCoalescer::new(Arc::new(move |ids: Vec<String>| {
+            let (query, now, peak) = (inner(ids), now.clone(), peak.clone());
+            Box::pin(async move {
+                peak.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                let rows = query.await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                rows
+            })
+        }));
         let reads = (0..300).map(|i| {
             let c = c.clone();
             let id = match i % 10 {
@@ -285,6 +296,8 @@ mod tests {
         let stats = c.stats();
         assert_eq!(stats.reads, 300);
         assert!(stats.queries < 30, "folded: {stats:?}");
+        assert!(most.load(Ordering::SeqCst) <= MAX_IN_FLIGHT, "{} queries at once", most.load(Ordering::SeqCst));
+        assert_eq!(running.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,6 +334,29 @@ mod tests {
         })
     }
 
+    /// A coalescer of a table of `a` and `b` whose first query waits for `release`, with that
+    /// query started (reading `a`); and `b`'s read sent after `wait`.
+    async fn first_stalled_then(
+        patience: std::time::Duration,
+        wait: std::time::Duration,
+    ) -> (Arc<ReadCoalescer>, Arc<tokio::sync::Notify>, [tokio::task::JoinHandle<Answer>; 2], [ResourceId; 2]) {
+        let p = ProjectId::generate();
+        let (a, b) = (ResourceId::generate(), ResourceId::generate());
+        let release = Arc::new(tokio::sync::Notify::new());
+        let c = ReadCoalescer::with_patience(stalled(vec![row(&a, &p), row(&b, &p)], release.clone()), patience);
+        let read = |id| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get(p, id).await })
+        };
+        let first = read(a);
+        while c.stats().queries == 0 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(wait).await;
+        let second = read(b);
+        (c, release, [first, second], [a, b])
+    }
+
     /// The read's answer if it comes within 200 ms.
     async fn answered_soon(read: &mut tokio::task::JoinHandle<Answer>) -> Option<Answer> {
         tokio::time::timeout(std::time::Duration::from_millis(200), read).await.ok().map(Result::unwrap)
@@ -328,22 +364,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_waits_for_the_next_query_behind_a_fresh_one() {
-        let p = ProjectId::generate();
-        let (a, b) = (ResourceId::generate(), ResourceId::generate());
-        let release = Arc::new(tokio::sync::Notify::new());
-        let patience = std::time::Duration::from_secs(60);
-        let c = ReadCoalescer::with_patience(stalled(vec![row(&a, &p), row(&b, &p)], release.clone()), patience);
-        let first = tokio::spawn({
-            let c = c.clone();
-            async move { c.get(p, a).await }
-        });
-        while c.stats().queries == 0 {
-            tokio::task::yield_now().await;
-        }
-        let mut second = tokio::spawn({
-            let c = c.clone();
-            async move { c.get(p, b).await }
-        });
+        let (patience, wait) = (std::time::Duration::from_secs(60), std::time::Duration::ZERO);
+        let (c, release, [first, mut second], [a, b]) = first_stalled_then(patience, wait).await;
         assert!(answered_soon(&mut second).await.is_none(), "queued behind the running query");
         assert_eq!(c.stats().queries, 1);
         release.notify_one();
@@ -354,23 +376,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_behind_a_slow_query_starts_another() {
-        let p = ProjectId::generate();
-        let (a, b) = (ResourceId::generate(), ResourceId::generate());
-        let release = Arc::new(tokio::sync::Notify::new());
         let patience = std::time::Duration::from_millis(20);
-        let c = ReadCoalescer::with_patience(stalled(vec![row(&a, &p), row(&b, &p)], release.clone()), patience);
-        let mut first = tokio::spawn({
-            let c = c.clone();
-            async move { c.get(p, a).await }
-        });
-        while c.stats().queries == 0 {
-            tokio::task::yield_now().await;
-        }
-        tokio::time::sleep(patience * 2).await;
-        let mut second = tokio::spawn({
-            let c = c.clone();
-            async move { c.get(p, b).await }
-        });
+        let (c, release, [mut first, mut second], [a, b]) = first_stalled_then(patience, patience * 2).await;
         let beside = answered_soon(&mut second).await.expect("a second query read it beside the slow one");
         assert_eq!(beside.unwrap().id(), b.to_string());
         assert!(answered_soon(&mut first).await.is_none(), "the first query is still waiting");
