@@ -121,7 +121,7 @@ impl Tally {
                 sql.push(", pg_backend_pid() % 64, ").arg(Arg::Int(**by)).push(")");
             }
             sql.push(" ON CONFLICT (project_id, keys, shard) DO UPDATE SET n = attribute_counts.n + excluded.n");
-            tx.execute_text(&sql.text, &sql.args).await?;
+            tx.queue_text(&sql.text, &sql.args).await?;
         }
         Ok(())
     }

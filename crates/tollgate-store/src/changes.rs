@@ -257,17 +257,20 @@ impl ChangeSet {
                 _ => {}
             }
         }
+        // What goes first, one statement each; then what comes, queued: on PostgreSQL one
+        // statement writes it all, and no two of its parts touch one row (see `Conn::queue_many`).
         tx.execute_many(&DELETE_ATTRIBUTES, &[Column::Text(stale.clone())]).await?;
         tx.execute_many(&DELETE, &[Column::Text(gone.clone())]).await?;
+        search::unindex(tx, &stale, &gone).await?;
         write_rows(tx, &INSERT, &fresh, &project).await?;
         write_rows(tx, &OVERWRITE, &changed, &project).await?;
         let written: Vec<&Encoded<'_>> = fresh.iter().chain(&changed).collect();
         write_attributes(tx, &written, &project).await?;
         outbox::record_all(tx, &project, &self.events, publish, None).await?;
-        search::unindex(tx, &stale, &gone).await?;
         let documents: Vec<(&str, String)> = written.iter().map(|e| (e.id, document(&e.r.content))).collect();
         search::index(tx, &project, &documents).await?;
-        tally.apply(tx).await
+        tally.apply(tx).await?;
+        tx.flush().await
     }
 }
 
@@ -277,10 +280,11 @@ pub(crate) async fn overwrite(tx: &mut impl Conn, r: &Resource) -> Result<(), St
     let (id, project) = (r.id.to_string(), r.project_id.to_string());
     let encoded = Encoded::new(&id, r)?;
     tx.execute_many(&DELETE_ATTRIBUTES, &[Column::Text(vec![&id])]).await?;
+    search::unindex(tx, &[&id], &[]).await?;
     write_rows(tx, &OVERWRITE, std::slice::from_ref(&encoded), &project).await?;
     write_attributes(tx, &[&encoded], &project).await?;
-    search::unindex(tx, &[&id], &[]).await?;
-    search::index(tx, &project, &[(&id, document(&r.content))]).await
+    search::index(tx, &project, &[(&id, document(&r.content))]).await?;
+    tx.flush().await
 }
 
 /// The text of the columns that are not plain fields, encoded once per written resource.
@@ -317,7 +321,7 @@ async fn write_rows(tx: &mut impl Conn, sql: &Many, rows: &[Encoded<'_>], projec
         int(|r| to_unix_micros(r.updated_at)),
         int(|r| r.version),
     ];
-    tx.execute_many(sql, &columns).await.map(drop)
+    tx.queue_many(sql, &columns).await
 }
 
 /// The attribute index of `rows`, one row per attribute.
@@ -331,7 +335,7 @@ async fn write_attributes(tx: &mut impl Conn, rows: &[&Encoded<'_>], project: &s
         }
     }
     let columns = [Column::Text(ids), Column::Same(Arg::Text(project)), Column::Text(keys), Column::Text(values)];
-    tx.execute_many(&INSERT_ATTRIBUTES, &columns).await.map(drop)
+    tx.queue_many(&INSERT_ATTRIBUTES, &columns).await
 }
 
 fn check(precondition: Option<&Precondition>, version: i64) -> Result<(), StoreError> {

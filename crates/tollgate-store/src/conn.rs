@@ -224,6 +224,34 @@ pub trait Conn: Send {
         columns: &[Column<'_>],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// [`Conn::execute_many`] for a write whose count nobody reads, which PostgreSQL may hold back
+    /// and send in one statement with the writes queued after it (see [`Conn::flush`]); SQLite
+    /// runs it at once. Every other statement on the connection, and the commit, sends what is
+    /// queued first, so queued writes keep their place among the reads and writes around them.
+    ///
+    /// Queue together only writes that no other queued write depends on: PostgreSQL runs the
+    /// statements of one round trip on one snapshot, in no set order, so none may touch a row
+    /// another touches or read what another writes. Foreign keys are the exception: PostgreSQL
+    /// checks them when the whole statement is done.
+    fn queue_many(
+        &mut self,
+        sql: &Many,
+        columns: &[Column<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.execute_many(sql, columns).await.map(drop) }
+    }
+
+    /// [`Conn::queue_many`] for a statement given as text in this connection's dialect.
+    fn queue_text(&mut self, sql: &str, args: &[Arg<'_>]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.execute_text(sql, args).await.map(drop) }
+    }
+
+    /// Sends the queued writes now, in one round trip, and answers with their error if one
+    /// fails. A write that queues ends with this, so that its failure is its own answer.
+    fn flush(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+
     /// Runs the query `sql` for every row of `columns` (see [`Many`]); every row they return.
     fn fetch_many<T: FromRow>(
         &mut self,
@@ -317,6 +345,22 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Appends `sql` to `out` with each placeholder `$N` written as `$(N + by)`, for a statement sent
+/// after others whose arguments come first.
+pub fn push_renumbered(out: &mut String, sql: &str, by: usize) {
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if let Ok(n) = rest[..digits].parse::<usize>() {
+            out.push_str(itoa::Buffer::new().format(n + by));
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+}
+
 /// Whether every `$N` placeholder first appears in ascending order from `$1` (the rule that makes
 /// one text bind the same on SQLite and PostgreSQL).
 pub fn placeholders_in_order(sql: &str) -> bool {
@@ -342,7 +386,15 @@ pub fn placeholders_in_order(sql: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::placeholders_in_order;
+    use super::{placeholders_in_order, push_renumbered};
+
+    #[test]
+    fn renumbering_shifts_every_placeholder_and_nothing_else() {
+        let mut out = String::from("WITH a AS (");
+        push_renumbered(&mut out, "INSERT INTO t VALUES ($1, $2, '$', $10) RETURNING $", 3);
+        push_renumbered(&mut out, ") SELECT $1", 7);
+        assert_eq!(out, "WITH a AS (INSERT INTO t VALUES ($4, $5, '$', $13) RETURNING $) SELECT $8");
+    }
 
     #[test]
     fn placeholders_must_first_appear_in_order() {

@@ -11,7 +11,7 @@ use tollgate_core::time_fmt::{now, to_unix_micros};
 use tollgate_core::webhook::{Attempted, Delivery, DeliveryJob, Event, NextStep, WebhookEndpoint, TEST_EVENT};
 use tollgate_core::ProjectId;
 
-use crate::conn::{Arg, Column, Conn, Many, Sql};
+use crate::conn::{Arg, Column, Conn, Dialect, Many, Sql};
 use crate::db::{Backend, Db};
 use crate::events::new_event;
 use crate::rows::{endpoint_columns, AttemptRow};
@@ -69,22 +69,31 @@ const INSERT_EVENTS: Many = Many::each(
          t.x * 65536) AS first FROM (SELECT pg_current_xact_id()::text::bigint AS x) AS t) AS b
      ORDER BY u.n",
 );
-/// The active endpoints of project `$1` subscribed to event type `$3`, or endpoint `$2` alone.
-/// Read once per type, before the deliveries are written: an `INSERT ... SELECT` may write many
-/// rows, so SQLite gives it a statement journal, and opening one makes FTS5 flush the write's
-/// pending search terms to a segment of their own.
+/// SQLite: the active endpoints of project `$1` subscribed to event type `$3`, or endpoint `$2`
+/// alone. Read once per type, before the deliveries are written: an `INSERT ... SELECT` may write
+/// many rows, so SQLite gives it a statement journal, and opening one makes FTS5 flush the
+/// write's pending search terms to a segment of their own.
 const SUBSCRIBED: Sql = Sql::same(
     "SELECT w.id FROM webhook_endpoints w WHERE w.project_id = $1 AND w.disabled_at IS NULL
      AND (w.id = $2 OR ($2 IS NULL AND w.event_types LIKE '% ' || $3 || ' %'))",
 );
-/// A pending delivery of event `$2` at `$3` to endpoint `$1`; the delivery id joins both ids'
-/// ULIDs.
+/// PostgreSQL: a pending delivery of each event (`$1`, of type `$2`) to every active endpoint of
+/// project `$4` subscribed to its type, or to endpoint `$5` alone. It reads no row that the
+/// change's other writes touch, so it is queued with them: one round trip for the lot.
+const DELIVER_TO_SUBSCRIBED: Many = Many::each(
+    "",
+    "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
+     SELECT w.id, 'dlv_' || substr(u.ev, 5) || substr(w.id, 5), u.ev, 'pending', 0, $3::bigint, $3::bigint
+     FROM unnest($1::text[], $2::text[]) AS u(ev, type)
+     JOIN webhook_endpoints w ON w.project_id = $4::text AND w.disabled_at IS NULL
+     AND (w.id = $5::text OR ($5::text IS NULL AND w.event_types LIKE '% ' || u.type || ' %'))",
+);
+/// SQLite: a pending delivery of event `$2` at `$3` to endpoint `$1`. On both backends the
+/// delivery id joins both ids' ULIDs.
 const INSERT_DELIVERIES: Many = Many::each(
     "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
      VALUES ($1, 'dlv_' || substr($2, 5) || substr($1, 5), $2, 'pending', 0, $3, $3)",
-    "INSERT INTO webhook_deliveries (endpoint_id, id, event_id, status, attempts, next_attempt_at, created_at)
-     SELECT u.e, 'dlv_' || substr(u.ev, 5) || substr(u.e, 5), u.ev, 'pending', 0, $3::bigint, $3::bigint
-     FROM unnest($1::text[], $2::text[]) AS u(e, ev)",
+    "",
 );
 const INSERT_ENDPOINT: Sql = Sql::same(concat!(
     "INSERT INTO webhook_endpoints (",
@@ -216,11 +225,15 @@ pub(crate) async fn record(
     publish: bool,
     only_endpoint: Option<&str>,
 ) -> Result<(), StoreError> {
-    record_all(tx, &event.project_id.to_string(), std::slice::from_ref(event), publish, only_endpoint).await
+    record_all(tx, &event.project_id.to_string(), std::slice::from_ref(event), publish, only_endpoint).await?;
+    tx.flush().await
 }
 
 /// [`record`] for `events` of `project`, in order: one statement for the events and one for
-/// their deliveries, whose endpoints are looked up once per event type.
+/// their deliveries, both queued (see `Conn::queue_many`). PostgreSQL finds the endpoints in the
+/// deliveries' statement; SQLite looks them up first, once per event type (see [`SUBSCRIBED`]).
+/// The events' `seq` reads the events already written, so a write records its events once and
+/// flushes before another write's events are queued.
 pub(crate) async fn record_all(
     tx: &mut impl Conn,
     project: &str,
@@ -242,7 +255,17 @@ pub(crate) async fn record_all(
         Column::OptText(events.iter().map(|e| e.resource.as_ref().map(|(id, _)| id.as_str())).collect()),
         Column::OptText(events.iter().map(|e| e.resource.as_ref().map(|(_, kind)| kind.as_str())).collect()),
     ];
-    tx.execute_many(&INSERT_EVENTS, &columns).await?;
+    tx.queue_many(&INSERT_EVENTS, &columns).await?;
+    if tx.dialect() == Dialect::Postgres {
+        let columns = [
+            Column::Text(events.iter().map(|e| e.id.as_str()).collect()),
+            Column::Text(events.iter().map(|e| e.kind.as_str()).collect()),
+            Column::Same(Arg::Int(at)),
+            Column::Same(Arg::Text(project)),
+            Column::Same(Arg::OptText(only_endpoint)),
+        ];
+        return tx.queue_many(&DELIVER_TO_SUBSCRIBED, &columns).await;
+    }
     let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
     for e in events {
         if !subscribers.contains_key(e.kind.as_str()) {
@@ -258,7 +281,7 @@ pub(crate) async fn record_all(
         }
     }
     let columns = [Column::Text(endpoints), Column::Text(event_ids), Column::Same(Arg::Int(at))];
-    tx.execute_many(&INSERT_DELIVERIES, &columns).await.map(drop)
+    tx.queue_many(&INSERT_DELIVERIES, &columns).await
 }
 
 /// Stored with a space on both sides, so that `LIKE '% type %'` matches whole types.

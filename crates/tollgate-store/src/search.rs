@@ -38,7 +38,7 @@ pub(crate) async fn unindex(tx: &mut impl Conn, stale: &[&str], gone: &[&str]) -
 /// them indexed now (see [`unindex`]).
 pub(crate) async fn index(tx: &mut impl Conn, project: &str, documents: &[(&str, String)]) -> Result<(), StoreError> {
     let ids = Column::Text(documents.iter().map(|(id, _)| *id).collect());
-    tx.execute_many(&KEY, &[ids.clone(), Column::Same(Arg::Text(project))]).await?;
+    tx.queue_many(&KEY, &[ids.clone(), Column::Same(Arg::Text(project))]).await?;
     let texts = Column::Text(documents.iter().map(|(_, text)| text.as_str()).collect());
-    tx.execute_many(&INDEX, &[ids, Column::Same(Arg::Text(project)), texts]).await.map(drop)
+    tx.queue_many(&INDEX, &[ids, Column::Same(Arg::Text(project)), texts]).await
 }

@@ -99,7 +99,7 @@ impl Backend for PgBackend {
         R: Send + 'static,
         F: for<'t> FnOnce(&'t mut Self::Tx) -> BoxFuture<'t, Result<R, StoreError>> + Send + 'static,
     {
-        let mut tx = PgConn::Tx(self.pool.begin().await?);
+        let mut tx = PgConn::begin(&self.pool).await?;
         // An error drops the transaction, which rolls it back.
         let out = f(&mut tx).await?;
         tx.commit().await?;
