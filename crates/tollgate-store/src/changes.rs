@@ -5,9 +5,11 @@
 //! as it is added, in order, against the rows as the change set leaves them, so that a batch that
 //! updates or deletes one id twice sees its own earlier operations, exactly as if each had been
 //! written at once. [`ChangeSet::write`] then writes every row, attribute, search entry, event and
-//! delivery with one statement per table and kind ([`Many`]): on PostgreSQL one round trip each
-//! whatever the number of resources, on SQLite one prepared statement stepped per row. A single
-//! create, update or delete is a change set of one operation, so both run the same rules.
+//! delivery with one statement per table and kind ([`Many`]): on SQLite one prepared statement
+//! stepped per row; on PostgreSQL one over arrays whatever the number of resources, all of them
+//! queued (see `Conn::queue_many`) so that the deletions go in one round trip and the writes in
+//! another. A single create, update or delete is a change set of one operation, so both run the
+//! same rules.
 //!
 //! On SQLite the full-text rows are written last: a statement that may change several rows (a
 //! delete that cascades, say) opens a statement journal, and FTS5 flushes its pending terms to
@@ -257,11 +259,13 @@ impl ChangeSet {
                 _ => {}
             }
         }
-        // What goes first, one statement each; then what comes, queued: on PostgreSQL one
-        // statement writes it all, and no two of its parts touch one row (see `Conn::queue_many`).
-        tx.execute_many(&DELETE_ATTRIBUTES, &[Column::Text(stale.clone())]).await?;
-        tx.execute_many(&DELETE, &[Column::Text(gone.clone())]).await?;
+        // What goes, then what comes: on PostgreSQL one statement each (see `Conn::queue_many`).
+        // A row written again must be gone before it comes back, so the first is sent before the
+        // second is queued.
+        tx.queue_many(&DELETE_ATTRIBUTES, &[Column::Text(stale.clone())]).await?;
+        tx.queue_many(&DELETE, &[Column::Text(gone.clone())]).await?;
         search::unindex(tx, &stale, &gone).await?;
+        tx.flush().await?;
         write_rows(tx, &INSERT, &fresh, &project).await?;
         write_rows(tx, &OVERWRITE, &changed, &project).await?;
         let written: Vec<&Encoded<'_>> = fresh.iter().chain(&changed).collect();
@@ -279,8 +283,9 @@ impl ChangeSet {
 pub(crate) async fn overwrite(tx: &mut impl Conn, r: &Resource) -> Result<(), StoreError> {
     let (id, project) = (r.id.to_string(), r.project_id.to_string());
     let encoded = Encoded::new(&id, r)?;
-    tx.execute_many(&DELETE_ATTRIBUTES, &[Column::Text(vec![&id])]).await?;
+    tx.queue_many(&DELETE_ATTRIBUTES, &[Column::Text(vec![&id])]).await?;
     search::unindex(tx, &[&id], &[]).await?;
+    tx.flush().await?;
     write_rows(tx, &OVERWRITE, std::slice::from_ref(&encoded), &project).await?;
     write_attributes(tx, &[&encoded], &project).await?;
     search::index(tx, &project, &[(&id, document(&r.content))]).await?;

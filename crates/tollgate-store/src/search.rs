@@ -30,8 +30,8 @@ const FORGET: Many = Many::each("DELETE FROM resource_search_map WHERE resource_
 /// Drops the indexed text of `stale` (resources written again, or deleted), and forgets the
 /// keys of `gone` (deleted resources, a subset of `stale`).
 pub(crate) async fn unindex(tx: &mut impl Conn, stale: &[&str], gone: &[&str]) -> Result<(), StoreError> {
-    tx.execute_many(&UNINDEX, &[Column::Text(stale.to_vec())]).await?;
-    tx.execute_many(&FORGET, &[Column::Text(gone.to_vec())]).await.map(drop)
+    tx.queue_many(&UNINDEX, &[Column::Text(stale.to_vec())]).await?;
+    tx.queue_many(&FORGET, &[Column::Text(gone.to_vec())]).await
 }
 
 /// Writes the indexed text of resources of `project`, given as (id, document) pairs, none of
