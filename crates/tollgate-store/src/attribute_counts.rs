@@ -26,18 +26,23 @@ use std::collections::BTreeMap;
 
 use tollgate_core::Resource;
 
-use crate::conn::{Arg, Builder, Conn, Dialect, FromRow, Row, Sql};
+use crate::conn::{Arg, Column, Conn, FromRow, Many, Row, Sql};
 use crate::StoreError;
 
-/// SQLite: one counter row per statement, always the same text (prepared once). A statement of
-/// several rows takes a statement journal, and opening one makes FTS5 write out the search
-/// terms it holds for the transaction (a segment per write, its pages copied to the journal).
-const ADD_ONE: &str = "INSERT INTO attribute_counts (project_id, keys, shard, n) VALUES ($1, $2, 0, $3)
-     ON CONFLICT (project_id, keys, shard) DO UPDATE SET n = attribute_counts.n + excluded.n";
-
-/// PostgreSQL: up to this many counter rows per statement (one round trip), well under its
-/// placeholder limit.
-const ROWS_PER_STATEMENT: usize = 200;
+/// Adds `$3` to the counter of project `$1` and key set `$2`. SQLite: one row per statement (the
+/// one-row text, prepared once). A statement of several rows takes a statement journal, and
+/// opening one makes FTS5 write out the search terms it holds for the transaction (a segment per
+/// write, its pages copied to the journal). PostgreSQL: every row in one statement, one text
+/// whatever their number (so it is prepared once per connection), in the order given, and on the
+/// connection's shard (64 shards: concurrent transactions in a pool rarely share a row).
+const ADD: Many = Many::each(
+    "INSERT INTO attribute_counts (project_id, keys, shard, n) VALUES ($1, $2, 0, $3)
+     ON CONFLICT (project_id, keys, shard) DO UPDATE SET n = attribute_counts.n + excluded.n",
+    "INSERT INTO attribute_counts (project_id, keys, shard, n)
+     SELECT u.p, u.k, pg_backend_pid() % 64, u.n
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u(p, k, n, i) ORDER BY u.i
+     ON CONFLICT (project_id, keys, shard) DO UPDATE SET n = attribute_counts.n + excluded.n",
+);
 
 /// How many resources of `$1` lack the attribute `$2`: those counted under a set without it.
 /// Summed as one bigint on both backends (PostgreSQL's `sum` of bigints is numeric).
@@ -102,28 +107,16 @@ impl Tally {
         *self.deltas.entry((project, set_of(keys))).or_default() += by;
     }
 
-    /// Applies the changes to the counters of this transaction's shard, in (project, set) order.
+    /// Applies the changes to the counters of this transaction's shard, in (project, set) order,
+    /// queued with the rest of the write (see `Conn::queue_many`).
     pub(crate) async fn apply(self, tx: &mut impl Conn) -> Result<(), StoreError> {
-        let changed: Vec<_> = self.deltas.iter().filter(|(_, by)| **by != 0).collect();
-        if tx.dialect() == Dialect::Sqlite {
-            for ((project, keys), by) in changed {
-                tx.execute_text(ADD_ONE, &[Arg::Text(project), Arg::Text(keys), Arg::Int(*by)]).await?;
-            }
-            return Ok(());
+        let (mut projects, mut sets, mut by) = (Vec::new(), Vec::new(), Vec::new());
+        for ((project, set), n) in self.deltas.iter().filter(|(_, n)| **n != 0) {
+            projects.push(project.as_str());
+            sets.push(set.as_str());
+            by.push(*n);
         }
-        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = Builder::default();
-            sql.push("INSERT INTO attribute_counts (project_id, keys, shard, n) VALUES ");
-            for (i, ((project, keys), by)) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.arg(Arg::Text(project)).push(", ").arg(Arg::Text(keys));
-                // 64 shards: concurrent transactions in a pool rarely share a row.
-                sql.push(", pg_backend_pid() % 64, ").arg(Arg::Int(**by)).push(")");
-            }
-            sql.push(" ON CONFLICT (project_id, keys, shard) DO UPDATE SET n = attribute_counts.n + excluded.n");
-            tx.queue_text(&sql.text, &sql.args).await?;
-        }
-        Ok(())
+        tx.queue_many(&ADD, &[Column::Text(projects), Column::Text(sets), Column::Int(by)]).await
     }
 }
 
