@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as R  # noqa: E402
 
 ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-WORKLOADS = {"post": ("post.lua", "/v1/resource"), "patch": ("patch.lua", "/v1/resource/")}
+WORKLOADS = {"post": ("post.lua", "/v1/resource", {}), "patch": ("get.lua", "/v1/resource/", {"BENCH_METHOD": "PATCH"})}
 
 
 def psql(sql):
@@ -37,8 +37,8 @@ def measure(slot, label, binary, workload, seconds):
     try:
         key = t.key()
         ids = R.write_ids(t.name, R.seed(t.url + "/v1/resource", {"X-API-Key": key}, 200))
-        script, prefix = WORKLOADS[workload]
-        env = {"AUTH_HEADER": "X-API-Key", "AUTH_VALUE": key, "IDS_FILE": ids, "URL": t.url, "PATH_PREFIX": prefix}
+        script, prefix, extra = WORKLOADS[workload]
+        env = {"AUTH_HEADER": "X-API-Key", "AUTH_VALUE": key, "IDS_FILE": ids, "URL": t.url, "PATH_PREFIX": prefix, **extra}
         R.wrk_once(script, env, R.WARMUP)
         out = R.wrk_once(script, env, seconds)
         if out["non2xx"] or out["socket_errors"]:
