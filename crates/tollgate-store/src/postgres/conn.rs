@@ -26,6 +26,9 @@ pub enum PgConn {
 pub struct Queued {
     parts: Vec<String>,
     args: PgArguments,
+    /// A write's arguments failed to encode part way: the arguments no longer match the parts,
+    /// so nothing queued may be sent (the write fails, and its transaction rolls back).
+    broken: bool,
 }
 
 impl Queued {
@@ -36,7 +39,10 @@ impl Queued {
     ) -> Result<(), StoreError> {
         let mut text = String::with_capacity(sql.len() + 8);
         push_renumbered(&mut text, sql, self.args.len());
-        add(&mut self.args)?;
+        if let Err(e) = add(&mut self.args) {
+            self.broken = true;
+            return Err(e);
+        }
         self.parts.push(text);
         Ok(())
     }
@@ -96,10 +102,13 @@ impl PgConn {
         let PgConn::Tx(tx, queued) = self else {
             return Ok(());
         };
+        if queued.broken {
+            return Err(StoreError::internal("sending queued writes", "an earlier write's arguments failed to encode"));
+        }
         if queued.parts.is_empty() {
             return Ok(());
         }
-        let Queued { parts, args } = std::mem::take(queued);
+        let Queued { parts, args, .. } = std::mem::take(queued);
         let sql = Queued::statement(&parts);
         sqlx::query_with(&sql, args).execute(&mut **tx).await?;
         Ok(())
@@ -271,8 +280,9 @@ mod tests {
     use sqlx::PgPool;
     use tollgate_testkit::TestDatabase;
 
-    use super::PgConn;
+    use super::{add_arg, PgConn};
     use crate::conn::{Arg, Column, Conn, Many, Sql};
+    use crate::StoreError;
 
     /// Rows stamped with the start of the statement that wrote them: rows written by one
     /// statement share a stamp, rows of two statements do not.
@@ -344,5 +354,23 @@ mod tests {
         let mut pooled = PgConn::Pool(pool.clone());
         pooled.queue_many(&PARENTS, &[Column::Text(vec!["b"])]).await.expect("write");
         assert_eq!(written(&pool).await, (1, 1));
+    }
+
+    #[tokio::test]
+    async fn after_a_write_whose_arguments_failed_to_encode_nothing_queued_is_sent() {
+        let (_db, pool, mut tx) = begun().await;
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
+        let half = tx
+            .queue(CHILD, |to| {
+                add_arg(to, Arg::Text("a"))?;
+                Err(StoreError::internal("encoding an argument", "refused"))
+            })
+            .await;
+        assert!(half.is_err());
+        // Numbered after the stray argument, this write would bind and run if it were sent.
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["b"])]).await.expect("queue");
+        assert!(tx.flush().await.is_err(), "the queue no longer matches its arguments");
+        drop(tx);
+        assert_eq!(written(&pool).await, (0, 0));
     }
 }
