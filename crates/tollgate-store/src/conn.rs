@@ -345,43 +345,36 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Each `$N` placeholder of `sql`, in order: the byte range of its digits, and `N` (`usize::MAX`
+/// when it does not fit).
+fn placeholders(sql: &str) -> impl Iterator<Item = (std::ops::Range<usize>, usize)> + '_ {
+    sql.match_indices('$').filter_map(move |(at, _)| {
+        let digits = at + 1..at + 1 + sql[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        (!digits.is_empty()).then(|| (digits.clone(), sql[digits].parse().unwrap_or(usize::MAX)))
+    })
+}
+
 /// Appends `sql` to `out` with each placeholder `$N` written as `$(N + by)`, for a statement sent
 /// after others whose arguments come first.
 pub fn push_renumbered(out: &mut String, sql: &str, by: usize) {
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..=at]);
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if let Ok(n) = rest[..digits].parse::<usize>() {
-            out.push_str(itoa::Buffer::new().format(n + by));
-            rest = &rest[digits..];
-        }
+    let mut copied = 0;
+    for (digits, n) in placeholders(sql) {
+        out.push_str(&sql[copied..digits.start]);
+        out.push_str(itoa::Buffer::new().format(n.saturating_add(by)));
+        copied = digits.end;
     }
-    out.push_str(rest);
+    out.push_str(&sql[copied..]);
 }
 
 /// Whether every `$N` placeholder first appears in ascending order from `$1` (the rule that makes
 /// one text bind the same on SQLite and PostgreSQL).
 pub fn placeholders_in_order(sql: &str) -> bool {
-    let bytes = sql.as_bytes();
-    let mut highest = 0_u32;
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'$' {
-            let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
-            if digits > 0 {
-                let n: u32 = sql[i + 1..i + 1 + digits].parse().unwrap_or(u32::MAX);
-                if n > highest + 1 {
-                    return false;
-                }
-                highest = highest.max(n);
-            }
-            i += digits;
-        }
-        i += 1;
-    }
-    true
+    let mut highest = 0_usize;
+    placeholders(sql).all(|(_, n)| {
+        let next = n <= highest.saturating_add(1);
+        highest = highest.max(n);
+        next
+    })
 }
 
 #[cfg(test)]
