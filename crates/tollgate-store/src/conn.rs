@@ -241,11 +241,6 @@ pub trait Conn: Send {
         async move { self.execute_many(sql, columns).await.map(drop) }
     }
 
-    /// [`Conn::queue_many`] for a statement given as text in this connection's dialect.
-    fn queue_text(&mut self, sql: &str, args: &[Arg<'_>]) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.execute_text(sql, args).await.map(drop) }
-    }
-
     /// Sends the queued writes now, in one round trip, and answers with their error if one
     /// fails. A write that queues ends with this, so that its failure is its own answer.
     fn flush(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send {

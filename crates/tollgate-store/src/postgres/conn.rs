@@ -81,16 +81,30 @@ impl PgConn {
         }
     }
 
+    // `rows`, `optional` and `run` are how every statement reaches the database, and each sends
+    // the queue first: so does every statement.
+
     /// Every row `q` returns, read on the pool or inside the transaction.
     async fn rows(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<Vec<PgRow>, StoreError> {
+        self.send_queued().await?;
         Ok(match self {
             PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
             PgConn::Tx(tx, _) => q.fetch_all(&mut **tx).await?,
         })
     }
 
+    /// The first row `q` returns, if any.
+    async fn optional(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<Option<PgRow>, StoreError> {
+        self.send_queued().await?;
+        Ok(match self {
+            PgConn::Pool(pool) => q.fetch_optional(&*pool).await?,
+            PgConn::Tx(tx, _) => q.fetch_optional(&mut **tx).await?,
+        })
+    }
+
     /// The rows `q` changed.
     async fn run(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<u64, StoreError> {
+        self.send_queued().await?;
         let done = match self {
             PgConn::Pool(pool) => q.execute(&*pool).await?,
             PgConn::Tx(tx, _) => q.execute(&mut **tx).await?,
@@ -208,7 +222,6 @@ impl Conn for PgConn {
     }
 
     async fn execute_text(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
-        self.send_queued().await?;
         self.run(bind(sql, args)?).await
     }
 
@@ -217,7 +230,6 @@ impl Conn for PgConn {
         if row_count(columns)? == 0 || text.is_empty() {
             return Ok(0);
         }
-        self.send_queued().await?;
         self.run(bind_columns(text, columns)?).await
     }
 
@@ -229,10 +241,6 @@ impl Conn for PgConn {
         self.queue(text, |to| add_columns(to, columns)).await
     }
 
-    async fn queue_text(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<(), StoreError> {
-        self.queue(sql, |to| add_args(to, args)).await
-    }
-
     async fn flush(&mut self) -> Result<(), StoreError> {
         self.send_queued().await
     }
@@ -242,13 +250,11 @@ impl Conn for PgConn {
         if row_count(columns)? == 0 || text.is_empty() {
             return Ok(Vec::new());
         }
-        self.send_queued().await?;
         let rows = self.rows(bind_columns(text, columns)?).await?;
         rows.iter().map(T::from_row).collect()
     }
 
     async fn fetch_all_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, StoreError> {
-        self.send_queued().await?;
         let rows = self.rows(bind(sql, args)?).await?;
         rows.iter().map(T::from_row).collect()
     }
@@ -259,18 +265,12 @@ impl Conn for PgConn {
         args: &[Arg<'_>],
         each: &mut (dyn FnMut(&dyn Row) -> Result<(), StoreError> + Send),
     ) -> Result<(), StoreError> {
-        self.send_queued().await?;
         let rows = self.rows(bind(sql, args)?).await?;
         rows.iter().try_for_each(|r| each(r))
     }
 
     async fn fetch_optional_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {
-        self.send_queued().await?;
-        let q = bind(sql, args)?;
-        let row = match self {
-            PgConn::Pool(pool) => q.fetch_optional(&*pool).await?,
-            PgConn::Tx(tx, _) => q.fetch_optional(&mut **tx).await?,
-        };
+        let row = self.optional(bind(sql, args)?).await?;
         row.as_ref().map(T::from_row).transpose()
     }
 }
@@ -324,7 +324,7 @@ mod tests {
         tx.queue_many(&PARENTS, &[Column::Text(vec!["a", "b"])]).await.expect("queue");
         // Both children name parents written by the same statement.
         tx.queue_many(&CHILDREN, &[Column::Text(vec!["a"])]).await.expect("queue");
-        tx.queue_text(CHILD, &[Arg::Text("b")]).await.expect("queue");
+        tx.queue_many(&CHILDREN, &[Column::Text(vec!["b"])]).await.expect("queue");
         tx.queue_many(&CHILDREN, &[Column::Text(Vec::new())]).await.expect("no rows, nothing queued");
         tx.commit().await.expect("commit sends the queue");
         assert_eq!(written(&pool).await, (4, 1));
@@ -336,7 +336,7 @@ mod tests {
         tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
         let parents: i64 = tx.fetch_one(&PARENT_COUNT, &[]).await.expect("read");
         assert_eq!(parents, 1, "the read sees the queued write");
-        tx.queue_text(CHILD, &[Arg::Text("a")]).await.expect("queue");
+        tx.queue_many(&CHILDREN, &[Column::Text(vec!["a"])]).await.expect("queue");
         tx.flush().await.expect("flush");
         tx.commit().await.expect("commit");
         assert_eq!(written(&pool).await, (2, 2));
