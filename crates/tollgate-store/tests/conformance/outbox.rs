@@ -124,21 +124,33 @@ pub async fn publishing_to_the_message_queue(f: Fixture) {
     assert!(rest[0].id > events[1].id);
 }
 
-/// The command id (`cmin`) of every row a write of resource `id` left in each table it writes:
-/// rows written by one statement share one, each further statement of the transaction takes the
-/// next. One line per table: `table|rows|distinct command ids|the smallest`.
-fn command_ids(f: &Fixture, project: ProjectId, id: &str) -> Vec<String> {
+/// The command id (`cmin`) of every row a write of resource `id` left in each table it writes
+/// (its events and their deliveries: those of type `event`; the counters its transaction wrote,
+/// whichever shard they are on): rows written by one statement share one, each further
+/// statement of the transaction takes the next. One line per table:
+/// `table|rows|distinct command ids|the smallest`.
+fn command_ids(f: &Fixture, project: ProjectId, id: &str, event: &str) -> Vec<String> {
     f.sql(&format!(
         "SELECT t, count(*), count(DISTINCT c::text), min(c::text) FROM (
            SELECT 'resources' AS t, cmin AS c FROM resources WHERE id = '{id}'
            UNION ALL SELECT 'attributes', cmin FROM resource_attributes WHERE resource_id = '{id}'
-           UNION ALL SELECT 'events', e.cmin FROM events e WHERE e.resource_id = '{id}' AND e.type = 'resource.created'
+           UNION ALL SELECT 'events', e.cmin FROM events e WHERE e.resource_id = '{id}' AND e.type = '{event}'
            UNION ALL SELECT 'deliveries', d.cmin FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
-             WHERE e.resource_id = '{id}'
+             WHERE e.resource_id = '{id}' AND e.type = '{event}'
            UNION ALL SELECT 'search', cmin FROM resource_search WHERE resource_id = '{id}'
-           UNION ALL SELECT 'counters', cmin FROM attribute_counts WHERE project_id = '{project}') AS s
+           UNION ALL SELECT 'counters', cmin FROM attribute_counts WHERE project_id = '{project}'
+             AND xmin = (SELECT xmin FROM resources WHERE id = '{id}')) AS s
          GROUP BY t ORDER BY t"
     ))
+}
+
+/// `rows` (of [`command_ids`]) name exactly `tables`, and every row of them carries one command id.
+fn one_statement(rows: &[String], tables: &[&str]) {
+    let names: Vec<&str> = rows.iter().map(|row| row.split('|').next().unwrap_or("")).collect();
+    assert_eq!(names, tables, "{rows:?}");
+    let firsts: Vec<&str> = rows.iter().map(|row| row.rsplit('|').next().unwrap_or("")).collect();
+    assert!(rows.iter().all(|row| row.split('|').nth(2) == Some("1")), "{rows:?}");
+    assert!(firsts.iter().all(|c| *c == firsts[0]), "written by more than one statement: {rows:?}");
 }
 
 /// On PostgreSQL a change set's writes go as one statement (`Conn::queue_many`): the row, its
@@ -150,10 +162,21 @@ async fn postgres_a_create_writes_every_table_in_one_statement() {
     let p = f.project("p").await;
     f.store.create_webhook(endpoint(p, 1)).await.unwrap();
     let r = f.store.create_resource(p, machine("a", "eu"), None).await.unwrap();
-    let rows = command_ids(&f, p, &r.id.to_string());
-    let tables: Vec<&str> = rows.iter().map(|row| row.split('|').next().unwrap_or("")).collect();
-    assert_eq!(tables, ["attributes", "counters", "deliveries", "events", "resources", "search"], "{rows:?}");
-    let firsts: Vec<&str> = rows.iter().map(|row| row.rsplit('|').next().unwrap_or("")).collect();
-    assert!(rows.iter().all(|row| row.split('|').nth(2) == Some("1")), "{rows:?}");
-    assert!(firsts.iter().all(|c| *c == firsts[0]), "written by more than one statement: {rows:?}");
+    let rows = command_ids(&f, p, &r.id.to_string(), "resource.created");
+    one_statement(&rows, &["attributes", "counters", "deliveries", "events", "resources", "search"]);
+}
+
+/// An update's writes too, after its deletions: the new row version, its attributes, its event,
+/// its search entry and both counters it moves (from the old key set to the new) carry one id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_update_writes_every_table_in_one_statement() {
+    let f = crate::support::Backend::Postgres.open().await;
+    let p = f.project("p").await;
+    let r = f.store.create_resource(p, machine("a", "eu"), None).await.unwrap();
+    let patch = serde_json::json!({"attributes": {"region": null, "zone": "z1"}});
+    let update = tollgate_store::ResourceUpdate { patch, precondition: None };
+    f.store.update_resource(p, r.id, update, None).await.unwrap();
+    let rows = command_ids(&f, p, &r.id.to_string(), "resource.updated");
+    one_statement(&rows, &["attributes", "counters", "events", "resources", "search"]);
+    assert!(rows[1].starts_with("counters|2|"), "the old key set's counter and the new one's: {rows:?}");
 }
