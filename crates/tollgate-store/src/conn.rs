@@ -241,8 +241,11 @@ pub trait Conn: Send {
         async move { self.execute_many(sql, columns).await.map(drop) }
     }
 
-    /// Sends the queued writes now, in one round trip, and answers with their error if one
-    /// fails. A write that queues ends with this, so that its failure is its own answer.
+    /// Ends the statement of queued writes: nothing queued later joins it. A write that queues
+    /// ends with this. PostgreSQL sends it now, in one round trip, if the write's transaction has
+    /// begun, and answers with its error; before that it is sent at the commit (alone, if it is
+    /// all there is, so that it commits by itself) or before the next statement, and its error
+    /// comes out there.
     fn flush(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send {
         async { Ok(()) }
     }
@@ -262,6 +265,19 @@ pub trait Conn: Send {
     ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
         let text = sql.text(self.dialect());
         self.fetch_optional_text(text, args)
+    }
+
+    /// [`Conn::fetch_optional`] for a plain read: a `SELECT` that takes no lock, whose answer
+    /// does not depend on what this write has written so far. A PostgreSQL write that has not
+    /// begun its transaction runs it on its connection alone (under READ COMMITTED each
+    /// statement reads its own snapshot, so the answer is the same), which can spare the write
+    /// its `BEGIN` and `COMMIT` (see `postgres::conn`). Elsewhere it is `fetch_optional`.
+    fn fetch_optional_plain<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
+        self.fetch_optional(sql, args)
     }
 
     /// Runs a query given as text that must return a row.

@@ -169,8 +169,9 @@ impl Rule {
     }
 }
 
-/// The rule of type `kind` in `project`, read inside the write's transaction (one indexed row;
-/// the schema is compiled once per version and cached).
+/// The rule of type `kind` in `project`, read by the write (one indexed row; the schema is
+/// compiled once per version and cached). A plain read: on PostgreSQL a create reads it before its
+/// transaction begins, which, under READ COMMITTED, sees what a read inside it would.
 pub(crate) async fn rule(
     tx: &mut impl Conn,
     cache: &TypeCache,
@@ -179,7 +180,7 @@ pub(crate) async fn rule(
 ) -> Result<Rule, StoreError> {
     let project_text = project.to_string();
     let Some(TypeVersion(required, version)) =
-        tx.fetch_optional(&VERSION, &[Arg::Text(kind), Arg::Text(&project_text)]).await?
+        tx.fetch_optional_plain(&VERSION, &[Arg::Text(kind), Arg::Text(&project_text)]).await?
     else {
         return Ok(Rule::Free);
     };
@@ -189,7 +190,10 @@ pub(crate) async fn rule(
     if let Some(compiled) = cache.get(project, kind, version) {
         return Ok(Rule::Schema(compiled));
     }
-    let t: ResourceType = tx.fetch_one(&GET, &[Arg::Text(&project_text), Arg::Text(kind)]).await?;
+    let t: ResourceType = tx
+        .fetch_optional_plain(&GET, &[Arg::Text(&project_text), Arg::Text(kind)])
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let compiled = Arc::new(
         CompiledType::new(&t.definition).map_err(|e| StoreError::internal("compiling a stored resource type", e))?,
     );

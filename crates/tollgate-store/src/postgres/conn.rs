@@ -1,22 +1,46 @@
-//! [`Conn`] on sqlx: a statement runs on the pool (reads) or inside the write's transaction.
+//! [`Conn`] on sqlx: a statement runs on the pool (reads) or on the connection of a write.
 //!
-//! A transaction holds back the writes queued with [`Conn::queue_many`] and sends them as one
+//! A write holds back the writes queued with [`Conn::queue_many`] and sends them as one
 //! statement, each but the last a data-modifying `WITH` part: a create's row, attributes, event,
 //! deliveries, search entry and attribute counters cost one round trip instead of six.
+//!
+//! A write begins its transaction only when it must: before a statement that locks or writes,
+//! or before a second statement of writes. Until then the plain reads it makes
+//! ([`Conn::fetch_optional_plain`]) run on its connection alone, and if all it then writes is one
+//! statement, that statement commits by itself. So a create group is its type's rule and its
+//! writes: two round trips, not four (no `BEGIN`, no `COMMIT`).
 
+use std::mem;
+
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::{Arguments as _, PgPool, Postgres, Row as _, Transaction};
+use sqlx::{Arguments as _, PgConnection, PgPool, Postgres, Row as _, Transaction};
 
-use crate::conn::{push_renumbered, row_count, Arg, Column, Conn, Dialect, FromRow, Many, Row};
+use crate::conn::{push_renumbered, row_count, Arg, Column, Conn, Dialect, FromRow, Many, Row, Sql};
 use crate::StoreError;
 
-/// A PostgreSQL connection: the pool, or one write transaction and the writes it holds back.
+/// A PostgreSQL connection: the pool, or one write.
 pub enum PgConn {
     /// Reads outside a transaction.
     Pool(PgPool),
-    /// A write transaction.
-    Tx(Transaction<'static, Postgres>, Queued),
+    /// A write: its connection and the writes it holds back.
+    Write(Write),
+}
+
+/// A write's connection, its transaction once begun, and the writes it holds back.
+pub struct Write {
+    session: Session,
+    queued: Queued,
+}
+
+enum Session {
+    /// Nothing has needed the transaction yet.
+    Waiting(PoolConnection<Postgres>),
+    /// The transaction is open.
+    Begun(Transaction<'static, Postgres>),
+    /// `BEGIN` failed: the write fails.
+    Lost,
 }
 
 /// Writes held back to be sent together: each statement's text, its placeholders renumbered to
@@ -29,6 +53,9 @@ pub struct Queued {
     /// A write's arguments failed to encode part way: the arguments no longer match the parts,
     /// so nothing queued may be sent (the write fails, and its transaction rolls back).
     broken: bool,
+    /// Flushed before the transaction began: complete, and sent before anything queued after
+    /// it (its events' `seq` must not share a statement with another write's).
+    sealed: bool,
 }
 
 impl Queued {
@@ -44,6 +71,25 @@ impl Queued {
             return Err(e);
         }
         self.parts.push(text);
+        Ok(())
+    }
+
+    /// Whether nothing is held back (and nothing went wrong).
+    fn is_empty(&self) -> bool {
+        self.parts.is_empty() && !self.broken
+    }
+
+    /// Sends what is held back on `conn`, as one statement.
+    async fn send(&mut self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        if self.broken {
+            return Err(StoreError::internal("sending queued writes", "an earlier write's arguments failed to encode"));
+        }
+        if self.parts.is_empty() {
+            return Ok(());
+        }
+        let Queued { parts, args, .. } = mem::take(self);
+        let sql = Queued::statement(&parts);
+        sqlx::query_with(&sql, args).execute(conn).await?;
         Ok(())
     }
 
@@ -66,76 +112,117 @@ impl Queued {
     }
 }
 
-impl PgConn {
-    /// A new write transaction on `pool`.
-    pub async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
-        Ok(PgConn::Tx(pool.begin().await?, Queued::default()))
-    }
+/// What a statement needs of the write it runs in.
+#[derive(Clone, Copy, PartialEq)]
+enum Needs {
+    /// The transaction, with everything queued before it sent.
+    Transaction,
+    /// Neither, while nothing is queued: a plain read (see [`Conn::fetch_optional_plain`]).
+    Nothing,
+}
 
-    /// Sends the queued writes, then commits the write transaction (a no-op for the pool).
-    pub async fn commit(mut self) -> Result<(), StoreError> {
-        self.send_queued().await?;
-        match self {
-            PgConn::Pool(_) => Ok(()),
-            PgConn::Tx(tx, _) => Ok(tx.commit().await?),
+impl Write {
+    /// The connection to run a statement on, ready for what it `needs`: the transaction begun
+    /// and the queue sent, unless it needs nothing and there is nothing to send.
+    async fn ready(&mut self, needs: Needs) -> Result<&mut PgConnection, StoreError> {
+        let alone = needs == Needs::Nothing && self.queued.is_empty();
+        if !(alone && matches!(self.session, Session::Waiting(_))) {
+            self.begin().await?;
+        }
+        match &mut self.session {
+            Session::Waiting(conn) => Ok(&mut **conn),
+            Session::Begun(tx) => {
+                self.queued.send(tx).await?;
+                Ok(&mut **tx)
+            }
+            Session::Lost => Err(lost()),
         }
     }
 
-    // `rows`, `optional` and `run` are how every statement reaches the database, and each sends
-    // the queue first: so does every statement.
+    async fn begin(&mut self) -> Result<(), StoreError> {
+        if let Session::Waiting(_) = self.session {
+            let Session::Waiting(conn) = mem::replace(&mut self.session, Session::Lost) else {
+                unreachable!("matched above");
+            };
+            self.session = Session::Begun(Transaction::begin(conn, None).await?);
+        }
+        Ok(())
+    }
+}
 
-    /// Every row `q` returns, read on the pool or inside the transaction.
+fn lost() -> StoreError {
+    StoreError::internal("a write's transaction", "it failed to begin")
+}
+
+impl PgConn {
+    /// A new write on a connection of `pool` (its transaction begins when it must; see the
+    /// module).
+    pub async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
+        Ok(PgConn::Write(Write { session: Session::Waiting(pool.acquire().await?), queued: Queued::default() }))
+    }
+
+    /// Sends the queued writes, then commits the write (a no-op for the pool). A write whose
+    /// transaction never began sends its one statement of writes alone: it commits by itself.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let PgConn::Write(Write { session, mut queued }) = self else {
+            return Ok(());
+        };
+        match session {
+            Session::Waiting(mut conn) => queued.send(&mut conn).await,
+            Session::Begun(mut tx) => {
+                queued.send(&mut tx).await?;
+                Ok(tx.commit().await?)
+            }
+            Session::Lost => Err(lost()),
+        }
+    }
+
+    // `rows`, `optional` and `run` are how every statement reaches the database, and each makes
+    // its write ready first (the transaction begun, the queue sent): so does every statement.
+
+    /// Every row `q` returns, read on the pool or in the write.
     async fn rows(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<Vec<PgRow>, StoreError> {
-        self.send_queued().await?;
         Ok(match self {
             PgConn::Pool(pool) => q.fetch_all(&*pool).await?,
-            PgConn::Tx(tx, _) => q.fetch_all(&mut **tx).await?,
+            PgConn::Write(w) => q.fetch_all(w.ready(Needs::Transaction).await?).await?,
         })
     }
 
     /// The first row `q` returns, if any.
-    async fn optional(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<Option<PgRow>, StoreError> {
-        self.send_queued().await?;
+    async fn optional(
+        &mut self,
+        q: Query<'_, Postgres, PgArguments>,
+        needs: Needs,
+    ) -> Result<Option<PgRow>, StoreError> {
         Ok(match self {
             PgConn::Pool(pool) => q.fetch_optional(&*pool).await?,
-            PgConn::Tx(tx, _) => q.fetch_optional(&mut **tx).await?,
+            PgConn::Write(w) => q.fetch_optional(w.ready(needs).await?).await?,
         })
     }
 
     /// The rows `q` changed.
     async fn run(&mut self, q: Query<'_, Postgres, PgArguments>) -> Result<u64, StoreError> {
-        self.send_queued().await?;
         let done = match self {
             PgConn::Pool(pool) => q.execute(&*pool).await?,
-            PgConn::Tx(tx, _) => q.execute(&mut **tx).await?,
+            PgConn::Write(w) => q.execute(w.ready(Needs::Transaction).await?).await?,
         };
         Ok(done.rows_affected())
     }
 
-    async fn send_queued(&mut self) -> Result<(), StoreError> {
-        let PgConn::Tx(tx, queued) = self else {
-            return Ok(());
-        };
-        if queued.broken {
-            return Err(StoreError::internal("sending queued writes", "an earlier write's arguments failed to encode"));
-        }
-        if queued.parts.is_empty() {
-            return Ok(());
-        }
-        let Queued { parts, args, .. } = std::mem::take(queued);
-        let sql = Queued::statement(&parts);
-        sqlx::query_with(&sql, args).execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    /// Holds back a write in a transaction; runs it at once on the pool.
+    /// Holds back a write in a write; runs it at once on the pool.
     async fn queue(
         &mut self,
         sql: &str,
         add: impl FnOnce(&mut PgArguments) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         match self {
-            PgConn::Tx(_, queued) => queued.push(sql, add),
+            PgConn::Write(w) => {
+                if w.queued.sealed {
+                    // A second statement of writes: they need the transaction.
+                    w.ready(Needs::Transaction).await?;
+                }
+                w.queued.push(sql, add)
+            }
             PgConn::Pool(_) => {
                 let mut args = PgArguments::default();
                 add(&mut args)?;
@@ -242,7 +329,18 @@ impl Conn for PgConn {
     }
 
     async fn flush(&mut self) -> Result<(), StoreError> {
-        self.send_queued().await
+        let PgConn::Write(w) = self else {
+            return Ok(());
+        };
+        match w.session {
+            // Its errors come out at the commit, or before the next statement: if nothing
+            // follows, it commits alone (see the module).
+            Session::Waiting(_) => {
+                w.queued.sealed = !w.queued.parts.is_empty();
+                Ok(())
+            }
+            _ => w.ready(Needs::Transaction).await.map(drop),
+        }
     }
 
     async fn fetch_many<T: FromRow>(&mut self, sql: &Many, columns: &[Column<'_>]) -> Result<Vec<T>, StoreError> {
@@ -270,7 +368,12 @@ impl Conn for PgConn {
     }
 
     async fn fetch_optional_text<T: FromRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {
-        let row = self.optional(bind(sql, args)?).await?;
+        let row = self.optional(bind(sql, args)?, Needs::Transaction).await?;
+        row.as_ref().map(T::from_row).transpose()
+    }
+
+    async fn fetch_optional_plain<T: FromRow>(&mut self, sql: &Sql, args: &[Arg<'_>]) -> Result<Option<T>, StoreError> {
+        let row = self.optional(bind(sql.text(Dialect::Postgres), args)?, Needs::Nothing).await?;
         row.as_ref().map(T::from_row).transpose()
     }
 }
@@ -291,9 +394,10 @@ mod tests {
     const CHILDREN: Many =
         Many::each("", "INSERT INTO child SELECT u, statement_timestamp() FROM unnest($1::text[]) AS u");
     const CHILD: &str = "INSERT INTO child VALUES ($1, statement_timestamp())";
+    const PID: Sql = Sql::same("SELECT pg_backend_pid()::bigint");
     const PARENT_COUNT: Sql = Sql::same("SELECT count(*) FROM parent");
 
-    /// A fresh database with both tables, and a transaction begun on it.
+    /// A fresh database with both tables, and a write on it (its transaction not yet begun).
     async fn begun() -> (TestDatabase, PgPool, PgConn) {
         let db = TestDatabase::create();
         let pool = PgPool::connect(&db.url).await.expect("connect");
@@ -306,6 +410,17 @@ mod tests {
         .expect("tables");
         let tx = PgConn::begin(&pool).await.expect("begin");
         (db, pool, tx)
+    }
+
+    /// Whether the backend `pid` is inside a transaction block, as PostgreSQL reports it.
+    async fn in_transaction(pool: &PgPool, pid: i64) -> bool {
+        let (state,): (String,) = sqlx::query_as("SELECT state FROM pg_stat_activity WHERE pid = $1::int")
+            .bind(pid)
+            .fetch_one(pool)
+            .await
+            .expect("state");
+        assert!(state.starts_with("idle"), "{state}");
+        state != "idle"
     }
 
     /// (rows, distinct statement stamps) of both tables.
@@ -343,11 +458,61 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failing_queued_write_fails_the_flush_and_nothing_of_its_statement_stays() {
+    async fn a_write_of_plain_reads_and_one_statement_commits_it_alone() {
+        let (_db, pool, mut tx) = begun().await;
+        let pid: i64 = tx.fetch_optional_plain(&PID, &[]).await.expect("plain read").expect("a row");
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["a", "b"])]).await.expect("queue");
+        tx.queue_many(&CHILDREN, &[Column::Text(vec!["a"])]).await.expect("queue");
+        tx.flush().await.expect("flush");
+        assert!(!in_transaction(&pool, pid).await, "no BEGIN was sent");
+        tx.commit().await.expect("commit");
+        assert_eq!(written(&pool).await, (3, 1), "committed, as one statement");
+    }
+
+    #[tokio::test]
+    async fn a_read_that_is_not_plain_or_a_second_statement_begins_the_transaction() {
+        let (_db, pool, mut tx) = begun().await;
+        let pid: i64 = tx.fetch_one(&PID, &[]).await.expect("read");
+        assert!(in_transaction(&pool, pid).await);
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
+        tx.commit().await.expect("commit");
+        assert_eq!(written(&pool).await, (1, 1));
+
+        let (_db, pool, mut tx) = begun().await;
+        let pid: i64 = tx.fetch_optional_plain(&PID, &[]).await.expect("plain read").expect("a row");
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
+        tx.flush().await.expect("flush");
+        assert!(!in_transaction(&pool, pid).await);
+        tx.queue_many(&CHILDREN, &[Column::Text(vec!["a"])]).await.expect("queue");
+        assert!(in_transaction(&pool, pid).await, "the first statement went inside the transaction");
+        tx.commit().await.expect("commit");
+        assert_eq!(written(&pool).await, (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_plain_read_after_a_queued_write_sees_it() {
+        let (_db, pool, mut tx) = begun().await;
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
+        let parents: Option<i64> = tx.fetch_optional_plain(&PARENT_COUNT, &[]).await.expect("plain read");
+        assert_eq!(parents, Some(1));
+        drop(tx);
+        assert_eq!(written(&pool).await, (0, 0), "inside the transaction, rolled back");
+    }
+
+    #[tokio::test]
+    async fn a_failing_queued_write_fails_the_commit_and_nothing_of_its_statement_stays() {
         let (_db, pool, mut tx) = begun().await;
         tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
         tx.queue_many(&CHILDREN, &[Column::Text(vec!["no such parent"])]).await.expect("queue");
-        assert!(tx.flush().await.is_err(), "the foreign key is checked when the statement ends");
+        tx.flush().await.expect("before the transaction begins, a flush only closes the statement");
+        assert!(tx.commit().await.is_err(), "the foreign key is checked when the statement ends");
+        assert_eq!(written(&pool).await, (0, 0));
+        // Once the transaction has begun, the flush sends, and fails.
+        let mut tx = PgConn::begin(&pool).await.expect("begin");
+        let _: i64 = tx.fetch_one(&PID, &[]).await.expect("read");
+        tx.queue_many(&PARENTS, &[Column::Text(vec!["a"])]).await.expect("queue");
+        tx.queue_many(&CHILDREN, &[Column::Text(vec!["no such parent"])]).await.expect("queue");
+        assert!(tx.flush().await.is_err());
         drop(tx);
         assert_eq!(written(&pool).await, (0, 0));
         // The pool runs a queued write at once.
@@ -369,8 +534,8 @@ mod tests {
         assert!(half.is_err());
         // Numbered after the stray argument, this write would bind and run if it were sent.
         tx.queue_many(&PARENTS, &[Column::Text(vec!["b"])]).await.expect("queue");
-        assert!(tx.flush().await.is_err(), "the queue no longer matches its arguments");
-        drop(tx);
+        tx.flush().await.expect("the statement is closed, not sent");
+        assert!(tx.commit().await.is_err(), "the queue no longer matches its arguments");
         assert_eq!(written(&pool).await, (0, 0));
     }
 }
