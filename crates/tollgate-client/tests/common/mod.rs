@@ -52,9 +52,23 @@ fn parse_limits(spec: &str) -> Value {
     Value::Object(limits)
 }
 
+/// Held by the tests of one binary that must not run beside a log capture ([`serial`]).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until no other test of this binary that took it runs. A capture's subscriber is this
+/// thread's only, and `tracing` caches per call site whether any subscriber wants its events: a
+/// test on another thread that reaches a call site first, while the capture's subscriber is being
+/// set, can leave it cached as wanted by none, and the capture then misses its lines (seen once in
+/// `visible_behaviour`, whose tests make the same calls).
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
+}
+
 /// Collects what the client logs through `tracing` (at debug and above) while `f` runs on this
-/// thread: the tests run on a current-thread runtime, so the client's futures stay here.
+/// thread: the tests run on a current-thread runtime, so the client's futures stay here. Runs
+/// alone among the tests that take [`serial`].
 pub async fn capture_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
+    let _alone = serial().await;
     use std::sync::{Arc, Mutex};
     #[derive(Clone, Default)]
     struct Sink(Arc<Mutex<Vec<u8>>>);
