@@ -97,6 +97,26 @@ fn bad_configuration_stops_start_up_naming_the_setting() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("mystery"));
 }
 
+/// mimalloc asks for transparent huge pages on its heap, and each 2 MiB it touched became
+/// resident whole: the server turns them off for itself before its runtime starts.
+#[tokio::test]
+async fn the_heap_stays_on_small_pages() {
+    let s = server().await;
+    for i in 0..200 {
+        s.call(Method::POST, "/v1/resource", Some(&s.admin_key), Some(&widget(&format!("page {i}")))).await;
+    }
+    let proc = |file: &str| std::fs::read_to_string(format!("/proc/{}/{file}", s.pid())).unwrap();
+    let field = |text: &str, name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    // `THP_enabled` is in /proc since Linux 5.0; without it the kernel has no switch to read.
+    if let Some(enabled) = field(&proc("status"), "THP_enabled:") {
+        assert_eq!(enabled, 0, "transparent huge pages are off for the server");
+    }
+    assert_eq!(field(&proc("smaps_rollup"), "AnonHugePages:"), Some(0), "no heap page is a huge one");
+}
+
 #[tokio::test]
 async fn configuration_layers_file_env_flags() {
     let dir = tollgate_testkit::private_tempdir();
