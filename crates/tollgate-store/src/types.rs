@@ -315,3 +315,36 @@ impl<B: Backend> TypeStore for Db<B> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tollgate_core::ProjectId;
+    use tollgate_testkit::TestDatabase;
+
+    use super::{rule, Rule, TypeCache};
+    use crate::conn::{Conn, Sql};
+    use crate::postgres::{PgConn, PgStore};
+
+    /// A create reads its type's rule before its transaction begins on PostgreSQL, so that its
+    /// writes, one statement, commit alone (two round trips; `postgres::conn`).
+    #[tokio::test]
+    async fn on_postgres_the_rule_is_read_before_the_transaction_begins() {
+        let db = TestDatabase::create();
+        let store = PgStore::connect(&db.url, 2).await.expect("connect");
+        let pool = store.backend().pool().clone();
+        let mut write = PgConn::begin(&pool).await.expect("a write");
+        let read = rule(&mut write, &TypeCache::default(), ProjectId::generate(), "widget").await.expect("rule");
+        assert!(matches!(read, Rule::Free));
+        let pid: i64 = write
+            .fetch_optional_plain(&Sql::same("SELECT pg_backend_pid()::bigint"), &[])
+            .await
+            .expect("pid")
+            .expect("a row");
+        let (state,): (String,) = sqlx::query_as("SELECT state FROM pg_stat_activity WHERE pid = $1::int")
+            .bind(pid)
+            .fetch_one(&pool)
+            .await
+            .expect("state");
+        assert_eq!(state, "idle", "no BEGIN went before the rule");
+    }
+}
