@@ -12,15 +12,17 @@
 //!
 //! Every answer is still read after its request arrived (a query takes only ids queued before it
 //! began), so a write acknowledged before the GET is always seen. A row of another project is
-//! `NotFound`, exactly like a missing one. A query that fails is run again for each id alone, so
-//! one bad row or a passing error answers only the reads it concerns.
+//! `NotFound`, exactly like a missing one. A query of several ids that fails for one of its rows
+//! is split in halves and each half run again, in the same task, so one bad row fails only the
+//! reads of it, found in a few queries and never beyond [`MAX_IN_FLIGHT`] at once. A database that
+//! is unavailable answers every read of the query at once: another query would only wait again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::future::{join_all, BoxFuture};
+use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 use tollgate_core::{ProjectId, ResourceId};
 
@@ -141,25 +143,27 @@ impl ReadCoalescer {
                 s.newest = Some(Instant::now());
                 s.queue.drain(..n).collect()
             };
-            let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
-            match self.query(ids).await {
-                Ok(rows) => answer(batch, rows),
-                Err(e) if batch.len() == 1 => {
-                    let w = batch.into_iter().next().expect("one");
-                    let _ = w.reply.send(Err(e));
-                }
-                Err(_) => self.alone(batch).await,
-            }
+            self.read(batch).await;
         }
     }
 
-    /// Each id read by itself, after a query of several failed.
-    async fn alone(&self, batch: Vec<Waiting>) {
-        let reads = batch.into_iter().map(|w| async move {
-            let got = self.query(vec![w.id.clone()]).await;
-            answer_one(w, got.map(|rows| rows.into_iter().next()));
-        });
-        join_all(reads).await;
+    /// Answers every read of `batch`. A failed query of several ids is split in halves, each
+    /// read in turn by this task (which holds one slot of [`MAX_IN_FLIGHT`]): a bad row costs
+    /// about two queries per halving, and the reads of good rows beside it are answered.
+    async fn read(&self, batch: Vec<Waiting>) {
+        let mut parts = vec![batch];
+        while let Some(mut part) = parts.pop() {
+            let ids: Vec<String> = part.iter().map(|w| w.id.clone()).collect();
+            match self.query(ids).await {
+                Ok(rows) => answer(part, rows),
+                Err(e) if part.len() == 1 => answer_one(part.pop().expect("one"), Err(e)),
+                Err(StoreError::Unavailable { context, source }) => unavailable(part, context, source),
+                Err(_) => {
+                    let back = part.split_off(part.len() / 2);
+                    parts.extend([back, part]);
+                }
+            }
+        }
     }
 }
 
@@ -208,6 +212,17 @@ fn answer(batch: Vec<Waiting>, rows: Vec<RawResource>) {
     }
 }
 
+/// Every read of `batch` answered that the database is unavailable: the first with the driver's
+/// error whole, the others with its message (a driver's error cannot be copied).
+fn unavailable(batch: Vec<Waiting>, context: &'static str, source: crate::error::Source) {
+    let message = source.to_string();
+    let mut source = Some(source);
+    for w in batch {
+        let source = source.take().unwrap_or_else(|| message.clone().into());
+        let _ = w.reply.send(Err(StoreError::Unavailable { context, source }));
+    }
+}
+
 fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
     let answer = match row {
         Ok(Some(row)) if row.project_id() == w.project => Ok(row),
@@ -220,6 +235,8 @@ fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use futures::future::join_all;
 
     use crate::rows::ResourceFields;
 
@@ -257,17 +274,11 @@ mod tests {
         })
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_reads_fold_and_each_gets_its_own_answer() {
-        let (mine, theirs) = (ProjectId::generate(), ProjectId::generate());
-        let ids: Vec<ResourceId> = (0..20).map(|_| ResourceId::generate()).collect();
-        let other = ResourceId::generate();
-        let mut rows: Vec<RawResource> = ids.iter().map(|id| row(id, &mine)).collect();
-        rows.push(row(&other, &theirs));
-        // The table, counting its queries in flight and the most at once.
-        let (inner, running, most) = (table(rows, None), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// `inner`, counting its queries in flight and the most at once.
+    fn counted(inner: Fetch) -> (Fetch, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (now, peak) = (running.clone(), most.clone());
-        let c = ReadCoalescer::new(Arc::new(move |ids: Vec<String>| {
+        let fetch: Fetch = Arc::new(move |ids: Vec<String>| {
             let (query, now, peak) = (inner(ids), now.clone(), peak.clone());
             Box::pin(async move {
                 peak.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
@@ -275,7 +286,19 @@ mod tests {
                 now.fetch_sub(1, Ordering::SeqCst);
                 rows
             })
-        }));
+        });
+        (fetch, running, most)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reads_fold_and_each_gets_its_own_answer() {
+        let (mine, theirs) = (ProjectId::generate(), ProjectId::generate());
+        let ids: Vec<ResourceId> = (0..20).map(|_| ResourceId::generate()).collect();
+        let other = ResourceId::generate();
+        let mut rows: Vec<RawResource> = ids.iter().map(|id| row(id, &mine)).collect();
+        rows.push(row(&other, &theirs));
+        let (fetch, running, most) = counted(table(rows, None));
+        let c = ReadCoalescer::new(fetch);
         let reads = (0..300).map(|i| {
             let c = c.clone();
             let id = match i % 10 {
@@ -317,6 +340,66 @@ mod tests {
                 (_, Err(e)) => panic!("{e}"),
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bad_row_among_many_is_found_in_few_queries_within_the_bound() {
+        let p = ProjectId::generate();
+        let ids: Vec<ResourceId> = (0..MAX_IDS).map(|_| ResourceId::generate()).collect();
+        let bad = ids[77];
+        let (fetch, _, most) = counted(table(ids.iter().map(|id| row(id, &p)).collect(), Some(bad.to_string())));
+        // Patient, so that one query runs at a time and the count below does not depend on timing.
+        let c = ReadCoalescer::with_patience(fetch, std::time::Duration::from_secs(60));
+        // One read first, so that the other reads pile up behind its query and go together.
+        let first = tokio::spawn({
+            let (c, id) = (c.clone(), ids[0]);
+            async move { c.get(p, id).await }
+        });
+        while c.stats().queries == 0 {
+            tokio::task::yield_now().await;
+        }
+        let reads = ids.iter().map(|&id| {
+            let c = c.clone();
+            tokio::spawn(async move { (id, c.get(p, id).await) })
+        });
+        for done in join_all(reads).await {
+            match done.unwrap() {
+                (id, Ok(r)) => assert_eq!(r.id(), id.to_string()),
+                (id, Err(StoreError::Internal { .. })) => assert_eq!(id, bad),
+                (_, Err(e)) => panic!("{e}"),
+            }
+        }
+        assert!(first.await.unwrap().is_ok());
+        let queries = c.stats().queries;
+        // The first read's query, the batch of all, then two halves for each of the seven
+        // halvings down to the bad row: 16 (a read queued late adds one or two); reading each
+        // id alone took 130.
+        assert!(queries <= 20, "{queries} queries for one bad row among {MAX_IDS}");
+        assert!(most.load(Ordering::SeqCst) <= MAX_IN_FLIGHT, "{} queries at once", most.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unavailable_database_answers_every_read_without_more_queries() {
+        let p = ProjectId::generate();
+        let down: Fetch = Arc::new(|_ids: Vec<String>| {
+            Box::pin(async {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                Err(StoreError::unavailable("reading", "connection refused"))
+            })
+        });
+        let c = ReadCoalescer::new(down);
+        let reads = (0..40).map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get(p, ResourceId::generate()).await })
+        });
+        for done in join_all(reads).await {
+            match done.unwrap() {
+                Err(StoreError::Unavailable { source, .. }) => assert_eq!(source.to_string(), "connection refused"),
+                other => panic!("{other:?}"),
+            }
+        }
+        let stats = c.stats();
+        assert!(stats.queries < 10, "no query per read: {stats:?}");
     }
 
     /// A table whose first query waits until `release` is notified; later queries answer at
