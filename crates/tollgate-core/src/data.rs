@@ -100,11 +100,37 @@ impl Serialize for Data {
     }
 }
 
+/// Levels of arrays and objects in `v`: 0 for a scalar. Iterative, so that no input can run
+/// the stack out whatever the parser in front of it allowed.
+pub fn nesting(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0)];
+    while let Some((v, level)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(level + 1);
+        stack.extend(children.map(|c| (c, level + 1)));
+    }
+    deepest
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn nesting_counts_levels_of_arrays_and_objects() {
+        assert_eq!(nesting(&json!(1)), 0);
+        assert_eq!(nesting(&json!({})), 1);
+        assert_eq!(nesting(&json!({"a": [1], "b": {"c": {}}})), 3);
+        let deep: Value = serde_json::from_str(&("[".repeat(100) + &"]".repeat(100))).unwrap();
+        assert_eq!(nesting(&deep), 100);
+    }
 
     #[test]
     fn the_text_is_what_serialising_the_value_writes() {

@@ -94,8 +94,9 @@ impl EventFilter {
                     self.types = types;
                 }
             }
-            "resource_id" if (1..=64).contains(&value.len()) => self.resource_id = Some(value.to_owned()),
-            "resource_id" => errors.add("resource_id", "must be a resource id"),
+            "resource_id" if crate::ResourceId::is_valid(value) => self.resource_id = Some(value.to_owned()),
+            // A malformed id would match nothing, silently.
+            "resource_id" => errors.add("resource_id", "must be a resource id (res_ + ULID)"),
             "resource_type" if crate::resource::is_identifier(value, crate::resource::MAX_TYPE_CHARS) => {
                 self.resource_type = Some(value.to_owned());
             }
@@ -201,9 +202,10 @@ pub fn parse_stream_query(pairs: &[(String, String)]) -> Result<(EventFilter, Op
     Ok((filter, last))
 }
 
-/// Whether `s` looks like an event id: `evt_` + a ULID.
+/// Whether `s` is an event id: `evt_` + a ULID in its canonical upper-case spelling (as the
+/// server mints them), so that one event has one id, as a resource does.
 pub fn is_event_id(s: &str) -> bool {
-    s.strip_prefix("evt_").is_some_and(|u| ulid::Ulid::from_string(u).is_ok())
+    s.strip_prefix("evt_").is_some_and(crate::ids::canonical_ulid)
 }
 
 /// When the event `id` was minted (its ULID's time), if it is an event id.
@@ -300,6 +302,9 @@ mod tests {
         let id = format!("evt_{}", ulid::Ulid::new());
         assert!(is_event_id(&id));
         assert!(!is_event_id("evt_nope"));
+        // One spelling: lower case, and a first digit past 7 (beyond 128 bits), are not ids.
+        assert!(!is_event_id(&id.to_lowercase()));
+        assert!(!is_event_id(&format!("evt_8{}", &id[5..])));
         let t = event_id_time(&id).unwrap();
         assert!((OffsetDateTime::now_utc() - t).whole_seconds().abs() < 5);
     }

@@ -24,7 +24,7 @@ fn plain_ulid() -> Ulid {
 
 /// A ULID in its canonical spelling: 26 characters of Crockford's upper-case base32, the first
 /// at most `7` (a larger one would not fit 128 bits).
-fn canonical_ulid(body: &str) -> bool {
+pub(crate) fn canonical_ulid(body: &str) -> bool {
     const DIGIT: [bool; 256] = {
         let mut table = [false; 256];
         let digits = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

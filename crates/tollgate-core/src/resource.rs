@@ -22,6 +22,10 @@ pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 40;
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 500;
 /// Largest `data`, in bytes of compact JSON.
 pub const MAX_DATA_BYTES: usize = 256 * 1024;
+/// Deepest nesting of arrays and objects in `data` (`{"a":[1]}` nests 2 levels). Every answer
+/// and event wraps `data` in a few levels more, and JSON parsers stop at a depth of their own
+/// (serde_json, and so the Rust SDK, at 128), so `data` keeps well clear of that.
+pub const MAX_DATA_DEPTH: usize = 64;
 
 /// The fields a client may set.
 pub const WRITABLE_FIELDS: [&str; 5] = ["name", "type", "status", "attributes", "data"];
@@ -92,8 +96,9 @@ pub struct NewResource {
     /// characters, without NUL.
     #[schema(required = false, schema_with = crate::schema::attributes)]
     pub attributes: Attributes,
-    /// Any JSON value of at most 256 KiB as compact JSON (default `null`); no string in it, key
-    /// or value, may contain NUL (U+0000).
+    /// Any JSON value of at most 256 KiB as compact JSON (default `null`), with arrays and
+    /// objects nested at most 64 levels deep; no string in it, key or value, may contain NUL
+    /// (U+0000).
     #[schema(required = false, value_type = serde_json::Value)]
     pub data: Data,
 }
@@ -285,6 +290,10 @@ fn check_data(data: Value, errors: &mut ValidationErrors) -> Option<Data> {
         errors.add("data", "must not contain NUL characters");
         return None;
     }
+    if crate::data::nesting(&data) > MAX_DATA_DEPTH {
+        errors.add("data", format!("must not nest arrays and objects more than {MAX_DATA_DEPTH} levels deep"));
+        return None;
+    }
     // The text is written here, once, and kept: the size is its length, and the row, the event
     // and the answer all use it.
     let data = Data::new(data);
@@ -372,5 +381,17 @@ mod tests {
         assert!(e.fields().contains_key("data") && e.fields().contains_key("name"), "{e:?}");
         assert!(NewResource::parse(&json!({"name": "a", "type": "t", "data": {"k": "a\u{0}"}})).is_err());
         assert!(NewResource::parse(&json!({"name": "a", "type": "t".repeat(65)})).is_err());
+    }
+
+    #[test]
+    fn data_nests_at_most_max_data_depth_levels() {
+        let nested = |levels: usize| -> Value {
+            let text = "[{\"a\":".repeat(levels / 2) + &"[".repeat(levels % 2) + "1" + &"]".repeat(levels % 2);
+            serde_json::from_str(&(text + &"}]".repeat(levels / 2))).unwrap()
+        };
+        assert_eq!(crate::data::nesting(&nested(MAX_DATA_DEPTH)), MAX_DATA_DEPTH);
+        assert!(NewResource::parse(&json!({"name": "a", "type": "t", "data": nested(MAX_DATA_DEPTH)})).is_ok());
+        let e = NewResource::parse(&json!({"name": "a", "type": "t", "data": nested(MAX_DATA_DEPTH + 1)})).unwrap_err();
+        assert!(e.fields()["data"].contains("64 levels"), "{e:?}");
     }
 }

@@ -23,6 +23,10 @@ pub const MAX_SCHEMA_DEPTH: usize = 32;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 /// Most violations reported for one write.
 pub const MAX_VIOLATIONS: usize = 100;
+/// Longest violation message, in bytes: a message quotes the offending value, which may be as
+/// large as `data` itself, so a longer one keeps its beginning and its end (where it says what
+/// is wrong) around an ellipsis.
+pub const MAX_MESSAGE_BYTES: usize = 300;
 
 /// What an attribute of a registered type must be.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -193,7 +197,7 @@ fn check_schema(schema: &Value) -> Result<(), String> {
     if size > MAX_SCHEMA_BYTES {
         return Err(format!("is {size} bytes; at most {MAX_SCHEMA_BYTES}"));
     }
-    if depth(schema) > MAX_SCHEMA_DEPTH {
+    if crate::data::nesting(schema) > MAX_SCHEMA_DEPTH {
         return Err(format!("nests deeper than {MAX_SCHEMA_DEPTH} levels"));
     }
     if let Some(r) = remote_ref(schema) {
@@ -202,14 +206,6 @@ fn check_schema(schema: &Value) -> Result<(), String> {
         ));
     }
     compile(schema).map(drop)
-}
-
-fn depth(v: &Value) -> usize {
-    match v {
-        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
-        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 /// The first `$ref` or `$dynamicRef` that leaves the document, and any `$id` (which would let a
@@ -258,10 +254,12 @@ impl CompiledType {
         // collecting errors walks every keyword with its error machinery, so it runs only to
         // name the violations.
         if !self.validator.is_valid(&content.data) {
-            out.extend(self.validator.iter_errors(&content.data).take(MAX_VIOLATIONS).map(|e| Violation {
-                pointer: format!("/data{}", e.instance_path().as_str()),
-                message: e.to_string(),
-            }));
+            out.extend(
+                self.validator.iter_errors(&content.data).take(MAX_VIOLATIONS).map(|e| Violation {
+                    pointer: format!("/data{}", e.instance_path().as_str()),
+                    message: elided(&e),
+                }),
+            );
         }
         for (key, rule) in &self.attributes {
             let pointer = || format!("/attributes/{}", key.replace('~', "~0").replace('/', "~1"));
@@ -279,6 +277,56 @@ impl CompiledType {
         out.truncate(MAX_VIOLATIONS);
         out
     }
+}
+
+/// `message` as text of at most about [`MAX_MESSAGE_BYTES`]: whole when it fits, otherwise its
+/// first and last parts around ` … `. Written through a bounded buffer, so a message quoting a
+/// large value never exists whole.
+fn elided(message: &impl std::fmt::Display) -> String {
+    use std::fmt::Write;
+    const PART: usize = MAX_MESSAGE_BYTES / 2;
+
+    #[derive(Default)]
+    struct Ends {
+        head: String,
+        tail: String,
+        cut: bool,
+    }
+    impl Write for Ends {
+        fn write_str(&mut self, mut s: &str) -> std::fmt::Result {
+            if self.head.len() < PART {
+                let room = floor_char_boundary(s, PART - self.head.len());
+                self.head.push_str(&s[..room]);
+                s = &s[room..];
+            }
+            self.tail.push_str(s);
+            if self.tail.len() > 4 * PART {
+                let from = ceil_char_boundary(&self.tail, self.tail.len() - PART);
+                self.tail.drain(..from);
+                self.cut = true;
+            }
+            Ok(())
+        }
+    }
+
+    let mut ends = Ends::default();
+    let _ = write!(ends, "{message}");
+    if !ends.cut && ends.head.len() + ends.tail.len() <= MAX_MESSAGE_BYTES {
+        return ends.head + &ends.tail;
+    }
+    let from = ceil_char_boundary(&ends.tail, ends.tail.len().saturating_sub(PART));
+    format!("{} … {}", ends.head, &ends.tail[from..])
+}
+
+/// The largest char boundary of `s` at or below `i` (`str::floor_char_boundary`, which is newer
+/// than the workspace's MSRV).
+fn floor_char_boundary(s: &str, i: usize) -> usize {
+    (0..=i.min(s.len())).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
+/// The smallest char boundary of `s` at or above `i`.
+fn ceil_char_boundary(s: &str, i: usize) -> usize {
+    (i..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())
 }
 
 #[cfg(test)]
@@ -356,6 +404,23 @@ mod tests {
         assert!(refused(json!({"enum": huge})), "over 64 KiB");
         // A local reference is fine.
         assert!(!refused(json!({"$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}})));
+    }
+
+    #[test]
+    fn a_message_quoting_a_large_value_keeps_its_ends() {
+        let one = json!({"maxLength": 1});
+        let t = CompiledType::new(&definition(json!({"schema": {"allOf": vec![one; 100]}}))).unwrap();
+        let v = t.check(&content(json!(format!("{}é{}", "x".repeat(149), "y".repeat(200_000))), &[]));
+        assert_eq!(v.len(), 100);
+        for v in &v {
+            assert!(v.message.len() <= MAX_MESSAGE_BYTES + " … ".len(), "{} bytes", v.message.len());
+            assert!(v.message.starts_with("\"xxx"), "{}", v.message);
+            assert!(v.message.contains(" … ") && v.message.ends_with("is longer than 1 character"), "{}", v.message);
+        }
+        // A short message is whole.
+        let v = t.check(&content(json!("ab"), &[]));
+        assert_eq!(v[0].message, "\"ab\" is longer than 1 character");
+        assert_eq!(elided(&"é".repeat(200)), format!("{} … {}", "é".repeat(75), "é".repeat(75)));
     }
 
     #[test]

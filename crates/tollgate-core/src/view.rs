@@ -27,7 +27,7 @@ pub struct ResourceView {
     /// Flat string map.
     #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub attributes: Attributes,
-    /// Any JSON (at most 256 KiB).
+    /// Any JSON (at most 256 KiB, nested at most 64 levels).
     #[schema(value_type = serde_json::Value)]
     pub data: Data,
     /// RFC 3339, UTC.

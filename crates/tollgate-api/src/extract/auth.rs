@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use tollgate_auth::{AuthError, SecretKind, SecretToken};
 use tollgate_core::time_fmt::now;
 use tollgate_core::{CredentialId, CredentialLimits, CredentialState, ProjectId, Scope, Scopes};
@@ -135,8 +135,8 @@ enum Presented<'a> {
 /// Reads the credential a request runs as, and the `X-API-Key` sent beside a bearer credential,
 /// if one was.
 fn presented(headers: &HeaderMap) -> Result<(Presented<'_>, Option<&str>), AuthError> {
-    let api_key = headers.get(X_API_KEY).map(|v| v.to_str().map_err(|_| AuthError::Malformed));
-    let bearer = headers.get(axum::http::header::AUTHORIZATION).map(|v| {
+    let api_key = one(headers, &X_API_KEY)?.map(|v| v.to_str().map_err(|_| AuthError::Malformed));
+    let bearer = one(headers, &axum::http::header::AUTHORIZATION)?.map(|v| {
         let v = v.to_str().map_err(|_| AuthError::Malformed)?;
         let (scheme, token) = v.split_once(' ').ok_or(AuthError::Malformed)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
@@ -156,6 +156,18 @@ fn presented(headers: &HeaderMap) -> Result<(Presented<'_>, Option<&str>), AuthE
         // Both, as the integration guide template's common headers and API gateways' clients
         // send them: the bearer credential is the caller, and the key must be valid too.
         (Some(k), Some(b)) => Ok((b?, Some(k?))),
+    }
+}
+
+/// The one value of header `name`, if sent. Sent twice it is malformed: which credential the
+/// request ran as would otherwise depend on which copy a reader takes (a proxy the second, this
+/// server the first).
+fn one<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h HeaderValue>, AuthError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(AuthError::Malformed),
+        None => Ok(first),
     }
 }
 

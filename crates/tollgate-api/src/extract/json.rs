@@ -68,8 +68,13 @@ impl<S: Send + Sync> FromRequest<S> for MaybeJson {
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ok = headers
-        .get(header::CONTENT_TYPE)
+    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+    let first = types.next();
+    if types.next().is_some() {
+        // Which one counted would depend on who reads first (a proxy, this server).
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType).message("Content-Type is given more than once"));
+    }
+    let ok = first
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));

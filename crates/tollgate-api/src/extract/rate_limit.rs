@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rustc_hash::FxHashMap;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
-use tollgate_core::{CredentialLimits, ErrorCode, KeyId, Limit, RouteClass};
+use tollgate_core::{CredentialLimits, ErrorCode, KeyId, Limit, RouteClass, ValidationErrors};
 use tollgate_limits::{Decision, Quota};
 
 use crate::error::ApiError;
@@ -137,6 +137,18 @@ pub async fn enforce_writes(
 ) -> Result<(), ApiError> {
     let class = RouteClass::Write;
     let Limit::Quota(quota) = effective_limit(state, principal.limits, class) else { return Ok(()) };
+    if n > quota.limit {
+        // More than the whole window holds: waiting would never help, so this is not a 429 with
+        // a `Retry-After` that clients (the SDKs among them) would follow for ever.
+        let message = format!(
+            "has {n} operations, and this credential may write {} times per {} s: no quota ever holds this batch; send smaller batches",
+            quota.limit,
+            quota.window.as_secs()
+        );
+        return Err(ApiError::from(ValidationErrors::single("operations", message))
+            .detail("limit", quota.limit)
+            .detail("window", quota.window.as_secs()));
+    }
     let mut buf = [0; KEY_BUF];
     let key = limiter_key(principal.credential.encode(&mut [0; KeyId::TEXT_LEN]), class, &mut buf);
     let decided = state.limiter.acquire_many(&key, quota, n).await;

@@ -181,6 +181,14 @@ async fn malformed_bodies_write_nothing() {
             Some("data"),
         ),
         (
+            "data nested 65 levels",
+            json,
+            format!(r#"{{"name":"a","type":"t","data":{}1{}}}"#, "[".repeat(65), "]".repeat(65)).into_bytes(),
+            400,
+            "VALIDATION_FAILED",
+            Some("data"),
+        ),
+        (
             "2 MiB body",
             json,
             json!({"name":"a","type":"t","data":"x".repeat(2 * 1024 * 1024)}).to_string().into_bytes(),
@@ -206,6 +214,81 @@ async fn malformed_bodies_write_nothing() {
     }
     let after = s.call(Method::GET, &format!("/v1/resource/{id}"), Some(&s.admin_key), None).await;
     assert_eq!(after.body, seed.body, "the seed resource changed");
+}
+
+/// `data` as deep as it may nest is read back everywhere it shows: the resource, a list page and
+/// the events (which wrap it in levels of their own), and a patch cannot take it deeper.
+#[tokio::test]
+async fn data_at_the_depth_limit_reads_back_everywhere() {
+    let s = server().await;
+    let k = Some(s.admin_key.as_str());
+    let nested = |levels: usize| -> Value {
+        serde_json::from_str(&format!("{}1{}", "[".repeat(levels), "]".repeat(levels))).unwrap()
+    };
+    let created =
+        s.call(Method::POST, "/v1/resource", k, Some(&json!({"name": "deep", "type": "t", "data": nested(64)}))).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let deeper = s.call(Method::PATCH, &format!("/v1/resource/{id}"), k, Some(&json!({"data": [nested(64)]}))).await;
+    assert!(deeper.assert_error(400, "VALIDATION_FAILED").get("data").is_some());
+    let events = s.call(Method::GET, "/v1/events", k, None).await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    let event = events.body["items"][0].clone();
+    assert_eq!(event["data"]["data"], nested(64));
+    for path in [
+        format!("/v1/resource/{id}"),
+        "/v1/resource?per_page=5".to_owned(),
+        format!("/v1/events?resource_id={id}"),
+        format!("/v1/events/{}", event["id"].as_str().unwrap()),
+    ] {
+        let r = s.call(Method::GET, &path, k, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+    }
+}
+
+/// A header that names the credential or the body's type, sent twice, is refused whichever
+/// copy comes first: a reader that takes the other one would run the request differently.
+#[tokio::test]
+async fn a_repeated_credential_or_content_type_is_refused() {
+    let s = server().await;
+    let reader = crate::key_with(&s, &["resource:read"]).await;
+    let admin = s.admin_key.as_str();
+    for (first, second) in
+        [(admin, "tgk_bogus"), ("tgk_bogus", admin), (reader.as_str(), admin), (admin, reader.as_str())]
+    {
+        for bearer in [false, true] {
+            let (name, value): (&str, fn(&str) -> String) = match bearer {
+                false => ("x-api-key", |k| k.to_owned()),
+                true => ("authorization", |k| format!("Bearer {k}")),
+            };
+            let r = s
+                .http
+                .get(s.url("/v1/resource"))
+                .header(name, value(first))
+                .header(name, value(second))
+                .send()
+                .await
+                .unwrap();
+            let r = Response::read(r).await;
+            assert_eq!(r.body["error"]["details"]["reason"], "malformed", "{name} twice: {}", r.text);
+            r.assert_error(401, "AUTHENTICATION_FAILED");
+        }
+    }
+    let before = rows(&s);
+    for types in [["application/json", "text/plain"], ["text/plain", "application/json"]] {
+        let r = s
+            .http
+            .post(s.url("/v1/resource"))
+            .header("x-api-key", admin)
+            .header("content-type", types[0])
+            .header("content-type", types[1])
+            .body(widget("twice").to_string())
+            .send()
+            .await
+            .unwrap();
+        Response::read(r).await.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    }
+    assert_eq!(rows(&s), before);
 }
 
 /// The other side of the refusal of integers beyond 64 bits: every integer that 64 bits hold

@@ -88,9 +88,12 @@ async fn a_batch_counts_one_write_per_operation() {
     let s = server().await;
     let key = key_with_writes(&s, "5/1h").await;
     let batch = |n: usize| json!({"operations": vec![json!({"op": "create", "body": widget("q")}); n]});
+    // More than the whole quota: no wait would let it through, so no 429 invites a retry.
     let r = s.call(Method::POST, "/v1/batch", Some(&key), Some(&batch(6))).await;
-    r.assert_error(429, "RATE_LIMIT_EXCEEDED");
-    assert!(r.header("retry-after").is_some());
+    let details = r.assert_error(400, "VALIDATION_FAILED");
+    assert!(details["operations"].as_str().is_some_and(|m| m.contains("smaller batches")), "{details}");
+    assert_eq!((details["limit"].as_u64(), details["window"].as_u64()), (Some(5), Some(3600)));
+    assert!(r.header("retry-after").is_none());
     assert_eq!(s.count_rows("resources"), 0, "refused whole");
     let r = s.call(Method::POST, "/v1/batch", Some(&key), Some(&batch(4))).await;
     assert_eq!(r.status, 200, "a refused batch counted nothing");

@@ -324,6 +324,24 @@ async fn gone_past_retention_and_not_found_for_unknown_ids() {
     let unknown = format!("evt_{}", ulid::Ulid::new());
     assert_eq!(Sse::open(&s, &s.admin_key, Some(&unknown), "").await.err().unwrap().status(), 404);
     assert_eq!(Sse::open(&s, &s.admin_key, Some("nope"), "").await.err().unwrap().status(), 400);
+    // An id has one spelling, upper case, as it is minted (a resource id's rule too): an existing
+    // event's id in lower case is not an id, and a resource filter that is not an id is refused
+    // rather than matching nothing.
+    create(&s, "a").await;
+    let known = all_event_ids(&s).await.pop().unwrap();
+    let lower = known.to_lowercase();
+    assert_eq!(Sse::open(&s, &s.admin_key, Some(&lower), "").await.err().unwrap().status(), 400);
+    assert_eq!(
+        Sse::open(&s, &s.admin_key, None, &format!("?last_event_id={lower}")).await.err().unwrap().status(),
+        400
+    );
+    let k = Some(s.admin_key.as_str());
+    assert_eq!(s.call(Method::GET, &format!("/v1/events/{known}"), k, None).await.status, 200);
+    s.call(Method::GET, &format!("/v1/events/{lower}"), k, None).await.assert_error(404, "NOT_FOUND");
+    for bad in ["xx", "res_nope", "res_8ZZZZZZZZZZZZZZZZZZZZZZZZZ"] {
+        let r = s.call(Method::GET, &format!("/v1/events?resource_id={bad}"), k, None).await;
+        assert!(r.assert_error(400, "VALIDATION_FAILED").get("resource_id").is_some(), "{bad}");
+    }
 }
 
 #[tokio::test]

@@ -78,6 +78,28 @@ async fn registered_types_check_every_write() {
     s.call(Method::GET, "/v1/types", Some(&reader), None).await.assert_error(403, "PERMISSION_DENIED");
 }
 
+/// A violation's message quotes the value it is about; a large value is shortened in it, so that
+/// a small write cannot make an answer many times its own size (here 100 violations of a
+/// 200 KB string were 20 MB).
+#[tokio::test]
+async fn violations_of_a_large_value_make_a_small_answer() {
+    let s = server().await;
+    let k = Some(s.admin_key.as_str());
+    let schema = json!({"allOf": vec![json!({"maxLength": 1}); 100], "uniqueItems": true});
+    assert_eq!(
+        s.call(Method::POST, "/v1/types", k, Some(&json!({"name": "short", "schema": schema}))).await.status,
+        201
+    );
+    for data in [json!("x".repeat(200_000)), json!(vec!["y".repeat(2_000); 100])] {
+        let r =
+            s.call(Method::POST, "/v1/resource", k, Some(&json!({"name": "n", "type": "short", "data": data}))).await;
+        let errors = r.assert_error(400, "VALIDATION_FAILED")["errors"].as_array().unwrap().clone();
+        assert!(!errors.is_empty());
+        assert!(r.text.len() < 64 * 1024, "{} bytes for {} violations", r.text.len(), errors.len());
+        assert!(errors.iter().all(|e| e["message"].as_str().unwrap().contains(" … ")), "{}", r.text);
+    }
+}
+
 #[tokio::test]
 async fn hostile_schemas_are_refused_at_registration() {
     let s = server().await;

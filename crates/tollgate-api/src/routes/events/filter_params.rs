@@ -13,8 +13,8 @@ pub struct EventFilterParams {
         pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(,[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*resource\.(created|updated|deleted)[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*){0,19}$"
     )]
     kind: Option<String>,
-    /// The id of a resource (1-64 bytes)
-    #[param(min_length = 1, max_length = 64)]
+    /// The id of a resource (`res_` + ULID)
+    #[param(pattern = "^res_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
     resource_id: Option<String>,
     #[param(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     resource_type: Option<String>,

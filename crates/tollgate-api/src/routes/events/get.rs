@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tollgate_core::event_log::is_event_id;
 
 use super::view::event_json;
@@ -19,7 +19,7 @@ pub async fn get_event(
     auth: Auth<Read>,
     State(state): State<AppState>,
     PathText(id): PathText<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Box<RawValue>>, ApiError> {
     // Not an event id: nothing to look up, exactly like a missing one.
     if !is_event_id(&id) {
         return Err(ApiError::not_found());

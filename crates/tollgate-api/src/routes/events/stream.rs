@@ -52,8 +52,8 @@ const LAG_CHECK: Duration = Duration::from_millis(500);
 /// Opens the live stream of the caller's project's events.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
     params(EventFilterParams,
-           ("last_event_id" = Option<String>, Query, pattern = "^evt_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$", description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
-           ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[ \t]*(evt_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})?[ \t]*$",
+           ("last_event_id" = Option<String>, Query, pattern = "^evt_[0-7][0-9A-HJKMNP-TV-Z]{25}$", description = "Resume after this event, for clients that cannot send `Last-Event-ID`"),
+           ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[ \t]*(evt_[0-7][0-9A-HJKMNP-TV-Z]{25})?[ \t]*$",
             description = "Resume after this event: the ones since are replayed, then live ones follow (empty: as if absent)")),
     responses((status = 200, content_type = "text/event-stream", body = String,
                description = "Server-Sent Events, open until the client leaves: per change `id:` the event id, `event:` its type, `data:` the event JSON (the `Event` schema); a `:` comment every 15 s"),

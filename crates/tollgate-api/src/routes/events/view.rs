@@ -1,7 +1,7 @@
 //! An event on the wire: the payload webhooks carry, `{"id","type","timestamp","data"}`.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tollgate_core::event_log::LoggedEvent;
 
 use crate::error::ApiError;
@@ -65,15 +65,53 @@ pub struct DeletedResource {
 pub struct EventPage {
     /// The events, in the order asked for.
     #[schema(value_type = Vec<Event>)]
-    pub items: Vec<Value>,
+    pub items: Vec<Box<RawValue>>,
     /// Whether another page follows.
     pub has_next: bool,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// The event as JSON.
-pub fn event_json(e: &LoggedEvent) -> Result<Value, ApiError> {
-    serde_json::from_str(&e.to_json())
+/// The event as JSON, passed through as it was rendered: checked, not rebuilt. A resource's
+/// `data` nests at most `MAX_DATA_DEPTH` levels, but one stored before that limit may nest as
+/// deep as the request parser allowed; rebuilt as a `Value`, with the event's levels on top,
+/// it went past serde_json's own limit and the whole page failed.
+pub fn event_json(e: &LoggedEvent) -> Result<Box<RawValue>, ApiError> {
+    RawValue::from_string(e.to_json())
         .map_err(|err| ApiError::internal(format!("stored event {} is not JSON: {err}", e.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use tollgate_core::ProjectId;
+
+    use super::*;
+
+    fn event(data: &str) -> LoggedEvent {
+        LoggedEvent {
+            seq: 1,
+            id: "evt_01JD3Z9T6W4X8Y2K5M7N9P1Q3S".into(),
+            project_id: ProjectId::generate(),
+            kind: "resource.created".into(),
+            resource_id: None,
+            resource_type: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            payload: format!(
+                r#"{{"type":"resource.created","timestamp":"1970-01-01T00:00:00Z","data":{{"data":{data}}}}}"#
+            ),
+        }
+    }
+
+    /// `data` stored before its depth was limited nests up to what the request parser allowed
+    /// (127 levels in a body); its event, levels more, still reads, as would any deeper one.
+    #[test]
+    fn an_event_reads_whatever_its_data_nests() {
+        let deep = format!("{}1{}", "[".repeat(1000), "]".repeat(1000));
+        let json = event_json(&event(&deep)).unwrap();
+        assert!(json.get().starts_with(r#"{"id":"evt_01JD3Z9T6W4X8Y2K5M7N9P1Q3S","type""#));
+        assert!(json.get().contains(&deep));
+        assert!(serde_json::from_str::<serde_json::Value>(json.get()).is_err(), "beyond serde_json's own limit");
+        assert!(event_json(&event("[1,")).is_err(), "not JSON");
+        assert!(event_json(&event("1} {")).is_err(), "two values");
+    }
 }
