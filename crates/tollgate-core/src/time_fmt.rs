@@ -21,9 +21,29 @@ pub fn to_unix_micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
 }
 
-/// The inverse of [`to_unix_micros`]; out-of-range values clamp to the epoch.
+/// The first instant a stored time may be: the Unix epoch. Tollgate writes times it reads from
+/// the clock, or the clock plus at most 3650 days, so it never writes an earlier one.
+pub const FIRST_STORED_MICROS: i64 = 0;
+/// The last instant a stored time may be, 9999-12-31T23:59:59.999999Z: the last that the wire
+/// form writes with a four-digit year (and far below what `time` can represent).
+pub const LAST_STORED_MICROS: i64 = 253_402_300_799_999_999;
+
+/// Whether `us` microseconds since the epoch is a time Tollgate could have stored: within
+/// [`FIRST_STORED_MICROS`]`..=`[`LAST_STORED_MICROS`]. What `import` checks of every time.
+pub fn is_stored_micros(us: i64) -> bool {
+    (FIRST_STORED_MICROS..=LAST_STORED_MICROS).contains(&us)
+}
+
+/// The inverse of [`to_unix_micros`]. A value beyond what `time` represents (about ±9999 years)
+/// saturates to the nearer end, so that a time far in the future stays in the future (an expiry
+/// read as the epoch would turn a key expired).
 pub fn from_unix_micros(us: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).unwrap_or_else(|_| {
+        let end = if us < 0 { time::PrimitiveDateTime::MIN } else { time::PrimitiveDateTime::MAX };
+        let t = end.assume_utc();
+        // Whole microseconds, as every other time here.
+        t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+    })
 }
 
 /// RFC 3339 text in UTC with microseconds.
@@ -185,6 +205,23 @@ mod tests {
         for us in cases {
             assert_eq!(WireTime::from_micros(us).as_str(), WireTime::of(from_unix_micros(us)).as_str(), "{us}");
         }
+    }
+
+    /// A time beyond `time`'s range reads as the nearer end of it, never as the epoch: an
+    /// expiry far in the future stays in the future.
+    #[test]
+    fn out_of_range_times_saturate() {
+        for us in [i64::MAX, 1 << 62, LAST_STORED_MICROS + 1_000_000_000_000_000] {
+            let t = from_unix_micros(us);
+            assert_eq!(t.year(), 9999, "{us}");
+            assert_eq!(WireTime::from_micros(us).as_str(), "9999-12-31T23:59:59.999999Z", "{us}");
+        }
+        for us in [i64::MIN, -(1 << 62)] {
+            assert_eq!(from_unix_micros(us).year(), -9999, "{us}");
+        }
+        assert_eq!(rfc3339(from_unix_micros(LAST_STORED_MICROS)), "9999-12-31T23:59:59.999999Z");
+        assert!(is_stored_micros(LAST_STORED_MICROS) && is_stored_micros(FIRST_STORED_MICROS));
+        assert!(!is_stored_micros(LAST_STORED_MICROS + 1) && !is_stored_micros(FIRST_STORED_MICROS - 1));
     }
 
     #[test]
