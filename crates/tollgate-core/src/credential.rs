@@ -29,6 +29,21 @@ impl CredentialKind {
     }
 }
 
+/// Longest credential name, in characters.
+pub const MAX_CREDENTIAL_NAME_CHARS: usize = 100;
+
+/// Checks a credential's name (a label for people): 1-100 characters, no control characters.
+/// Every path that names a credential (the API, the CLI, import) goes through it.
+pub fn check_credential_name(name: &str) -> Result<(), String> {
+    if name.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else if !(1..=MAX_CREDENTIAL_NAME_CHARS).contains(&name.chars().count()) {
+        Err(format!("must be a string of 1-{MAX_CREDENTIAL_NAME_CHARS} characters"))
+    } else {
+        Ok(())
+    }
+}
+
 /// A credential's public identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CredentialId {

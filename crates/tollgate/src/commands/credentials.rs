@@ -124,6 +124,7 @@ fn not_found_as(e: StoreError, what: &str) -> anyhow::Error {
 
 async fn create<K: CredentialRoutes>(store: &dyn Store, config: &Config, a: CreateArgs) -> anyhow::Result<()> {
     let project = project_named(store, &a.project).await?;
+    tollgate_core::credential::check_credential_name(&a.name).map_err(|e| anyhow!("--name: {e}"))?;
     let scopes = Scopes::parse(&a.scopes).map_err(|e| anyhow!("--scopes: {e}"))?;
     let expires_at = match a.expires_in {
         Some(s) => Some(now() + parse_duration(&s, false).map_err(|e| anyhow!("--expires-in: {e}"))?),

@@ -4,11 +4,9 @@
 
 use serde_json::{Map, Value};
 use time::Duration;
+use tollgate_core::credential::{check_credential_name, MAX_CREDENTIAL_NAME_CHARS};
 use tollgate_core::duration::parse_duration;
 use tollgate_core::{CredentialLimits, Limit, LimitsPatch, Scope, Scopes, ValidationErrors};
-
-/// Longest key name.
-const MAX_NAME: usize = 100;
 
 /// `POST /v1/keys` and `POST /v1/clients`.
 #[derive(utoipa::ToSchema)]
@@ -149,21 +147,15 @@ impl CreateCredentialRequest {
             return Err(errors);
         };
         let name = match obj.get("name") {
-            Some(Value::String(s))
-                if (1..=MAX_NAME).contains(&s.chars().count()) && !s.chars().any(char::is_control) =>
-            {
-                Some(s.clone())
+            Some(Value::String(s)) => {
+                check_credential_name(s).map(|()| s.clone()).map_err(|e| errors.add("name", e)).ok()
             }
             None => {
                 errors.add("name", "is required");
                 None
             }
-            Some(Value::String(s)) if s.chars().any(char::is_control) => {
-                errors.add("name", "must not contain control characters");
-                None
-            }
             Some(_) => {
-                errors.add("name", format!("must be a string of 1-{MAX_NAME} characters"));
+                errors.add("name", format!("must be a string of 1-{MAX_CREDENTIAL_NAME_CHARS} characters"));
                 None
             }
         };
