@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use crate::base62::{encode_padded, is_base62, ALPHABET};
 use crate::AuthError;
-use tollgate_core::ClientId;
+use tollgate_core::{ClientId, CredentialKind};
 
 const RANDOM_LEN: usize = 40;
 const CHECKSUM_LEN: usize = 6;
@@ -29,6 +29,23 @@ impl SecretKind {
         match self {
             SecretKind::ApiKey => "tgk_",
             SecretKind::ClientSecret => "tgs_",
+        }
+    }
+
+    /// Whether `hint` is what [`SecretToken::hint`] writes for a secret of this kind: the
+    /// prefix, `...` and four base62 characters (an import checks the hints it is given).
+    pub fn is_hint(self, hint: &str) -> bool {
+        let last = hint.strip_prefix(self.prefix()).and_then(|rest| rest.strip_prefix("..."));
+        last.is_some_and(|last| last.len() == 4 && is_base62(last))
+    }
+}
+
+/// The kind of secret a credential of `kind` has.
+impl From<CredentialKind> for SecretKind {
+    fn from(kind: CredentialKind) -> Self {
+        match kind {
+            CredentialKind::ApiKey => SecretKind::ApiKey,
+            CredentialKind::OAuthClient => SecretKind::ClientSecret,
         }
     }
 }
@@ -133,5 +150,17 @@ mod tests {
         assert!(SecretToken::parse(SecretKind::ApiKey, "tgk_short").is_err());
         assert!(SecretToken::parse(SecretKind::ApiKey, &format!("{s}x")).is_err());
         assert!(SecretToken::parse(SecretKind::ApiKey, "").is_err());
+    }
+
+    #[test]
+    fn hints_are_recognised_by_kind() {
+        for kind in [SecretKind::ApiKey, SecretKind::ClientSecret] {
+            assert!(kind.is_hint(&SecretToken::generate(kind).hint()));
+        }
+        let hint = SecretToken::generate(SecretKind::ApiKey).hint();
+        assert!(!SecretKind::ClientSecret.is_hint(&hint));
+        for bad in ["", "tgk_", "tgk_...abc", "tgk_...abcde", "tgk_..ab.c", "tgk_...a\u{0}bc", "x\ntgk_...abcd"] {
+            assert!(!SecretKind::ApiKey.is_hint(bad), "{bad:?}");
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod events;
 pub mod export;
 pub mod export_line;
 mod idempotency;
+pub mod import_check;
 mod listing;
 pub mod outbox;
 pub mod postgres;

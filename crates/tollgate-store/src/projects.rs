@@ -39,6 +39,10 @@ const INSERT: Sql =
     Sql::same("INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING");
 /// Serialises first-start work between nodes starting together (SQLite's one writer already does).
 const LOCK_BOOTSTRAP: Sql = Sql::each("", "SELECT pg_advisory_xact_lock(8390043843661231205)");
+/// Every setting an installation keeps, with the one value each can have: `bootstrapped` once
+/// the first start made the default project and its admin key (the statements beside it spell
+/// it out). An import carries these over and refuses any other.
+pub const SETTINGS: [(&str, &str); 1] = [("bootstrapped", "true")];
 const BOOTSTRAPPED: Sql = Sql::same("SELECT value FROM settings WHERE key = 'bootstrapped'");
 const MARK_BOOTSTRAPPED: Sql = Sql::same("INSERT INTO settings (key, value) VALUES ('bootstrapped', 'true')");
 const COUNT_CREDENTIALS: Sql = Sql::same("SELECT count(*) FROM credentials");

@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use tollgate_core::{ProjectId, ValidationErrors};
+use tollgate_core::ProjectId;
 
 use crate::attribute_counts::Tally;
 use crate::conn::{Arg, Conn, Row, Sql};
 use crate::db::{Backend, Db, WriteCtx};
 use crate::export::{remap_projects, unhex, Counts, ExportCredential, ExportProject, ExportRecord, ExportSecret};
 use crate::export_line::ResourceLines;
+use crate::import_check::{check_credential, check_project, check_setting, checked_resource, digest};
 use crate::rows::{credential_columns, resource_columns, RawCredential, ResourceRecord};
 use crate::{changes, credentials, types, StoreError};
 
@@ -174,10 +175,12 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) 
         summary.counts.add(&r);
         match r {
             ExportRecord::Project(p) => {
+                check_project(&p).map_err(StoreError::Validation)?;
                 let args = [Arg::Text(&p.id), Arg::Text(&p.name), Arg::Int(p.created_at)];
                 tx.execute(&UPSERT_PROJECT, &args).await?;
             }
             ExportRecord::Setting { key, value } => {
+                check_setting(&key, &value).map_err(StoreError::Validation)?;
                 tx.execute(&UPSERT_SETTING, &[Arg::Text(&key), Arg::Text(&value)]).await?;
             }
             ExportRecord::Credential(cred) => {
@@ -186,8 +189,9 @@ async fn import(tx: &mut impl Conn, records: Vec<ExportRecord>, ctx: &WriteCtx) 
                 }
             }
             ExportRecord::Resource(raw) => {
-                // Checked the way reads check it, so an import never stores what the API could not.
-                let resource = raw.into_resource()?;
+                // Checked as the API checks a write, so an import never stores what the API
+                // would refuse (see `import_check`).
+                let resource = checked_resource(&raw).map_err(StoreError::Validation)?;
                 types::check(tx, &ctx.types, resource.project_id, &resource.content).await?;
                 tally.remove_stored(tx, &resource.id.to_string()).await?;
                 tally.add(&resource);
@@ -232,6 +236,7 @@ fn merge(file: RawCredential, current: Option<&RawCredential>) -> (RawCredential
 }
 
 async fn import_credential(tx: &mut impl Conn, cred: ExportCredential) -> Result<Option<KeptState>, StoreError> {
+    check_credential(&cred).map_err(StoreError::Validation)?;
     let current: Option<RawCredential> = tx.fetch_optional(&credentials::GET_ANY, &[Arg::Text(&cred.row.id)]).await?;
     let current_secrets: Vec<ExportSecret> = match &current {
         Some(_) => tx.fetch_all(&SECRETS, &[Arg::Text(&cred.row.id)]).await?,
@@ -260,9 +265,8 @@ async fn import_credential(tx: &mut impl Conn, cred: ExportCredential) -> Result
     let stored: HashMap<&str, Option<i64>> =
         current_secrets.iter().map(|s| (s.digest.as_str(), s.expires_at)).collect();
     for s in &cred.secrets {
-        let digest = unhex(&s.digest)
-            .filter(|d| d.len() == 32)
-            .ok_or_else(|| StoreError::Validation(ValidationErrors::single("digest", "must be 64 hex characters")))?;
+        // Every digest of the file's was checked above.
+        let digest = digest(&s.digest).unwrap_or_default();
         let expires_at = match stored.get(s.digest.as_str()) {
             // Never extend what this installation already ended.
             Some(current) => earliest(*current, s.expires_at),

@@ -113,8 +113,8 @@ pub async fn export_and_import_round_trip(f: Fixture) {
         expires_at: None,
         limits: CredentialLimits::default(),
     };
-    let key = s.create_credential(key, digest_of("one"), "on…".into()).await.unwrap();
-    s.rotate_credential(p, key.id.clone(), digest_of("two"), "tw…".into(), Duration::hours(1)).await.unwrap();
+    let key = s.create_credential(key, digest_of("one"), "tgk_...one1".into()).await.unwrap();
+    s.rotate_credential(p, key.id.clone(), digest_of("two"), "tgk_...two2".into(), Duration::hours(1)).await.unwrap();
     let exported = export_all(s.as_ref()).await;
 
     let target = f.another().await;
@@ -129,13 +129,14 @@ pub async fn export_and_import_round_trip(f: Fixture) {
     for secret in ["one", "two"] {
         assert!(target.store.find_credential_by_digest(digest_of(secret), now).await.unwrap().is_some(), "{secret}");
     }
-    // A resource the API could not have stored is refused, and the import writes nothing.
+    // A resource the API would refuse is refused, named, and the import writes nothing.
     let mut bad = exported.clone();
     if let Some(ExportRecord::Resource(r)) = bad.iter_mut().rev().find(|r| matches!(r, ExportRecord::Resource(_))) {
         *r = r.with(|f| f.status = "bogus".into());
     }
     let fresh = f.another().await;
-    assert!(matches!(fresh.store.import(bad).await, Err(StoreError::Internal { .. })));
+    let refused = fresh.store.import(bad).await;
+    assert!(matches!(&refused, Err(StoreError::Validation(e)) if e.fields().contains_key("status")), "{refused:?}");
     assert_eq!(fresh.count("resources"), 0);
     assert_eq!(fresh.count("credentials"), 0);
 }
@@ -153,12 +154,12 @@ pub async fn import_keeps_the_later_state_of_credentials(f: Fixture) {
             expires_at: Some(OffsetDateTime::now_utc() + Duration::days(30)),
             limits: CredentialLimits::default(),
         };
-        ids.push(s.create_credential(key, digest_of(name), "h".into()).await.unwrap().id);
+        ids.push(s.create_credential(key, digest_of(name), "tgk_...hint".into()).await.unwrap().id);
     }
     let backup = export_all(s.as_ref()).await;
     // After the backup: one key revoked, the other rotated with no grace.
     s.revoke_credential(p, ids[0].clone()).await.unwrap();
-    s.rotate_credential(p, ids[1].clone(), digest_of("rotated-2"), "h2".into(), Duration::ZERO).await.unwrap();
+    s.rotate_credential(p, ids[1].clone(), digest_of("rotated-2"), "tgk_...hin2".into(), Duration::ZERO).await.unwrap();
 
     let summary = s.import(backup).await.unwrap();
     let mut kept: Vec<(String, Vec<&str>)> =
@@ -171,5 +172,5 @@ pub async fn import_keeps_the_later_state_of_credentials(f: Fixture) {
     assert!(s.get_credential(p, ids[0].clone()).await.unwrap().revoked_at.is_some(), "still revoked");
     assert!(s.find_credential_by_digest(digest_of("rotated"), now).await.unwrap().is_none(), "old secret not restored");
     let current = s.find_credential_by_digest(digest_of("rotated-2"), now).await.unwrap().unwrap();
-    assert_eq!(current.credential.hint, "h2");
+    assert_eq!(current.credential.hint, "tgk_...hin2");
 }

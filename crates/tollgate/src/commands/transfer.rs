@@ -1,15 +1,16 @@
 //! `tollgate export` and `tollgate import`: move data between installations and backends as
 //! JSON Lines (see `tollgate_store::export`). Import checks the whole file first (every line
-//! parses, header first, footer last with matching counts) and then writes it in one
-//! transaction, so a truncated or corrupted file writes nothing.
+//! parses, header first, footer last with matching counts, and every record passes the rules
+//! the API applies to the same write, see `tollgate_store::import_check`) and then writes it in
+//! one transaction, so a truncated, corrupted or crafted file writes nothing.
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
 use anyhow::{anyhow, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use tollgate_core::time_fmt::{now, rfc3339};
-use tollgate_core::ProjectName;
 use tollgate_store::export::{Counts, ExportRecord, FORMAT, VERSION};
+use tollgate_store::import_check::FileCheck;
 
 use super::credentials::{open_store, project_named};
 use crate::cli::{ExportArgs, ImportArgs};
@@ -119,6 +120,7 @@ fn read_records(reader: impl BufRead, size: u64) -> anyhow::Result<Vec<ExportRec
     let mut records = Vec::new();
     let mut counts = Counts::default();
     let mut footer = None;
+    let mut check = FileCheck::default();
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
         let line = line.with_context(|| format!("line {n}: could not be read"))?;
@@ -135,11 +137,6 @@ fn read_records(reader: impl BufRead, size: u64) -> anyhow::Result<Vec<ExportRec
                 }
             }
             (_, 1) => return Err(anyhow!("line 1: the file does not start with an export header")),
-            // Checked here, before the store sees anything: a name reaches NATS subjects.
-            (ExportRecord::Project(p), _) => {
-                ProjectName::parse(&p.name).map_err(|e| anyhow!("line {n}: {e}; nothing was imported"))?;
-                counts.add(&record);
-            }
             (ExportRecord::Header { .. }, _) => return Err(anyhow!("line {n}: a second header")),
             (ExportRecord::Footer { counts: expected }, _) => {
                 if *expected != counts {
@@ -151,7 +148,17 @@ fn read_records(reader: impl BufRead, size: u64) -> anyhow::Result<Vec<ExportRec
                 }
                 footer = Some(n);
             }
-            _ => counts.add(&record),
+            // Checked here, before the store sees anything, so that the error names the line.
+            _ => {
+                check.record(n, &record).map_err(|e| {
+                    anyhow!(
+                        "line {n}: {}: {}; nothing was imported",
+                        printable(&what(&record)),
+                        printable(&e.to_string())
+                    )
+                })?;
+                counts.add(&record);
+            }
         }
         records.push(record);
     }
@@ -161,4 +168,33 @@ fn read_records(reader: impl BufRead, size: u64) -> anyhow::Result<Vec<ExportRec
         return Err(anyhow!("line {last}: the file ends without its footer; it is truncated, nothing was imported"));
     }
     Ok(records)
+}
+
+/// The record a refusal is about: its type and id.
+fn what(r: &ExportRecord) -> String {
+    match r {
+        ExportRecord::Project(p) => format!("project {}", p.id),
+        ExportRecord::Setting { key, .. } => format!("setting {key}"),
+        ExportRecord::Credential(c) => format!("{} {}", c.kind, c.row.id),
+        ExportRecord::Resource(raw) => format!("resource {}", raw.id()),
+        ExportRecord::Header { .. } | ExportRecord::Footer { .. } => "record".into(),
+    }
+}
+
+/// `text`, from a file that may have been made to be hostile, safe to print: control
+/// characters escaped and at most 500 characters.
+fn printable(text: &str) -> String {
+    const MAX: usize = 500;
+    let mut out = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(MAX).is_some() {
+        out.push_str("...");
+    }
+    out
 }

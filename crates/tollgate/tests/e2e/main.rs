@@ -32,6 +32,7 @@ mod signing_algorithm;
 mod stored_secrets;
 mod stream_load;
 mod transfer;
+mod transfer_rules;
 mod types;
 mod versioning;
 mod webhook_targets;
