@@ -8,7 +8,6 @@ use tollgate_client::{Client, ErrorKind, Method, RawRequest};
 
 #[tokio::test]
 async fn an_endpoint_ending_in_v1_is_the_same_server() {
-    let _alone = common::serial().await;
     let s = common::server().await;
     for endpoint in [format!("{}/v1", s.base_url), format!("{}/v1/", s.base_url)] {
         let c = Client::builder().endpoint(&endpoint).api_key(&s.admin_key).build().unwrap();
@@ -19,7 +18,6 @@ async fn an_endpoint_ending_in_v1_is_the_same_server() {
 
 #[tokio::test]
 async fn a_refused_connection_names_the_url() {
-    let _alone = common::serial().await;
     // Port 9 (discard) is not listened on here; nothing is retried with retries off.
     let c = Client::builder().endpoint("http://127.0.0.1:9").api_key("tgk_x").max_retries(0).build().unwrap();
     let e = c.get("res_1").await.unwrap_err();

@@ -52,45 +52,128 @@ fn parse_limits(spec: &str) -> Value {
     Value::Object(limits)
 }
 
-/// Held by the tests of one binary that must not run beside a log capture ([`serial`]).
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Waits until no other test of this binary that took it runs. A capture's subscriber is this
-/// thread's only, and `tracing` caches per call site whether any subscriber wants its events: a
-/// test on another thread that reaches a call site first, while the capture's subscriber is being
-/// set, can leave it cached as wanted by none, and the capture then misses its lines (seen once in
-/// `visible_behaviour`, whose tests make the same calls).
-pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().await
+/// Collects what the client logs through `tracing` (at debug and above) while `f` runs, and
+/// nothing from the tests running beside it, so captures need not run alone.
+///
+/// One subscriber, installed once for the whole test binary, formats every event emitted on a
+/// thread that has a capture open and appends it to that capture's buffer. A subscriber per
+/// capture (`set_default`) would leave `tracing`'s per-call-site interest cache to the race it
+/// has with other threads: a call site first reached by a test without a subscriber could stay
+/// cached as wanted by none, and the capture then missed its lines.
+///
+/// A capture belongs to a thread, not a task or a span, because `#[tokio::test]` runs each test
+/// on its own thread with a current-thread runtime: the future `f`, and any task it spawns (the
+/// connections reqwest drives, a local fault server), are polled there and nowhere else, so this
+/// thread's events are exactly this test's. A task-local or a span would miss the spawned
+/// tasks. A multi-thread runtime would break that, so it is refused.
+pub async fn capture_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    assert!(
+        Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread,
+        "capture_logs collects this thread's events: run the test on a current-thread runtime"
+    );
+    capture::install();
+    let capture = capture::Open::new();
+    let out = f.await;
+    (out, capture.close())
 }
 
-/// Collects what the client logs through `tracing` (at debug and above) while `f` runs on this
-/// thread: the tests run on a current-thread runtime, so the client's futures stay here. Runs
-/// alone among the tests that take [`serial`].
-pub async fn capture_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
-    let _alone = serial().await;
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
+/// The one subscriber behind [`capture_logs`] and the thread's open capture it writes to.
+mod capture {
+    use std::cell::RefCell;
+    use std::sync::Once;
+    use tracing::level_filters::LevelFilter;
+    use tracing::subscriber::Interest;
+    use tracing::Metadata;
+    use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
+    use tracing_subscriber::Layer;
+
+    thread_local! {
+        /// What the open capture on this thread has collected; `None` when none is open.
+        static BUFFER: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+
+    /// Installs the subscriber the first time; every time, recomputes each call site's interest.
+    pub fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(|| ToOpenCapture)
+                .with_filter(OpenCaptureAtDebug);
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+                .expect("no other global subscriber in the client's tests");
+        });
+        // A call site that another thread registered while the subscriber was being installed
+        // may have stored the interest of "no subscriber yet"; after this no call site can.
+        tracing::callsite::rebuild_interest_cache();
+    }
+
+    /// This thread's capture, open until [`Open::close`] (or a panic) drops it.
+    pub struct Open(());
+
+    impl Open {
+        pub fn new() -> Self {
+            BUFFER.with(|b| {
+                let mut b = b.borrow_mut();
+                assert!(b.is_none(), "one log capture at a time on a thread");
+                *b = Some(Vec::new());
+            });
+            Open(())
+        }
+
+        /// What was logged while the capture was open.
+        pub fn close(self) -> String {
+            let bytes = BUFFER.with(|b| b.borrow_mut().take()).unwrap_or_default();
+            String::from_utf8(bytes).expect("UTF-8 log lines")
+        }
+    }
+
+    impl Drop for Open {
+        fn drop(&mut self) {
+            BUFFER.with(|b| b.borrow_mut().take());
+        }
+    }
+
+    /// Debug and above, on a thread with an open capture. Every call site at those levels is
+    /// "sometimes" interesting, never cached as wanted or not: whether a capture is open is
+    /// asked at each event, on the thread that emits it.
+    struct OpenCaptureAtDebug;
+
+    impl<S> Filter<S> for OpenCaptureAtDebug {
+        fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+            *meta.level() <= LevelFilter::DEBUG && BUFFER.with(|b| b.borrow().is_some())
+        }
+
+        fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+            if *meta.level() <= LevelFilter::DEBUG {
+                Interest::sometimes()
+            } else {
+                Interest::never()
+            }
+        }
+
+        fn max_level_hint(&self) -> Option<LevelFilter> {
+            Some(LevelFilter::DEBUG)
+        }
+    }
+
+    /// Appends a formatted event to the open capture of the thread that emitted it (the fmt
+    /// layer writes synchronously, on that thread).
+    struct ToOpenCapture;
+
+    impl std::io::Write for ToOpenCapture {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            BUFFER.with(|b| {
+                if let Some(open) = b.borrow_mut().as_mut() {
+                    open.extend_from_slice(buf);
+                }
+            });
             Ok(buf.len())
         }
+
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    let out = f.await;
-    drop(guard);
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (out, text)
 }
