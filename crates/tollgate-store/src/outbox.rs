@@ -141,6 +141,8 @@ const REPLAY: Sql = Sql::same(
     "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, locked_until = NULL
      WHERE endpoint_id = $2 AND id = $3 AND status = 'failed'",
 );
+/// The status of delivery `$2` of endpoint `$1`, if it has one by that id.
+const DELIVERY_STATUS: Sql = Sql::same("SELECT status FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2");
 const UNPUBLISHED: Sql =
     Sql::same("SELECT id, project_id, type, payload FROM events WHERE published_at IS NULL ORDER BY id LIMIT $1");
 const MARK_PUBLISHED: Sql = Sql::same("UPDATE events SET published_at = $1 WHERE id = $2");
@@ -388,7 +390,16 @@ async fn replay(tx: &mut impl Conn, project: ProjectId, endpoint: String, delive
     get_endpoint(tx, project, endpoint.clone()).await?;
     let args = [Arg::Int(to_unix_micros(now())), Arg::Text(&endpoint), Arg::Text(&delivery)];
     if tx.execute(&REPLAY, &args).await? == 0 {
-        return Err(StoreError::Conflict("only a failed delivery of this endpoint can be replayed".into()));
+        // Nothing replayed: a delivery this endpoint does not have is not found (another
+        // endpoint's or project's included); one it has is not `failed`.
+        let status: Option<String> =
+            tx.fetch_optional(&DELIVERY_STATUS, &[Arg::Text(&endpoint), Arg::Text(&delivery)]).await?;
+        return Err(match status {
+            None => StoreError::NotFound,
+            Some(status) => {
+                StoreError::Conflict(format!("only a failed delivery can be replayed; this one is {status}"))
+            }
+        });
     }
     // A receiver that answered 410 may be back: replaying re-enables its endpoint.
     tx.execute(&ENABLE_ENDPOINT, &[Arg::Text(&endpoint)]).await.map(drop)

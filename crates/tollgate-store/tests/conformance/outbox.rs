@@ -98,6 +98,12 @@ pub async fn webhooks_deliveries_and_attempts(f: Fixture) {
     assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
     let refused = s.replay_delivery(p, jobs[0].endpoint_id.clone(), ok.id.clone()).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    // A delivery the endpoint does not have is not found: an unknown id, a malformed one, and
+    // another endpoint's (failed) delivery alike.
+    for delivery in ["dlv_01JD3Z00000000000000000000".to_owned(), "nope".to_owned(), failed.id.clone()] {
+        let refused = s.replay_delivery(p, jobs[0].endpoint_id.clone(), delivery.clone()).await;
+        assert!(matches!(refused, Err(StoreError::NotFound)), "{delivery}: {refused:?}");
+    }
     s.replay_delivery(p, jobs[1].endpoint_id.clone(), failed.id.clone()).await.unwrap();
     assert!(s.get_webhook(p, jobs[1].endpoint_id.clone()).await.unwrap().disabled_at.is_none());
     assert_eq!(state(1).await.status, "pending");

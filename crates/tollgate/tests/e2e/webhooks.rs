@@ -89,6 +89,12 @@ async fn endpoints_tests_and_deliveries() {
     s.call(Method::POST, &format!("/v1/webhooks/{id}/deliveries/{pending}/replay"), admin, None)
         .await
         .assert_error(409, "CONFLICT");
+    // A delivery the endpoint does not have, or an id that is no delivery's, is not found.
+    for unknown in ["dlv_01JD3Z00000000000000000000", "nope", "%ff"] {
+        s.call(Method::POST, &format!("/v1/webhooks/{id}/deliveries/{unknown}/replay"), admin, None)
+            .await
+            .assert_error(404, "NOT_FOUND");
+    }
     s.call(Method::GET, "/v1/webhooks/whk_nope/deliveries", admin, None).await.assert_error(404, "NOT_FOUND");
 
     // The CLI sees the same endpoint.
