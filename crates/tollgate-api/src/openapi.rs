@@ -270,6 +270,27 @@ mod tests {
             &["a", "a\u{7}", "\u{0}", "a\u{7f}", "a\u{85}", "a\u{9f}b", "a\u{a0}", "\u{e9}\u{1f680}", ""],
             &|s| tollgate_core::NewResource::parse(&json!({"name": s, "type": "t"})).is_ok(),
         );
+        // A webhook URL: the pattern says what the text may hold, the parser the rest, so
+        // these samples are ones whose form alone decides.
+        let url = &doc["components"]["schemas"]["CreateWebhookRequest"]["properties"]["url"];
+        let allow = tollgate_events::target::TargetPolicy { allow_loopback: true, allow_private: true };
+        check(
+            url,
+            &[
+                "https://x.example/a?b=c%20d",
+                "HTTP://x.example",
+                " http://x.example/",
+                "http://x.example/a\r\nb",
+                "http://x.example/\tb",
+                "http://x.example/a b",
+                "http://x.example/\u{7f}",
+                "http://x.example/\u{85}",
+                "http://x.example/\u{a0}",
+                "http://x.example/\u{3000}",
+                "ftp://x.example/",
+            ],
+            &|s| tollgate_events::target::check_url(s, allow).is_ok(),
+        );
         // The derives spell the names' pattern out (utoipa takes only literals): each must be it.
         let key_name = &doc["components"]["schemas"]["CreateCredentialRequest"]["properties"]["name"];
         for schema in [name, key_name] {

@@ -20,14 +20,24 @@ pub struct TargetPolicy {
     pub allow_private: bool,
 }
 
-/// Checks `url`'s form, and its address when the host is an IP literal.
+/// Checks `url`'s form, and its address when the host is an IP literal. The text must be the
+/// URL exactly: the URL parser drops leading and trailing spaces and control characters and
+/// every tab, CR and LF, so a URL holding them would be stored as one text and delivered to
+/// another; they are refused, as is every other control or white-space character. Port 0
+/// can receive nothing.
 pub fn check_url(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, String> {
+    if let Some(c) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("must not contain white space or control characters (U+{:04X})", u32::from(c)));
+    }
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("must be an http or https URL".into());
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err("must not carry credentials".into());
+    }
+    if parsed.port() == Some(0) {
+        return Err("must not name port 0".into());
     }
     let ip = match parsed.host().ok_or("must have a host")? {
         url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
@@ -135,6 +145,26 @@ mod tests {
             .is_err());
         assert!(check_url("http://[::1]:8080/", strict).is_err(), "IP literals are checked without DNS");
         assert!(check_url("http://localhost:8080/", strict).is_ok(), "names are checked by the resolver");
+    }
+
+    #[test]
+    fn the_text_must_be_the_url_exactly() {
+        let strict = TargetPolicy::default();
+        for url in [
+            "http://x.example/a\r\nX-Injected: 1",
+            "http://x.example/a\tb",
+            " http://x.example/",
+            "http://x.example/\u{0}",
+            "http://x.example/a b",
+            "http://x.example/\u{a0}",
+            "http://x.example/\u{85}",
+            "http://x.example:0/",
+            "http://x.example:00/",
+            "https://[2001:db8::1]:0/",
+        ] {
+            assert!(check_url(url, strict).is_err(), "{url:?}");
+        }
+        assert!(check_url("https://x.example:1/a?b=c%20d#e", strict).is_ok());
     }
 
     #[test]

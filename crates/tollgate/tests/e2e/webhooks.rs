@@ -34,6 +34,36 @@ async fn registration_refuses_internal_addresses_by_default() {
 }
 
 #[tokio::test]
+async fn registration_refuses_urls_other_than_their_text_port_0_and_repeated_types() {
+    // Loopback allowed, so that each URL below fails for its form alone.
+    let s = server_with(&[("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true")]).await;
+    let admin = Some(s.admin_key.as_str());
+    for url in [
+        "http://127.0.0.1:9/h\r\nX-Injected: 1",
+        "http://127.0.0.1:9/h\tx",
+        " http://127.0.0.1:9/h",
+        "http://127.0.0.1:9/h\u{85}",
+        "http://127.0.0.1:0/h",
+        "http://[::1]:0/h",
+    ] {
+        let r = s.call(Method::POST, "/v1/webhooks", admin, Some(&json!({"url": url}))).await;
+        let details = r.assert_error(400, "VALIDATION_FAILED");
+        assert!(details.get("url").is_some(), "{url:?}: {details}");
+    }
+    let repeated = json!({"url": "http://127.0.0.1:9/h", "event_types": ["resource.created", "resource.created"]});
+    let r = s.call(Method::POST, "/v1/webhooks", admin, Some(&repeated)).await;
+    let details = r.assert_error(400, "VALIDATION_FAILED");
+    assert!(details["event_types"].as_str().unwrap().contains("more than once"), "{details}");
+    assert_eq!(s.count_rows("webhook_endpoints"), 0);
+    // The CLI registers through the same rules.
+    let loopback = [("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true")];
+    let out = s.cli(&["webhooks", "create", "--url", "http://127.0.0.1:0/h"], None, &loopback);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("port 0"), "{stderr}");
+    assert_eq!(s.count_rows("webhook_endpoints"), 0);
+}
+
+#[tokio::test]
 async fn endpoints_tests_and_deliveries() {
     let s =
         server_with(&[("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true"), ("TOLLGATE_WEBHOOK_RETRY_SCHEDULE", "1h")]).await;

@@ -20,13 +20,34 @@ use crate::state::AppState;
 // Unknown members are refused by its parser; the schema says so (`additionalProperties: false`).
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
-    /// An http(s) URL of at most 2048 characters, not resolving to internal addresses unless
-    /// the server allows them.
-    #[schema(max_length = 2048, pattern = "^[\\u0000-\\u0020]*[Hh][Tt][Tt][Pp][Ss]?:")]
+    /// An http(s) URL of at most 2048 characters, with no white space or control character
+    /// and a port other than 0, not resolving to internal addresses unless the server allows
+    /// them.
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?:[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
+    )]
     pub url: String,
-    /// Some of `resource.created`, `resource.updated`, `resource.deleted` (default: all).
-    #[schema(value_type = Option<Vec<crate::routes::events::view::EventType>>, min_items = 1)]
+    /// Some of `resource.created`, `resource.updated`, `resource.deleted`, each at most once
+    /// (default: all).
+    #[schema(schema_with = event_types_schema, required = false)]
     pub event_types: Vec<String>,
+}
+
+/// `event_types`: a non-empty list of distinct event types, or `null` for all of them (the
+/// derive has no `uniqueItems`).
+fn event_types_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, SchemaType, Type};
+    use utoipa::ToSchema;
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(utoipa::openapi::Ref::from_schema_name(crate::routes::events::view::EventType::name()))
+        .description(Some(
+            "Some of `resource.created`, `resource.updated`, `resource.deleted`, each at most once (default: all).",
+        ))
+        .min_items(Some(1))
+        .unique_items(true)
+        .build()
 }
 
 impl CreateWebhookRequest {
@@ -60,6 +81,10 @@ pub async fn parse_registration(body: &Value, policy: TargetPolicy) -> Result<Cr
             let types: Vec<String> = items.iter().filter_map(Value::as_str).map(str::to_owned).collect();
             if types.len() != items.len() || types.iter().any(|t| !EVENT_TYPES.contains(&t.as_str())) {
                 errors.add("event_types", format!("must be a list of {}", EVENT_TYPES.join(", ")));
+            } else if let Some(repeated) =
+                types.iter().enumerate().find_map(|(i, t)| types[..i].contains(t).then_some(t))
+            {
+                errors.add("event_types", format!("names `{repeated}` more than once"));
             }
             types
         }
