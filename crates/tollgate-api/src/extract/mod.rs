@@ -13,4 +13,4 @@ pub mod unique_members;
 pub use auth::{Admin, Any, Auth, Principal, Read, Write, WriteMany};
 pub use json::{AppJson, HashedJson, MaybeJson};
 pub use path::{CredentialPath, PathText, ResourcePath};
-pub use query::QueryPairs;
+pub use query::{NoQuery, QueryPairs};

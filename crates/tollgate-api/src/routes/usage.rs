@@ -10,7 +10,7 @@ use tollgate_core::{CredentialKind, CredentialLimits, CredentialState, Limit, Ro
 
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::rate_limit::{effective_limit, limiter_key, KEY_BUF};
-use crate::extract::{Admin, Any, Auth};
+use crate::extract::{Admin, Any, Auth, NoQuery};
 use crate::state::AppState;
 
 /// One route class's quota and its use. An unlimited class has `unlimited: true` and `null`
@@ -113,8 +113,12 @@ async fn class_usage(
 /// The caller's own usage.
 #[utoipa::path(get, path = "/v1/usage", tag = "usage",
     responses((status = 200, description = "Limit, used, remaining and reset per route class", body = Usage),
-              (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
-pub async fn get_usage(auth: Auth<Any>, State(state): State<AppState>) -> Result<Json<Usage>, ApiError> {
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+pub async fn get_usage(
+    auth: Auth<Any>,
+    State(state): State<AppState>,
+    _query: NoQuery,
+) -> Result<Json<Usage>, ApiError> {
     let p = &auth.principal;
     let id = p.credential.to_string();
     let (read, _) = class_usage(&state, &id, p.limits, RouteClass::Read).await?;
@@ -124,11 +128,12 @@ pub async fn get_usage(auth: Auth<Any>, State(state): State<AppState>) -> Result
 
 /// Every active credential of the project, sorted by the larger of its two ratios.
 #[utoipa::path(get, path = "/v1/usage/credentials", tag = "usage",
-    responses((status = 200, body = CredentialUsageList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = CredentialUsageList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 pub async fn list_credential_usage(
     auth: Auth<Admin>,
     State(state): State<AppState>,
+    _query: NoQuery,
 ) -> Result<Json<CredentialUsageList>, ApiError> {
     let project = auth.principal.project_id;
     let mut rows = Vec::new();

@@ -104,3 +104,23 @@ async fn full_text_search_over_http() {
         assert!(r.assert_error(400, "VALIDATION_FAILED").get(param).is_some(), "{query}: {}", r.text);
     }
 }
+
+/// The lists that take no parameter refuse one, as those that take some refuse the ones they do
+/// not know: a 400 naming it, never a parameter silently ignored.
+#[tokio::test]
+async fn lists_without_parameters_refuse_any() {
+    let s = crate::server_with(&[("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true")]).await;
+    let k = Some(s.admin_key.as_str());
+    let r = s.call(Method::POST, "/v1/webhooks", k, Some(&json!({"url": "http://127.0.0.1:9/h"}))).await;
+    let deliveries = format!("/v1/webhooks/{}/deliveries", r.body["webhook"]["id"].as_str().unwrap());
+    let paths =
+        ["/v1/keys", "/v1/clients", "/v1/types", "/v1/webhooks", "/v1/usage", "/v1/usage/credentials", &deliveries];
+    for path in paths {
+        assert_eq!(s.call(Method::GET, path, k, None).await.status, 200, "{path}");
+        assert_eq!(s.call(Method::GET, &format!("{path}?"), k, None).await.status, 200, "{path}?");
+        let refused = s.call(Method::GET, &format!("{path}?nope=1"), k, None).await;
+        assert!(refused.assert_error(400, "VALIDATION_FAILED")["nope"].is_string(), "{path}");
+    }
+    let refused = s.call(Method::GET, &format!("{deliveries}?limit=abc"), k, None).await;
+    assert!(refused.assert_error(400, "VALIDATION_FAILED")["limit"].is_string());
+}

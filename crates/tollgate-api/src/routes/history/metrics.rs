@@ -72,9 +72,9 @@ pub struct MetricsHistory {
 pub async fn get_metrics_history(
     _auth: Auth<Admin>,
     State(state): State<AppState>,
-    QueryPairs(pairs): QueryPairs,
+    query: QueryPairs,
 ) -> Result<Json<MetricsHistory>, ApiError> {
-    let [minutes, step] = super::int_params(&pairs, [("minutes", 60, 1, 1440), ("step", 1, 1, 60)])?;
+    let [minutes, step] = query.ints([("minutes", 60, 1, 1440), ("step", 1, 1, 60)])?;
     let summaries = state.metrics.history.summaries(current_minute(), minutes as usize, step as usize);
     let steps = summaries.into_iter().map(step_view).collect();
     Ok(Json(MetricsHistory { scope: "node", step_seconds: step * 60, steps, health: health(&state).await }))

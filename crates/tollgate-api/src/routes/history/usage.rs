@@ -43,9 +43,9 @@ pub async fn get_credential_hourly_usage(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     CredentialPath(id): CredentialPath,
-    QueryPairs(pairs): QueryPairs,
+    query: QueryPairs,
 ) -> Result<Json<CredentialHourlyUsage>, ApiError> {
-    let [days] = super::int_params(&pairs, [("days", 7, 1, 30)])?;
+    let [days] = query.ints([("days", 7, 1, 30)])?;
     let project = auth.principal.project_id;
     // Another project's credential is not found, like a missing one.
     state.store.get_credential(project, id.clone()).await?;

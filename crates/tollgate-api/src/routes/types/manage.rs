@@ -8,7 +8,7 @@ use tollgate_core::resource_type::{parse_type_name, TypeDefinition, TypeRequest,
 
 use super::{TypeList, TypeView};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, AppJson, Auth, PathText};
+use crate::extract::{Admin, AppJson, Auth, NoQuery, PathText};
 use crate::state::AppState;
 
 /// Registers a type in the caller's project.
@@ -28,9 +28,13 @@ pub async fn create_type(
 
 /// Lists the project's types.
 #[utoipa::path(get, path = "/v1/types", tag = "types",
-    responses((status = 200, body = TypeList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = TypeList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope)))]
-pub async fn list_types(auth: Auth<Admin>, State(state): State<AppState>) -> Result<Json<TypeList>, ApiError> {
+pub async fn list_types(
+    auth: Auth<Admin>,
+    State(state): State<AppState>,
+    _query: NoQuery,
+) -> Result<Json<TypeList>, ApiError> {
     let items = state.store.list_types(auth.principal.project_id).await?.into_iter().map(TypeView::from).collect();
     Ok(Json(TypeList { items }))
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::view::{delivery, DeliveryList};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, Auth, PathText};
+use crate::extract::{Admin, Auth, NoQuery, PathText};
 use crate::state::AppState;
 
 /// The answer to a replay: the delivery, pending again.
@@ -22,12 +22,13 @@ pub struct DeliveryReplayed {
 
 /// The endpoint's 100 most recent deliveries, newest first, with their attempts.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "`whk_` + ULID")),
-    responses((status = 200, body = DeliveryList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = DeliveryList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn list_deliveries(
     auth: Auth<Admin>,
     State(state): State<AppState>,
     PathText(id): PathText<String>,
+    _query: NoQuery,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let items = state.store.list_deliveries(auth.principal.project_id, id, 100).await?.iter().map(delivery).collect();
     Ok(Json(DeliveryList { items }))

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::view::{endpoint, WebhookList, WebhookView};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, Auth, PathText};
+use crate::extract::{Admin, Auth, NoQuery, PathText};
 use crate::state::AppState;
 
 /// The answer to a test: the event queued for the endpoint.
@@ -23,9 +23,13 @@ pub struct TestEventQueued {
 
 /// Lists the project's endpoints.
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
-    responses((status = 200, body = WebhookList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = WebhookList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope)))]
-pub async fn list_webhooks(auth: Auth<Admin>, State(state): State<AppState>) -> Result<Json<WebhookList>, ApiError> {
+pub async fn list_webhooks(
+    auth: Auth<Admin>,
+    State(state): State<AppState>,
+    _query: NoQuery,
+) -> Result<Json<WebhookList>, ApiError> {
     let items = state.store.list_webhooks(auth.principal.project_id).await?.iter().map(endpoint).collect();
     Ok(Json(WebhookList { items }))
 }
