@@ -19,6 +19,17 @@ pub fn parse_duration(s: &str, allow_zero: bool) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Parses how long a credential works (`expires_in`, `--expires-in`): at least one second, the
+/// smallest unit its answers show, so that it is never created already expired (`1ns` is a
+/// duration longer than zero, but gone before the answer is).
+pub fn parse_lifetime(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s, false)?;
+    if d < Duration::SECOND {
+        return Err(format!("`{s}` is shorter than one second (1s)"));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +42,15 @@ mod tests {
         assert!(parse_duration("0s", true).is_ok());
         assert!(parse_duration("soon", false).is_err());
         assert!(parse_duration("100000d", false).is_err());
+    }
+
+    #[test]
+    fn a_lifetime_is_at_least_a_second() {
+        for s in ["1ns", "999ms", "999999us", "0.5s", "0s"] {
+            assert!(parse_lifetime(s).is_err(), "{s}");
+        }
+        assert_eq!(parse_lifetime("1s").unwrap(), Duration::SECOND);
+        assert_eq!(parse_lifetime("1000ms").unwrap(), Duration::SECOND);
+        assert_eq!(parse_lifetime("90d").unwrap(), Duration::days(90));
     }
 }

@@ -45,7 +45,8 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<Credential, StoreError>;
     /// Revokes the credential at once (idempotent).
     async fn revoke_credential(&self, project: ProjectId, id: CredentialId) -> Result<Credential, StoreError>;
-    /// Changes the credential's own limits (see [`LimitsPatch`]).
+    /// Changes the credential's own limits (see [`LimitsPatch`]); a revoked credential is a
+    /// [`StoreError::Conflict`], as rotating one is.
     async fn set_credential_limits(
         &self,
         project: ProjectId,
@@ -173,6 +174,9 @@ impl<B: Backend> CredentialStore for Db<B> {
             .write("set_credential_limits", move |tx| {
                 Box::pin(async move {
                     let cred = get(tx, &LOCK, project, id).await?;
+                    if cred.revoked_at.is_some() {
+                        return Err(StoreError::Conflict("a revoked credential cannot be changed".into()));
+                    }
                     let limits = limits.apply(cred.limits);
                     save_state(tx, Credential { limits, ..cred }).await
                 })

@@ -322,7 +322,7 @@ pub struct CreateArgs {
     /// Scopes, comma-separated: resource:read, resource:write, admin.
     #[arg(long)]
     pub scopes: String,
-    /// Lifetime, e.g. 90d or 12h. Default: no expiry.
+    /// Lifetime, e.g. 90d or 12h: at least 1s. Default: no expiry.
     #[arg(long)]
     pub expires_in: Option<String>,
     /// Own rate limits, e.g. read=5000/h,write=500/1m, or one for both: unlimited, 5000/h

@@ -84,13 +84,18 @@ pub async fn credential_lifecycle(f: Fixture) {
     let touched = s.get_credential(p, created.id.clone()).await.unwrap();
     assert_eq!(touched.last_used_at.map(|t| t.unix_timestamp()), Some(at.unix_timestamp()));
 
-    // Revocation is idempotent; a revoked credential cannot be rotated (a conflict, not a 400).
+    // Revocation is idempotent; a revoked credential cannot be rotated or have its limits
+    // changed (a conflict, not a 400), and nothing is written.
     let revoked = s.revoke_credential(p, created.id.clone()).await.unwrap();
     assert!(revoked.revoked_at.is_some());
     assert_eq!(s.revoke_credential(p, created.id.clone()).await.unwrap().revoked_at, revoked.revoked_at);
     let refused = s.rotate_credential(p, created.id.clone(), digest_of("s4"), "h".into(), Duration::ZERO).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert!(s.find_credential_by_digest(digest_of("s4"), now()).await.unwrap().is_none(), "nothing written");
+    let unlimited = LimitsPatch { read: Some(Some(Limit::Unlimited)), write: None };
+    let refused = s.set_credential_limits(p, created.id.clone(), unlimited).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(s.get_credential(p, created.id.clone()).await.unwrap().limits, revoked.limits, "nothing written");
 }
 
 pub async fn another_projects_credentials_are_not_found(f: Fixture) {

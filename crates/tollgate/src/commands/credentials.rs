@@ -8,7 +8,7 @@ use time::Duration;
 use tollgate_api::routes::credentials::view::{with_secret, CredentialView};
 use tollgate_api::routes::credentials::{ApiKeys, CredentialRoutes, OAuthClients};
 use tollgate_auth::SecretToken;
-use tollgate_core::duration::parse_duration;
+use tollgate_core::duration::{parse_duration, parse_lifetime};
 use tollgate_core::time_fmt::{now, rfc3339};
 use tollgate_core::{Credential, CredentialId, CredentialKind, CredentialLimits, NewCredential, Project, Scopes};
 
@@ -127,7 +127,7 @@ async fn create<K: CredentialRoutes>(store: &dyn Store, config: &Config, a: Crea
     tollgate_core::credential::check_credential_name(&a.name).map_err(|e| anyhow!("--name: {e}"))?;
     let scopes = Scopes::parse(&a.scopes).map_err(|e| anyhow!("--scopes: {e}"))?;
     let expires_at = match a.expires_in {
-        Some(s) => Some(now() + parse_duration(&s, false).map_err(|e| anyhow!("--expires-in: {e}"))?),
+        Some(s) => Some(now() + parse_lifetime(&s).map_err(|e| anyhow!("--expires-in: {e}"))?),
         None => None,
     };
     let limits = match &a.limit {

@@ -91,3 +91,34 @@ async fn key_requests_are_validated() {
     assert_eq!(r.assert_error(400, "VALIDATION_FAILED")["name"], "must not contain control characters");
     assert_eq!(s.count_rows("credentials"), before);
 }
+
+/// A credential lives at least a second (`1ns` would be created expired), and a revoked one
+/// cannot be changed: keys and clients alike, over HTTP and the CLI.
+#[tokio::test]
+async fn lifetimes_under_a_second_and_changes_to_revoked_credentials_are_refused() {
+    let s = server().await;
+    let admin = Some(s.admin_key.as_str());
+    for path in ["/v1/keys", "/v1/clients"] {
+        for short in ["1ns", "999ms", "0.5s", "0s"] {
+            let body = json!({"name": "brief", "scopes": ["resource:read"], "expires_in": short});
+            let r = s.call(Method::POST, path, admin, Some(&body)).await;
+            assert!(r.assert_error(400, "VALIDATION_FAILED")["expires_in"].is_string(), "{path} {short}");
+        }
+        let body = json!({"name": "brief", "scopes": ["resource:read"], "expires_in": "1s"});
+        let created = s.call(Method::POST, path, admin, Some(&body)).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.body["key"]["id"].as_str().or(created.body["client_id"].as_str());
+        let one = format!("{path}/{}", id.unwrap_or_else(|| panic!("{}", created.text)));
+        let limits = json!({"limits": {"write": "5/1m"}});
+        assert_eq!(s.call(Method::PATCH, &one, admin, Some(&limits)).await.status, 200);
+        assert_eq!(s.call(Method::DELETE, &one, admin, None).await.status, 200);
+        s.call(Method::PATCH, &one, admin, Some(&json!({"limits": {"write": "9/1m"}})))
+            .await
+            .assert_error(409, "CONFLICT");
+        assert_eq!(s.call(Method::GET, &one, admin, None).await.body["limits"]["write"], "5/60s");
+    }
+    let out =
+        s.cli(&["keys", "create", "--name", "brief", "--scopes", "resource:read", "--expires-in", "1ns"], None, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("--expires-in"), "{stderr}");
+}

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use time::Duration;
 use tollgate_core::credential::{check_credential_name, MAX_CREDENTIAL_NAME_CHARS};
-use tollgate_core::duration::parse_duration;
+use tollgate_core::duration::{parse_duration, parse_lifetime};
 use tollgate_core::{CredentialLimits, Limit, LimitsPatch, Scope, Scopes, ValidationErrors};
 
 /// `POST /v1/keys` and `POST /v1/clients`.
@@ -20,7 +20,7 @@ pub struct CreateCredentialRequest {
     /// deprecated (answered with `Deprecation` and `Sunset` headers); send an array.
     #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Scopes,
-    /// How long it works, e.g. `90d` or `1h 30m`: more than zero, at most 3650 days (default:
+    /// How long it works, e.g. `90d` or `1h 30m`: at least 1s, at most 3650 days (default:
     /// until revoked).
     #[schema(schema_with = duration_schema, example = "90d")]
     pub expires_in: Option<Duration>,
@@ -100,8 +100,8 @@ fn duration_schema() -> utoipa::openapi::schema::Object {
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .pattern(Some(tollgate_core::schema::DURATION))
         .description(Some(
-            "A duration such as `90d`, `24h`, `15m` or `1h 30m`, at most 3650 days (`expires_in`: more than \
-             zero; `grace`: `0s` ends the old secret at once); `null` is the default.",
+            "A duration such as `90d`, `24h`, `15m` or `1h 30m`, at most 3650 days (`expires_in`: at least \
+             1s; `grace`: `0s` ends the old secret at once); `null` is the default.",
         ))
         .build()
 }
@@ -123,12 +123,12 @@ fn object<'a>(body: &'a Value, allowed: &[&str], errors: &mut ValidationErrors) 
 fn duration_field(
     obj: &Map<String, Value>,
     field: &str,
-    allow_zero: bool,
+    parse: fn(&str) -> Result<Duration, String>,
     errors: &mut ValidationErrors,
 ) -> Option<Duration> {
     match obj.get(field) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => parse_duration(s, allow_zero).map_err(|e| errors.add(field, e)).ok(),
+        Some(Value::String(s)) => parse(s).map_err(|e| errors.add(field, e)).ok(),
         Some(_) => {
             errors.add(field, "must be a duration string such as \"90d\"");
             None
@@ -184,7 +184,7 @@ impl CreateCredentialRequest {
                 None
             }
         };
-        let expires_in = duration_field(obj, "expires_in", false, &mut errors);
+        let expires_in = duration_field(obj, "expires_in", parse_lifetime, &mut errors);
         let limits = limits_field(obj, &mut errors).apply(CredentialLimits::default());
         match (name, scopes) {
             (Some(name), Some(scopes)) if errors.is_empty() => Ok(Self { name, scopes, expires_in, limits }),
@@ -207,7 +207,7 @@ impl RotateRequest {
         let Some(obj) = object(body, Self::FIELDS, &mut errors) else {
             return Err(errors);
         };
-        let grace = duration_field(obj, "grace", true, &mut errors).unwrap_or(DEFAULT_GRACE);
+        let grace = duration_field(obj, "grace", |s| parse_duration(s, true), &mut errors).unwrap_or(DEFAULT_GRACE);
         errors.into_result(Self { grace })
     }
 }

@@ -1,4 +1,5 @@
-//! `PATCH /v1/keys/{id}`, `PATCH /v1/clients/{id}`: changes a credential's own rate limits.
+//! `PATCH /v1/keys/{id}`, `PATCH /v1/clients/{id}`: changes a credential's own rate limits
+//! (a revoked one is a conflict, as rotating it is).
 
 use axum::extract::State;
 use axum::Json;
@@ -27,7 +28,8 @@ pub async fn update_credential<K: CredentialRoutes>(
 #[utoipa::path(patch, path = "/v1/keys/{id}", tag = "keys", params(("id" = String, Path, description = "`key_` + ULID")),
     request_body = UpdateCredentialRequest,
     responses((status = 200, body = CredentialView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope),
               (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn update_api_key(
     auth: Auth<Admin>,
@@ -42,7 +44,8 @@ pub async fn update_api_key(
 #[utoipa::path(patch, path = "/v1/clients/{id}", tag = "clients", params(("id" = String, Path, description = "The client id, `tgc_...`")),
     request_body = UpdateCredentialRequest,
     responses((status = 200, body = CredentialView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope),
               (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn update_client(
     auth: Auth<Admin>,
