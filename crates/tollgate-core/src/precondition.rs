@@ -12,6 +12,8 @@ pub enum Precondition {
 impl Precondition {
     /// Parses an `If-Match` value: `*` or a list of strong ETags like `"3"`. Weak tags never match
     /// (RFC 9110 uses strong comparison for `If-Match`), so they are kept as impossible versions.
+    /// An ETag is opaque: it matches only when its text is exactly one [`etag`] gives, so `"01"`
+    /// and `"+1"` name no version (an impossible one too), though they read as the number 1.
     pub fn parse_if_match(value: &str) -> Option<Self> {
         let value = value.trim();
         if value == "*" {
@@ -24,7 +26,7 @@ impl Precondition {
                 continue;
             }
             let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
-            versions.push(inner.parse::<i64>().unwrap_or(-1));
+            versions.push(inner.parse::<i64>().ok().filter(|v| etag(*v) == tag).unwrap_or(-1));
         }
         (!versions.is_empty()).then_some(Precondition::Versions(versions))
     }
@@ -54,5 +56,16 @@ mod tests {
         assert!(p.holds(3) && !p.holds(4));
         assert!(!Precondition::parse_if_match("W/\"3\"").unwrap().holds(3));
         assert_eq!(Precondition::parse_if_match("3"), None);
+    }
+
+    /// The comparison is of the tags' text: no other spelling of the number matches.
+    #[test]
+    fn only_the_exact_tag_matches() {
+        for other in ["\"01\"", "\"+1\"", "\"1.0\"", "\" 1\"", "\"1 \"", "\"0x1\""] {
+            let p = Precondition::parse_if_match(other).unwrap();
+            assert!(!p.holds(1), "{other}");
+        }
+        assert!(Precondition::parse_if_match("\"1\"").unwrap().holds(1));
+        assert!(!Precondition::parse_if_match("\"-0\"").unwrap().holds(0));
     }
 }

@@ -61,6 +61,11 @@ async fn if_match_and_if_none_match() {
         }
         async move { tollgate_testkit::Response::read(req.send().await.unwrap()).await }
     };
+    // ETags are opaque: another spelling of the version's number is another tag.
+    for other in ["\"01\"", "\"+1\""] {
+        send(Method::PATCH, other, Some(json!({"name": "x"}))).await.assert_error(412, "PRECONDITION_FAILED");
+        send(Method::DELETE, other, None).await.assert_error(412, "PRECONDITION_FAILED");
+    }
     let ok = send(Method::PATCH, "\"1\"", Some(json!({"name": "b"}))).await;
     assert_eq!(ok.status, 200);
     let stale = send(Method::PATCH, "\"1\"", Some(json!({"name": "c"}))).await;

@@ -22,7 +22,7 @@ pub struct IdempotencyKeyHeader {
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // Read by the document only.
 pub struct IfMatchHeader {
-    /// `*`, or ETags separated by commas: quoted (`"3"`) or weak (`W/...`, which never matches)
+    /// `*`, or ETags separated by commas: quoted (`"3"`, matching only that exact text) or weak (`W/...`, which never matches)
     #[param(
         rename = "If-Match",
         nullable = false,
