@@ -459,3 +459,35 @@ async fn methods_not_allowed() {
     s.call(Method::POST, &format!("/v1/resource/{id}"), k, None).await.assert_error(405, "METHOD_NOT_ALLOWED");
     s.call(Method::POST, "/health", None, None).await.assert_error(405, "METHOD_NOT_ALLOWED");
 }
+
+/// Bodies are never decoded, so a request declaring a content coding is refused (415 with
+/// `Accept-Encoding: identity`) on every route, JSON and OAuth alike, before anything is read
+/// or written; `identity` is no coding.
+#[tokio::test]
+async fn encoded_bodies_are_refused_everywhere() {
+    let s = server().await;
+    let send = |method: Method, path: &str, content_type: &str, coding: &str, body: Vec<u8>| {
+        let req = s
+            .http
+            .request(method, s.url(path))
+            .header("x-api-key", &s.admin_key)
+            .header("content-type", content_type)
+            .header("content-encoding", coding)
+            .body(body);
+        async move { Response::read(req.send().await.unwrap()).await }
+    };
+    let json = "application/json";
+    let before = rows(&s);
+    for coding in ["gzip", "br", "identity, deflate", "x-gzip"] {
+        let r = send(Method::POST, "/v1/resource", json, coding, widget("a").to_string().into_bytes()).await;
+        let details = r.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+        assert!(details["content_encoding"].is_string(), "{coding}: {details}");
+        assert_eq!(r.headers["accept-encoding"], "identity", "{coding}");
+    }
+    assert_eq!(rows(&s), before, "nothing written");
+    let form = "application/x-www-form-urlencoded";
+    let token = send(Method::POST, "/oauth/token", form, "gzip", b"grant_type=client_credentials".to_vec()).await;
+    token.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    let plain = send(Method::POST, "/v1/resource", json, "identity", widget("a").to_string().into_bytes()).await;
+    assert_eq!(plain.status, 201, "{}", plain.text);
+}
