@@ -216,6 +216,15 @@ impl OAuthError {
         }
     }
 
+    /// `invalid_request` with status 413: a body over `max_bytes`. RFC 6749 has no code of its
+    /// own for it; the status says what every other endpoint's 413 says.
+    pub fn payload_too_large(max_bytes: usize) -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            ..Self::invalid_request(format!("the request body is larger than {max_bytes} bytes"))
+        }
+    }
+
     /// `invalid_client` (401): unknown client, wrong secret or no client authentication. The
     /// same answer for all of them, so that client ids cannot be probed.
     pub fn invalid_client(used_basic: bool) -> Self {

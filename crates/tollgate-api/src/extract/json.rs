@@ -88,7 +88,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 /// Reads the body whole. A body over the limit is still read (and discarded) up to
 /// [`DRAIN_BYTES`], so that a client that sends everything before reading the answer gets the
 /// 413 instead of a reset connection.
-async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut buf = Vec::new();

@@ -180,6 +180,19 @@ async fn token_endpoint_errors_follow_rfc_6749() {
     let garbage =
         s.http.post(s.url("/oauth/token")).header("authorization", "Basic !!!").form(&[cc]).send().await.unwrap();
     check(&Response::read(garbage).await, 401, "invalid_client");
+    // A body over 1 MiB: 413, as on every endpoint, in RFC 6749's format; the body is
+    // drained, so the answer arrives whole on all three endpoints.
+    let big = format!("grant_type=client_credentials&pad={}", "a".repeat(1024 * 1024));
+    for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+        let r = s
+            .http
+            .post(s.url(path))
+            .basic_auth(&id, Some(&secret))
+            .header("content-type", "application/x-www-form-urlencoded");
+        let r = Response::read(r.body(big.clone()).send().await.unwrap()).await;
+        check(&r, 413, "invalid_request");
+        assert!(r.body["error_description"].as_str().unwrap().contains("1048576"), "{path}: {}", r.text);
+    }
 }
 
 #[tokio::test]

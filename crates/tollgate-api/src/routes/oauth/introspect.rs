@@ -57,6 +57,7 @@ pub struct Introspection {
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth", security(),
     request_body(content = TokenParamsBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = Introspection), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
+              (status = 413, description = "The body is over 1 MiB (`invalid_request`)", body = OAuthErrorBody),
               (status = 415, description = "A `Content-Encoding` other than `identity` (the `/v1` envelope: no body is decoded)", body = crate::error::ErrorEnvelope),
               (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn introspect_token(

@@ -9,9 +9,10 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde_json::Value;
+use tollgate_core::ErrorCode;
 
 use crate::error::OAuthError;
-use crate::extract::json::MAX_BODY_BYTES;
+use crate::extract::json::{read_body, MAX_BODY_BYTES};
 
 /// The request's parameters by name.
 pub struct OAuthParams(pub HashMap<String, String>);
@@ -111,9 +112,12 @@ impl<S: Send + Sync> FromRequest<S> for OAuthParams {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
             .unwrap_or_default();
-        let body: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        // Read as every JSON body is: over the limit is a 413 (the rest drained, so that the
+        // client reads the answer), in this endpoint's error format.
+        let body: Bytes = read_body(req.into_body()).await.map_err(|e| match e.code() {
+            ErrorCode::PayloadTooLarge => OAuthError::payload_too_large(MAX_BODY_BYTES),
+            _ => OAuthError::invalid_request("the request body could not be read"),
+        })?;
         let pairs: Vec<(String, String)> = match media.as_str() {
             "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body)
                 .map_err(|_| OAuthError::invalid_request("the body is not valid form encoding"))?,

@@ -17,6 +17,7 @@ use crate::state::AppState;
     request_body(content = TokenParamsBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody),
               (status = 401, body = OAuthErrorBody),
+              (status = 413, description = "The body is over 1 MiB (`invalid_request`)", body = OAuthErrorBody),
               (status = 415, description = "A `Content-Encoding` other than `identity` (the `/v1` envelope: no body is decoded)", body = crate::error::ErrorEnvelope),
               (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn revoke_token(

@@ -33,6 +33,7 @@ pub struct TokenResponse {
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", security(),
     request_body(content = TokenRequestBody, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
+              (status = 413, description = "The body is over 1 MiB (`invalid_request`)", body = OAuthErrorBody),
               (status = 415, description = "A `Content-Encoding` other than `identity` (the `/v1` envelope: no body is decoded)", body = crate::error::ErrorEnvelope),
               (status = 429, description = "Too many failed authentications from this address, or over the client's write limit; see `Retry-After`", body = OAuthErrorBody)))]
 pub async fn issue_token(
