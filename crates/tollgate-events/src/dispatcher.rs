@@ -3,10 +3,12 @@
 //! what follows: success on 2xx, the endpoint disabled on 410, otherwise a retry per the
 //! schedule (no earlier than a receiver's `Retry-After`) until attempts run out.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tollgate_core::webhook::{AttemptResult, Attempted, DeliveryJob, NextStep};
@@ -83,45 +85,77 @@ impl Dispatcher {
     }
 
     /// Runs until `stop` turns true.
+    ///
+    /// Up to `concurrency` attempts are in flight, and a delivery is claimed only when a place
+    /// is free for it, so that each attempt starts as soon as its lease does: a receiver that
+    /// hangs holds one place for its timeout, not a whole round of claims behind it, and no
+    /// lease runs out before its attempt has begun (which would let another node make it too).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         // The lease outlives an attempt, so no other node picks a delivery up mid-attempt.
         let lease = time::Duration::try_from(self.settings.timeout * 3).unwrap_or(time::Duration::minutes(1));
-        loop {
-            if *stop.borrow() {
-                return;
+        let places = self.settings.concurrency.max(1);
+        let mut in_flight = FuturesUnordered::new();
+        while !*stop.borrow() {
+            let free = places - in_flight.len();
+            let most = free.min(self.settings.batch.max(1) as usize);
+            let mut claimed = 0;
+            if most > 0 {
+                let now = OffsetDateTime::now_utc();
+                match self.store.claim_deliveries(now, lease, u32::try_from(most).unwrap_or(u32::MAX)).await {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        in_flight.extend(jobs.into_iter().map(|job| self.attempt(job)));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
+                }
             }
-            let jobs = match self.store.claim_deliveries(OffsetDateTime::now_utc(), lease, self.settings.batch).await {
-                Ok(jobs) => jobs,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not claim webhook deliveries");
-                    Vec::new()
-                }
-            };
-            if jobs.is_empty() {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.settings.idle_poll) => {}
-                    _ = stop.changed() => return,
-                }
+            // As many as asked for, with places still free: more may be due, so claim again.
+            if claimed > 0 && claimed == most && in_flight.len() < places {
                 continue;
             }
-            // Attempts run `concurrency` at a time; their outcomes are recorded in groups of
-            // whatever has finished, one transaction per group rather than one per attempt.
-            let this = &self;
-            let mut outcomes = futures::stream::iter(jobs)
-                .map(|job| async move {
-                    let result = attempt(&job, &this.settings, &this.client).await;
-                    this.report(&job, &result);
-                    Attempted { endpoint_id: job.endpoint_id, delivery_id: job.id, result }
-                })
-                .buffer_unordered(self.settings.concurrency)
-                .ready_chunks(self.settings.batch as usize);
-            while let Some(results) = outcomes.next().await {
-                if let Err(e) = self.store.record_attempts(results).await {
-                    // The leases run out and the deliveries are tried again: at least once.
-                    tracing::warn!(error = %e, "could not record webhook attempts");
-                }
-            }
+            // Otherwise wait for an attempt to finish, or for the next poll while a place is free.
+            let finished = tokio::select! {
+                Some(done) = in_flight.next() => done,
+                _ = tokio::time::sleep(self.settings.idle_poll), if in_flight.len() < places => continue,
+                _ = stop.changed() => break,
+            };
+            self.record(finished, &mut in_flight).await;
         }
+        // Stopping: no new claims, and the attempts under way are finished and recorded, so that
+        // none is sent twice because its outcome was lost.
+        while let Some(finished) = in_flight.next().await {
+            self.record(finished, &mut in_flight).await;
+        }
+    }
+
+    /// Records `first` with whatever else has finished: one transaction per group.
+    async fn record<F: std::future::Future<Output = Attempted>>(
+        &self,
+        first: Attempted,
+        in_flight: &mut FuturesUnordered<F>,
+    ) {
+        let mut finished = vec![first];
+        while let Some(Some(done)) = in_flight.next().now_or_never() {
+            finished.push(done);
+        }
+        if let Err(e) = self.store.record_attempts(finished).await {
+            // The leases run out and the deliveries are tried again: at least once.
+            tracing::warn!(error = %e, "could not record webhook attempts");
+        }
+    }
+
+    /// One delivery's attempt, reported. A panic inside it is an attempt that failed, to be
+    /// retried on the schedule: it must not end the task that delivers every endpoint's events.
+    async fn attempt(&self, job: DeliveryJob) -> Attempted {
+        let made = AssertUnwindSafe(attempt(&job, &self.settings, &self.client)).catch_unwind().await;
+        let result = made.unwrap_or_else(|_| AttemptResult {
+            status_code: None,
+            error: Some("internal error while sending".to_owned()),
+            duration_ms: 0,
+            next: retry_after_failure(&self.settings.schedule, job.attempts + 1, None),
+        });
+        self.report(&job, &result);
+        Attempted { endpoint_id: job.endpoint_id, delivery_id: job.id, result }
     }
 
     /// Logs an attempt and counts its outcome.
@@ -153,15 +187,26 @@ async fn attempt(job: &DeliveryJob, settings: &DispatcherSettings, client: &reqw
     let next = match status {
         Some(200..=299) => NextStep::Succeeded,
         Some(410) => NextStep::DisableEndpoint,
-        _ => match settings.schedule.next_delay(made) {
-            Some(delay) => {
-                let wait = retry_after.map_or(delay, |r| r.max(delay));
-                NextStep::RetryAt(OffsetDateTime::now_utc() + time::Duration::try_from(wait).unwrap_or_default())
-            }
-            None => NextStep::Failed,
-        },
+        _ => retry_after_failure(&settings.schedule, made, retry_after),
     };
     AttemptResult { status_code: status, error, duration_ms: started.elapsed().as_millis() as u64, next }
+}
+
+/// The longest wait a receiver's `Retry-After` can ask for. Beyond it the receiver is not
+/// waited for any longer; its schedule's attempts still run out as usual.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// After a failed attempt `made`: the schedule's next delay, or the receiver's `Retry-After` if
+/// that is later (at most [`MAX_RETRY_AFTER`]); or `Failed` when the schedule has run out.
+fn retry_after_failure(schedule: &RetrySchedule, made: u32, retry_after: Option<Duration>) -> NextStep {
+    match schedule.next_delay(made) {
+        Some(delay) => {
+            let wait = retry_after.map_or(delay, |r| r.min(MAX_RETRY_AFTER).max(delay));
+            let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::ZERO);
+            NextStep::RetryAt(OffsetDateTime::now_utc().saturating_add(wait))
+        }
+        None => NextStep::Failed,
+    }
 }
 
 /// Sends the event; returns the status and a `Retry-After` if the receiver gave one.
@@ -190,11 +235,52 @@ async fn send(
                 format!("request failed: {}", e.without_url())
             }
         })?;
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     Ok((response.status().as_u16(), retry_after))
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date (a date already past
+/// is no wait). Anything else is ignored, as if none were sent.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than u64 holds is still "a very long time".
+        return Some(value.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("18446744073709551616"), Some(Duration::MAX), "beyond u64: a very long time");
+        assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO), "past: no wait");
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+        let wait = parse_retry_after(&soon).unwrap();
+        assert!(wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600), "{wait:?}");
+        for junk in ["", "-5", "1.5", "soon", "120s"] {
+            assert_eq!(parse_retry_after(junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn a_retry_waits_for_the_later_of_schedule_and_receiver_up_to_a_day() {
+        let secs = |s: &str| s.parse().map(Duration::from_secs).map_err(|e| format!("{e}"));
+        let schedule = RetrySchedule::parse("60,3600", secs).unwrap();
+        let at = |retry_after| match retry_after_failure(&schedule, 1, retry_after) {
+            NextStep::RetryAt(at) => (at - OffsetDateTime::now_utc()).whole_seconds(),
+            other => panic!("{other:?}"),
+        };
+        // The schedule's delay carries up to 10% of jitter.
+        assert!((58..=66).contains(&at(None)));
+        assert!((58..=66).contains(&at(Some(Duration::from_secs(5)))), "never earlier than the schedule");
+        assert!((598..=600).contains(&at(Some(Duration::from_secs(600)))));
+        assert!((24 * 3600 - 2..=24 * 3600).contains(&at(Some(Duration::MAX))), "at most a day");
+        assert_eq!(retry_after_failure(&schedule, 3, Some(Duration::MAX)), NextStep::Failed);
+    }
 }

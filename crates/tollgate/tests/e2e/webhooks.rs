@@ -174,3 +174,108 @@ async fn a_node_without_dispatch_leaves_deliveries_to_another() {
     }
     assert_eq!(attempts, 1);
 }
+
+/// A receiver on loopback: `/hang` reads the request and never answers, `/later` answers 503
+/// with a `Retry-After` of 31,688 years, anything else 200. It notes when each delivery
+/// arrived, by path.
+async fn receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The head, then the body its Content-Length names.
+                let (head_end, length) = loop {
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let path = String::from_utf8_lossy(&buf).split(' ').nth(1).unwrap_or("").to_owned();
+                log.lock().unwrap().push((path.clone(), std::time::Instant::now()));
+                let answer: &[u8] = match path.as_str() {
+                    "/hang" => {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        return;
+                    }
+                    "/later" => {
+                        b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1000000000000\r\ncontent-length: 0\r\n\r\n"
+                    }
+                    _ => b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+                };
+                let _ = conn.write_all(answer).await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// A receiver that never answers holds one place among the attempts in flight for its timeout,
+/// not every delivery behind it; and one whose `Retry-After` is absurdly long is waited for at
+/// most a day, without stopping the deliveries of anyone else.
+#[tokio::test]
+async fn a_hanging_or_far_off_receiver_does_not_hold_up_other_deliveries() {
+    let s =
+        server_with(&[("TOLLGATE_WEBHOOK_ALLOW_LOOPBACK", "true"), ("TOLLGATE_WEBHOOK_RETRY_SCHEDULE", "1s,1s")]).await;
+    let admin = Some(s.admin_key.as_str());
+    let (port, seen) = receiver().await;
+    let mut ids = std::collections::HashMap::new();
+    for path in ["/hang", "/later", "/ok"] {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let r = s.call(Method::POST, "/v1/webhooks", admin, Some(&json!({"url": url}))).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        ids.insert(path, r.body["webhook"]["id"].as_str().unwrap().to_owned());
+    }
+    let arrivals =
+        |path: &str| seen.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, t)| *t).collect::<Vec<_>>();
+    let wait_for = |path: &'static str, n: usize| {
+        let arrivals = &arrivals;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while arrivals(path).len() < n && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            arrivals(path)
+        }
+    };
+    assert_eq!(s.call(Method::POST, "/v1/resource", admin, Some(&crate::widget("a"))).await.status, 201);
+    assert_eq!(wait_for("/hang", 1).await.len(), 1, "the first event reached the hanging receiver");
+    assert_eq!(wait_for("/later", 1).await.len(), 1);
+    // The hanging attempt has 10 s to run; the second event's delivery does not wait for it.
+    let created = std::time::Instant::now();
+    assert_eq!(s.call(Method::POST, "/v1/resource", admin, Some(&crate::widget("b"))).await.status, 201);
+    let ok = wait_for("/ok", 2).await;
+    assert_eq!(ok.len(), 2, "both events reached /ok");
+    let took = ok[1].duration_since(created);
+    assert!(took < std::time::Duration::from_secs(4), "the second event waited {took:?} behind the hanging receiver");
+    // The far-off receiver's next attempt: a day away at most, not 31,688 years (nor a panic).
+    let later = s.call(Method::GET, &format!("/v1/webhooks/{}/deliveries", ids["/later"]), admin, None).await;
+    let next = later.body["items"][0]["next_attempt_at"].as_str().unwrap().to_owned();
+    let next = time::OffsetDateTime::parse(&next, &time::format_description::well_known::Rfc3339).unwrap();
+    let from_now = next - time::OffsetDateTime::now_utc();
+    assert!(from_now > time::Duration::hours(23) && from_now <= time::Duration::hours(24), "{next}");
+}
