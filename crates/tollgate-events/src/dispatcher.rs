@@ -90,14 +90,21 @@ impl Dispatcher {
     /// is free for it, so that each attempt starts as soon as its lease does: a receiver that
     /// hangs holds one place for its timeout, not a whole round of claims behind it, and no
     /// lease runs out before its attempt has begun (which would let another node make it too).
+    /// Claims are made once half the places are free, several deliveries a query.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         // The lease outlives an attempt, so no other node picks a delivery up mid-attempt.
         let lease = time::Duration::try_from(self.settings.timeout * 3).unwrap_or(time::Duration::minutes(1));
         let places = self.settings.concurrency.max(1);
         let mut in_flight = FuturesUnordered::new();
         while !*stop.borrow() {
+            // Claims wait until half the places are free (or all are), so that a busy node
+            // claims several deliveries a query rather than one per finished attempt.
             let free = places - in_flight.len();
-            let most = free.min(self.settings.batch.max(1) as usize);
+            let most = if in_flight.is_empty() || free * 2 >= places {
+                free.min(self.settings.batch.max(1) as usize)
+            } else {
+                0
+            };
             let mut claimed = 0;
             if most > 0 {
                 let now = OffsetDateTime::now_utc();
