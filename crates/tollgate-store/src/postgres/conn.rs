@@ -7,8 +7,10 @@
 //! A write begins its transaction only when it must: before a statement that locks or writes,
 //! or before a second statement of writes. Until then the plain reads it makes
 //! ([`Conn::fetch_optional_plain`]) run on its connection alone, and if all it then writes is one
-//! statement, that statement commits by itself. So a create group is its type's rule and its
-//! writes: two round trips, not four (no `BEGIN`, no `COMMIT`).
+//! statement, that statement commits by itself. So a create group of a type that is not
+//! registered is its type's rule and its writes: two round trips, not four (no `BEGIN`, no
+//! `COMMIT`). A registered type's row is then locked inside the transaction (`types::rule`),
+//! which begins it: five.
 
 use std::mem;
 

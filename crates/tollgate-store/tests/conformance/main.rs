@@ -79,5 +79,6 @@ conformance!(
     transfer::export_and_import_round_trip,
     transfer::import_keeps_the_later_state_of_credentials,
     types::writes_are_checked_against_their_registered_type,
+    types::deleting_a_type_races_creating_its_resource,
     usage::hourly_counts_add_up_stay_in_their_project_and_are_pruned,
 );

@@ -1,6 +1,8 @@
 //! Resource types: registration, versions, the check every write makes (create, update, batch
 //! and import alike), the project rule for unregistered types, and deletion.
 
+use std::time::Duration;
+
 use serde_json::json;
 use tollgate_core::resource_type::TypeDefinition;
 use tollgate_store::{BatchOp, ResourceUpdate, StoreError};
@@ -61,4 +63,55 @@ pub async fn writes_are_checked_against_their_registered_type(f: Fixture) {
     s.delete_type(p, "machine".into()).await.unwrap();
     assert!(matches!(s.get_type(p, "machine".into()).await, Err(StoreError::NotFound)));
     assert!(s.list_types(other).await.unwrap().is_empty());
+}
+
+/// Rounds of [`deleting_a_type_races_creating_its_resource`].
+const ROUNDS: u64 = 40;
+
+/// A type's deletion racing the create of its first resource (the project requires registered
+/// types): never do both succeed, and a resource never outlives its type. One starts 0 to 1 ms
+/// before the other, or the delete up to 2 ms after the create, in fine steps, so that each
+/// lands in every part of the other.
+pub async fn deleting_a_type_races_creating_its_resource(f: Fixture) {
+    let s = &f.store;
+    let p = f.project("p").await;
+    s.set_require_registered_types(p, true).await.unwrap();
+    let mut wrong = Vec::new();
+    for round in 0..ROUNDS {
+        let kind = format!("t{round}");
+        s.create_type(p, kind.clone(), definition(16)).await.unwrap();
+        let mut content = machine("r", "eu");
+        content.kind = kind.clone();
+        // Microseconds the delete starts after the create (before it, if negative).
+        let lead = i64::try_from(round * 3000 / ROUNDS).unwrap() - 1000;
+        let (created, deleted) = tokio::join!(
+            async {
+                pause(-lead).await;
+                s.create_resource(p, content, None).await
+            },
+            async {
+                pause(lead).await;
+                s.delete_type(p, kind.clone()).await
+            }
+        );
+        match (created, deleted) {
+            (Ok(_), Err(StoreError::Conflict(_))) => s.get_type(p, kind).await.map(drop).unwrap(),
+            (Err(e @ StoreError::SchemaViolations(_)), Ok(())) => assert_eq!(violations(e), ["/type"]),
+            (created, deleted) => wrong.push(format!("round {round}: {:?}, {deleted:?}", created.map(drop))),
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {ROUNDS} rounds went wrong:\n{}", wrong.len(), wrong.join("\n"));
+    let orphans = f.sql(
+        "SELECT count(*) FROM resources r WHERE NOT EXISTS
+         (SELECT 1 FROM resource_types t WHERE t.project_id = r.project_id AND t.name = r.type)",
+    );
+    assert_eq!(orphans, ["0"], "resources whose type is gone");
+}
+
+/// Sleeps `micros` on a thread of its own (tokio's timer counts whole milliseconds); nothing if
+/// not positive.
+async fn pause(micros: i64) {
+    if let Ok(micros @ 1..) = u64::try_from(micros) {
+        tokio::task::spawn_blocking(move || std::thread::sleep(Duration::from_micros(micros))).await.unwrap();
+    }
 }
