@@ -160,6 +160,9 @@ impl ListQuery {
                         // One message is enough; the rest of the filters are not looked at.
                         break;
                     }
+                    // No stored value holds a NUL (writes refuse it), and PostgreSQL cannot
+                    // even compare one: refused, as a `type` or `status` nothing can match is.
+                    Some(_) if value.contains('\0') => errors.add(key.clone(), "must not contain NUL characters"),
                     Some(attr) => q.attributes.push((attr.to_owned(), value.clone())),
                     None => errors.add(key.clone(), "unknown query parameter"),
                 },
@@ -249,6 +252,8 @@ mod tests {
         assert_eq!(l.attributes, vec![("colour".into(), "red".into())]);
         assert!(q(&[("colour", "red")]).is_err());
         assert!(q(&[("attributes[bad key]", "x")]).is_err());
+        let e = q(&[("attributes[k]", "a\0b")]).unwrap_err();
+        assert_eq!(e.fields()["attributes[k]"], "must not contain NUL characters");
         assert!(q(&[("page", "1"), ("page", "2")]).is_err());
     }
 

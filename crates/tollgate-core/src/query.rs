@@ -184,7 +184,8 @@ pub fn decode_cursor(s: &str, keys: &[SortKey]) -> Result<Cursor, String> {
         .map(|(k, v)| match k.field {
             SortField::CreatedAt | SortField::UpdatedAt => v.as_i64().map(SortValue::Int),
             SortField::Attribute(_) if v.is_null() => Some(SortValue::Missing),
-            _ => v.as_str().map(|s| SortValue::Text(s.to_owned())),
+            // No stored value holds a NUL, so no issued cursor does (PostgreSQL cannot bind one).
+            _ => v.as_str().filter(|s| !s.contains('\0')).map(|s| SortValue::Text(s.to_owned())),
         })
         .collect::<Option<Vec<_>>>()
         .ok_or_else(unknown)?;
@@ -273,6 +274,18 @@ mod tests {
         for bad in ["", "size", "name,name", "attributes.", "attributes.bad key", "a,b,c,d,e", "--name"] {
             assert!(parse_sort(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A forged cursor cannot carry a NUL to the query (PostgreSQL refuses to bind one).
+    #[test]
+    fn a_cursor_with_a_nul_is_not_one_this_server_issued() {
+        let keys = parse_sort("attributes.k").unwrap();
+        let forged = |v: &str| {
+            let id = ResourceId::generate().to_string();
+            URL_SAFE_NO_PAD.encode(json!([CURSOR_VERSION, "attributes.k", [v], id]).to_string())
+        };
+        assert!(decode_cursor(&forged("a"), &keys).is_ok());
+        assert!(decode_cursor(&forged("a\0b"), &keys).is_err());
     }
 
     #[test]

@@ -305,9 +305,11 @@ fn check_data(data: Value, errors: &mut ValidationErrors) -> Option<Data> {
     Some(data)
 }
 
-/// NUL is refused everywhere so that every backend (PostgreSQL's text and jsonb refuse it)
-/// stores exactly what SQLite would.
-fn contains_nul(v: &Value) -> bool {
+/// Whether `v` holds a NUL character (U+0000) in a string or an object key. NUL is refused
+/// everywhere a client's text is stored or looked up (resource `data`, type definitions, filter
+/// values), so that every backend (PostgreSQL's text and jsonb refuse it) stores and finds
+/// exactly what SQLite would.
+pub fn contains_nul(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains('\0'),
         Value::Array(a) => a.iter().any(contains_nul),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::resource::{is_attribute_key, is_identifier, NewResource, MAX_TYPE_CHARS};
+use crate::resource::{contains_nul, is_attribute_key, is_identifier, NewResource, MAX_TYPE_CHARS};
 use crate::validation::ValidationErrors;
 use crate::ProjectId;
 
@@ -157,6 +157,13 @@ impl TypeDefinition {
         let request: TypeRequest =
             serde_json::from_value(body.clone()).map_err(|e| ValidationErrors::single("body", e.to_string()))?;
         let mut errors = ValidationErrors::new();
+        // Resource `data`'s rule, for the same reason: PostgreSQL cannot store a NUL, so no
+        // backend takes one. First, so that it is the reason given for its field.
+        for field in ["name", "description", "schema", "attributes"] {
+            if body.get(field).is_some_and(contains_nul) {
+                errors.add(field, "must not contain NUL characters");
+            }
+        }
         let name = match (&request.name, with_name) {
             (Some(n), true) => parse_type_name(n).map_err(|e| errors.add("name", e.fields()["name"].clone())).ok(),
             (None, true) => {
@@ -382,6 +389,23 @@ mod tests {
         for p in ["/data/cpus", "/data/tags/1", "/data", "/attributes/region", "/attributes/tier"] {
             assert!(pointers.contains(&p), "{p} missing from {pointers:?}");
         }
+    }
+
+    #[test]
+    fn a_nul_anywhere_in_a_definition_is_refused_naming_its_field() {
+        let cases = [
+            (json!({"description": "d\u{0}"}), "description"),
+            (json!({"schema": {"properties": {"a\u{0}": {}}}}), "schema"),
+            (json!({"schema": {"enum": ["\u{0}"]}}), "schema"),
+            (json!({"schema": {"$comment": "x\u{0}y"}}), "schema"),
+            (json!({"attributes": {"region": {"enum": ["eu\u{0}"]}}}), "attributes"),
+        ];
+        for (body, field) in cases {
+            let e = TypeDefinition::parse(&body, false).unwrap_err();
+            assert_eq!(e.fields()[field], "must not contain NUL characters", "{body}");
+        }
+        let e = TypeDefinition::parse(&json!({"name": "a\u{0}"}), true).unwrap_err();
+        assert_eq!(e.fields()["name"], "must not contain NUL characters");
     }
 
     #[test]

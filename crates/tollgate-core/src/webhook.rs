@@ -9,6 +9,23 @@ pub const EVENT_TYPES: [&str; 3] = ["resource.created", "resource.updated", "res
 /// The type of the event `webhooks test` sends to one endpoint.
 pub const TEST_EVENT: &str = "webhook.test";
 
+/// Whether `s` is an endpoint id as minted: `whk_` + a ULID in its canonical spelling. Anything
+/// else names no endpoint and is never looked up.
+pub fn is_webhook_id(s: &str) -> bool {
+    s.strip_prefix("whk_").is_some_and(crate::ids::canonical_ulid)
+}
+
+/// Whether `s` is a delivery id as minted: `dlv_` + its event's ULID + its endpoint's ULID
+/// (deliveries made by the first releases: `dlv_` + one ULID). Anything else is never looked up.
+pub fn is_delivery_id(s: &str) -> bool {
+    let ulid = crate::ids::canonical_ulid;
+    s.strip_prefix("dlv_").is_some_and(|b| match (b.get(..26), b.get(26..)) {
+        (Some(first), Some("")) => ulid(first),
+        (Some(first), Some(second)) => ulid(first) && ulid(second),
+        _ => false,
+    })
+}
+
 /// A recorded event, as the outbox holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -127,4 +144,23 @@ pub struct Delivery {
     pub created_at: OffsetDateTime,
     /// Each attempt: when, status code, error, duration.
     pub history: Vec<(OffsetDateTime, Option<u16>, Option<String>, u64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_recognised_as_minted() {
+        let (a, b) = (ulid::Ulid::new().to_string(), ulid::Ulid::new().to_string());
+        assert!(is_webhook_id(&format!("whk_{a}")));
+        assert!(is_delivery_id(&format!("dlv_{a}{b}")) && is_delivery_id(&format!("dlv_{a}")));
+        for bad in ["whk_", "whk_\0", "x\0", "nope", &format!("whk_{}", a.to_lowercase()), &format!("whk_{a}\0")] {
+            assert!(!is_webhook_id(bad), "{bad:?}");
+        }
+        for bad in ["dlv_", "dlv_\0", &format!("dlv_{a}\0"), &format!("dlv_{a}{}", &b[..25]), &format!("dlv_{a}{b}{b}")]
+        {
+            assert!(!is_delivery_id(bad), "{bad:?}");
+        }
+    }
 }

@@ -12,5 +12,5 @@ pub mod unique_members;
 
 pub use auth::{Admin, Any, Auth, Principal, Read, Write, WriteMany};
 pub use json::{AppJson, HashedJson, MaybeJson};
-pub use path::{CredentialPath, PathText, ResourcePath};
+pub use path::{CredentialPath, DeliveryPath, PathText, ResourcePath, WebhookPath};
 pub use query::{NoQuery, QueryPairs};

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::view::{delivery, DeliveryList};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, Auth, NoQuery, PathText};
+use crate::extract::{Admin, Auth, DeliveryPath, NoQuery, WebhookPath};
 use crate::state::AppState;
 
 /// The answer to a replay: the delivery, pending again.
@@ -27,7 +27,7 @@ pub struct DeliveryReplayed {
 pub async fn list_deliveries(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathText(id): PathText<String>,
+    WebhookPath(id): WebhookPath,
     _query: NoQuery,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let items = state.store.list_deliveries(auth.principal.project_id, id, 100).await?.iter().map(delivery).collect();
@@ -43,8 +43,8 @@ pub async fn list_deliveries(
 pub async fn replay_delivery(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathText((id, delivery_id)): PathText<(String, String)>,
+    DeliveryPath { endpoint, delivery }: DeliveryPath,
 ) -> Result<(StatusCode, Json<DeliveryReplayed>), ApiError> {
-    state.store.replay_delivery(auth.principal.project_id, id, delivery_id.clone()).await?;
-    Ok((StatusCode::ACCEPTED, Json(DeliveryReplayed { id: delivery_id, status: "pending" })))
+    state.store.replay_delivery(auth.principal.project_id, endpoint, delivery.clone()).await?;
+    Ok((StatusCode::ACCEPTED, Json(DeliveryReplayed { id: delivery, status: "pending" })))
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::view::{endpoint, WebhookList, WebhookView};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Admin, Auth, NoQuery, PathText};
+use crate::extract::{Admin, Auth, NoQuery, WebhookPath};
 use crate::state::AppState;
 
 /// The answer to a test: the event queued for the endpoint.
@@ -41,7 +41,7 @@ pub async fn list_webhooks(
 pub async fn get_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathText(id): PathText<String>,
+    WebhookPath(id): WebhookPath,
 ) -> Result<Json<WebhookView>, ApiError> {
     Ok(Json(endpoint(&state.store.get_webhook(auth.principal.project_id, id).await?)))
 }
@@ -53,7 +53,7 @@ pub async fn get_webhook(
 pub async fn delete_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathText(id): PathText<String>,
+    WebhookPath(id): WebhookPath,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_webhook(auth.principal.project_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -66,7 +66,7 @@ pub async fn delete_webhook(
 pub async fn test_webhook(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathText(id): PathText<String>,
+    WebhookPath(id): WebhookPath,
 ) -> Result<(StatusCode, Json<TestEventQueued>), ApiError> {
     let event = state.store.send_test_event(auth.principal.project_id, id).await?;
     Ok((StatusCode::ACCEPTED, Json(TestEventQueued { event_id: event.id, kind: event.kind })))
