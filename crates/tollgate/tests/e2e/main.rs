@@ -18,6 +18,7 @@ mod idempotency;
 mod keys;
 mod limits_input;
 mod metrics;
+mod nul_input;
 mod oauth;
 mod openapi;
 mod ops;
