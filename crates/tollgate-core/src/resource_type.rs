@@ -296,15 +296,24 @@ fn elided(message: &impl std::fmt::Display) -> String {
     #[derive(Default)]
     struct Ends {
         head: String,
+        /// Set once anything went past the head: the head then never grows again, so the text
+        /// keeps its order.
+        head_closed: bool,
         tail: String,
         cut: bool,
     }
     impl Write for Ends {
         fn write_str(&mut self, mut s: &str) -> std::fmt::Result {
-            if self.head.len() < PART {
+            if !self.head_closed {
                 let room = floor_char_boundary(s, PART - self.head.len());
                 self.head.push_str(&s[..room]);
                 s = &s[room..];
+                self.head_closed = !s.is_empty();
+            }
+            if s.len() > PART {
+                // Only the last part of a long piece can end up in the tail.
+                s = &s[ceil_char_boundary(s, s.len() - PART)..];
+                self.cut = true;
             }
             self.tail.push_str(s);
             if self.tail.len() > 4 * PART {
@@ -445,6 +454,10 @@ mod tests {
         let v = t.check(&content(json!("ab"), &[]));
         assert_eq!(v[0].message, "\"ab\" is longer than 1 character");
         assert_eq!(elided(&"é".repeat(200)), format!("{} … {}", "é".repeat(75), "é".repeat(75)));
+        // A character across the head's end, then more pieces: the text keeps its order.
+        let t = CompiledType::new(&definition(json!({"schema": {"maxLength": 1}}))).unwrap();
+        let value = format!("{}é{}", "x".repeat(148), "y".repeat(10));
+        assert_eq!(t.check(&content(json!(value), &[]))[0].message, format!("\"{value}\" is longer than 1 character"));
     }
 
     #[test]

@@ -7,10 +7,10 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use tokio::task::{JoinError, JoinSet};
 use tollgate_core::webhook::{AttemptResult, Attempted, DeliveryJob, NextStep};
 use tollgate_store::Store;
 
@@ -86,16 +86,18 @@ impl Dispatcher {
 
     /// Runs until `stop` turns true.
     ///
-    /// Up to `concurrency` attempts are in flight, and a delivery is claimed only when a place
-    /// is free for it, so that each attempt starts as soon as its lease does: a receiver that
-    /// hangs holds one place for its timeout, not a whole round of claims behind it, and no
-    /// lease runs out before its attempt has begun (which would let another node make it too).
-    /// Claims are made once half the places are free, several deliveries a query.
+    /// Up to `concurrency` attempts are in flight, each a task of its own, and deliveries are
+    /// claimed only for free places, so that each attempt starts as soon as its lease does: a
+    /// receiver that hangs holds one place for its timeout, not a whole round of claims behind
+    /// it, and no lease runs out before its attempt has begun (which would let another node make
+    /// it too). Claims are made once half the places are free, several deliveries a query. The
+    /// attempts run on while this loop waits on the store, so a slow claim or record never
+    /// makes a receiver's answer late.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         // The lease outlives an attempt, so no other node picks a delivery up mid-attempt.
         let lease = time::Duration::try_from(self.settings.timeout * 3).unwrap_or(time::Duration::minutes(1));
         let places = self.settings.concurrency.max(1);
-        let mut in_flight = FuturesUnordered::new();
+        let mut in_flight = JoinSet::new();
         while !*stop.borrow() {
             // Claims wait until half the places are free (or all are), so that a busy node
             // claims several deliveries a query rather than one per finished attempt.
@@ -111,7 +113,9 @@ impl Dispatcher {
                 match self.store.claim_deliveries(now, lease, u32::try_from(most).unwrap_or(u32::MAX)).await {
                     Ok(jobs) => {
                         claimed = jobs.len();
-                        in_flight.extend(jobs.into_iter().map(|job| self.attempt(job)));
+                        for job in jobs {
+                            in_flight.spawn(self.attempt(job));
+                        }
                     }
                     Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
                 }
@@ -122,28 +126,34 @@ impl Dispatcher {
             }
             // Otherwise wait for an attempt to finish, or for the next poll while a place is free.
             let finished = tokio::select! {
-                Some(done) = in_flight.next() => done,
+                Some(done) = in_flight.join_next() => done,
                 _ = tokio::time::sleep(self.settings.idle_poll), if in_flight.len() < places => continue,
                 _ = stop.changed() => break,
             };
             self.record(finished, &mut in_flight).await;
         }
         // Stopping: no new claims, and the attempts under way are finished and recorded, so that
-        // none is sent twice because its outcome was lost.
-        while let Some(finished) = in_flight.next().await {
+        // none is sent twice because its outcome was lost (within the time shutdown gives).
+        while let Some(finished) = in_flight.join_next().await {
             self.record(finished, &mut in_flight).await;
         }
     }
 
     /// Records `first` with whatever else has finished: one transaction per group.
-    async fn record<F: std::future::Future<Output = Attempted>>(
-        &self,
-        first: Attempted,
-        in_flight: &mut FuturesUnordered<F>,
-    ) {
-        let mut finished = vec![first];
-        while let Some(Some(done)) = in_flight.next().now_or_never() {
-            finished.push(done);
+    async fn record(&self, first: Result<Attempted, JoinError>, in_flight: &mut JoinSet<Attempted>) {
+        let mut finished = Vec::new();
+        let mut next = Some(first);
+        while let Some(done) = next {
+            match done {
+                Ok(attempted) => finished.push(attempted),
+                // Panics are caught inside the attempt; a task cancelled at shutdown has no
+                // outcome, and its lease runs out.
+                Err(e) => tracing::warn!(error = %e, "a webhook attempt ended without an outcome"),
+            }
+            next = in_flight.try_join_next();
+        }
+        if finished.is_empty() {
+            return;
         }
         if let Err(e) = self.store.record_attempts(finished).await {
             // The leases run out and the deliveries are tried again: at least once.
@@ -151,35 +161,38 @@ impl Dispatcher {
         }
     }
 
-    /// One delivery's attempt, reported. A panic inside it is an attempt that failed, to be
-    /// retried on the schedule: it must not end the task that delivers every endpoint's events.
-    async fn attempt(&self, job: DeliveryJob) -> Attempted {
-        let made = AssertUnwindSafe(attempt(&job, &self.settings, &self.client)).catch_unwind().await;
-        let result = made.unwrap_or_else(|_| AttemptResult {
-            status_code: None,
-            error: Some("internal error while sending".to_owned()),
-            duration_ms: 0,
-            next: retry_after_failure(&self.settings.schedule, job.attempts + 1, None),
-        });
-        self.report(&job, &result);
-        Attempted { endpoint_id: job.endpoint_id, delivery_id: job.id, result }
-    }
-
-    /// Logs an attempt and counts its outcome.
-    fn report(&self, job: &DeliveryJob, result: &AttemptResult) {
-        let outcome = match result.next {
-            NextStep::Succeeded => "succeeded",
-            NextStep::RetryAt(_) => "retrying",
-            NextStep::Failed => "failed",
-            NextStep::DisableEndpoint => "disabled",
-        };
-        tracing::info!(
-            webhook.delivery = %job.id, webhook.endpoint = %job.endpoint_id, event.id = %job.event.id,
-            attempt = job.attempts + 1, status_code = result.status_code, outcome, "webhook attempt"
-        );
-        if let Some(hook) = &self.on_outcome {
-            hook(outcome);
+    /// One delivery's attempt, reported, as a task of its own. A panic inside it is an attempt
+    /// that failed, to be retried on the schedule: it must not end the dispatcher.
+    fn attempt(&self, job: DeliveryJob) -> impl std::future::Future<Output = Attempted> + Send + 'static {
+        let (settings, client, hook) = (self.settings.clone(), self.client.clone(), self.on_outcome.clone());
+        async move {
+            let made = AssertUnwindSafe(attempt(&job, &settings, &client)).catch_unwind().await;
+            let result = made.unwrap_or_else(|_| AttemptResult {
+                status_code: None,
+                error: Some("internal error while sending".to_owned()),
+                duration_ms: 0,
+                next: retry_after_failure(&settings.schedule, job.attempts + 1, None),
+            });
+            report(hook.as_ref(), &job, &result);
+            Attempted { endpoint_id: job.endpoint_id, delivery_id: job.id, result }
         }
+    }
+}
+
+/// Logs an attempt and counts its outcome.
+fn report(hook: Option<&OutcomeHook>, job: &DeliveryJob, result: &AttemptResult) {
+    let outcome = match result.next {
+        NextStep::Succeeded => "succeeded",
+        NextStep::RetryAt(_) => "retrying",
+        NextStep::Failed => "failed",
+        NextStep::DisableEndpoint => "disabled",
+    };
+    tracing::info!(
+        webhook.delivery = %job.id, webhook.endpoint = %job.endpoint_id, event.id = %job.event.id,
+        attempt = job.attempts + 1, status_code = result.status_code, outcome, "webhook attempt"
+    );
+    if let Some(hook) = hook {
+        hook(outcome);
     }
 }
 

@@ -29,8 +29,9 @@ use crate::connection::{self, Limits};
 
 /// How long shutdown waits for in-flight requests and background work.
 const DRAIN: Duration = Duration::from_secs(30);
-/// The least time background work gets to stop after the requests have drained.
-const BACKGROUND_FLOOR: Duration = Duration::from_secs(5);
+/// The least time background work gets to stop after the requests have drained: enough for a
+/// webhook attempt under way to reach its 10-second timeout and be recorded.
+const BACKGROUND_FLOOR: Duration = Duration::from_secs(12);
 
 /// A bound, ready-to-run server.
 pub struct Application {
