@@ -1,7 +1,8 @@
 //! Resource types: registrations per project ([`TypeStore`]) and the check every resource write
 //! makes against its type, inside the write's transaction. Compiled validators are cached per
-//! (project, type, version); each write reads only the type's version (one indexed row), so a
-//! new schema registered through any node applies on every node at once.
+//! (project, type, version, created_at); each write reads only the type's version and creation
+//! time (one indexed row), so a new schema registered through any node applies on every node at
+//! once, a type deleted and registered again (at version 1 again) included.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,17 +68,19 @@ const IN_USE: Sql = Sql::same("SELECT count(*) FROM resources WHERE project_id =
 const DELETE: Sql = Sql::same("DELETE FROM resource_types WHERE project_id = $1 AND name = $2");
 const RULE: Sql = Sql::same("SELECT require_registered_types FROM projects WHERE id = $1");
 const SET_RULE: Sql = Sql::same("UPDATE projects SET require_registered_types = $1 WHERE id = $2");
-/// What a write needs to know: the project's rule and the type's version, in one indexed read.
+/// What a write needs to know: the project's rule and the type's version and creation time, in
+/// one indexed read. A type registered again after its deletion starts at version 1 again, so
+/// the version alone does not tell its schema from the deleted one's; the creation time does.
 const VERSION: Sql = Sql::same(
-    "SELECT p.require_registered_types, t.version FROM projects p
+    "SELECT p.require_registered_types, t.version, t.created_at FROM projects p
      LEFT JOIN resource_types t ON t.project_id = p.id AND t.name = $1 WHERE p.id = $2",
 );
-/// A registered type's version, its row share-locked until the write commits: `delete_type`
-/// deletes the row before it counts the type's resources, so it waits for the write and then
-/// counts its resource. SQLite has no row locks and needs none (nothing to run): its writer runs
-/// one write transaction at a time, and the rule is read inside it.
+/// A registered type's version and creation time, its row share-locked until the write commits:
+/// `delete_type` deletes the row before it counts the type's resources, so it waits for the
+/// write and then counts its resource. SQLite has no row locks and needs none (nothing to run):
+/// its writer runs one write transaction at a time, and the rule is read inside it.
 const LOCK_VERSION: Sql =
-    Sql::each("", "SELECT version FROM resource_types WHERE project_id = $1 AND name = $2 FOR SHARE");
+    Sql::each("", "SELECT version, created_at FROM resource_types WHERE project_id = $1 AND name = $2 FOR SHARE");
 
 /// `project_id, name, version, schema, attributes, description, created_at, updated_at`.
 impl FromRow for ResourceType {
@@ -99,17 +102,25 @@ impl FromRow for ResourceType {
     }
 }
 
-/// `require_registered_types, version`.
-struct TypeVersion(bool, Option<i64>);
+/// `require_registered_types, version, created_at`; the last two `None` for an unregistered type.
+struct TypeVersion(bool, Option<Stamp>);
 
 impl FromRow for TypeVersion {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
-        Ok(TypeVersion(r.int(0)? != 0, r.opt_int(1)?))
+        let stamp = match (r.opt_int(1)?, r.opt_int(2)?) {
+            (Some(version), Some(created_at)) => Some((version, created_at)),
+            _ => None,
+        };
+        Ok(TypeVersion(r.int(0)? != 0, stamp))
     }
 }
 
-/// A compiled type and the version it was compiled from.
-type Compiled = (i64, Arc<CompiledType>);
+/// Which registration of a type, and which version of it: `(version, created_at)` (micros). A
+/// type deleted and registered again has version 1 again but another creation time.
+type Stamp = (i64, i64);
+
+/// A compiled type and the registration and version it was compiled from.
+type Compiled = (Stamp, Arc<CompiledType>);
 
 /// Compiled validators by (project, type).
 #[derive(Default)]
@@ -118,18 +129,18 @@ pub struct TypeCache {
 }
 
 impl TypeCache {
-    fn get(&self, project: ProjectId, name: &str, version: i64) -> Option<Arc<CompiledType>> {
+    fn get(&self, project: ProjectId, name: &str, stamp: Stamp) -> Option<Arc<CompiledType>> {
         let compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
-        compiled.get(&(project, name.to_owned())).filter(|(v, _)| *v == version).map(|(_, c)| c.clone())
+        compiled.get(&(project, name.to_owned())).filter(|(s, _)| *s == stamp).map(|(_, c)| c.clone())
     }
 
-    fn put(&self, project: ProjectId, name: &str, version: i64, compiled: Arc<CompiledType>) {
+    fn put(&self, project: ProjectId, name: &str, stamp: Stamp, compiled: Arc<CompiledType>) {
         let mut all = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
         // Types are few per project; bound the cache anyway against a flood of registrations.
         if all.len() >= 10_000 {
             all.clear();
         }
-        all.insert((project, name.to_owned()), (version, compiled));
+        all.insert((project, name.to_owned()), (stamp, compiled));
     }
 }
 
@@ -188,20 +199,20 @@ pub(crate) async fn rule(
     kind: &str,
 ) -> Result<Rule, StoreError> {
     let project_text = project.to_string();
-    let Some(TypeVersion(required, version)) =
+    let Some(TypeVersion(required, stamp)) =
         tx.fetch_optional_plain(&VERSION, &[Arg::Text(kind), Arg::Text(&project_text)]).await?
     else {
         return Ok(Rule::Free);
     };
     let unregistered = if required { Rule::Unregistered } else { Rule::Free };
-    let Some(version) = version else {
+    let Some(stamp) = stamp else {
         return Ok(unregistered);
     };
     // Deleted since the plain read: as if it had never been registered.
-    let Some(version) = lock(tx, &project_text, kind, version).await? else {
+    let Some(stamp) = lock(tx, &project_text, kind, stamp).await? else {
         return Ok(unregistered);
     };
-    if let Some(compiled) = cache.get(project, kind, version) {
+    if let Some(compiled) = cache.get(project, kind, stamp) {
         return Ok(Rule::Schema(compiled));
     }
     let t: ResourceType = tx
@@ -211,15 +222,15 @@ pub(crate) async fn rule(
     let compiled = Arc::new(
         CompiledType::new(&t.definition).map_err(|e| StoreError::internal("compiling a stored resource type", e))?,
     );
-    cache.put(project, kind, t.version, compiled.clone());
+    cache.put(project, kind, (t.version, to_unix_micros(t.created_at)), compiled.clone());
     Ok(Rule::Schema(compiled))
 }
 
 /// Holds the registered type `kind`'s row until the write commits (see [`LOCK_VERSION`]); its
-/// version now, or `None` if it was deleted since the plain read found version `read`. On
+/// stamp now, or `None` if it was deleted since the plain read found stamp `read`. On
 /// PostgreSQL this begins the write's transaction (one more round trip, plus `BEGIN` and
 /// `COMMIT`); on SQLite it runs nothing and `read` stands.
-async fn lock(tx: &mut impl Conn, project: &str, kind: &str, read: i64) -> Result<Option<i64>, StoreError> {
+async fn lock(tx: &mut impl Conn, project: &str, kind: &str, read: Stamp) -> Result<Option<Stamp>, StoreError> {
     match LOCK_VERSION.text(tx.dialect()) {
         "" => Ok(Some(read)),
         text => tx.fetch_optional_text(text, &[Arg::Text(project), Arg::Text(kind)]).await,

@@ -80,5 +80,6 @@ conformance!(
     transfer::import_keeps_the_later_state_of_credentials,
     types::writes_are_checked_against_their_registered_type,
     types::deleting_a_type_races_creating_its_resource,
+    types::a_type_registered_again_is_checked_against_its_new_schema,
     usage::hourly_counts_add_up_stay_in_their_project_and_are_pruned,
 );

@@ -65,6 +65,32 @@ pub async fn writes_are_checked_against_their_registered_type(f: Fixture) {
     assert!(s.list_types(other).await.unwrap().is_empty());
 }
 
+/// A type deleted and registered again starts at version 1 again: a write checks it against the
+/// new schema, not the deleted one's compiled schema cached (one store, so one cache).
+pub async fn a_type_registered_again_is_checked_against_its_new_schema(f: Fixture) {
+    let s = &f.store;
+    let p = f.project("p").await;
+    let requiring = |field: &str| {
+        let body = json!({"schema": {"type": "object", "required": [field]}});
+        TypeDefinition::parse(&body, false).unwrap().1
+    };
+    let widget = |data: serde_json::Value| {
+        let mut w = machine("w", "eu");
+        w.kind = "widget".into();
+        w.data = data.into();
+        w
+    };
+    assert_eq!(s.create_type(p, "widget".into(), requiring("a")).await.unwrap().version, 1);
+    // Written, so the schema requiring `a` is compiled and cached.
+    let old = s.create_resource(p, widget(json!({"a": 1})), None).await.unwrap();
+    s.delete_resource(p, old.id, None).await.unwrap();
+    s.delete_type(p, "widget".into()).await.unwrap();
+
+    assert_eq!(s.create_type(p, "widget".into(), requiring("b")).await.unwrap().version, 1);
+    s.create_resource(p, widget(json!({"b": 1})), None).await.expect("checked against the new schema");
+    assert_eq!(violations(s.create_resource(p, widget(json!({"a": 1})), None).await.unwrap_err()), ["/data"]);
+}
+
 /// Rounds of [`deleting_a_type_races_creating_its_resource`].
 const ROUNDS: u64 = 40;
 
