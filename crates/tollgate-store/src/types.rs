@@ -75,12 +75,14 @@ const VERSION: Sql = Sql::same(
     "SELECT p.require_registered_types, t.version, t.created_at FROM projects p
      LEFT JOIN resource_types t ON t.project_id = p.id AND t.name = $1 WHERE p.id = $2",
 );
-/// A registered type's version and creation time, its row share-locked until the write commits:
-/// `delete_type` deletes the row before it counts the type's resources, so it waits for the
-/// write and then counts its resource. SQLite has no row locks and needs none (nothing to run):
+/// A registered type's version and creation time, its row key-share-locked until the write
+/// commits: `delete_type` deletes the row before it counts the type's resources, so it waits
+/// for the write and then counts its resource. `FOR KEY SHARE` conflicts with that DELETE but
+/// not with `update_type`'s UPDATE (no key column changes), which `FOR SHARE` would hold behind
+/// every write of the type in flight. SQLite has no row locks and needs none (nothing to run):
 /// its writer runs one write transaction at a time, and the rule is read inside it.
 const LOCK_VERSION: Sql =
-    Sql::each("", "SELECT version, created_at FROM resource_types WHERE project_id = $1 AND name = $2 FOR SHARE");
+    Sql::each("", "SELECT version, created_at FROM resource_types WHERE project_id = $1 AND name = $2 FOR KEY SHARE");
 
 /// `project_id, name, version, schema, attributes, description, created_at, updated_at`.
 impl FromRow for ResourceType {
@@ -413,5 +415,25 @@ mod tests {
         assert!(claim().await.is_err(), "the write holds the type's row");
         write.commit().await.expect("commit");
         claim().await.expect("the commit let it go");
+    }
+
+    /// The row a write holds does not hold up a new version of the type (`LOCK_VERSION`'s `FOR
+    /// KEY SHARE`): only a deletion waits for the write.
+    #[tokio::test]
+    async fn on_postgres_a_new_version_does_not_wait_for_writes_of_the_type() {
+        let db = TestDatabase::create();
+        let store = PgStore::connect(&db.url, 2).await.expect("connect");
+        let project = store.ensure_project("p").await.expect("project").id;
+        let definition = TypeDefinition::parse(&json!({"schema": {"type": "object"}}), false).expect("definition").1;
+        store.create_type(project, "widget".into(), definition.clone()).await.expect("type");
+        let pool = store.backend().pool().clone();
+
+        let mut write = PgConn::begin(&pool).await.expect("a write");
+        let read = rule(&mut write, &TypeCache::default(), project, "widget").await.expect("rule");
+        assert!(matches!(read, Rule::Schema(_)));
+        let update = store.update_type(project, "widget".into(), definition);
+        let updated = tokio::time::timeout(std::time::Duration::from_secs(5), update).await;
+        assert_eq!(updated.expect("not held up by the write").expect("updated").version, 2);
+        write.commit().await.expect("commit");
     }
 }
