@@ -13,9 +13,12 @@
 //! Every answer is still read after its request arrived (a query takes only ids queued before it
 //! began), so a write acknowledged before the GET is always seen. A row of another project is
 //! `NotFound`, exactly like a missing one. A query of several ids that fails for one of its rows
-//! is split in halves and each half run again, in the same task, so one bad row fails only the
-//! reads of it, found in a few queries and never beyond [`MAX_IN_FLIGHT`] at once. A database that
-//! is unavailable answers every read of the query at once: another query would only wait again.
+//! (a corrupt row, [`StoreError::is_corrupt_row`]) is split in halves and each half run again, in
+//! the same task, so one bad row fails only the reads of it, found in a few queries and never
+//! beyond [`MAX_IN_FLIGHT`] at once. Any other failure (the database unavailable, a statement
+//! timeout, too many connections, a shutdown) answers every read of the query at once: another
+//! query would only fail or wait again, and up to `2 * MAX_IDS - 1` of them in one of the few
+//! slots would stall every read by id behind them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,11 +108,12 @@ impl ReadCoalescer {
 
     /// The resource `id` of `project`.
     pub async fn get(self: &Arc<Self>, project: ProjectId, id: ResourceId) -> Answer {
-        self.reads.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut s = self.lock();
             s.queue.push(Waiting { id: id.to_string(), project: project.to_string(), reply });
+            // Counted once queued, so that a test that sees every read counted knows its batch.
+            self.reads.fetch_add(1, Ordering::Relaxed);
             let start =
                 s.running == 0 || (s.running < MAX_IN_FLIGHT && s.newest.is_none_or(|t| t.elapsed() >= self.patience));
             if start {
@@ -147,21 +151,21 @@ impl ReadCoalescer {
         }
     }
 
-    /// Answers every read of `batch`. A failed query of several ids is split in halves, each
-    /// read in turn by this task (which holds one slot of [`MAX_IN_FLIGHT`]): a bad row costs
-    /// about two queries per halving, and the reads of good rows beside it are answered.
+    /// Answers every read of `batch`. A query of several ids failed by a corrupt row is split in
+    /// halves, each read in turn by this task (which holds one slot of [`MAX_IN_FLIGHT`]): a bad
+    /// row costs about two queries per halving, and the reads of good rows beside it are
+    /// answered. Any other failure answers every read of the part with it, in no more queries.
     async fn read(&self, batch: Vec<Waiting>) {
         let mut parts = vec![batch];
         while let Some(mut part) = parts.pop() {
             let ids: Vec<String> = part.iter().map(|w| w.id.clone()).collect();
             match self.query(ids).await {
                 Ok(rows) => answer(part, rows),
-                Err(e) if part.len() == 1 => answer_one(part.pop().expect("one"), Err(e)),
-                Err(StoreError::Unavailable { context, source }) => unavailable(part, context, source),
-                Err(_) => {
+                Err(e) if part.len() > 1 && e.is_corrupt_row() => {
                     let back = part.split_off(part.len() / 2);
                     parts.extend([back, part]);
                 }
+                Err(e) => fail_all(part, e),
             }
         }
     }
@@ -212,15 +216,20 @@ fn answer(batch: Vec<Waiting>, rows: Vec<RawResource>) {
     }
 }
 
-/// Every read of `batch` answered that the database is unavailable: the first with the driver's
-/// error whole, the others with its message (a driver's error cannot be copied).
-fn unavailable(batch: Vec<Waiting>, context: &'static str, source: crate::error::Source) {
-    let message = source.to_string();
-    let mut source = Some(source);
+/// Every read of `batch` answered with the query's error `e`: the first with it whole, the others
+/// with a copy of the same kind and message (a driver's error cannot be copied).
+fn fail_all(batch: Vec<Waiting>, e: StoreError) {
+    let copy = |e: &StoreError| match e {
+        StoreError::Unavailable { context, source } => StoreError::unavailable(context, source.to_string()),
+        StoreError::Internal { context, source } => StoreError::internal(context, source.to_string()),
+        other => StoreError::internal("reading a resource", other.to_string()),
+    };
+    let mut batch = batch.into_iter();
+    let Some(first) = batch.next() else { return };
     for w in batch {
-        let source = source.take().unwrap_or_else(|| message.clone().into());
-        let _ = w.reply.send(Err(StoreError::Unavailable { context, source }));
+        let _ = w.reply.send(Err(copy(&e)));
     }
+    let _ = first.reply.send(Err(e));
 }
 
 fn answer_one(w: Waiting, row: Result<Option<RawResource>, StoreError>) {
@@ -258,7 +267,7 @@ mod tests {
     }
 
     /// A table of rows, read after a pause (so that reads pile up behind a running query); a
-    /// query of several ids that includes `poison` fails, as a bad row would fail it.
+    /// query that includes `poison` fails as a corrupt row fails it.
     fn table(rows: Vec<RawResource>, poison: Option<String>) -> Fetch {
         let rows = Arc::new(rows);
         Arc::new(move |ids: Vec<String>| {
@@ -267,7 +276,7 @@ mod tests {
                 assert!(ids.len() <= MAX_IDS, "a query of {} ids", ids.len());
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 if let Some(p) = poison.filter(|p| ids.contains(p)) {
-                    return Err(StoreError::internal("reading", format!("bad row {p}")));
+                    return Err(StoreError::corrupt("resources", &p, "data"));
                 }
                 Ok(rows.iter().filter(|r| ids.iter().any(|id| id == r.id())).cloned().collect())
             })
@@ -342,64 +351,119 @@ mod tests {
         }
     }
 
+    /// `inner`, its first query held until `release` is notified.
+    fn gated(inner: Fetch, release: Arc<tokio::sync::Notify>) -> Fetch {
+        let first = Arc::new(AtomicBool::new(true));
+        Arc::new(move |ids: Vec<String>| {
+            let (query, release, first) = (inner(ids), release.clone(), first.clone());
+            Box::pin(async move {
+                if first.swap(false, Ordering::SeqCst) {
+                    release.notified().await;
+                }
+                query.await
+            })
+        })
+    }
+
+    /// A patient coalescer (one query at a time) of `fetch`, whose first query waits.
+    fn held(fetch: Fetch) -> (Arc<ReadCoalescer>, Arc<tokio::sync::Notify>) {
+        let release = Arc::new(tokio::sync::Notify::new());
+        (ReadCoalescer::with_patience(gated(fetch, release.clone()), std::time::Duration::from_secs(60)), release)
+    }
+
+    /// The reads, on `c` from [`held`]: the first alone in the held query, then the others,
+    /// released once every one is queued, so that they go in one batch (up to [`MAX_IDS`]) and
+    /// the count of queries does not depend on timing.
+    async fn piled_up(
+        c: &Arc<ReadCoalescer>,
+        release: &tokio::sync::Notify,
+        reads: Vec<(ProjectId, ResourceId)>,
+    ) -> Vec<(ResourceId, Answer)> {
+        let read = |(p, id): (ProjectId, ResourceId)| {
+            let c = c.clone();
+            tokio::spawn(async move { (id, c.get(p, id).await) })
+        };
+        let mut reads = reads.into_iter();
+        let mut handles = vec![read(reads.next().expect("a read"))];
+        while c.stats().queries == 0 {
+            tokio::task::yield_now().await;
+        }
+        handles.extend(reads.map(read));
+        while c.stats().reads < handles.len() as u64 {
+            tokio::task::yield_now().await;
+        }
+        release.notify_one();
+        join_all(handles).await.into_iter().map(Result::unwrap).collect()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_bad_row_among_many_is_found_in_few_queries_within_the_bound() {
         let p = ProjectId::generate();
         let ids: Vec<ResourceId> = (0..MAX_IDS).map(|_| ResourceId::generate()).collect();
         let bad = ids[77];
         let (fetch, _, most) = counted(table(ids.iter().map(|id| row(id, &p)).collect(), Some(bad.to_string())));
-        // Patient, so that one query runs at a time and the count below does not depend on timing.
-        let c = ReadCoalescer::with_patience(fetch, std::time::Duration::from_secs(60));
-        // One read first, so that the other reads pile up behind its query and go together.
-        let first = tokio::spawn({
-            let (c, id) = (c.clone(), ids[0]);
-            async move { c.get(p, id).await }
-        });
-        while c.stats().queries == 0 {
-            tokio::task::yield_now().await;
-        }
-        let reads = ids.iter().map(|&id| {
-            let c = c.clone();
-            tokio::spawn(async move { (id, c.get(p, id).await) })
-        });
-        for done in join_all(reads).await {
-            match done.unwrap() {
-                (id, Ok(r)) => assert_eq!(r.id(), id.to_string()),
-                (id, Err(StoreError::Internal { .. })) => assert_eq!(id, bad),
-                (_, Err(e)) => panic!("{e}"),
+        let (c, release) = held(fetch);
+        // The first read (of ids[0]) alone, then all of them together.
+        let reads = std::iter::once(ids[0]).chain(ids.iter().copied()).map(|id| (p, id)).collect();
+        for (id, got) in piled_up(&c, &release, reads).await {
+            match got {
+                Ok(r) => assert_eq!(r.id(), id.to_string()),
+                Err(e) => assert!(id == bad && e.is_corrupt_row(), "{id}: {e:?}"),
             }
         }
-        assert!(first.await.unwrap().is_ok());
-        let queries = c.stats().queries;
         // The first read's query, the batch of all, then two halves for each of the seven
-        // halvings down to the bad row: 16 (a read queued late adds one or two); reading each
-        // id alone took 130.
-        assert!(queries <= 20, "{queries} queries for one bad row among {MAX_IDS}");
+        // halvings down to the bad row; reading each id alone took 130.
+        assert_eq!(c.stats().queries, 16, "queries for one bad row among {MAX_IDS}");
         assert!(most.load(Ordering::SeqCst) <= MAX_IN_FLIGHT, "{} queries at once", most.load(Ordering::SeqCst));
+    }
+
+    /// A table whose every query fails with `error`, after a pause.
+    fn failing(error: fn() -> StoreError) -> Fetch {
+        Arc::new(move |_ids: Vec<String>| {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                Err(error())
+            })
+        })
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unavailable_database_answers_every_read_without_more_queries() {
         let p = ProjectId::generate();
-        let down: Fetch = Arc::new(|_ids: Vec<String>| {
-            Box::pin(async {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                Err(StoreError::unavailable("reading", "connection refused"))
-            })
-        });
-        let c = ReadCoalescer::new(down);
-        let reads = (0..40).map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.get(p, ResourceId::generate()).await })
-        });
-        for done in join_all(reads).await {
-            match done.unwrap() {
+        let (c, release) = held(failing(|| StoreError::unavailable("reading", "connection refused")));
+        let reads = (0..40).map(|_| (p, ResourceId::generate())).collect();
+        for (_, got) in piled_up(&c, &release, reads).await {
+            match got {
                 Err(StoreError::Unavailable { source, .. }) => assert_eq!(source.to_string(), "connection refused"),
                 other => panic!("{other:?}"),
             }
         }
-        let stats = c.stats();
-        assert!(stats.queries < 10, "no query per read: {stats:?}");
+        assert_eq!(c.stats().queries, 2, "one query per batch");
+    }
+
+    /// A failure that is no row's fault (on PostgreSQL a statement timeout, too many
+    /// connections, an administrator's shutdown are all `Internal`): another query of fewer ids
+    /// would only fail again, slowly, holding a slot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failure_of_no_row_answers_every_read_without_more_queries() {
+        let p = ProjectId::generate();
+        let timeout =
+            || StoreError::internal("running a PostgreSQL statement", "canceling statement due to statement timeout");
+        let (c, release) = held(failing(timeout));
+        let reads = (0..40).map(|_| (p, ResourceId::generate())).collect();
+        for (_, got) in piled_up(&c, &release, reads).await {
+            match got {
+                Err(e @ StoreError::Internal { .. }) => {
+                    assert!(!e.is_corrupt_row());
+                    assert_eq!(
+                        crate::error::chain(&e),
+                        "storage failure while running a PostgreSQL statement: canceling statement due to statement timeout"
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(c.stats().queries, 2, "one query per batch");
     }
 
     /// A table whose first query waits until `release` is notified; later queries answer at

@@ -73,6 +73,12 @@ impl StoreError {
     pub fn corrupt(table: &'static str, id: &str, what: &str) -> Self {
         Self::internal("reading a row", CorruptRow { table, id: id.to_owned(), what: what.to_owned() })
     }
+
+    /// Whether this is a stored row's fault ([`StoreError::corrupt`]): another query of other
+    /// rows would not fail the same way.
+    pub fn is_corrupt_row(&self) -> bool {
+        matches!(self, StoreError::Internal { source, .. } if source.is::<CorruptRow>())
+    }
 }
 
 /// A row whose stored value breaks its type's rules (written by hand, or by a bug).
@@ -104,6 +110,8 @@ mod tests {
     fn the_chain_reaches_the_driver() {
         let e = StoreError::corrupt("resources", "res_1", "status");
         assert_eq!(chain(&e), "storage failure while reading a row: corrupt resources row res_1: bad status");
+        assert!(e.is_corrupt_row());
+        assert!(!StoreError::internal("reading a row", "statement timeout").is_corrupt_row());
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         let e = StoreError::unavailable("connecting", io);
         assert!(std::error::Error::source(&e).is_some());

@@ -276,8 +276,17 @@ impl From<RawResource> for ResourceFields {
 }
 
 impl FromRow for RawResource {
+    /// A row whose columns do not decode (a NULL, a text that is not UTF-8) is a corrupt row
+    /// ([`StoreError::corrupt`]), not a failed statement: the reads-by-id coalescer looks for
+    /// such a row among the ids of its query, and fails only the reads of it.
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
-        let row = ResourceRecord::from_row(r)?;
+        let row = ResourceRecord::from_row(r).map_err(|e| match e {
+            StoreError::Internal { .. } => {
+                let id = r.text_bytes(0).map(String::from_utf8_lossy).unwrap_or_default();
+                StoreError::corrupt("resources", &id, &format!("column ({})", crate::error::chain(&e)))
+            }
+            other => other,
+        })?;
         Self::pack(row.texts(), [row.created_at, row.updated_at, row.version])
             .ok_or_else(|| StoreError::corrupt("resources", &String::from_utf8_lossy(row.id), "text (not UTF-8)"))
     }
@@ -331,6 +340,41 @@ mod tests {
     use tollgate_core::view::ResourceView;
 
     use super::*;
+
+    /// A resource row whose `created_at` does not decode, as a driver reports a NULL.
+    struct NullCreatedAt;
+
+    impl Row for NullCreatedAt {
+        fn text(&self, i: usize) -> Result<String, StoreError> {
+            Ok(String::from_utf8_lossy(self.text_bytes(i)?).into_owned())
+        }
+        fn text_bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+            Ok(if i == 0 { b"res_1" } else { b"{}" })
+        }
+        fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+            self.text(i).map(Some)
+        }
+        fn int(&self, i: usize) -> Result<i64, StoreError> {
+            match i {
+                7 => Err(StoreError::internal("running a PostgreSQL statement", "unexpected null")),
+                _ => Ok(1),
+            }
+        }
+        fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+            self.int(i).map(Some)
+        }
+        fn blob(&self, _: usize) -> Result<Vec<u8>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn a_column_that_does_not_decode_is_a_corrupt_row() {
+        let e = RawResource::from_row(&NullCreatedAt).unwrap_err();
+        assert!(e.is_corrupt_row(), "{e:?}");
+        let chain = crate::error::chain(&e);
+        assert!(chain.contains("corrupt resources row res_1") && chain.contains("unexpected null"), "{chain}");
+    }
 
     /// A row as a write stores it (`changes`: serde_json's text of the checked
     /// values).
