@@ -134,7 +134,7 @@ impl ReadCoalescer {
 
     /// Takes queued ids and reads them, until none are left.
     async fn run(self: Arc<Self>) {
-        let mut slot = Slot { coalescer: &self, held: true };
+        let mut slot = Slot { coalescer: Arc::clone(&self), held: true };
         loop {
             let batch: Vec<Waiting> = {
                 let mut s = self.lock();
@@ -171,22 +171,33 @@ impl ReadCoalescer {
     }
 }
 
-/// A running query's place among the [`MAX_IN_FLIGHT`]. Given up by a task that ends without
-/// finding the queue empty (a panic), so that later reads still start queries; if no query is
-/// left running, the queued reads are dropped, which answers them with an error, not silence.
-struct Slot<'a> {
-    coalescer: &'a ReadCoalescer,
+/// A running query's place among the [`MAX_IN_FLIGHT`], held by a task until it finds the queue
+/// empty. A task that ends otherwise (a panic) hands its place to a new task when reads are
+/// queued: they came while the running queries' tasks counted as busy, so none started a query
+/// for them (the panicked query's own reads were dropped with it, an error for each). Without a
+/// runtime to start one, it gives the place up; if no query is then left running, the queued
+/// reads are dropped, which answers them with an error, not silence.
+struct Slot {
+    coalescer: Arc<ReadCoalescer>,
     held: bool,
 }
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
-        if self.held {
-            let mut s = self.coalescer.lock();
-            s.running -= 1;
-            if s.running == 0 {
-                s.queue.clear();
+        if !self.held {
+            return;
+        }
+        let mut s = self.coalescer.lock();
+        if !s.queue.is_empty() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                drop(s);
+                runtime.spawn(Arc::clone(&self.coalescer).run());
+                return;
             }
+        }
+        s.running -= 1;
+        if s.running == 0 {
+            s.queue.clear();
         }
     }
 }
@@ -550,5 +561,36 @@ mod tests {
         for _ in 0..MAX_IN_FLIGHT * 2 {
             assert_eq!(c.get(p, id).await.unwrap().id(), id.to_string());
         }
+    }
+
+    /// A read queued behind a query that then panics (no other query started for it: the
+    /// panicking one still counted as running) is read by a task that takes the panicked one's
+    /// place, not dropped with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_queued_behind_a_query_that_panics_is_still_read() {
+        let p = ProjectId::generate();
+        let (a, b) = (ResourceId::generate(), ResourceId::generate());
+        let rows = Arc::new(vec![row(&a, &p), row(&b, &p)]);
+        let panics: Fetch = Arc::new(move |ids: Vec<String>| {
+            let rows = rows.clone();
+            Box::pin(async move {
+                assert!(!ids.contains(&a.to_string()), "the query of `a` panics");
+                Ok(rows.iter().filter(|r| ids.iter().any(|id| id == r.id())).cloned().collect())
+            })
+        });
+        let (c, release) = held(panics);
+        let mut got = piled_up(&c, &release, vec![(p, a), (p, b)]).await.into_iter();
+        assert!(got.next().expect("a").1.is_err(), "the panicked query's read is answered with an error");
+        assert_eq!(got.next().expect("b").1.expect("b read after the panic").id(), b.to_string());
+        for _ in 0..MAX_IN_FLIGHT * 2 {
+            assert_eq!(c.get(p, b).await.unwrap().id(), b.to_string());
+        }
+        // Given back once the last task finds the queue empty, just after its answer.
+        let idle = async {
+            while c.lock().running != 0 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), idle).await.expect("every place given back");
     }
 }
