@@ -61,7 +61,8 @@ fn setting(r: &Value) -> bool {
     r["type"] == "setting"
 }
 
-/// Each case: which record, what is done to it, the field the refusal must name.
+/// Each case: which record, what is done to it, the field the refusal must name (as printed,
+/// escaped).
 const CASES: &[(&str, Pick, Change, &str)] = &[
     ("empty name", resource, |r| r["name"] = json!(""), "name"),
     ("300-character name", resource, |r| r["name"] = json!("n".repeat(300)), "name"),
@@ -69,7 +70,7 @@ const CASES: &[(&str, Pick, Change, &str)] = &[
     ("NUL in name", resource, |r| r["name"] = json!("a\u{0}b"), "name"),
     ("bad type", resource, |r| r["resource_type"] = json!("Bad Type!"), "resource_type"),
     ("attribute key with a space", resource, |r| r["attributes"] = json!(r#"{"a b":"x"}"#), "attributes.a b"),
-    ("empty attribute key", resource, |r| r["attributes"] = json!(r#"{"":"x"}"#), "attributes.:"),
+    ("empty attribute key", resource, |r| r["attributes"] = json!(r#"{"":"x"}"#), "attributes."),
     (
         "attribute key with an escape",
         resource,
@@ -86,9 +87,8 @@ const CASES: &[(&str, Pick, Change, &str)] = &[
     ("created_at 2^62", resource, |r| r["created_at"] = json!(1i64 << 62), "created_at"),
     ("created_at -2^62", resource, |r| r["created_at"] = json!(-(1i64 << 62)), "created_at"),
     ("updated_at i64::MAX", resource, |r| r["updated_at"] = json!(i64::MAX), "updated_at"),
-    ("updated before created", resource, |r| r["updated_at"] = json!(1), "updated_at"),
     ("resource id of a key", resource, |r| r["id"] = json!("key_01ARZ3NDEKTSV4RRFFQ69G5FAV"), "id"),
-    ("resource id twice", resource, |r| r["id"] = json!(EXTRA), "also on line"),
+    ("resource id twice", resource, |r| r["id"] = json!(EXTRA), "id"),
     ("resource of no listed project", resource, |r| r["project_id"] = json!(STRANGER), "project_id"),
     ("key_ id as an oauth_client", key, |r| r["kind"] = json!("oauth_client"), "kind"),
     ("unknown credential kind", key, |r| r["kind"] = json!("root"), "kind"),
@@ -103,7 +103,6 @@ const CASES: &[(&str, Pick, Change, &str)] = &[
     ("hint with an escape", key, |r| r["hint"] = json!("\u{1b}[2J"), "hint"),
     ("expires_at i64::MAX", key, |r| r["expires_at"] = json!(i64::MAX), "expires_at"),
     ("revoked_at -2^62", client, |r| r["revoked_at"] = json!(-(1i64 << 62)), "revoked_at"),
-    ("rotated before created", key, |r| r["rotated_at"] = json!(1), "rotated_at"),
     ("digest not hex", key, |r| r["secrets"][0]["digest"] = json!("zz"), "secrets[0].digest"),
     ("secret created 2^62", key, |r| r["secrets"][0]["created_at"] = json!(1i64 << 62), "secrets[0].created_at"),
     ("credential of no listed project", client, |r| r["project_id"] = json!(STRANGER), "project_id"),
@@ -145,7 +144,9 @@ async fn a_crafted_record_is_refused_whole_with_its_line_and_field_named() {
         let out = s.cli(&["import", file.to_str().unwrap()], None, &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         let line = format!("line {}: ", at + 1);
-        let named = !out.status.success() && err.contains(&line) && err.contains(field);
+        // A field is printed after the record (`: `) or another field's reason (`; `), then `: `.
+        let printed = [format!(": {field}: "), format!("; {field}: ")];
+        let named = !out.status.success() && err.contains(&line) && printed.iter().any(|p| err.contains(p.as_str()));
         // What the file holds is printed escaped.
         let escaped = !err.contains(['\u{0}', '\u{7}', '\u{1b}']);
         let after = export(&s);
@@ -186,7 +187,13 @@ async fn a_valid_export_round_trips_through_import() {
     let s = source().await;
     let work = tollgate_testkit::private_tempdir();
     let file = work.path().join("export.jsonl");
-    let records = export(&s);
+    let mut records = export(&s);
+    // Each time is `now()` on the node that handled the request: a change on a node whose clock
+    // is a few milliseconds behind is stamped before the creation, and its export imports.
+    let at = records.iter().position(resource).unwrap();
+    records[at]["updated_at"] = json!(records[at]["created_at"].as_i64().unwrap() - 3_000);
+    let at = records.iter().position(key).unwrap();
+    records[at]["rotated_at"] = json!(records[at]["created_at"].as_i64().unwrap() - 3_000);
     std::fs::write(&file, text(&records)).unwrap();
     let pg = tollgate_testkit::postgres_backend().then(TestDatabase::create);
     let env: Vec<(&str, &str)> = pg.iter().map(|d| ("TOLLGATE_DATABASE_URL", d.url.as_str())).collect();
