@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use tollgate_core::ProjectId;
+use tollgate_core::{ProjectId, ValidationErrors};
 
 use crate::attribute_counts::Tally;
 use crate::conn::{Arg, Conn, Row, Sql};
@@ -264,9 +264,8 @@ async fn import_credential(tx: &mut impl Conn, cred: ExportCredential) -> Result
     tx.execute(&UPSERT_CREDENTIAL, &args).await?;
     let stored: HashMap<&str, Option<i64>> =
         current_secrets.iter().map(|s| (s.digest.as_str(), s.expires_at)).collect();
-    for s in &cred.secrets {
-        // Every digest of the file's was checked above.
-        let digest = digest(&s.digest).unwrap_or_default();
+    for (i, s) in cred.secrets.iter().enumerate() {
+        let digest = secret_digest(i, s)?;
         let expires_at = match stored.get(s.digest.as_str()) {
             // Never extend what this installation already ended.
             Some(current) => earliest(*current, s.expires_at),
@@ -284,11 +283,21 @@ async fn import_credential(tx: &mut impl Conn, cred: ExportCredential) -> Result
             let Some(ended) = earliest(s.expires_at, Some(file_rotated_at)).filter(|e| Some(*e) != s.expires_at) else {
                 continue;
             };
-            let digest = unhex(&s.digest).unwrap_or_default();
+            let digest =
+                unhex(&s.digest).ok_or_else(|| StoreError::corrupt("credential_secrets", &row.id, "digest"))?;
             tx.execute(&END_SECRET, &[Arg::Int(ended), Arg::Blob(&digest)]).await?;
         }
     }
     Ok((!kept.is_empty()).then_some(KeptState { credential: row.id, kept }))
+}
+
+/// The bytes of the file's `i`th secret's digest. [`check_credential`] has already refused a
+/// digest that is not 64 hex characters; should it ever stop doing so, the record is refused
+/// here rather than written with an empty digest.
+fn secret_digest(i: usize, s: &ExportSecret) -> Result<Vec<u8>, StoreError> {
+    digest(&s.digest).ok_or_else(|| {
+        StoreError::Validation(ValidationErrors::single(format!("secrets[{i}].digest"), "must be 64 hex characters"))
+    })
 }
 
 #[cfg(test)]
@@ -326,5 +335,17 @@ mod tests {
 
         // A new credential is written as the file has it.
         assert_eq!(merge(row(1, None, None), None).0, row(1, None, None));
+    }
+
+    #[test]
+    fn a_digest_that_is_not_64_hex_characters_is_refused_not_written_empty() {
+        let secret = |digest: &str| ExportSecret { digest: digest.into(), created_at: 0, expires_at: None };
+        assert_eq!(secret_digest(0, &secret(&"ab".repeat(32))).unwrap(), vec![0xab; 32]);
+        for bad in ["", "zz", &"ab".repeat(31)] {
+            match secret_digest(2, &secret(bad)) {
+                Err(StoreError::Validation(e)) => assert!(e.fields().contains_key("secrets[2].digest"), "{bad:?}: {e}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }
