@@ -289,7 +289,7 @@ mod tests {
                 "http://x.example/\u{3000}",
                 "ftp://x.example/",
             ],
-            &|s| tollgate_events::target::check_url(s, allow).is_ok(),
+            &|s| tollgate_events::target::check_registered_url(s, allow).is_ok(),
         );
         // The derives spell the names' pattern out (utoipa takes only literals): each must be it.
         let key_name = &doc["components"]["schemas"]["CreateCredentialRequest"]["properties"]["name"];

@@ -20,24 +20,15 @@ pub struct TargetPolicy {
     pub allow_private: bool,
 }
 
-/// Checks `url`'s form, and its address when the host is an IP literal. The text must be the
-/// URL exactly: the URL parser drops leading and trailing spaces and control characters and
-/// every tab, CR and LF, so a URL holding them would be stored as one text and delivered to
-/// another; they are refused, as is every other control or white-space character. Port 0
-/// can receive nothing.
+/// Checks `url`'s form, and its address when the host is an IP literal: what every delivery
+/// attempt checks of a stored URL (see [`check_registered_url`] for what registration adds).
 pub fn check_url(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, String> {
-    if let Some(c) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!("must not contain white space or control characters (U+{:04X})", u32::from(c)));
-    }
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("must be an http or https URL".into());
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err("must not carry credentials".into());
-    }
-    if parsed.port() == Some(0) {
-        return Err("must not name port 0".into());
     }
     let ip = match parsed.host().ok_or("must have a host")? {
         url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
@@ -46,6 +37,24 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, String
     };
     if let Some(reason) = ip.and_then(|ip| refusal(ip, policy)) {
         return Err(reason);
+    }
+    Ok(parsed)
+}
+
+/// [`check_url`], and a text that is the URL exactly: what registration (API and CLI) checks.
+/// The URL parser drops leading and trailing spaces and control characters and every tab, CR
+/// and LF, so a URL holding them would be stored as one text and delivered to another; they are
+/// refused, as is every other control or white-space character. Port 0 can receive nothing.
+///
+/// Only registration checks this: endpoints registered before it was a rule may hold such a
+/// text, and their deliveries go on to the URL the parser reads from it, as they always did.
+pub fn check_registered_url(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, String> {
+    if let Some(c) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("must not contain white space or control characters (U+{:04X})", u32::from(c)));
+    }
+    let parsed = check_url(url, policy)?;
+    if parsed.port() == Some(0) {
+        return Err("must not name port 0".into());
     }
     Ok(parsed)
 }
@@ -70,9 +79,10 @@ pub fn check_proxy(url: &str, policy: TargetPolicy) -> Result<reqwest::Url, Stri
     }
 }
 
-/// Checks `url` and returns the socket addresses it may be reached at (at registration).
+/// Checks `url` as registration does ([`check_registered_url`]) and returns the socket
+/// addresses it may be reached at.
 pub async fn resolve(url: &str, policy: TargetPolicy) -> Result<(reqwest::Url, Vec<SocketAddr>), String> {
-    let parsed = check_url(url, policy)?;
+    let parsed = check_registered_url(url, policy)?;
     let host = parsed.host_str().ok_or("must have a host")?.trim_matches(['[', ']']).to_owned();
     let port = parsed.port_or_known_default().ok_or("must have a port")?;
     let addrs = lookup(&host, port, policy).await?;
@@ -162,9 +172,23 @@ mod tests {
             "http://x.example:00/",
             "https://[2001:db8::1]:0/",
         ] {
-            assert!(check_url(url, strict).is_err(), "{url:?}");
+            assert!(check_registered_url(url, strict).is_err(), "{url:?}");
         }
-        assert!(check_url("https://x.example:1/a?b=c%20d#e", strict).is_ok());
+        assert!(check_registered_url("https://x.example:1/a?b=c%20d#e", strict).is_ok());
+    }
+
+    /// An endpoint registered before the text had to be the URL exactly keeps being delivered
+    /// to: the check before each attempt is the address policy alone.
+    #[test]
+    fn a_stored_url_with_surrounding_white_space_is_still_delivered_to() {
+        let strict = TargetPolicy::default();
+        for url in [" http://x.example/hook", "http://x.example/hook\n", "\thttp://x.example/hook \r\n"] {
+            assert!(check_registered_url(url, strict).is_err(), "registration refuses {url:?}");
+            let parsed = check_url(url, strict).unwrap_or_else(|e| panic!("delivery refuses {url:?}: {e}"));
+            assert_eq!(parsed.as_str(), "http://x.example/hook");
+        }
+        // The address policy still holds at delivery, whatever the text around the URL.
+        assert!(check_url(" http://127.0.0.1/hook\n", strict).is_err());
     }
 
     #[test]
