@@ -21,6 +21,7 @@ pub mod resource_type;
 pub mod schema;
 pub mod scope;
 pub mod search;
+pub mod text;
 pub mod time_fmt;
 pub mod validation;
 pub mod view;

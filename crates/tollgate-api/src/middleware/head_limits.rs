@@ -12,6 +12,7 @@
 use axum::extract::Request;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use tollgate_core::text::printable;
 use tollgate_core::ErrorCode;
 
 use crate::error::ApiError;
@@ -20,6 +21,8 @@ use crate::error::ApiError;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest accepted header section: each header's name and value plus 4 bytes (`: ` and CRLF).
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// How much of a refused content coding the answer quotes (every registered one is shorter).
+const MAX_CODING_CHARS: usize = 64;
 
 /// The answer to a request whose head is over the limits, if it is; checked by
 /// [`crate::middleware::unread_body`] (one layer for both, since each layer costs a boxed call
@@ -34,6 +37,8 @@ pub fn refuse(req: &Request) -> Option<Response> {
         return Some(ApiError::new(ErrorCode::HeadersTooLarge).detail("max_bytes", MAX_HEADER_BYTES).into_response());
     }
     content_coding(req.headers()).map(|coding| {
+        // The header may be as long as the whole section allows: quoted short and escaped.
+        let coding = printable(&coding, MAX_CODING_CHARS);
         ApiError::new(ErrorCode::UnsupportedMediaType)
             .message(format!("Content-Encoding `{coding}` is not supported: send the body unencoded"))
             .detail("content_encoding", coding)

@@ -184,17 +184,5 @@ fn what(r: &ExportRecord) -> String {
 /// `text`, from a file that may have been made to be hostile, safe to print: control
 /// characters escaped and at most 500 characters.
 fn printable(text: &str) -> String {
-    const MAX: usize = 500;
-    let mut out = String::new();
-    for c in text.chars().take(MAX) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if text.chars().nth(MAX).is_some() {
-        out.push_str("...");
-    }
-    out
+    tollgate_core::text::printable(text, 500)
 }

@@ -484,6 +484,12 @@ async fn encoded_bodies_are_refused_everywhere() {
         assert!(details["content_encoding"].is_string(), "{coding}: {details}");
         assert_eq!(r.headers["accept-encoding"], "identity", "{coding}");
     }
+    // A 10 KB coding is quoted short, not copied into the message and the details both.
+    let long = format!("x-{}", "a".repeat(10 * 1024));
+    let r = send(Method::POST, "/v1/resource", json, &long, widget("a").to_string().into_bytes()).await;
+    let details = r.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    assert!(r.text.len() < 1024, "{} bytes: {}", r.text.len(), r.text);
+    assert!(details["content_encoding"].as_str().unwrap().ends_with("..."), "{details}");
     assert_eq!(rows(&s), before, "nothing written");
     let form = "application/x-www-form-urlencoded";
     let token = send(Method::POST, "/oauth/token", form, "gzip", b"grant_type=client_credentials".to_vec()).await;
