@@ -18,6 +18,7 @@ use tollgate_core::time_fmt::now;
 use tollgate_core::{CredentialId, CredentialLimits, CredentialState, ProjectId, Scope, Scopes};
 
 use super::failed_auth::AuthAttempt;
+use super::single_header::{single_header, Repeated};
 use crate::error::ApiError;
 use crate::middleware::request_id::RequestContext;
 use crate::oauth::verify::{verify, Rejection};
@@ -163,12 +164,7 @@ fn presented(headers: &HeaderMap) -> Result<(Presented<'_>, Option<&str>), AuthE
 /// request ran as would otherwise depend on which copy a reader takes (a proxy the second, this
 /// server the first).
 fn one<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h HeaderValue>, AuthError> {
-    let mut values = headers.get_all(name).iter();
-    let first = values.next();
-    match values.next() {
-        Some(_) => Err(AuthError::Malformed),
-        None => Ok(first),
-    }
+    single_header(headers, name).map_err(|Repeated| AuthError::Malformed)
 }
 
 /// Authenticates the credential `headers` carry (also used again by long requests, such as an

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap};
 use serde_json::Value;
 use tollgate_core::ErrorCode;
 
+use super::single_header::{single_header, Repeated};
 use crate::error::ApiError;
 
 /// Largest accepted body.
@@ -68,12 +69,9 @@ impl<S: Send + Sync> FromRequest<S> for MaybeJson {
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
-    let first = types.next();
-    if types.next().is_some() {
-        // Which one counted would depend on who reads first (a proxy, this server).
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType).message("Content-Type is given more than once"));
-    }
+    let first = single_header(headers, &header::CONTENT_TYPE).map_err(|Repeated| {
+        ApiError::new(ErrorCode::UnsupportedMediaType).message("Content-Type is given more than once")
+    })?;
     let ok = first
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())

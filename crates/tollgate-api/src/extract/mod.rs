@@ -8,6 +8,7 @@ pub mod json;
 pub mod path;
 pub mod query;
 pub mod rate_limit;
+pub mod single_header;
 pub mod unique_members;
 
 pub use auth::{Admin, Any, Auth, Principal, Read, Write, WriteMany};

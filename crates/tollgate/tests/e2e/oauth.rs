@@ -193,6 +193,25 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         check(&r, 413, "invalid_request");
         assert!(r.body["error_description"].as_str().unwrap().contains("1048576"), "{path}: {}", r.text);
     }
+    // Authorization or Content-Type twice, even with the same good value: which copy counted
+    // would depend on the reader, and two client authentications are one too many (RFC 6749
+    // sections 2.3 and 3.2), so invalid_request, on all three endpoints. Sent once, it passes.
+    let form = "application/x-www-form-urlencoded";
+    let body = "grant_type=client_credentials&token=x";
+    for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+        let request =
+            || s.http.post(s.url(path)).basic_auth(&id, Some(&secret)).header("content-type", form).body(body);
+        let once = Response::read(request().send().await.unwrap()).await;
+        assert_eq!(once.status, 200, "{path}: {}", once.text);
+        let two_auth = Response::read(request().basic_auth(&id, Some(&secret)).send().await.unwrap()).await;
+        check(&two_auth, 400, "invalid_request");
+        let two_types = Response::read(request().header("content-type", form).send().await.unwrap()).await;
+        check(&two_types, 400, "invalid_request");
+        for (what, r) in [("Authorization", &two_auth), ("Content-Type", &two_types)] {
+            let description = r.body["error_description"].as_str().unwrap();
+            assert!(description.contains(&format!("{what} is given more than once")), "{path}: {}", r.text);
+        }
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use tollgate_auth::{SecretKind, SecretToken};
@@ -15,6 +15,7 @@ use tollgate_core::{ClientId, Credential, CredentialId, CredentialState};
 use super::params::ClientCredentials;
 use crate::error::OAuthError;
 use crate::extract::failed_auth::AuthAttempt;
+use crate::extract::single_header::{single_header, Repeated};
 use crate::extract::{rate_limit, Principal};
 use crate::state::AppState;
 
@@ -65,7 +66,12 @@ async fn verify_client(
     headers: &HeaderMap,
     params: &ClientCredentials,
 ) -> Result<AuthenticatedClient, (OAuthError, bool)> {
-    let basic = basic_credentials(headers).map_err(|e| (e, true))?;
+    // Two are two authentication attempts at once, which RFC 6749 (section 2.3) forbids: a
+    // mistake to report, not a failed guess to count.
+    let authorization = single_header(headers, &header::AUTHORIZATION).map_err(|Repeated| {
+        (OAuthError::invalid_request("Authorization is given more than once: use one client authentication"), false)
+    })?;
+    let basic = basic_credentials(authorization).map_err(|e| (e, true))?;
     let used_basic = basic.is_some();
     let in_body = params.client_secret.is_some();
     let (id, secret) = match basic {
@@ -93,8 +99,8 @@ async fn verify_client(
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, decoded.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+fn basic_credentials(authorization: Option<&HeaderValue>) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = authorization else {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| OAuthError::invalid_client(true))?;

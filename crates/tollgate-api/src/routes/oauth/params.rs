@@ -13,6 +13,7 @@ use tollgate_core::ErrorCode;
 
 use crate::error::OAuthError;
 use crate::extract::json::{read_body, MAX_BODY_BYTES};
+use crate::extract::single_header::{single_header, Repeated};
 
 /// The request's parameters by name.
 pub struct OAuthParams(pub HashMap<String, String>);
@@ -106,9 +107,9 @@ impl<S: Send + Sync> FromRequest<S> for OAuthParams {
     type Rejection = OAuthError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let media = req
-            .headers()
-            .get(header::CONTENT_TYPE)
+        // Two are a repeated parameter of the request (RFC 6749 section 3.2).
+        let media = single_header(req.headers(), &header::CONTENT_TYPE)
+            .map_err(|Repeated| OAuthError::invalid_request("Content-Type is given more than once"))?
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
             .unwrap_or_default();
