@@ -68,21 +68,22 @@ const IN_USE: Sql = Sql::same("SELECT count(*) FROM resources WHERE project_id =
 const DELETE: Sql = Sql::same("DELETE FROM resource_types WHERE project_id = $1 AND name = $2");
 const RULE: Sql = Sql::same("SELECT require_registered_types FROM projects WHERE id = $1");
 const SET_RULE: Sql = Sql::same("UPDATE projects SET require_registered_types = $1 WHERE id = $2");
-/// What a write needs to know: the project's rule and the type's version and creation time, in
-/// one indexed read. A type registered again after its deletion starts at version 1 again, so
-/// the version alone does not tell its schema from the deleted one's; the creation time does.
+/// What a write needs to know first: the project's rule and whether the type is registered, in
+/// one indexed read (a plain read: see [`rule`]).
 const VERSION: Sql = Sql::same(
-    "SELECT p.require_registered_types, t.version, t.created_at FROM projects p
+    "SELECT p.require_registered_types, t.version FROM projects p
      LEFT JOIN resource_types t ON t.project_id = p.id AND t.name = $1 WHERE p.id = $2",
 );
 /// A registered type's version and creation time, its row key-share-locked until the write
 /// commits: `delete_type` deletes the row before it counts the type's resources, so it waits
 /// for the write and then counts its resource. `FOR KEY SHARE` conflicts with that DELETE but
 /// not with `update_type`'s UPDATE (no key column changes), which `FOR SHARE` would hold behind
-/// every write of the type in flight. SQLite has no row locks and needs none (nothing to run):
-/// its writer runs one write transaction at a time, and the rule is read inside it.
-const LOCK_VERSION: Sql =
-    Sql::each("", "SELECT version, created_at FROM resource_types WHERE project_id = $1 AND name = $2 FOR KEY SHARE");
+/// every write of the type in flight. SQLite has no row locks and needs none: its writer runs
+/// one write transaction at a time, and this read (the plain read's row again) is inside it.
+const LOCK_VERSION: Sql = Sql::each(
+    "SELECT version, created_at FROM resource_types WHERE project_id = $1 AND name = $2",
+    "SELECT version, created_at FROM resource_types WHERE project_id = $1 AND name = $2 FOR KEY SHARE",
+);
 
 /// `project_id, name, version, schema, attributes, description, created_at, updated_at`.
 impl FromRow for ResourceType {
@@ -104,16 +105,12 @@ impl FromRow for ResourceType {
     }
 }
 
-/// `require_registered_types, version, created_at`; the last two `None` for an unregistered type.
-struct TypeVersion(bool, Option<Stamp>);
+/// `require_registered_types`, and whether the type is registered (its `version` is not null).
+struct TypeVersion(bool, bool);
 
 impl FromRow for TypeVersion {
     fn from_row(r: &impl Row) -> Result<Self, StoreError> {
-        let stamp = match (r.opt_int(1)?, r.opt_int(2)?) {
-            (Some(version), Some(created_at)) => Some((version, created_at)),
-            _ => None,
-        };
-        Ok(TypeVersion(r.int(0)? != 0, stamp))
+        Ok(TypeVersion(r.int(0)? != 0, r.opt_int(1)?.is_some()))
     }
 }
 
@@ -192,7 +189,7 @@ impl Rule {
 /// compiled once per version and cached). A plain read: on PostgreSQL a create reads it before its
 /// transaction begins, which, under READ COMMITTED, sees what a read inside it would. A type
 /// that is not registered costs nothing more (the benchmarks' creates: two round trips). A
-/// registered one is then locked inside the transaction ([`lock`]), and the rule is what the
+/// registered one is then locked inside the transaction ([`LOCK_VERSION`]), and the rule is what the
 /// locked row says.
 pub(crate) async fn rule(
     tx: &mut impl Conn,
@@ -201,17 +198,18 @@ pub(crate) async fn rule(
     kind: &str,
 ) -> Result<Rule, StoreError> {
     let project_text = project.to_string();
-    let Some(TypeVersion(required, stamp)) =
+    let Some(TypeVersion(required, registered)) =
         tx.fetch_optional_plain(&VERSION, &[Arg::Text(kind), Arg::Text(&project_text)]).await?
     else {
         return Ok(Rule::Free);
     };
     let unregistered = if required { Rule::Unregistered } else { Rule::Free };
-    let Some(stamp) = stamp else {
+    if !registered {
         return Ok(unregistered);
-    };
-    // Deleted since the plain read: as if it had never been registered.
-    let Some(stamp) = lock(tx, &project_text, kind, stamp).await? else {
+    }
+    // Held until the write commits; deleted since the plain read: as if never registered.
+    let locked: Option<Stamp> = tx.fetch_optional(&LOCK_VERSION, &[Arg::Text(&project_text), Arg::Text(kind)]).await?;
+    let Some(stamp) = locked else {
         return Ok(unregistered);
     };
     if let Some(compiled) = cache.get(project, kind, stamp) {
@@ -226,17 +224,6 @@ pub(crate) async fn rule(
     );
     cache.put(project, kind, (t.version, to_unix_micros(t.created_at)), compiled.clone());
     Ok(Rule::Schema(compiled))
-}
-
-/// Holds the registered type `kind`'s row until the write commits (see [`LOCK_VERSION`]); its
-/// stamp now, or `None` if it was deleted since the plain read found stamp `read`. On
-/// PostgreSQL this begins the write's transaction (one more round trip, plus `BEGIN` and
-/// `COMMIT`); on SQLite it runs nothing and `read` stands.
-async fn lock(tx: &mut impl Conn, project: &str, kind: &str, read: Stamp) -> Result<Option<Stamp>, StoreError> {
-    match LOCK_VERSION.text(tx.dialect()) {
-        "" => Ok(Some(read)),
-        text => tx.fetch_optional_text(text, &[Arg::Text(project), Arg::Text(kind)]).await,
-    }
 }
 
 fn encode(d: &TypeDefinition) -> Result<(String, String), StoreError> {
