@@ -205,7 +205,7 @@ pub fn parse_stream_query(pairs: &[(String, String)]) -> Result<(EventFilter, Op
 /// Whether `s` is an event id: `evt_` + a ULID in its canonical upper-case spelling (as the
 /// server mints them), so that one event has one id, as a resource does.
 pub fn is_event_id(s: &str) -> bool {
-    s.strip_prefix("evt_").is_some_and(crate::ids::canonical_ulid)
+    crate::ids::is_prefixed_ulid(s, "evt_")
 }
 
 /// When the event `id` was minted (its ULID's time), if it is an event id.

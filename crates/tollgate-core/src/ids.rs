@@ -22,6 +22,12 @@ fn plain_ulid() -> Ulid {
     Ulid::new()
 }
 
+/// Whether `s` is `prefix` + a ULID in its canonical spelling: the one test of every kind of
+/// id the server mints (the types below, and the event, webhook and delivery ids).
+pub(crate) fn is_prefixed_ulid(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(canonical_ulid)
+}
+
 /// A ULID in its canonical spelling: 26 characters of Crockford's upper-case base32, the first
 /// at most `7` (a larger one would not fit 128 bits).
 pub(crate) fn canonical_ulid(body: &str) -> bool {
@@ -83,7 +89,7 @@ macro_rules! prefixed_id {
             /// Whether `s` is what [`Self::parse`] accepts, without decoding it: a row read back
             /// is checked on every read, and the decode was a tenth of a list item's cost.
             pub fn is_valid(s: &str) -> bool {
-                s.strip_prefix(Self::PREFIX).is_some_and(canonical_ulid)
+                is_prefixed_ulid(s, Self::PREFIX)
             }
         }
 

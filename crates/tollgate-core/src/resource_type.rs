@@ -261,12 +261,10 @@ impl CompiledType {
         // collecting errors walks every keyword with its error machinery, so it runs only to
         // name the violations.
         if !self.validator.is_valid(&content.data) {
-            out.extend(
-                self.validator.iter_errors(&content.data).take(MAX_VIOLATIONS).map(|e| Violation {
-                    pointer: format!("/data{}", e.instance_path().as_str()),
-                    message: elided(&e),
-                }),
-            );
+            out.extend(self.validator.iter_errors(&content.data).take(MAX_VIOLATIONS).map(|e| Violation {
+                pointer: format!("/data{}", e.instance_path().as_str()),
+                message: crate::text::elided(&e, MAX_MESSAGE_BYTES),
+            }));
         }
         for (key, rule) in &self.attributes {
             let pointer = || format!("/attributes/{}", key.replace('~', "~0").replace('/', "~1"));
@@ -284,65 +282,6 @@ impl CompiledType {
         out.truncate(MAX_VIOLATIONS);
         out
     }
-}
-
-/// `message` as text of at most about [`MAX_MESSAGE_BYTES`]: whole when it fits, otherwise its
-/// first and last parts around ` … `. Written through a bounded buffer, so a message quoting a
-/// large value never exists whole.
-fn elided(message: &impl std::fmt::Display) -> String {
-    use std::fmt::Write;
-    const PART: usize = MAX_MESSAGE_BYTES / 2;
-
-    #[derive(Default)]
-    struct Ends {
-        head: String,
-        /// Set once anything went past the head: the head then never grows again, so the text
-        /// keeps its order.
-        head_closed: bool,
-        tail: String,
-        cut: bool,
-    }
-    impl Write for Ends {
-        fn write_str(&mut self, mut s: &str) -> std::fmt::Result {
-            if !self.head_closed {
-                let room = floor_char_boundary(s, PART - self.head.len());
-                self.head.push_str(&s[..room]);
-                s = &s[room..];
-                self.head_closed = !s.is_empty();
-            }
-            if s.len() > PART {
-                // Only the last part of a long piece can end up in the tail.
-                s = &s[ceil_char_boundary(s, s.len() - PART)..];
-                self.cut = true;
-            }
-            self.tail.push_str(s);
-            if self.tail.len() > 4 * PART {
-                let from = ceil_char_boundary(&self.tail, self.tail.len() - PART);
-                self.tail.drain(..from);
-                self.cut = true;
-            }
-            Ok(())
-        }
-    }
-
-    let mut ends = Ends::default();
-    let _ = write!(ends, "{message}");
-    if !ends.cut && ends.head.len() + ends.tail.len() <= MAX_MESSAGE_BYTES {
-        return ends.head + &ends.tail;
-    }
-    let from = ceil_char_boundary(&ends.tail, ends.tail.len().saturating_sub(PART));
-    format!("{} … {}", ends.head, &ends.tail[from..])
-}
-
-/// The largest char boundary of `s` at or below `i` (`str::floor_char_boundary`, which is newer
-/// than the workspace's MSRV).
-fn floor_char_boundary(s: &str, i: usize) -> usize {
-    (0..=i.min(s.len())).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
-}
-
-/// The smallest char boundary of `s` at or above `i`.
-fn ceil_char_boundary(s: &str, i: usize) -> usize {
-    (i..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())
 }
 
 #[cfg(test)]
@@ -453,7 +392,6 @@ mod tests {
         // A short message is whole.
         let v = t.check(&content(json!("ab"), &[]));
         assert_eq!(v[0].message, "\"ab\" is longer than 1 character");
-        assert_eq!(elided(&"é".repeat(200)), format!("{} … {}", "é".repeat(75), "é".repeat(75)));
         // A character across the head's end, then more pieces: the text keeps its order.
         let t = CompiledType::new(&definition(json!({"schema": {"maxLength": 1}}))).unwrap();
         let value = format!("{}é{}", "x".repeat(148), "y".repeat(10));

@@ -12,7 +12,7 @@ pub const TEST_EVENT: &str = "webhook.test";
 /// Whether `s` is an endpoint id as minted: `whk_` + a ULID in its canonical spelling. Anything
 /// else names no endpoint and is never looked up.
 pub fn is_webhook_id(s: &str) -> bool {
-    s.strip_prefix("whk_").is_some_and(crate::ids::canonical_ulid)
+    crate::ids::is_prefixed_ulid(s, "whk_")
 }
 
 /// Whether `s` is a delivery id as minted: `dlv_` + its event's ULID + its endpoint's ULID
